@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	touch $(STAMP)
+
+## Set up, create or upgrade the SQLite database, deploy processes/ and serve with a timer worker.
+run: $(STAMP)
+	$(BIN)/cprflow init
+	$(BIN)/cprflow deploy --as make-run
+	$(BIN)/cprflow serve
+
+## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Run the benchmarks and print each figure against its target.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,301 @@
+"""The ``cprflow`` command: set up, deploy, drive and inspect instances from a shell."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from cprflow import processes, services, timers
+from cprflow.config import Settings
+from cprflow.errors import CprflowError, DeployRefused
+from cprflow.repository import Database
+
+
+@dataclasses.dataclass
+class _Context:
+    settings: Settings
+    as_json: bool
+    _db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings.database_url)
+        return self._db
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _fail(err: CprflowError) -> NoReturn:
+    if isinstance(err, DeployRefused):
+        for problem in err.problems:
+            click.echo(f"error: {problem}", err=True)
+    else:
+        click.echo(f"error: {err.message}", err=True)
+        for pointer, messages in err.fields.items():
+            click.echo(f"error: {pointer}: {'; '.join(messages)}", err=True)
+    sys.exit(1)
+
+
+def _json_arg(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise click.BadParameter(f"not valid JSON: {err}", param_hint=what) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=what)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _out(ctx: _Context, value: Any, lines: list[str]) -> None:
+    if ctx.as_json:
+        click.echo(json.dumps(_plain(value), indent=2, default=str))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+def _task_line(t: services.TaskView) -> str:
+    due = f" due {t.due_at.date().isoformat()}" if t.due_at else ""
+    who = f" for {t.assignee}" if t.assignee else ""
+    return f"{t.id}  #{t.instance_id}  [{t.lane or '-'}]  {t.name}{due}{who}"
+
+
+def _instance_lines(i: services.InstanceView) -> list[str]:
+    lines = [f"instance {i.id}  {i.process_id} (version {i.version_id})  {i.status}"]
+    if i.error:
+        lines.append(f"  error: {i.error}")
+    if i.next_timer_at:
+        lines.append(f"  next timer: {i.next_timer_at.isoformat()}")
+    if i.waiting_for:
+        lines.append(f"  waiting for: {', '.join(i.waiting_for)}")
+    lines.extend(f"  task {_task_line(t)}" for t in i.open_tasks)
+    return lines
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+@click.group()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_context
+def main(click_ctx: click.Context, as_json: bool) -> None:
+    """cprflow: Child Practice Reviews as executable diagrams."""
+    click_ctx.obj = _Context(Settings.from_env(), as_json)
+
+
+def _handles_errors(fn: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CprflowError as err:
+            _fail(err)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@main.command()
+@pass_ctx
+@_handles_errors
+def init(ctx: _Context) -> None:
+    """Create or upgrade the database schema."""
+    ctx.db.upgrade()
+    _out(ctx, {"database": ctx.settings.database_url.split("@")[-1]}, ["database is up to date"])
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), help="Folder of diagrams (default: processes/).")
+@click.option("--forms", "forms_dir", type=click.Path(path_type=Path), help="Folder of forms (default: forms/).")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@_handles_errors
+def deploy(ctx: _Context, directory: Path | None, forms_dir: Path | None, actor: str) -> None:
+    """Check and deploy the diagram set as a new version (unchanged files: no-op)."""
+    diagrams = processes.read_directories(directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir)
+    result = services.deploy(ctx.db, diagrams, actor=actor, now=_now())
+    verb = "deployed as version" if result.created else "unchanged: still version"
+    _out(ctx, result, [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+
+
+@main.command("processes")
+@pass_ctx
+@_handles_errors
+def list_processes(ctx: _Context) -> None:
+    """List deployed versions and their processes, newest first."""
+    versions = services.list_versions(ctx.db)
+    lines = []
+    for v in versions:
+        lines.append(f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}")
+        lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])
+    _out(ctx, versions, lines or ["nothing deployed yet"])
+
+
+@main.command()
+@click.argument("process")
+@click.option("--data", default="{}", help="Initial data as a JSON object.")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@_handles_errors
+def start(ctx: _Context, process: str, data: str, actor: str) -> None:
+    """Start an instance of PROCESS."""
+    view = services.start_instance(ctx.db, process, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds)
+    _out(ctx, view, _instance_lines(view))
+
+
+@main.command()
+@click.option("--lane")
+@click.option("--instance", "instance_id", type=int)
+@pass_ctx
+@_handles_errors
+def tasks(ctx: _Context, lane: str | None, instance_id: int | None) -> None:
+    """List ready user tasks."""
+    found = services.list_tasks(ctx.db, lane=lane, instance_id=instance_id)
+    _out(ctx, found, [_task_line(t) for t in found] or ["no ready tasks"])
+
+
+@main.command()
+@click.argument("task")
+@click.option("--data", default="{}", help="Form data as a JSON object.")
+@click.option("--as", "actor", required=True, help="Who is completing the task.")
+@pass_ctx
+@_handles_errors
+def complete(ctx: _Context, task: str, data: str, actor: str) -> None:
+    """Complete a ready user task with form data."""
+    view = services.complete_task(ctx.db, task, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds)
+    _out(ctx, view, _instance_lines(view))
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.argument("name")
+@click.option("--data", default="{}", help="Payload as a JSON object.")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@_handles_errors
+def send(ctx: _Context, instance_id: int, name: str, data: str, actor: str) -> None:
+    """Send message or signal NAME with a payload to an instance."""
+    view = services.send_message(ctx.db, instance_id, name, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds)
+    _out(ctx, view, _instance_lines(view))
+
+
+@main.group("timers")
+def timers_group() -> None:
+    """Fire due timers."""
+
+
+@timers_group.command("run")
+@click.option("--at", "at", help="Fire timers due at this ISO time instead of now (time travel).")
+@pass_ctx
+@_handles_errors
+def timers_run(ctx: _Context, at: str | None) -> None:
+    """Fire every timer that is due, once."""
+    now = _now()
+    if at:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter("not an ISO date or datetime", param_hint="--at") from None
+        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    run = timers.run_due(ctx.db, now=now, step_seconds=ctx.settings.step_seconds)
+    _out(ctx, run, [f"fired {len(run.fired)}, failed {len(run.failed)}, conflicts {len(run.conflicts)}"])
+
+
+@timers_group.command("worker")
+@pass_ctx
+def timers_worker(ctx: _Context) -> None:
+    """Keep firing timers as they fall due (Ctrl-C to stop)."""
+    click.echo(f"timer worker polling at most every {ctx.settings.timer_poll_seconds}s")
+    try:
+        timers.work(ctx.db, poll_seconds=ctx.settings.timer_poll_seconds, step_seconds=ctx.settings.step_seconds)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--status")
+@click.option("--process", "process_id")
+@click.option("--page", default=1, type=click.IntRange(min=1))
+@pass_ctx
+@_handles_errors
+def instances(ctx: _Context, status: str | None, process_id: str | None, page: int) -> None:
+    """List instances, newest first."""
+    found, total = services.list_instances(ctx.db, status=status, process_id=process_id, limit=50, offset=(page - 1) * 50)
+    lines = [f"{i.id}  {i.process_id}  v{i.version_id}  {i.status}  updated {i.updated_at.isoformat()}" for i in found]
+    _out(ctx, {"instances": found, "total": total}, lines or ["no instances"])
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.option("--events", "with_events", is_flag=True, help="Also print the event trace.")
+@pass_ctx
+@_handles_errors
+def show(ctx: _Context, instance_id: int, with_events: bool) -> None:
+    """Show one instance: status, open tasks, timers, data."""
+    view = services.get_instance(ctx.db, instance_id)
+    events = services.list_events(ctx.db, instance_id) if with_events else []
+    lines = _instance_lines(view) + [f"  data: {json.dumps(view.data, default=str, sort_keys=True)}"]
+    lines += [f"  event {e.id} {e.at.isoformat()} {e.kind} by {e.actor}" for e in events]
+    _out(ctx, {"instance": view, "events": events} if with_events else view, lines)
+
+
+for _action in ("suspend", "resume", "terminate", "retry"):
+
+    def _make(action: str) -> Any:
+        @click.argument("instance_id", type=int)
+        @click.option("--reason", required=True, help="Why; recorded in the trace.")
+        @click.option("--as", "actor", default="cli", show_default=True)
+        @pass_ctx
+        @_handles_errors
+        def command(ctx: _Context, instance_id: int, reason: str, actor: str) -> None:
+            view = services.set_status(ctx.db, instance_id, action, reason=reason, actor=actor, now=_now())
+            _out(ctx, view, _instance_lines(view))
+
+        command.__doc__ = f"{action.capitalize()} an instance (admins), with a recorded reason."
+        return main.command(action)(command)
+
+    _make(_action)
+
+
+@main.command()
+@click.option("--no-timers", is_flag=True, help="Do not run the timer worker in this process.")
+@pass_ctx
+def serve(ctx: _Context, no_timers: bool) -> None:
+    """Serve the web app with a timer worker beside it (development; see README for gunicorn)."""
+    from cprflow.web import create_app
+
+    stop = threading.Event()
+    if not no_timers:
+        worker = threading.Thread(
+            target=timers.work, name="timers", daemon=True,
+            kwargs={"db": ctx.db, "poll_seconds": ctx.settings.timer_poll_seconds, "step_seconds": ctx.settings.step_seconds, "stop": stop},
+        )
+        worker.start()
+    app = create_app(ctx.settings, db=ctx.db)
+    click.echo(f"cprflow serving on http://{ctx.settings.host}:{ctx.settings.port}/")
+    try:
+        app.run(host=ctx.settings.host, port=ctx.settings.port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()

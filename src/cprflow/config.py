@@ -1,0 +1,42 @@
+"""Settings: every CPRFLOW_* environment variable is read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: SQLAlchemy URL; SQLite (WAL) by default, PostgreSQL for several workers.
+    database_url: str = "sqlite:///var/cprflow.db"
+    processes_dir: Path = Path("processes")
+    forms_dir: Path = Path("forms")
+    #: Longest any single engine step (start, completion, message, timer) may run diagram code.
+    step_seconds: float = 5.0
+    #: Longest the timer worker sleeps before looking again for due timers.
+    timer_poll_seconds: float = 1.0
+    host: str = "127.0.0.1"
+    port: int = 5000
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            database_url=env.get("CPRFLOW_DATABASE_URL", cls.database_url),
+            processes_dir=Path(env.get("CPRFLOW_PROCESSES_DIR", "processes")),
+            forms_dir=Path(env.get("CPRFLOW_FORMS_DIR", "forms")),
+            step_seconds=_float("CPRFLOW_STEP_SECONDS", cls.step_seconds),
+            timer_poll_seconds=_float("CPRFLOW_TIMER_POLL_SECONDS", cls.timer_poll_seconds),
+            host=env.get("CPRFLOW_HOST", cls.host),
+            port=int(_float("CPRFLOW_PORT", cls.port)),
+        )

@@ -1,0 +1,369 @@
+"""The SpiffWorkflow adapter: the only module that touches SpiffWorkflow objects.
+
+Callers get small frozen dataclasses and plain dicts; a BpmnWorkflow never leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from cprflow import expressions
+from cprflow.errors import CprflowError, ExpressionError, NotWaiting, ScriptFailed, StepTimeout
+
+# SpiffWorkflow reads the wall clock inside its timer module and fixes naive datetimes to the
+# local offset at import. We replace both once: timers read the injected engine clock, and a
+# naive timer value means UTC whatever the host's TZ says.
+_timer_module.datetime = expressions.EngineDatetime  # type: ignore[misc]
+_timer_module.LOCALTZ = timezone.utc
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Runs every script, condition, timer and DMN expression through RestrictedPython."""
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        return expressions.evaluate(expression, context, external_context)
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        expressions.execute(script, context, external_context)
+        return True
+
+    def call_service(self, context: Any, **kwargs: Any) -> Any:
+        raise ExpressionError("service tasks are not supported")
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    def __init__(self) -> None:
+        super().__init__(environment=RestrictedEnvironment())
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        # Our own errors (time bound, refused code) pass through unwrapped so callers see them.
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except CprflowError:
+            raise
+        except SpiffWorkflowException:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure of diagram code is the task's failure
+            raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err)
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except CprflowError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise self.create_task_exec_exception(task, script, err)
+
+
+SCRIPT_ENGINE = RestrictedScriptEngine()
+
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+SERIALIZER_VERSION: str = _SERIALIZER.VERSION
+_DIAGRAM_ERRORS = (SpiffWorkflowException, ExpressionError, StepTimeout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing: a deployed version keeps its specs as JSON; each instance restores fresh spec objects.
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    id: str
+    name: str
+    file: str | None
+
+
+@dataclass(frozen=True)
+class UserTaskSpec:
+    """What a user task declares in its diagram: read here and nowhere else."""
+
+    process_id: str
+    file: str | None
+    bpmn_id: str
+    name: str
+    lane: str | None
+    form: str | None
+    ui_form: str | None
+    instructions: str | None
+    due_expression: str | None
+    assignee_expression: str | None
+
+
+def _user_task_spec(process_id: str, file: str | None, task_spec: Any) -> UserTaskSpec:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    properties = extensions.get("properties", {})
+    return UserTaskSpec(
+        process_id=process_id,
+        file=file,
+        bpmn_id=task_spec.bpmn_id,
+        name=task_spec.bpmn_name or task_spec.bpmn_id,
+        lane=task_spec.lane,
+        form=properties.get("formJsonSchemaFilename"),
+        ui_form=properties.get("formUiSchemaFilename"),
+        instructions=extensions.get("instructionsForEndUser"),
+        due_expression=properties.get("dueDate"),
+        assignee_expression=properties.get("assignee"),
+    )
+
+
+@dataclass
+class ParsedSet:
+    """The Spiff parse of one diagram set, ready to check and to store as a version."""
+
+    processes: list[ProcessInfo]
+    user_tasks: list[UserTaskSpec]
+    specs_json: str
+
+
+def parse_set(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedSet:
+    """Parse safe lxml trees (name -> root element) with Spiff's parser and XSD validator.
+
+    Raises SpiffWorkflow's ValidationException, which the caller turns into a located Problem.
+    """
+    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for name, root in dmn.items():
+        parser.add_dmn_xml(root, filename=name)
+    for name, root in bpmn.items():
+        parser.add_bpmn_xml(root.getroottree(), filename=name)
+    processes, user_tasks, stored = [], [], {}
+    for process_id in sorted(parser.get_process_ids()):
+        spec = parser.get_spec(process_id)
+        subprocesses = parser.get_subprocess_specs(process_id)
+        processes.append(ProcessInfo(process_id, spec.description or process_id, spec.file))
+        for each in [spec, *subprocesses.values()]:
+            user_tasks.extend(
+                _user_task_spec(each.name, each.file, ts)
+                for ts in each.task_specs.values()
+                if isinstance(ts, UserTaskMixin)
+            )
+        stored[process_id] = {
+            "spec": _SERIALIZER.to_dict(spec),
+            "subprocesses": {k: _SERIALIZER.to_dict(v) for k, v in subprocesses.items()},
+        }
+    unique = {(t.process_id, t.bpmn_id): t for t in user_tasks}
+    return ParsedSet(processes, list(unique.values()), json.dumps(stored))
+
+
+def parse_error_location(err: Exception) -> tuple[str | None, str | None, int | None]:
+    """(file, element id, line) from a Spiff ValidationException, where it knows them."""
+    line = getattr(err, "line_number", None)
+    return getattr(err, "file_name", None), getattr(err, "id", None), int(line) if line else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Running: what callers get back.
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    form: str | None
+    ui_form: str | None
+    instructions: str | None
+    due_at: datetime | None
+    assignee: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the service stores or indexes after an engine step."""
+
+    state: str
+    completed: bool
+    ready_tasks: list[ReadyTask]
+    next_timer_at: datetime | None
+    waiting_for: list[str]
+    data: dict[str, Any]
+
+
+class Workflow:
+    """One loaded instance. Construct with ``start`` or ``load``; mutate; ``snapshot``."""
+
+    def __init__(self, workflow: BpmnWorkflow) -> None:
+        self._wf = workflow
+        self._wf.script_engine = SCRIPT_ENGINE  # deserialising restores the unrestricted default
+
+    @classmethod
+    def start(cls, specs_json: dict[str, Any], process_id: str, data: dict[str, Any], now: datetime, step_seconds: float) -> Workflow:
+        stored = specs_json.get(process_id)
+        if stored is None:
+            raise KeyError(process_id)
+        spec = _SERIALIZER.from_dict(stored["spec"])
+        subprocesses = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
+        instance = cls(BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE))
+        instance._wf.task_tree.data.update(data)
+        instance._run(now, step_seconds, lambda: None)
+        return instance
+
+    @classmethod
+    def load(cls, state: str) -> Workflow:
+        return cls(_SERIALIZER.deserialize_json(state))
+
+    def _run(self, now: datetime, step_seconds: float, action: Any) -> None:
+        try:
+            with expressions.engine_context(now, step_seconds):
+                action()
+                self._wf.do_engine_steps()
+        except _DIAGRAM_ERRORS as err:
+            raise ScriptFailed(_describe_failure(err)) from err
+
+    def ready_task(self, task_id: str) -> ReadyTask | None:
+        """The ready user task with this id, or None if it is not one (any longer)."""
+        task = self._find(task_id)
+        if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTaskMixin):
+            return None
+        return _ready_task(task, None, None)
+
+    def has_task(self, task_id: str) -> bool:
+        return self._find(task_id) is not None
+
+    def complete(self, task_id: str, data: dict[str, Any], now: datetime, step_seconds: float) -> ReadyTask:
+        task = self._find(task_id)
+        if task is None or task.state != TaskState.READY or not isinstance(task.task_spec, UserTaskMixin):
+            raise LookupError(task_id)
+        completed = _ready_task(task, None, None)
+
+        def action() -> None:
+            task.data.update(data)
+            task.run()
+
+        self._run(now, step_seconds, action)
+        return completed
+
+    def send(self, name: str, payload: dict[str, Any], now: datetime, step_seconds: float) -> str:
+        """Deliver a message or signal; returns which kind it was."""
+        waiting = {(e.name, e.event_type) for e in self._wf.waiting_events()}
+        if (name, "MessageEventDefinition") in waiting:
+            kind, definition = "message", MessageEventDefinition(name)
+        elif (name, "SignalEventDefinition") in waiting:
+            kind, definition = "signal", SignalEventDefinition(name)
+        else:
+            raise NotWaiting(f"nothing in this instance is waiting for '{name}'")
+        self._run(now, step_seconds, lambda: self._wf.send_event(BpmnEvent(definition, payload)))
+        return kind
+
+    def due_timers(self, now: datetime) -> list[str]:
+        """Element ids of timers whose moment has come."""
+        return [bpmn_id for bpmn_id, due in self._timers() if due <= now]
+
+    def fire_timers(self, now: datetime, step_seconds: float) -> None:
+        self._run(now, step_seconds, self._wf.refresh_timers)
+
+    def snapshot(self, now: datetime, step_seconds: float, known: set[str] | frozenset[str] = frozenset()) -> Snapshot:
+        """State and indexes after a step. Due dates and assignees are worked out once, when a
+        task first becomes ready, so tasks already in ``known`` are not evaluated again."""
+        ready = [
+            t for t in self._wf.get_tasks(state=TaskState.READY, manual=True)
+            if isinstance(t.task_spec, UserTaskMixin)
+        ]
+        try:
+            with expressions.engine_context(now, step_seconds):
+                tasks = [_ready_task(t, now, None if str(t.id) in known else SCRIPT_ENGINE) for t in ready]
+        except _DIAGRAM_ERRORS as err:
+            raise ScriptFailed(_describe_failure(err)) from err
+        timers = [due for _, due in self._timers()]
+        waiting = sorted(
+            {e.name for e in self._wf.waiting_events() if e.event_type in ("MessageEventDefinition", "SignalEventDefinition")}
+        )
+        return Snapshot(
+            state=_SERIALIZER.serialize_json(self._wf),
+            completed=self._wf.completed,
+            ready_tasks=tasks,
+            next_timer_at=min(timers) if timers else None,
+            waiting_for=waiting,
+            data=self._current_data(),
+        )
+
+    def _current_data(self) -> dict[str, Any]:
+        if self._wf.completed:
+            return dict(self._wf.data)
+        finished = self._wf.get_tasks(state=TaskState.COMPLETED)
+        latest = max(finished, key=lambda t: t.last_state_change, default=None)
+        return dict(latest.data) if latest is not None else dict(self._wf.task_tree.data)
+
+    def _find(self, task_id: str) -> Any:
+        try:
+            return self._wf.get_task_from_id(UUID(task_id))
+        except (ValueError, SpiffWorkflowException):
+            return None
+
+    def _timers(self) -> list[tuple[str, datetime]]:
+        found = []
+        for task in list(self._wf.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if not isinstance(definition, _timer_module.TimerEventDefinition):
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):
+                if value.get("cycles", 0) == 0:
+                    continue
+                value = value["next"]
+            if value is None:
+                continue
+            due = value if isinstance(value, datetime) else _timer_module.TimerEventDefinition.get_datetime(str(value))
+            found.append((task.task_spec.bpmn_id or task.task_spec.name, due.astimezone(timezone.utc)))
+        return found
+
+
+def _ready_task(task: Any, now: datetime | None, engine: RestrictedScriptEngine | None) -> ReadyTask:
+    declared = _user_task_spec(task.workflow.spec.name, task.workflow.spec.file, task.task_spec)
+    due_at, assignee = None, None
+    if engine is not None:
+        if declared.due_expression:
+            due_at = _as_due(engine.evaluate(task, declared.due_expression))
+        if declared.assignee_expression:
+            found = engine.evaluate(task, declared.assignee_expression)
+            assignee = None if found is None else str(found)
+    return ReadyTask(
+        id=str(task.id),
+        bpmn_id=declared.bpmn_id,
+        name=declared.name,
+        lane=declared.lane,
+        form=declared.form,
+        ui_form=declared.ui_form,
+        instructions=declared.instructions,
+        due_at=due_at,
+        assignee=assignee,
+        data=task.data,
+    )
+
+
+def _as_due(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and len(value) == 10:
+        value = expressions.timer_at(value)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise ExpressionError(f"dueDate gave {value!r}, not a date")
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _describe_failure(err: Exception) -> str:
+    task = getattr(err, "task", None) or getattr(getattr(err, "__cause__", None), "task", None)
+    where = f" at '{task.task_spec.bpmn_id}'" if task is not None and task.task_spec.bpmn_id else ""
+    message = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+    return f"diagram code failed{where}: {message}"

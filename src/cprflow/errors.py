@@ -1,0 +1,97 @@
+"""Domain errors: one root, a stable code each, no HTTP in sight (the web layer maps codes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class CprflowError(Exception):
+    """Root of every error cprflow reports to a person or a client."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class NotFound(CprflowError):
+    code = "not_found"
+
+
+class Conflict(CprflowError):
+    """The thing changed under the caller: a task no longer ready, a lost race."""
+
+    code = "conflict"
+
+
+class TaskNotReady(Conflict):
+    code = "task_not_ready"
+
+
+class InstanceNotActive(Conflict):
+    code = "instance_not_active"
+
+
+class InvalidData(CprflowError):
+    """Submitted data does not fit its form or contract; ``fields`` maps JSON pointers to messages."""
+
+    code = "invalid_data"
+
+
+class NotWaiting(CprflowError):
+    """A message or signal was sent that nothing in the instance is waiting for."""
+
+    code = "not_waiting"
+
+
+class ExpressionError(CprflowError):
+    """A diagram expression that will not compile or is refused."""
+
+    code = "expression_refused"
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class StepTimeout(CprflowError):
+    code = "step_timeout"
+
+
+class ScriptFailed(CprflowError):
+    """A diagram script, condition or decision failed while the engine ran; nothing was saved."""
+
+    code = "script_failed"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a diagram set, located as precisely as we can."""
+
+    file: str
+    message: str
+    element: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+        if self.element:
+            where += f" [{self.element}]"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class DeployRefused(CprflowError):
+    """A diagram set that failed its checks; nothing was stored."""
+
+    problems: list[Problem] = field(default_factory=list)
+    code = "deploy_refused"
+
+    def __post_init__(self) -> None:
+        summary = "; ".join(str(p) for p in self.problems[:5])
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        CprflowError.__init__(self, f"diagram set refused: {summary}{more}")

@@ -1,0 +1,62 @@
+"""Task forms: validate submitted data against the JSON Schema the diagram names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from cprflow.errors import InvalidData
+
+_FORMAT_CHECKER = FormatChecker()
+RESERVED_KEY = "typename"  # SpiffWorkflow's serializer takes any dict carrying it for an object
+
+
+def _pointer(parts: Any) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts) if parts else "/"
+
+
+def reserved_keys(data: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    """JSON pointers of every ``typename`` key anywhere in ``data``."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == RESERVED_KEY:
+                found.append(_pointer((*path, key)))
+            found.extend(reserved_keys(value, (*path, key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.extend(reserved_keys(value, (*path, index)))
+    return found
+
+
+def validate(schema: dict[str, Any], data: Any) -> None:
+    """Raise InvalidData naming every field at fault (JSON pointer -> messages)."""
+    if not isinstance(data, dict):
+        raise InvalidData("form data must be a JSON object", fields={"/": ["must be an object"]})
+    fields: dict[str, list[str]] = {}
+    for pointer in reserved_keys(data):
+        fields.setdefault(pointer, []).append(f"'{RESERVED_KEY}' is a reserved key")
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    for error in validator.iter_errors(data):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path.append(missing)
+            message = "is required"
+        elif error.validator == "additionalProperties":
+            message = error.message
+        else:
+            message = error.message
+        fields.setdefault(_pointer(path), []).append(message)
+    if fields:
+        raise InvalidData("the submitted data does not fit the form", fields=fields)
+
+
+def check_reserved(data: Any) -> None:
+    """For data that has no form (start data, message payloads): refuse reserved keys only."""
+    if not isinstance(data, dict):
+        raise InvalidData("data must be a JSON object", fields={"/": ["must be an object"]})
+    found = reserved_keys(data)
+    if found:
+        raise InvalidData("data uses a reserved key", fields={p: [f"'{RESERVED_KEY}' is a reserved key"] for p in found})

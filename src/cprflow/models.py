@@ -1,0 +1,105 @@
+"""Tables: deployed versions, instances with their state, the open-task index and the event log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored naive-in-UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+STATUSES = ("running", "waiting", "completed", "error", "suspended", "terminated")
+ACTIVE_STATUSES = ("running", "waiting")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProcessVersion(Base):
+    """One deploy: the whole diagram set, its parsed specs, who deployed it and when."""
+
+    __tablename__ = "process_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deployed_by: Mapped[str] = mapped_column(String(200))
+    files: Mapped[dict[str, str]] = mapped_column(Json)
+    processes: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    specs: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    waiting_for: Mapped[list[str]] = mapped_column(Json, default=list)
+    data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_instances_due", "next_timer_at"),)
+
+
+class OpenTask(Base):
+    """Ready user tasks, rewritten with the instance in one transaction: lists never deserialize."""
+
+    __tablename__ = "open_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    lane: Mapped[str | None] = mapped_column(String(200), index=True, nullable=True)
+    form: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    ui_form: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    instructions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(200), index=True, nullable=True)
+    ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """Append-only trace: written in the same transaction as the change it records."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

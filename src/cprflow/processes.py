@@ -1,0 +1,338 @@
+"""Diagram sets: read them, refuse what is unsafe or broken, and fingerprint them for versioning.
+
+A diagram set is every ``.bpmn`` and ``.dmn`` file plus every form, keyed by relative path
+(``processes/x.bpmn``, ``forms/y.schema.json``). Checking it finds at deploy what the engine
+would otherwise only find at run time, and names the file, element and line of each problem.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+
+from cprflow import engine, expressions
+from cprflow.errors import DeployRefused, ExpressionError, Problem
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FILES = 500
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
+FORM_SUFFIX = ".json"
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+
+# Where diagram code lives, and whether it is an expression (eval) or a script (exec).
+_BPMN_CODE = (
+    (".//bpmn:scriptTask/bpmn:script", "exec"),
+    (".//spiffworkflow:preScript", "exec"),
+    (".//spiffworkflow:postScript", "exec"),
+    (".//bpmn:conditionExpression", "eval"),
+    (".//bpmn:completionCondition", "eval"),
+    (".//bpmn:loopCardinality", "eval"),
+    (".//bpmn:loopCondition", "eval"),
+    (".//bpmn:timeDuration", "eval"),
+    (".//bpmn:timeDate", "eval"),
+    (".//bpmn:timeCycle", "eval"),
+    (".//spiffworkflow:messagePayload", "eval"),
+    (".//spiffworkflow:property[@name='dueDate']/@value", "eval"),
+    (".//spiffworkflow:property[@name='assignee']/@value", "eval"),
+)
+
+
+@dataclass(frozen=True)
+class DiagramSet:
+    files: dict[str, bytes]
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
+        return digest.hexdigest()
+
+    def forms(self) -> dict[str, bytes]:
+        return {n.removeprefix("forms/"): c for n, c in self.files.items() if n.startswith("forms/")}
+
+
+@dataclass(frozen=True)
+class CheckedSet:
+    diagrams: DiagramSet
+    processes: list[engine.ProcessInfo]
+    specs_json: str
+
+
+def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
+    files: dict[str, bytes] = {}
+    for folder, prefix, suffixes in ((processes_dir, "processes", DIAGRAM_SUFFIXES), (forms_dir, "forms", (FORM_SUFFIX,))):
+        if not folder.is_dir():
+            raise DeployRefused([Problem(str(folder), "folder not found")])
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in suffixes:
+                files[f"{prefix}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+    return DiagramSet(files)
+
+
+def check(diagrams: DiagramSet) -> CheckedSet:
+    """Return the parsed set, or raise DeployRefused listing every problem found."""
+    problems = _check_sizes(diagrams)
+    if problems:
+        raise DeployRefused(problems)
+    trees: dict[str, Any] = {}
+    for name, content in diagrams.files.items():
+        if name.endswith(DIAGRAM_SUFFIXES):
+            root = _safe_xml(name, content, problems)
+            if root is not None:
+                trees[name] = root
+    for name, root in trees.items():
+        problems.extend(_check_code(name, root))
+        if name.endswith(".dmn"):
+            problems.extend(_check_decision_tables(name, root))
+    forms = _load_forms(diagrams, problems)
+    if problems:
+        raise DeployRefused(problems)
+    try:
+        parsed = engine.parse_set(
+            {n: r for n, r in trees.items() if n.endswith(".bpmn")},
+            {n: r for n, r in trees.items() if n.endswith(".dmn")},
+        )
+    except Exception as err:  # noqa: BLE001 - any parser failure is a problem with the files
+        file, element, line = engine.parse_error_location(err)
+        raise DeployRefused([Problem(file or "(diagram set)", str(err).splitlines()[0], element, line)]) from None
+    problems.extend(_check_user_task_forms(parsed, forms, trees))
+    if not parsed.processes:
+        problems.append(Problem("processes/", "no executable process found"))
+    if problems:
+        raise DeployRefused(problems)
+    return CheckedSet(diagrams, parsed.processes, parsed.specs_json)
+
+
+def _check_sizes(diagrams: DiagramSet) -> list[Problem]:
+    problems = [
+        Problem(name, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        for name, content in diagrams.files.items()
+        if len(content) > MAX_FILE_BYTES
+    ]
+    for name, content in diagrams.files.items():
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(name, "file is not UTF-8 text"))
+    if len(diagrams.files) > MAX_FILES:
+        problems.append(Problem("(diagram set)", f"more than {MAX_FILES} files"))
+    if not any(n.endswith(".bpmn") for n in diagrams.files):
+        problems.append(Problem("processes/", "no .bpmn file in the set"))
+    return problems
+
+
+_SAFE_PARSER_ARGS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+}
+
+
+def _safe_xml(name: str, content: bytes, problems: list[Problem]) -> Any:
+    """Parse with entities, DTDs and network off; refuse any DOCTYPE before anything else sees it."""
+    head = content[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in content.lower():
+        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams"))
+        return None
+    try:
+        root = etree.fromstring(content, etree.XMLParser(**_SAFE_PARSER_ARGS))
+    except etree.XMLSyntaxError as err:
+        problems.append(Problem(name, f"not well-formed XML: {err.msg}", line=err.lineno))
+        return None
+    if root.getroottree().docinfo.doctype:
+        problems.append(Problem(name, "DOCTYPE is not allowed in diagrams"))
+        return None
+    return root
+
+
+def _element_of(node: Any) -> Any:
+    """The nearest ancestor with an id: the element a process owner would click on."""
+    current = node
+    while current is not None and current.get("id") is None:
+        current = current.getparent()
+    return current if current is not None else node
+
+
+def _check_code(name: str, root: Any) -> list[Problem]:
+    problems = []
+    if name.endswith(".bpmn"):
+        for path, mode in _BPMN_CODE:
+            for found in root.xpath(path, namespaces=NS):
+                if isinstance(found, str):  # attribute value
+                    text, node = str(found), found.getparent()
+                else:
+                    text, node = found.text or "", found
+                problems.extend(_check_one(name, node, text.strip(), mode))
+    return problems
+
+
+def _check_one(name: str, node: Any, text: str, mode: str) -> list[Problem]:
+    if not text:
+        return []
+    try:
+        expressions.check_expression(text, mode)
+    except ExpressionError as err:
+        element = _element_of(node)
+        line = node.sourceline + (err.line - 1 if err.line and mode == "exec" else 0)
+        return [Problem(name, err.message, element.get("id"), line)]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# DMN: the engine evaluates Python cells and, for UNIQUE tables, silently takes the first match.
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _children(node: Any, local: str) -> list[Any]:
+    return [c for c in node if _local(c.tag) == local]
+
+
+def _text_of(node: Any) -> str:
+    texts = [c.text or "" for c in node if _local(c.tag) == "text"]
+    return (texts[0] if texts else "").strip()
+
+
+def _check_decision_tables(name: str, root: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    for table in root.iter():
+        if _local(table.tag) != "decisionTable":
+            continue
+        decision = _element_of(table.getparent())
+        for clause in _children(table, "input"):
+            for expr in _children(clause, "inputExpression"):
+                problems.extend(_check_one(name, expr, _text_of(expr), "eval"))
+        rules = _children(table, "rule")
+        cells_by_rule = []
+        for rule in rules:
+            cells = []
+            for entry in _children(rule, "inputEntry"):
+                text = _text_of(entry)
+                problems.extend(_check_input_cell(name, entry, text))
+                cells.append(text)
+            for entry in _children(rule, "outputEntry"):
+                problems.extend(_check_one(name, entry, _text_of(entry), "eval"))
+            cells_by_rule.append((rule, cells))
+        if table.get("hitPolicy", "UNIQUE").upper() == "UNIQUE":
+            problems.extend(_overlaps(name, decision, cells_by_rule))
+    return problems
+
+
+def _check_input_cell(name: str, entry: Any, text: str) -> list[Problem]:
+    if text in ("", "-"):
+        return []
+    if re.match(r"^not\s*\(", text):
+        element = _element_of(entry)
+        return [Problem(name, "not(...) never matches in this engine: write '!= value' instead", element.get("id"), entry.sourceline)]
+    candidate = text.replace("?", "dmninput")
+    try:
+        ast.parse(candidate, mode="eval")
+    except SyntaxError:
+        candidate = f"dmninput {text}"  # an operator fragment such as '>= 8' or 'in [..]'
+    return _check_one(name, entry, candidate, "eval")
+
+
+def _cell_values(text: str) -> frozenset[Any] | None:
+    """The finite set of values a cell matches, or None if it is '-' or not a plain literal."""
+    if text in ("", "-"):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        match = re.match(r"^(?:\?\s*)?in\s+(.+)$", text)
+        if not match:
+            return frozenset({("unknown", text)})
+        try:
+            value = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError):
+            return frozenset({("unknown", text)})
+        return frozenset(value) if isinstance(value, (list, tuple, set)) else frozenset({("unknown", text)})
+    return frozenset({value}) if isinstance(value, (str, int, float, bool)) else frozenset({("unknown", text)})
+
+
+def _may_both_match(left: str, right: str) -> bool:
+    a, b = _cell_values(left), _cell_values(right)
+    if a is None or b is None:
+        return True
+    if any(isinstance(v, tuple) and v[:1] == ("unknown",) for v in a | b):
+        # Not a literal we can reason about (e.g. '>= 8'): only identical text is a sure overlap.
+        return left == right
+    return bool(a & b)
+
+
+def _overlaps(name: str, decision: Any, rules: list[tuple[Any, list[str]]]) -> list[Problem]:
+    problems = []
+    for i, (rule_a, cells_a) in enumerate(rules):
+        for rule_b, cells_b in rules[i + 1:]:
+            if len(cells_a) == len(cells_b) and all(_may_both_match(a, b) for a, b in zip(cells_a, cells_b)):
+                problems.append(
+                    Problem(
+                        name,
+                        f"rules '{rule_a.get('id')}' and '{rule_b.get('id')}' can both match, but the hit policy is UNIQUE",
+                        decision.get("id"),
+                        rule_b.sourceline,
+                    )
+                )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms
+
+
+def _load_forms(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any]:
+    forms = {}
+    for name, content in diagrams.forms().items():
+        try:
+            document = json.loads(content)
+        except (ValueError, UnicodeDecodeError) as err:
+            problems.append(Problem(f"forms/{name}", f"not valid JSON: {err}"))
+            continue
+        if name.endswith(".schema.json"):
+            try:
+                Draft202012Validator.check_schema(document)
+            except SchemaError as err:
+                pointer = "/" + "/".join(str(p) for p in err.path)
+                problems.append(Problem(f"forms/{name}", f"not a valid JSON Schema (2020-12) at {pointer}: {err.message}"))
+                continue
+        forms[name] = document
+    return forms
+
+
+def _check_user_task_forms(parsed: engine.ParsedSet, forms: dict[str, Any], trees: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for task in parsed.user_tasks:
+        file = task.file or "(diagram set)"
+        line = _line_of(trees.get(file), task.bpmn_id)
+        if not task.form:
+            problems.append(Problem(file, "user task names no form (property formJsonSchemaFilename)", task.bpmn_id, line))
+        elif task.form not in forms:
+            problems.append(Problem(file, f"form '{task.form}' not found in forms/", task.bpmn_id, line))
+        if task.ui_form and task.ui_form not in forms:
+            problems.append(Problem(file, f"UI schema '{task.ui_form}' not found in forms/", task.bpmn_id, line))
+    return problems
+
+
+def _line_of(root: Any, element_id: str) -> int | None:
+    if root is None:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0].sourceline if found else None

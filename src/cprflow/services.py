@@ -1,0 +1,454 @@
+"""Use cases: deploy, start, list and complete tasks, send messages, suspend and resume.
+
+Each function frames exactly one transaction (or one per instance for timers, see timers.py):
+state, task index and event are written together or not at all. Time is always an argument.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cprflow import engine, forms, processes
+from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
+from cprflow.models import ACTIVE_STATUSES, Event, Instance, OpenTask, ProcessVersion
+from cprflow.repository import Database
+
+DEFAULT_STEP_SECONDS = 5.0
+
+
+# ---------------------------------------------------------------------------------------------
+# What callers get back
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    instance_id: int
+    process_id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    form: str | None
+    ui_form: str | None
+    instructions: str | None
+    due_at: datetime | None
+    assignee: str | None
+    ready_at: datetime
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    process_id: str
+    version_id: int
+    status: str
+    data: dict[str, Any]
+    next_timer_at: datetime | None
+    waiting_for: list[str]
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    open_tasks: list[TaskView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    version_id: int
+    created: bool
+    content_hash: str
+    processes: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    instance_id: int | None
+    at: datetime
+    kind: str
+    actor: str
+    task_id: str | None
+    detail: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployed versions are immutable, so their parsed specs and forms are cached by content hash.
+
+
+@dataclass(frozen=True)
+class _Version:
+    specs: dict[str, Any]
+    forms: dict[str, Any]
+
+
+_versions: dict[str, _Version] = {}
+_versions_lock = threading.Lock()
+
+
+def _version(session: Session, version_id: int) -> _Version:
+    content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
+    if content_hash is None:
+        raise NotFound(f"process version {version_id} not found")
+    cached = _versions.get(content_hash)
+    if cached is None:
+        row = session.get_one(ProcessVersion, version_id)
+        cached = _Version(
+            specs=json.loads(zlib.decompress(row.specs)),
+            forms={
+                n.removeprefix("forms/"): json.loads(text) for n, text in row.files.items() if n.startswith("forms/")
+            },
+        )
+        with _versions_lock:
+            _versions[content_hash] = cached
+    return cached
+
+
+# ---------------------------------------------------------------------------------------------
+# Deploy
+
+
+def deploy(db: Database, diagrams: processes.DiagramSet, *, actor: str, now: datetime) -> DeployResult:
+    """Store the set as a new version; the same content again is a no-op returning the old one."""
+    content_hash = diagrams.content_hash
+    with db.transaction(write=False) as session:
+        existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
+        if existing is not None:
+            return DeployResult(existing.id, False, content_hash, existing.processes)
+    checked = processes.check(diagrams)  # slow; holds no lock
+    listed = [{"id": p.id, "name": p.name, "file": p.file} for p in checked.processes]
+    with db.transaction() as session:
+        existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
+        if existing is not None:  # someone deployed the same set meanwhile
+            return DeployResult(existing.id, False, content_hash, existing.processes)
+        version = ProcessVersion(
+            content_hash=content_hash,
+            deployed_at=now,
+            deployed_by=actor,
+            files={n: c.decode("utf-8") for n, c in diagrams.files.items()},
+            processes=listed,
+            specs=zlib.compress(checked.specs_json.encode()),
+        )
+        session.add(version)
+        session.flush()
+        _record(session, None, "deployed", actor, now, {"version_id": version.id, "content_hash": content_hash, "processes": [p["id"] for p in listed]})
+        return DeployResult(version.id, True, content_hash, listed)
+
+
+def list_versions(db: Database) -> list[dict[str, Any]]:
+    with db.transaction(write=False) as session:
+        rows = session.execute(
+            select(ProcessVersion.id, ProcessVersion.content_hash, ProcessVersion.deployed_at, ProcessVersion.deployed_by, ProcessVersion.processes)
+            .order_by(ProcessVersion.id.desc())
+        ).all()
+        return [r._asdict() for r in rows]
+
+
+def _latest_version_with(session: Session, process_id: str) -> int:
+    for version_id, listed in session.execute(
+        select(ProcessVersion.id, ProcessVersion.processes).order_by(ProcessVersion.id.desc())
+    ):
+        if any(p["id"] == process_id for p in listed):
+            return int(version_id)
+    raise NotFound(f"no deployed process '{process_id}'")
+
+
+# ---------------------------------------------------------------------------------------------
+# Instances
+
+
+def start_instance(
+    db: Database, process_id: str, data: dict[str, Any], *, actor: str, now: datetime,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
+) -> InstanceView:
+    forms.check_reserved(data)
+    with db.transaction() as session:
+        version_id = _latest_version_with(session, process_id)
+        workflow = engine.Workflow.start(_version(session, version_id).specs, process_id, data, now, step_seconds)
+        snapshot = workflow.snapshot(now, step_seconds)
+        instance = Instance(
+            process_id=process_id, version_id=version_id, status=_status(snapshot), state=_pack(snapshot.state),
+            serializer_version=engine.SERIALIZER_VERSION, next_timer_at=snapshot.next_timer_at, lock_version=1,
+            waiting_for=snapshot.waiting_for, data=snapshot.data, created_at=now, created_by=actor, updated_at=now,
+        )
+        session.add(instance)
+        session.flush()
+        _sync_tasks(session, instance.id, process_id, snapshot, now, {})
+        _record(session, instance.id, "started", actor, now, {"process_id": process_id, "version_id": version_id, "data": data})
+        return _view(session, instance)
+
+
+def get_instance(db: Database, instance_id: int) -> InstanceView:
+    with db.transaction(write=False) as session:
+        return _view(session, _instance(session, instance_id))
+
+
+def list_instances(
+    db: Database, *, status: str | None = None, process_id: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[InstanceView], int]:
+    with db.transaction(write=False) as session:
+        query = select(Instance)
+        if status:
+            query = query.where(Instance.status == status)
+        if process_id:
+            query = query.where(Instance.process_id == process_id)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Instance.id.desc()).limit(limit).offset(offset)).all()
+        return [_view(session, row, with_tasks=False) for row in rows], total
+
+
+def list_events(db: Database, instance_id: int, *, limit: int = 200, offset: int = 0) -> list[EventView]:
+    with db.transaction(write=False) as session:
+        _instance(session, instance_id)
+        rows = session.scalars(
+            select(Event).where(Event.instance_id == instance_id).order_by(Event.id).limit(limit).offset(offset)
+        ).all()
+        return [EventView(r.id, r.instance_id, r.at, r.kind, r.actor, r.task_id, r.detail) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+
+
+def list_tasks(
+    db: Database, *, lane: str | None = None, instance_id: int | None = None, assignee: str | None = None
+) -> list[TaskView]:
+    with db.transaction(write=False) as session:
+        query = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.ready_at)
+        if lane:
+            query = query.where(OpenTask.lane == lane)
+        if instance_id is not None:
+            query = query.where(OpenTask.instance_id == instance_id)
+        if assignee:
+            query = query.where(OpenTask.assignee == assignee)
+        return [_task_view(t) for t in session.scalars(query)]
+
+
+def get_task_form(db: Database, task_id: str) -> tuple[TaskView, dict[str, Any] | None, dict[str, Any] | None]:
+    """The open task with its form schema and UI schema, from the instance's own version."""
+    with db.transaction(write=False) as session:
+        task = _open_task(session, task_id)
+        version_id = session.scalar(select(Instance.version_id).where(Instance.id == task.instance_id))
+        version = _version(session, int(version_id or 0))
+        return _task_view(task), version.forms.get(task.form or ""), version.forms.get(task.ui_form or "")
+
+
+def complete_task(
+    db: Database, task_id: str, data: dict[str, Any], *, actor: str, now: datetime,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
+) -> InstanceView:
+    try:
+        with db.transaction() as session:
+            task = _open_task(session, task_id)
+            instance = _active_instance(session, task.instance_id)
+            schema = _version(session, instance.version_id).forms.get(task.form or "")
+            if schema is None:
+                raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
+            forms.validate(schema, data)
+            workflow = engine.Workflow.load(_unpack(instance.state))
+            try:
+                workflow.complete(task_id, data, now, step_seconds)
+            except LookupError:
+                raise TaskNotReady(f"task {task_id} is no longer ready") from None
+            _save(session, instance, workflow, now, step_seconds)
+            _record(session, instance.id, "task_completed", actor, now,
+                    {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data}, task_id=task_id)
+            return _view(session, instance)
+    except ScriptFailed as err:
+        _mark_error(db, _instance_of_task(db, task_id), err, actor, now, "complete_task")
+        raise
+
+
+def send_message(
+    db: Database, instance_id: int, name: str, payload: dict[str, Any], *, actor: str, now: datetime,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
+) -> InstanceView:
+    forms.check_reserved(payload)
+    try:
+        with db.transaction() as session:
+            instance = _active_instance(session, instance_id)
+            workflow = engine.Workflow.load(_unpack(instance.state))
+            kind = workflow.send(name, payload, now, step_seconds)
+            _save(session, instance, workflow, now, step_seconds)
+            _record(session, instance.id, f"{kind}_received", actor, now, {"name": name, "payload": payload})
+            return _view(session, instance)
+    except ScriptFailed as err:
+        _mark_error(db, instance_id, err, actor, now, f"message {name}")
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Administration
+
+
+def set_status(db: Database, instance_id: int, action: str, *, reason: str, actor: str, now: datetime) -> InstanceView:
+    """suspend, resume, terminate or retry (after an error), each with its reason recorded."""
+    if not reason.strip():
+        raise InvalidData("a reason is required", fields={"/reason": ["is required"]})
+    allowed = {
+        "suspend": ACTIVE_STATUSES,
+        "resume": ("suspended",),
+        "terminate": (*ACTIVE_STATUSES, "suspended", "error"),
+        "retry": ("error",),
+    }
+    if action not in allowed:
+        raise InvalidData(f"unknown action '{action}'", fields={"/action": ["must be suspend, resume, terminate or retry"]})
+    with db.transaction() as session:
+        instance = _instance(session, instance_id)
+        if instance.status not in allowed[action]:
+            raise InstanceNotActive(f"cannot {action} an instance that is {instance.status}")
+        if action == "suspend":
+            new_status = "suspended"
+        elif action == "terminate":
+            new_status = "terminated"
+        else:
+            new_status = "running" if session.scalar(
+                select(func.count()).where(OpenTask.instance_id == instance_id)
+            ) else "waiting"
+        _update_row(session, instance, {"status": new_status, "error": None, "updated_at": now})
+        if new_status == "terminated":
+            session.execute(delete(OpenTask).where(OpenTask.instance_id == instance_id))
+        _record(session, instance_id, "status_changed", actor, now,
+                {"action": action, "from": instance.status, "to": new_status, "reason": reason})
+        instance.status = new_status
+        return _view(session, instance)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared steps (also used by timers.py)
+
+
+def _pack(state: str) -> bytes:
+    return zlib.compress(state.encode(), 1)
+
+
+def _unpack(blob: bytes) -> str:
+    return zlib.decompress(blob).decode()
+
+
+def _status(snapshot: engine.Snapshot) -> str:
+    if snapshot.completed:
+        return "completed"
+    return "running" if snapshot.ready_tasks else "waiting"
+
+
+def _save(session: Session, instance: Instance, workflow: engine.Workflow, now: datetime, step_seconds: float) -> None:
+    known = {
+        row.id: (row.due_at, row.assignee, row.ready_at)
+        for row in session.execute(select(OpenTask.id, OpenTask.due_at, OpenTask.assignee, OpenTask.ready_at).where(OpenTask.instance_id == instance.id))
+    }
+    snapshot = workflow.snapshot(now, step_seconds, known=set(known))
+    values = {
+        "status": _status(snapshot), "state": _pack(snapshot.state), "serializer_version": engine.SERIALIZER_VERSION,
+        "next_timer_at": snapshot.next_timer_at, "waiting_for": snapshot.waiting_for, "data": snapshot.data,
+        "updated_at": now,
+    }
+    _update_row(session, instance, values)
+    for key, value in values.items():
+        setattr(instance, key, value)
+    _sync_tasks(session, instance.id, instance.process_id, snapshot, now, known)
+
+
+def _update_row(session: Session, instance: Instance, values: dict[str, Any]) -> None:
+    """Write only if nobody else has since: the version counter makes one of two racers lose."""
+    result = session.execute(
+        update(Instance)
+        .where(Instance.id == instance.id, Instance.lock_version == instance.lock_version)
+        .values(lock_version=instance.lock_version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
+    instance.lock_version += 1
+
+
+def _sync_tasks(
+    session: Session, instance_id: int, process_id: str, snapshot: engine.Snapshot, now: datetime,
+    known: dict[str, tuple[datetime | None, str | None, datetime]],
+) -> None:
+    current = {t.id: t for t in snapshot.ready_tasks}
+    gone = set(known) - set(current)
+    if gone:
+        session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+    new = [
+        {
+            "id": t.id, "instance_id": instance_id, "process_id": process_id, "bpmn_id": t.bpmn_id, "name": t.name,
+            "lane": t.lane, "form": t.form, "ui_form": t.ui_form, "instructions": t.instructions,
+            "due_at": t.due_at, "assignee": t.assignee, "ready_at": now,
+        }
+        for t in snapshot.ready_tasks
+        if t.id not in known
+    ]
+    if new:
+        session.execute(insert(OpenTask), new)
+
+
+def _record(
+    session: Session, instance_id: int | None, kind: str, actor: str, now: datetime, detail: dict[str, Any],
+    task_id: str | None = None,
+) -> None:
+    session.execute(insert(Event).values(instance_id=instance_id, at=now, kind=kind, actor=actor, task_id=task_id, detail=detail))
+
+
+def _mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor: str, now: datetime, during: str) -> None:
+    """Leave the instance at its last committed state, flagged for an admin to see and retry."""
+    if instance_id is None:
+        return
+    with db.transaction() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None or instance.status not in ACTIVE_STATUSES:
+            return
+        session.execute(update(Instance).where(Instance.id == instance_id).values(status="error", error=err.message, updated_at=now, lock_version=Instance.lock_version + 1))
+        _record(session, instance_id, "error", actor, now, {"during": during, "message": err.message, "from": instance.status})
+
+
+def _instance(session: Session, instance_id: int) -> Instance:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return instance
+
+
+def _active_instance(session: Session, instance_id: int) -> Instance:
+    instance = _instance(session, instance_id)
+    if instance.status not in ACTIVE_STATUSES:
+        raise InstanceNotActive(f"instance {instance_id} is {instance.status}")
+    return instance
+
+
+def _open_task(session: Session, task_id: str) -> OpenTask:
+    task = session.get(OpenTask, task_id)
+    if task is not None:
+        return task
+    if session.scalar(select(Event.id).where(Event.task_id == task_id).limit(1)) is not None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    raise NotFound(f"task {task_id} not found")
+
+
+def _instance_of_task(db: Database, task_id: str) -> int | None:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(OpenTask.instance_id).where(OpenTask.id == task_id))
+
+
+def _task_view(task: OpenTask) -> TaskView:
+    return TaskView(
+        task.id, task.instance_id, task.process_id, task.bpmn_id, task.name, task.lane, task.form, task.ui_form,
+        task.instructions, task.due_at, task.assignee, task.ready_at,
+    )
+
+
+def _view(session: Session, instance: Instance, *, with_tasks: bool = True) -> InstanceView:
+    tasks = (
+        [_task_view(t) for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.ready_at))]
+        if with_tasks else []
+    )
+    return InstanceView(
+        instance.id, instance.process_id, instance.version_id, instance.status, instance.data, instance.next_timer_at,
+        list(instance.waiting_for or []), instance.error, instance.created_at, instance.updated_at, tasks,
+    )

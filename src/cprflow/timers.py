@@ -1,0 +1,108 @@
+"""Due timers: find the instances whose next timer has come, fire each in its own transaction.
+
+Safe with several workers: PostgreSQL hands each due instance to one worker (FOR UPDATE SKIP
+LOCKED); SQLite serialises writers and the version counter refuses a stale write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import func, select
+
+from cprflow import engine
+from cprflow.errors import Conflict, ScriptFailed
+from cprflow.models import ACTIVE_STATUSES, Instance
+from cprflow.repository import Database
+from cprflow.services import DEFAULT_STEP_SECONDS, _mark_error, _record, _save, _unpack
+
+log = logging.getLogger(__name__)
+ACTOR = "timer"
+
+
+@dataclass
+class TimerRun:
+    fired: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)
+
+
+def run_due(db: Database, *, now: datetime, step_seconds: float = DEFAULT_STEP_SECONDS, limit: int = 1000) -> TimerRun:
+    """Fire every timer due at ``now`` (at most ``limit`` instances), one transaction each."""
+    result = TimerRun()
+    seen: set[int] = set()
+    while len(seen) < limit:
+        outcome = _fire_next(db, now, step_seconds, seen)
+        if outcome is None:
+            break
+        instance_id, failure = outcome
+        if failure is None:
+            result.fired.append(instance_id)
+        elif isinstance(failure, ScriptFailed):
+            _mark_error(db, instance_id, failure, ACTOR, now, "timer")
+            result.failed.append(instance_id)
+        else:  # another worker or a user got there first; the next run sees the new state
+            result.conflicts.append(instance_id)
+    return result
+
+
+def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int]) -> tuple[int, Exception | None] | None:
+    claimed: int | None = None
+    try:
+        with db.transaction() as session:
+            query = (
+                select(Instance)
+                .where(Instance.status.in_(ACTIVE_STATUSES), Instance.next_timer_at <= now)
+                .order_by(Instance.next_timer_at)
+                .limit(1)
+            )
+            if seen:
+                query = query.where(Instance.id.not_in(seen))
+            if not db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            instance = session.scalars(query).first()
+            if instance is None:
+                return None
+            claimed = instance.id
+            seen.add(claimed)
+            workflow = engine.Workflow.load(_unpack(instance.state))
+            due = workflow.due_timers(now)
+            workflow.fire_timers(now, step_seconds)
+            _save(session, instance, workflow, now, step_seconds)
+            _record(session, claimed, "timer_fired", ACTOR, now, {"timers": due})
+            return claimed, None
+    except (ScriptFailed, Conflict) as err:
+        if claimed is None:
+            raise
+        return claimed, err
+
+
+def next_due(db: Database) -> datetime | None:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.min(Instance.next_timer_at)).where(Instance.status.in_(ACTIVE_STATUSES)))
+
+
+def work(
+    db: Database, *, poll_seconds: float, step_seconds: float = DEFAULT_STEP_SECONDS,
+    stop: threading.Event | None = None, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> None:
+    """Fire due timers until ``stop`` is set, sleeping until the next due time (at most ``poll_seconds``)."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            run = run_due(db, now=clock(), step_seconds=step_seconds)
+            if run.fired or run.failed:
+                log.info("timers fired=%s failed=%s", run.fired, run.failed)
+            upcoming = next_due(db)
+        except Exception:  # noqa: BLE001 - a worker outlives a database hiccup; it logs and retries
+            log.exception("timer run failed; retrying")
+            upcoming = None
+        wait = poll_seconds
+        if upcoming is not None:
+            wait = max(0.0, min(poll_seconds, (upcoming - clock()).total_seconds()))
+        stop.wait(wait)
