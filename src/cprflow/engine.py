@@ -203,13 +203,14 @@ class Workflow:
 
     def __init__(self, workflow: BpmnWorkflow) -> None:
         self._wf = workflow
+        self._completed: list[Any] = []  # tasks completed in this step, whose data the frontier may lack
         self._wf.script_engine = SCRIPT_ENGINE  # deserialising restores the unrestricted default
 
     @classmethod
-    def start(cls, specs_json: dict[str, Any], process_id: str, data: dict[str, Any], now: datetime, step_seconds: float) -> Workflow:
-        stored = specs_json.get(process_id)
-        if stored is None:
-            raise KeyError(process_id)
+    def start(cls, spec_json: str, data: dict[str, Any], now: datetime, step_seconds: float) -> Workflow:
+        """Start from one process's stored spec JSON (see ``parse_set``); restoring consumes the
+        dict it reads, so every instance gets spec objects of its own."""
+        stored = json.loads(spec_json)
         spec = _SERIALIZER.from_dict(stored["spec"])
         subprocesses = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
         instance = cls(BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE))
@@ -248,6 +249,7 @@ class Workflow:
         def action() -> None:
             task.data.update(data)
             task.run()
+            self._completed.append(task)
 
         self._run(now, step_seconds, action)
         return completed
@@ -293,15 +295,19 @@ class Workflow:
             ready_tasks=tasks,
             next_timer_at=min(timers) if timers else None,
             waiting_for=waiting,
-            data=self._current_data(),
+            data=self._current_data(ready),
         )
 
-    def _current_data(self) -> dict[str, Any]:
+    def _current_data(self, ready: list[Any]) -> dict[str, Any]:
+        """Data this step produced or reached: the task just completed, then what the waiting and
+        ready tasks carry. Callers merge it over what they knew, so a branch parked at a join keeps
+        its contribution without scanning the whole task tree."""
         if self._wf.completed:
             return dict(self._wf.data)
-        finished = self._wf.get_tasks(state=TaskState.COMPLETED)
-        latest = max(finished, key=lambda t: t.last_state_change, default=None)
-        return dict(latest.data) if latest is not None else dict(self._wf.task_tree.data)
+        merged: dict[str, Any] = {}
+        for task in [*self._completed, *self._wf.event_manager.tasks.values(), *ready]:
+            merged.update(task.data)
+        return merged or dict(self._wf.task_tree.data)
 
     def _find(self, task_id: str) -> Any:
         try:

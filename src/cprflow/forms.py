@@ -30,6 +30,18 @@ def reserved_keys(data: Any, path: tuple[Any, ...] = ()) -> list[str]:
     return found
 
 
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    # Schemas come from immutable deployed versions, so one validator per schema object serves.
+    key = id(schema)
+    cached = _validators.get(key)
+    if cached is None or cached.schema is not schema:
+        cached = _validators[key] = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    return cached
+
+
+_validators: dict[int, Draft202012Validator] = {}
+
+
 def validate(schema: dict[str, Any], data: Any) -> None:
     """Raise InvalidData naming every field at fault (JSON pointer -> messages)."""
     if not isinstance(data, dict):
@@ -37,8 +49,7 @@ def validate(schema: dict[str, Any], data: Any) -> None:
     fields: dict[str, list[str]] = {}
     for pointer in reserved_keys(data):
         fields.setdefault(pointer, []).append(f"'{RESERVED_KEY}' is a reserved key")
-    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
-    for error in validator.iter_errors(data):
+    for error in _validator(schema).iter_errors(data):
         path = list(error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""

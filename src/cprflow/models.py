@@ -57,7 +57,7 @@ class Instance(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_id: Mapped[str] = mapped_column(String(200), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # no index of its own: see ix_instances_due
     state: Mapped[bytes] = mapped_column(LargeBinary)
     serializer_version: Mapped[str] = mapped_column(String(20))
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -69,6 +69,8 @@ class Instance(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # The timer query must walk this index; an index on status would tempt SQLite's planner into
+    # scanning every waiting instance instead (measured: 4x slower at 10,000 idle instances).
     __table_args__ = (Index("ix_instances_due", "next_timer_at"),)
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import engine, forms, processes
@@ -22,6 +23,13 @@ from cprflow.models import ACTIVE_STATUSES, Event, Instance, OpenTask, ProcessVe
 from cprflow.repository import Database
 
 DEFAULT_STEP_SECONDS = 5.0
+_INSTANCES = Instance.__table__
+_TASKS = OpenTask.__table__
+_EVENTS = Event.__table__
+_UPDATE_INSTANCE = (
+    _INSTANCES.update()
+    .where(_INSTANCES.c.id == bindparam("row_id"), _INSTANCES.c.lock_version == bindparam("expected"))
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,6 +50,9 @@ class TaskView:
     due_at: datetime | None
     assignee: str | None
     ready_at: datetime
+
+
+_TASK_FIELDS = frozenset(f.name for f in fields(TaskView))
 
 
 @dataclass(frozen=True)
@@ -84,29 +95,29 @@ class EventView:
 
 @dataclass(frozen=True)
 class _Version:
-    specs: dict[str, Any]
+    specs: dict[str, str]  # process id -> that process's spec JSON
     forms: dict[str, Any]
 
 
-_versions: dict[str, _Version] = {}
+_versions: dict[tuple[str, int], _Version] = {}
 _versions_lock = threading.Lock()
 
 
 def _version(session: Session, version_id: int) -> _Version:
-    content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
-    if content_hash is None:
-        raise NotFound(f"process version {version_id} not found")
-    cached = _versions.get(content_hash)
+    key = (str(session.get_bind().url), version_id)
+    cached = _versions.get(key)
     if cached is None:
-        row = session.get_one(ProcessVersion, version_id)
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} not found")
         cached = _Version(
-            specs=json.loads(zlib.decompress(row.specs)),
+            specs={pid: json.dumps(spec) for pid, spec in json.loads(zlib.decompress(row.specs)).items()},
             forms={
                 n.removeprefix("forms/"): json.loads(text) for n, text in row.files.items() if n.startswith("forms/")
             },
         )
         with _versions_lock:
-            _versions[content_hash] = cached
+            _versions[key] = cached
     return cached
 
 
@@ -170,7 +181,7 @@ def start_instance(
     forms.check_reserved(data)
     with db.transaction() as session:
         version_id = _latest_version_with(session, process_id)
-        workflow = engine.Workflow.start(_version(session, version_id).specs, process_id, data, now, step_seconds)
+        workflow = engine.Workflow.start(_version(session, version_id).specs[process_id], data, now, step_seconds)
         snapshot = workflow.snapshot(now, step_seconds)
         instance = Instance(
             process_id=process_id, version_id=version_id, status=_status(snapshot), state=_pack(snapshot.state),
@@ -179,9 +190,9 @@ def start_instance(
         )
         session.add(instance)
         session.flush()
-        _sync_tasks(session, instance.id, process_id, snapshot, now, {})
+        tasks = _sync_tasks(session, instance.id, process_id, snapshot, now, {})
         _record(session, instance.id, "started", actor, now, {"process_id": process_id, "version_id": version_id, "data": data})
-        return _view(session, instance)
+        return _view(session, instance, tasks=tasks)
 
 
 def get_instance(db: Database, instance_id: int) -> InstanceView:
@@ -245,7 +256,12 @@ def complete_task(
 ) -> InstanceView:
     try:
         with db.transaction() as session:
-            task = _open_task(session, task_id)
+            siblings = session.connection().execute(
+                select(_TASKS).where(
+                    _TASKS.c.instance_id == select(_TASKS.c.instance_id).where(_TASKS.c.id == task_id).scalar_subquery()
+                )
+            ).all()
+            task = next((t for t in siblings if t.id == task_id), None) or _open_task(session, task_id)
             instance = _active_instance(session, task.instance_id)
             schema = _version(session, instance.version_id).forms.get(task.form or "")
             if schema is None:
@@ -256,10 +272,10 @@ def complete_task(
                 workflow.complete(task_id, data, now, step_seconds)
             except LookupError:
                 raise TaskNotReady(f"task {task_id} is no longer ready") from None
-            _save(session, instance, workflow, now, step_seconds)
+            tasks = _save(session, instance, workflow, now, step_seconds, siblings)
             _record(session, instance.id, "task_completed", actor, now,
                     {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data}, task_id=task_id)
-            return _view(session, instance)
+            return _view(session, instance, tasks=tasks)
     except ScriptFailed as err:
         _mark_error(db, _instance_of_task(db, task_id), err, actor, now, "complete_task")
         raise
@@ -275,9 +291,9 @@ def send_message(
             instance = _active_instance(session, instance_id)
             workflow = engine.Workflow.load(_unpack(instance.state))
             kind = workflow.send(name, payload, now, step_seconds)
-            _save(session, instance, workflow, now, step_seconds)
+            tasks = _save(session, instance, workflow, now, step_seconds)
             _record(session, instance.id, f"{kind}_received", actor, now, {"name": name, "payload": payload})
-            return _view(session, instance)
+            return _view(session, instance, tasks=tasks)
     except ScriptFailed as err:
         _mark_error(db, instance_id, err, actor, now, f"message {name}")
         raise
@@ -338,30 +354,31 @@ def _status(snapshot: engine.Snapshot) -> str:
     return "running" if snapshot.ready_tasks else "waiting"
 
 
-def _save(session: Session, instance: Instance, workflow: engine.Workflow, now: datetime, step_seconds: float) -> None:
-    known = {
-        row.id: (row.due_at, row.assignee, row.ready_at)
-        for row in session.execute(select(OpenTask.id, OpenTask.due_at, OpenTask.assignee, OpenTask.ready_at).where(OpenTask.instance_id == instance.id))
-    }
+def _save(
+    session: Session, instance: Instance, workflow: engine.Workflow, now: datetime, step_seconds: float,
+    open_tasks: Sequence[Any] | None = None,
+) -> list[TaskView]:
+    """Write state, indexes and status after a step; returns the open tasks as they now are."""
+    if open_tasks is None:
+        open_tasks = session.connection().execute(select(_TASKS).where(_TASKS.c.instance_id == instance.id)).all()
+    known = {t.id: t for t in open_tasks}
     snapshot = workflow.snapshot(now, step_seconds, known=set(known))
     values = {
         "status": _status(snapshot), "state": _pack(snapshot.state), "serializer_version": engine.SERIALIZER_VERSION,
-        "next_timer_at": snapshot.next_timer_at, "waiting_for": snapshot.waiting_for, "data": snapshot.data,
+        "next_timer_at": snapshot.next_timer_at, "waiting_for": snapshot.waiting_for,
+        "data": snapshot.data if snapshot.completed else {**instance.data, **snapshot.data},
         "updated_at": now,
     }
     _update_row(session, instance, values)
     for key, value in values.items():
         setattr(instance, key, value)
-    _sync_tasks(session, instance.id, instance.process_id, snapshot, now, known)
+    return _sync_tasks(session, instance.id, instance.process_id, snapshot, now, known)
 
 
 def _update_row(session: Session, instance: Instance, values: dict[str, Any]) -> None:
     """Write only if nobody else has since: the version counter makes one of two racers lose."""
-    result = session.execute(
-        update(Instance)
-        .where(Instance.id == instance.id, Instance.lock_version == instance.lock_version)
-        .values(lock_version=instance.lock_version + 1, **values)
-        .execution_options(synchronize_session=False)
+    result = session.connection().execute(
+        _UPDATE_INSTANCE, {"row_id": instance.id, "expected": instance.lock_version, "lock_version": instance.lock_version + 1, **values}
     )
     if result.rowcount != 1:
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
@@ -370,12 +387,12 @@ def _update_row(session: Session, instance: Instance, values: dict[str, Any]) ->
 
 def _sync_tasks(
     session: Session, instance_id: int, process_id: str, snapshot: engine.Snapshot, now: datetime,
-    known: dict[str, tuple[datetime | None, str | None, datetime]],
-) -> None:
+    known: dict[str, Any],
+) -> list[TaskView]:
     current = {t.id: t for t in snapshot.ready_tasks}
     gone = set(known) - set(current)
     if gone:
-        session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+        session.connection().execute(delete(_TASKS).where(_TASKS.c.id.in_(gone)))
     new = [
         {
             "id": t.id, "instance_id": instance_id, "process_id": process_id, "bpmn_id": t.bpmn_id, "name": t.name,
@@ -386,14 +403,18 @@ def _sync_tasks(
         if t.id not in known
     ]
     if new:
-        session.execute(insert(OpenTask), new)
+        session.connection().execute(insert(_TASKS), new)
+    kept = [_task_view(known[i]) for i in current if i in known]
+    return kept + [TaskView(**{k: v for k, v in row.items() if k in _TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
 
 
 def _record(
     session: Session, instance_id: int | None, kind: str, actor: str, now: datetime, detail: dict[str, Any],
     task_id: str | None = None,
 ) -> None:
-    session.execute(insert(Event).values(instance_id=instance_id, at=now, kind=kind, actor=actor, task_id=task_id, detail=detail))
+    session.connection().execute(
+        insert(_EVENTS), {"instance_id": instance_id, "at": now, "kind": kind, "actor": actor, "task_id": task_id, "detail": detail}
+    )
 
 
 def _mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor: str, now: datetime, during: str) -> None:
@@ -409,10 +430,11 @@ def _mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor:
 
 
 def _instance(session: Session, instance_id: int) -> Instance:
-    instance = session.get(Instance, instance_id)
-    if instance is None:
+    """A detached copy of the row: writes go through ``_update_row``, never the ORM's flush."""
+    row = session.connection().execute(select(_INSTANCES).where(_INSTANCES.c.id == instance_id)).first()
+    if row is None:
         raise NotFound(f"instance {instance_id} not found")
-    return instance
+    return Instance(**row._mapping)
 
 
 def _active_instance(session: Session, instance_id: int) -> Instance:
@@ -436,19 +458,22 @@ def _instance_of_task(db: Database, task_id: str) -> int | None:
         return session.scalar(select(OpenTask.instance_id).where(OpenTask.id == task_id))
 
 
-def _task_view(task: OpenTask) -> TaskView:
+def _task_view(task: Any) -> TaskView:
     return TaskView(
         task.id, task.instance_id, task.process_id, task.bpmn_id, task.name, task.lane, task.form, task.ui_form,
         task.instructions, task.due_at, task.assignee, task.ready_at,
     )
 
 
-def _view(session: Session, instance: Instance, *, with_tasks: bool = True) -> InstanceView:
-    tasks = (
-        [_task_view(t) for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.ready_at))]
-        if with_tasks else []
-    )
+def _view(
+    session: Session, instance: Instance, *, with_tasks: bool = True, tasks: list[TaskView] | None = None
+) -> InstanceView:
+    if tasks is None and with_tasks:
+        tasks = [
+            _task_view(t)
+            for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.ready_at))
+        ]
     return InstanceView(
         instance.id, instance.process_id, instance.version_id, instance.status, instance.data, instance.next_timer_at,
-        list(instance.waiting_for or []), instance.error, instance.created_at, instance.updated_at, tasks,
+        list(instance.waiting_for or []), instance.error, instance.created_at, instance.updated_at, tasks or [],
     )

@@ -55,19 +55,21 @@ def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int])
     claimed: int | None = None
     try:
         with db.transaction() as session:
+            table = Instance.__table__
             query = (
-                select(Instance)
-                .where(Instance.status.in_(ACTIVE_STATUSES), Instance.next_timer_at <= now)
-                .order_by(Instance.next_timer_at)
+                select(table)
+                .where(table.c.status.in_(ACTIVE_STATUSES), table.c.next_timer_at <= now)
+                .order_by(table.c.next_timer_at)
                 .limit(1)
             )
             if seen:
-                query = query.where(Instance.id.not_in(seen))
+                query = query.where(table.c.id.not_in(seen))
             if not db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
-            instance = session.scalars(query).first()
-            if instance is None:
+            row = session.connection().execute(query).first()
+            if row is None:
                 return None
+            instance = Instance(**row._mapping)  # detached: written only through the version check
             claimed = instance.id
             seen.add(claimed)
             workflow = engine.Workflow.load(_unpack(instance.state))

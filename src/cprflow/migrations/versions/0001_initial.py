@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("process_id", sa.String(200), nullable=False, index=True),
         sa.Column("version_id", sa.Integer, sa.ForeignKey("process_versions.id"), nullable=False),
-        sa.Column("status", sa.String(20), nullable=False, index=True),
+        sa.Column("status", sa.String(20), nullable=False),
         sa.Column("state", sa.LargeBinary, nullable=False),
         sa.Column("serializer_version", sa.String(20), nullable=False),
         sa.Column("next_timer_at", UTCDateTime(), nullable=True),

@@ -1,0 +1,67 @@
+"""A process killed mid-work leaves every instance at its last committed state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from cprflow import engine, services
+from cprflow.models import Event, Instance, OpenTask
+from cprflow.repository import Database
+from tests.conftest import ROOT, T0, sample_diagrams
+
+
+def _instances(db: Database) -> int:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.count()).select_from(Instance)) or 0
+
+
+def _kill_mid_work(db: Database, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    with log.open("wb") as stderr, subprocess.Popen(
+        [sys.executable, "-m", "tests.fixtures.crash_worker", db.url],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=stderr,
+    ) as worker:
+        try:
+            deadline = time.monotonic() + 60
+            while _instances(db) < 8:  # wait until it is well into its work, then kill it outright
+                assert worker.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the worker made no progress"
+                time.sleep(0.05)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+
+
+def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_path: Path) -> None:
+    services.deploy(any_db, sample_diagrams(), actor="owner", now=T0)
+    _kill_mid_work(any_db, tmp_path)
+
+    with any_db.transaction(write=False) as session:
+        rows = session.execute(select(Instance.id, Instance.state, Instance.lock_version, Instance.status)).all()
+        assert rows
+        for instance_id, state, lock_version, status in rows:
+            workflow = engine.Workflow.load(services._unpack(state))
+            indexed = set(session.scalars(select(OpenTask.id).where(OpenTask.instance_id == instance_id)))
+            ready = {t.id for t in workflow.snapshot(T0, 5.0, known=indexed).ready_tasks}
+            assert ready == indexed, f"instance {instance_id}: task index out of step with its state"
+            kinds = session.scalars(select(Event.kind).where(Event.instance_id == instance_id)).all()
+            assert kinds.count("started") == 1
+            # Every committed completion bumped the version once and left exactly one event.
+            assert kinds.count("task_completed") == lock_version - 1
+            assert status in ("running", "waiting")
+
+    # And the survivors can be worked on: the interrupted instance's next task completes.
+    task = services.list_tasks(any_db)[0]
+    data = {"manager_decision": "approved"} if task.bpmn_id == "manager_approval" else None
+    if task.bpmn_id == "record_case":
+        data = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 1, "child_under_five": False, "agencies": ["police"]}
+    elif task.bpmn_id == "agency_review":
+        data = {"agency_report": {"recommendation": "support", "summary": "seen"}}
+    assert services.complete_task(any_db, task.id, data or {}, actor="after", now=T0).id == task.instance_id
