@@ -14,7 +14,7 @@ import click
 
 from cprflow import processes, services, timers
 from cprflow.config import Settings
-from cprflow.errors import CprflowError, DeployRefused
+from cprflow.errors import CprflowError, DeployRefused, InvalidData
 from cprflow.repository import Database
 
 
@@ -50,9 +50,9 @@ def _json_arg(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError as err:
-        raise click.BadParameter(f"not valid JSON: {err}", param_hint=what) from None
+        raise InvalidData(f"{what} is not valid JSON: {err}") from None
     if not isinstance(value, dict):
-        raise click.BadParameter("must be a JSON object", param_hint=what)
+        raise InvalidData(f"{what} must be a JSON object")
     return value
 
 
@@ -217,7 +217,7 @@ def timers_run(ctx: _Context, at: str | None) -> None:
         try:
             now = datetime.fromisoformat(at)
         except ValueError:
-            raise click.BadParameter("not an ISO date or datetime", param_hint="--at") from None
+            raise InvalidData(f"--at is not an ISO date or datetime: {at!r}") from None
         now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     run = timers.run_due(ctx.db, now=now, step_seconds=ctx.settings.step_seconds)
     _out(ctx, run, [f"fired {len(run.fired)}, failed {len(run.failed)}, conflicts {len(run.conflicts)}"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -55,7 +56,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
         # Our own errors (time bound, refused code) pass through unwrapped so callers see them.
         try:
             return self.environment.evaluate(expression, task.data, external_context)
-        except CprflowError:
+        except CprflowError as err:
+            err.task = task  # type: ignore[attr-defined]  # so the failure names its element
             raise
         except SpiffWorkflowException:
             raise
@@ -65,7 +67,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         try:
             return self.environment.execute(script, task.data, external_context or {})
-        except CprflowError:
+        except CprflowError as err:
+            err.task = task  # type: ignore[attr-defined]
             raise
         except Exception as err:  # noqa: BLE001
             raise self.create_task_exec_exception(task, script, err)
@@ -203,7 +206,7 @@ class Workflow:
 
     def __init__(self, workflow: BpmnWorkflow) -> None:
         self._wf = workflow
-        self._completed: list[Any] = []  # tasks completed in this step, whose data the frontier may lack
+        self._completed: list[Any] = []  # tasks run in this step, whose data the frontier may lack
         self._wf.script_engine = SCRIPT_ENGINE  # deserialising restores the unrestricted default
 
     @classmethod
@@ -226,7 +229,7 @@ class Workflow:
         try:
             with expressions.engine_context(now, step_seconds):
                 action()
-                self._wf.do_engine_steps()
+                self._wf.do_engine_steps(did_complete_task=self._completed.append)
         except _DIAGRAM_ERRORS as err:
             raise ScriptFailed(_describe_failure(err)) from err
 
@@ -271,7 +274,9 @@ class Workflow:
         return [bpmn_id for bpmn_id, due in self._timers() if due <= now]
 
     def fire_timers(self, now: datetime, step_seconds: float) -> None:
-        self._run(now, step_seconds, self._wf.refresh_timers)
+        # SpiffWorkflow fires a timer only once its moment is strictly past; we call a timer due
+        # at its moment, so the engine looks a microsecond later than the run.
+        self._run(now + timedelta(microseconds=1), step_seconds, self._wf.refresh_timers)
 
     def snapshot(self, now: datetime, step_seconds: float, known: set[str] | frozenset[str] = frozenset()) -> Snapshot:
         """State and indexes after a step. Due dates and assignees are worked out once, when a
@@ -299,14 +304,15 @@ class Workflow:
         )
 
     def _current_data(self, ready: list[Any]) -> dict[str, Any]:
-        """Data this step produced or reached: the task just completed, then what the waiting and
-        ready tasks carry. Callers merge it over what they knew, so a branch parked at a join keeps
+        """Data this step produced or reached: the tasks it ran, then what the waiting and ready
+        tasks carry. Callers merge it over what they knew, so a branch parked at a join keeps
         its contribution without scanning the whole task tree."""
         if self._wf.completed:
             return dict(self._wf.data)
         merged: dict[str, Any] = {}
         for task in [*self._completed, *self._wf.event_manager.tasks.values(), *ready]:
-            merged.update(task.data)
+            if not isinstance(getattr(task.parent, "task_spec", None), MultiInstanceTask):
+                merged.update(task.data)  # a multi-instance child's item variable is not the instance's
         return merged or dict(self._wf.task_tree.data)
 
     def _find(self, task_id: str) -> Any:

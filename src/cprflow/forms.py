@@ -55,8 +55,11 @@ def validate(schema: dict[str, Any], data: Any) -> None:
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path.append(missing)
             message = "is required"
-        elif error.validator == "additionalProperties":
-            message = error.message
+        elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+            for extra in sorted(set(error.instance) - allowed):
+                fields.setdefault(_pointer([*path, extra]), []).append("is not a field of this form")
+            continue
         else:
             message = error.message
         fields.setdefault(_pointer(path), []).append(message)

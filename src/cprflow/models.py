@@ -74,10 +74,11 @@ class Instance(Base):
     __table_args__ = (Index("ix_instances_due", "next_timer_at"),)
 
 
-class OpenTask(Base):
-    """Ready user tasks, rewritten with the instance in one transaction: lists never deserialize."""
+class UserTask(Base):
+    """The task index: user tasks as they become ready and as they close, kept in step with the
+    instance in the same transaction, so task lists never deserialize an instance."""
 
-    __tablename__ = "open_tasks"
+    __tablename__ = "user_tasks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
@@ -91,6 +92,8 @@ class OpenTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(200), index=True, nullable=True)
     ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When it stopped being ready: completed, cancelled by a timer or message, or terminated.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Event(Base):

@@ -94,6 +94,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
             root = _safe_xml(name, content, problems)
             if root is not None:
                 trees[name] = root
+    problems.extend(_check_call_targets(trees))
     for name, root in trees.items():
         problems.extend(_check_code(name, root))
         if name.endswith(".dmn"):
@@ -159,6 +160,18 @@ def _safe_xml(name: str, content: bytes, problems: list[Problem]) -> Any:
         problems.append(Problem(name, "DOCTYPE is not allowed in diagrams"))
         return None
     return root
+
+
+def _check_call_targets(trees: dict[str, Any]) -> list[Problem]:
+    """Every call activity must call a process in the set (the parser only says which is missing)."""
+    bpmn = {n: r for n, r in trees.items() if n.endswith(".bpmn")}
+    known = {p.get("id") for root in bpmn.values() for p in root.xpath(".//bpmn:process", namespaces=NS)}
+    return [
+        Problem(name, f"calls process '{call.get('calledElement')}', which is not in the diagram set", call.get("id"), call.sourceline)
+        for name, root in bpmn.items()
+        for call in root.xpath(".//bpmn:callActivity", namespaces=NS)
+        if call.get("calledElement") not in known
+    ]
 
 
 def _element_of(node: Any) -> Any:

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from cprflow import engine, forms, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
-from cprflow.models import ACTIVE_STATUSES, Event, Instance, OpenTask, ProcessVersion
+from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
 from cprflow.repository import Database
 
 DEFAULT_STEP_SECONDS = 5.0
 _INSTANCES = Instance.__table__
-_TASKS = OpenTask.__table__
+_TASKS = UserTask.__table__
 _EVENTS = Event.__table__
 _UPDATE_INSTANCE = (
     _INSTANCES.update()
@@ -231,13 +231,17 @@ def list_tasks(
     db: Database, *, lane: str | None = None, instance_id: int | None = None, assignee: str | None = None
 ) -> list[TaskView]:
     with db.transaction(write=False) as session:
-        query = select(OpenTask).order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.ready_at)
+        query = (
+            select(UserTask)
+            .where(UserTask.closed_at.is_(None))
+            .order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.ready_at)
+        )
         if lane:
-            query = query.where(OpenTask.lane == lane)
+            query = query.where(UserTask.lane == lane)
         if instance_id is not None:
-            query = query.where(OpenTask.instance_id == instance_id)
+            query = query.where(UserTask.instance_id == instance_id)
         if assignee:
-            query = query.where(OpenTask.assignee == assignee)
+            query = query.where(UserTask.assignee == assignee)
         return [_task_view(t) for t in session.scalars(query)]
 
 
@@ -258,7 +262,8 @@ def complete_task(
         with db.transaction() as session:
             siblings = session.connection().execute(
                 select(_TASKS).where(
-                    _TASKS.c.instance_id == select(_TASKS.c.instance_id).where(_TASKS.c.id == task_id).scalar_subquery()
+                    _TASKS.c.instance_id == select(_TASKS.c.instance_id).where(_TASKS.c.id == task_id).scalar_subquery(),
+                    _TASKS.c.closed_at.is_(None),
                 )
             ).all()
             task = next((t for t in siblings if t.id == task_id), None) or _open_task(session, task_id)
@@ -325,14 +330,19 @@ def set_status(db: Database, instance_id: int, action: str, *, reason: str, acto
             new_status = "terminated"
         else:
             new_status = "running" if session.scalar(
-                select(func.count()).where(OpenTask.instance_id == instance_id)
+                select(func.count()).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
             ) else "waiting"
-        _update_row(session, instance, {"status": new_status, "error": None, "updated_at": now})
+        previous = instance.status
+        values = {"status": new_status, "error": None, "updated_at": now}
+        _update_row(session, instance, values)
         if new_status == "terminated":
-            session.execute(delete(OpenTask).where(OpenTask.instance_id == instance_id))
+            session.execute(
+                update(UserTask).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None)).values(closed_at=now)
+            )
         _record(session, instance_id, "status_changed", actor, now,
-                {"action": action, "from": instance.status, "to": new_status, "reason": reason})
-        instance.status = new_status
+                {"action": action, "from": previous, "to": new_status, "reason": reason})
+        for key, value in values.items():
+            setattr(instance, key, value)
         return _view(session, instance)
 
 
@@ -360,7 +370,9 @@ def _save(
 ) -> list[TaskView]:
     """Write state, indexes and status after a step; returns the open tasks as they now are."""
     if open_tasks is None:
-        open_tasks = session.connection().execute(select(_TASKS).where(_TASKS.c.instance_id == instance.id)).all()
+        open_tasks = session.connection().execute(
+            select(_TASKS).where(_TASKS.c.instance_id == instance.id, _TASKS.c.closed_at.is_(None))
+        ).all()
     known = {t.id: t for t in open_tasks}
     snapshot = workflow.snapshot(now, step_seconds, known=set(known))
     values = {
@@ -392,7 +404,7 @@ def _sync_tasks(
     current = {t.id: t for t in snapshot.ready_tasks}
     gone = set(known) - set(current)
     if gone:
-        session.connection().execute(delete(_TASKS).where(_TASKS.c.id.in_(gone)))
+        session.connection().execute(update(_TASKS).where(_TASKS.c.id.in_(gone)).values(closed_at=now))
     new = [
         {
             "id": t.id, "instance_id": instance_id, "process_id": process_id, "bpmn_id": t.bpmn_id, "name": t.name,
@@ -422,10 +434,10 @@ def _mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor:
     if instance_id is None:
         return
     with db.transaction() as session:
-        instance = session.get(Instance, instance_id)
-        if instance is None or instance.status not in ACTIVE_STATUSES:
+        instance = _instance(session, instance_id)
+        if instance.status not in ACTIVE_STATUSES:
             return
-        session.execute(update(Instance).where(Instance.id == instance_id).values(status="error", error=err.message, updated_at=now, lock_version=Instance.lock_version + 1))
+        _update_row(session, instance, {"status": "error", "error": err.message, "updated_at": now})
         _record(session, instance_id, "error", actor, now, {"during": during, "message": err.message, "from": instance.status})
 
 
@@ -444,18 +456,18 @@ def _active_instance(session: Session, instance_id: int) -> Instance:
     return instance
 
 
-def _open_task(session: Session, task_id: str) -> OpenTask:
-    task = session.get(OpenTask, task_id)
-    if task is not None:
-        return task
-    if session.scalar(select(Event.id).where(Event.task_id == task_id).limit(1)) is not None:
+def _open_task(session: Session, task_id: str) -> Any:
+    task = session.connection().execute(select(_TASKS).where(_TASKS.c.id == task_id)).first()
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    if task.closed_at is not None:
         raise TaskNotReady(f"task {task_id} is no longer ready")
-    raise NotFound(f"task {task_id} not found")
+    return task
 
 
 def _instance_of_task(db: Database, task_id: str) -> int | None:
     with db.transaction(write=False) as session:
-        return session.scalar(select(OpenTask.instance_id).where(OpenTask.id == task_id))
+        return session.scalar(select(UserTask.instance_id).where(UserTask.id == task_id, UserTask.closed_at.is_(None)))
 
 
 def _task_view(task: Any) -> TaskView:
@@ -471,7 +483,9 @@ def _view(
     if tasks is None and with_tasks:
         tasks = [
             _task_view(t)
-            for t in session.scalars(select(OpenTask).where(OpenTask.instance_id == instance.id).order_by(OpenTask.ready_at))
+            for t in session.scalars(
+                select(UserTask).where(UserTask.instance_id == instance.id, UserTask.closed_at.is_(None)).order_by(UserTask.ready_at)
+            )
         ]
     return InstanceView(
         instance.id, instance.process_id, instance.version_id, instance.status, instance.data, instance.next_timer_at,

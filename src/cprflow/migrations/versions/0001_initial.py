@@ -1,4 +1,4 @@
-"""Versions, instances, the open-task index and the event log.
+"""Versions, instances, the user-task index and the event log.
 
 Revision ID: 0001
 Revises:
@@ -45,7 +45,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_instances_due", "instances", ["next_timer_at"])
     op.create_table(
-        "open_tasks",
+        "user_tasks",
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id", ondelete="CASCADE"), nullable=False, index=True),
         sa.Column("process_id", sa.String(200), nullable=False),
@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("due_at", UTCDateTime(), nullable=True),
         sa.Column("assignee", sa.String(200), nullable=True, index=True),
         sa.Column("ready_at", UTCDateTime(), nullable=False),
+        sa.Column("closed_at", UTCDateTime(), nullable=True),
     )
     op.create_table(
         "events",
@@ -72,5 +73,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("events", "open_tasks", "instances", "process_versions"):
+    for table in ("events", "user_tasks", "instances", "process_versions"):
         op.drop_table(table)
