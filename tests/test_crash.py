@@ -17,6 +17,9 @@ from cprflow.repository import Database
 from tests.conftest import ROOT, T0, sample_diagrams
 
 
+CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False, "agencies": ["police"]}
+
+
 def _instances(db: Database) -> int:
     with db.transaction(write=False) as session:
         return session.scalar(select(func.count()).select_from(Instance)) or 0
@@ -57,11 +60,13 @@ def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_pa
             assert kinds.count("task_completed") == lock_version - 1
             assert status in ("running", "waiting")
 
-    # And the survivors can be worked on: the interrupted instance's next task completes.
-    task = services.list_tasks(any_db)[0]
-    data = {"manager_decision": "approved"} if task.bpmn_id == "manager_approval" else None
-    if task.bpmn_id == "record_case":
-        data = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 1, "child_under_five": False, "agencies": ["police"]}
-    elif task.bpmn_id == "agency_review":
-        data = {"agency_report": {"recommendation": "support", "summary": "seen"}}
-    assert services.complete_task(any_db, task.id, data or {}, actor="after", now=T0).id == task.instance_id
+    # And work goes on: any interrupted task completes, and new cases start.
+    forms = {
+        "record_case": CASE,
+        "agency_review": {"agency_report": {"recommendation": "support", "summary": "seen"}},
+        "manager_approval": {"manager_decision": "approved"},
+    }
+    for task in services.list_tasks(any_db)[:3]:
+        assert services.complete_task(any_db, task.id, forms[task.bpmn_id], actor="after", now=T0).id == task.instance_id
+    fresh = services.start_instance(any_db, "sample_case", {}, actor="after", now=T0)
+    assert services.complete_task(any_db, fresh.open_tasks[0].id, CASE, actor="after", now=T0).status == "running"
