@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	touch $(STAMP)
 
-## Set up, create or upgrade the SQLite database, deploy processes/ and serve with a timer worker.
+## Set up, create or upgrade the SQLite database, deploy processes/, print the demo accounts and
+## serve with a timer worker. Without CPRFLOW_SECRET_KEY a throwaway key is made for this run.
 run: $(STAMP)
 	$(BIN)/cprflow init
 	$(BIN)/cprflow deploy --as make-run
-	$(BIN)/cprflow serve
+	$(BIN)/cprflow demo
+	CPRFLOW_SECRET_KEY="$${CPRFLOW_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" \
+		$(BIN)/cprflow serve
 
 ## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL).
 test: $(STAMP)

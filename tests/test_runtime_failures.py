@@ -53,7 +53,8 @@ def test_failing_script_leaves_the_instance_at_its_last_committed_state(failing:
     after = services.get_instance(fresh, started.id)
     assert state_of(after) == state_of(started)
     assert "divisor" not in after.data
-    assert [t.id for t in services.list_tasks(fresh, instance_id=started.id)] == [task.id]
+    assert [t.id for t in after.open_tasks] == [task.id]  # still there to retry...
+    assert services.list_tasks(fresh, instance_id=started.id) == []  # ...but not offered while in error
     assert after.status == "error"
     assert after.error is not None and "divide_it" in after.error
     assert "division by zero" in after.error

@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 
 import click
 
-from cprflow import processes, services, timers
+from cprflow import processes, services, timers, users
+from cprflow.models import ROLES
 from cprflow.config import Settings
 from cprflow.errors import CprflowError, DeployRefused, InvalidData
 from cprflow.repository import Database
@@ -277,6 +278,101 @@ for _action in ("suspend", "resume", "terminate", "retry"):
         return main.command(action)(command)
 
     _make(_action)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Manage accounts: add, passwd, roles, disable, list."""
+
+
+def _password(given: str | None) -> str:
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _user_line(u: users.UserView) -> str:
+    agency = f" ({u.agency})" if u.agency else ""
+    state = "  DISABLED" if u.disabled else ""
+    return f"{u.username}{agency}  roles: {', '.join(u.roles)}  language: {u.language}{state}"
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help=f"One of: {', '.join(ROLES)}. Repeat for several.")
+@click.option("--agency", help="The agency an agency user acts for.")
+@click.option("--name", "display_name", help="Full name shown on pages.")
+@click.option("--language", default="en", type=click.Choice(["en", "cy"]))
+@click.option("--password", help="Prefer stdin or the prompt: a password here lands in shell history.")
+@pass_ctx
+@_handles_errors
+def users_add(ctx: _Context, username: str, roles: tuple[str, ...], agency: str | None, display_name: str | None,
+              language: str, password: str | None) -> None:
+    """Add an account (the password is read from stdin or prompted for)."""
+    user = users.add_user(ctx.db, username, password=_password(password), roles=list(roles), agency=agency,
+                          display_name=display_name, language=language, now=_now())
+    _out(ctx, user, [f"added {_user_line(user)}"])
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@click.option("--password", help="Prefer stdin or the prompt.")
+@pass_ctx
+@_handles_errors
+def users_passwd(ctx: _Context, username: str, password: str | None) -> None:
+    """Set a new password; every token issued before stops working."""
+    user = users.set_password(ctx.db, username, _password(password))
+    _out(ctx, user, [f"password changed for {user.username}"])
+
+
+@users_group.command("roles")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True)
+@click.option("--agency")
+@pass_ctx
+@_handles_errors
+def users_roles(ctx: _Context, username: str, roles: tuple[str, ...], agency: str | None) -> None:
+    """Replace an account's roles."""
+    user = users.set_roles(ctx.db, username, list(roles), agency)
+    _out(ctx, user, [_user_line(user)])
+
+
+@users_group.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@pass_ctx
+@_handles_errors
+def users_disable(ctx: _Context, username: str, enable: bool) -> None:
+    """Disable an account (its tokens stop working at once)."""
+    user = users.set_disabled(ctx.db, username, not enable)
+    _out(ctx, user, [_user_line(user)])
+
+
+@users_group.command("list")
+@pass_ctx
+@_handles_errors
+def users_list(ctx: _Context) -> None:
+    """List accounts."""
+    found = users.list_users(ctx.db)
+    _out(ctx, found, [_user_line(u) for u in found] or ["no accounts"])
+
+
+@main.command()
+@pass_ctx
+@_handles_errors
+def demo(ctx: _Context) -> None:
+    """Create demo accounts (fresh passwords each time) and demo reviews; print how to sign in."""
+    from cprflow import demo as demo_data
+
+    accounts = demo_data.ensure_accounts(ctx.db, now=_now())
+    started = demo_data.ensure_reviews(ctx.db, now=_now(), step_seconds=ctx.settings.step_seconds)
+    lines = ["Demo accounts (passwords are new on every start; demo use only):"]
+    lines += [f"  {name:<12} {password}   {role}" for name, password, role in accounts]
+    if started:
+        lines.append(f"Demo cases started: {', '.join(f'#{i}' for i in started)}")
+    _out(ctx, {"accounts": [{"username": a, "password": p, "roles": r} for a, p, r in accounts], "instances": started}, lines)
 
 
 @main.command()

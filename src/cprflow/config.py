@@ -27,6 +27,13 @@ class Settings:
     timer_poll_seconds: float = 1.0
     host: str = "127.0.0.1"
     port: int = 5000
+    #: Signs API tokens and session cookies; from the environment only, never from a file in git.
+    secret_key: str | None = None
+    token_hours: float = 8.0
+    #: Largest request body accepted (uploads of diagram sets included).
+    max_request_bytes: int = 5 * 1024 * 1024
+    #: Set only behind HTTPS (production): cookies are then sent over HTTPS only.
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,4 +46,8 @@ class Settings:
             timer_poll_seconds=_float("CPRFLOW_TIMER_POLL_SECONDS", cls.timer_poll_seconds),
             host=env.get("CPRFLOW_HOST", cls.host),
             port=int(_float("CPRFLOW_PORT", cls.port)),
+            secret_key=env.get("CPRFLOW_SECRET_KEY") or None,
+            token_hours=_float("CPRFLOW_TOKEN_HOURS", cls.token_hours),
+            max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
+            secure_cookies=env.get("CPRFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
         )

@@ -95,3 +95,15 @@ class DeployRefused(CprflowError):
         summary = "; ".join(str(p) for p in self.problems[:5])
         more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
         CprflowError.__init__(self, f"diagram set refused: {summary}{more}")
+
+
+class Unauthenticated(CprflowError):
+    """No valid credentials: a missing, forged or expired token, or a wrong password."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(CprflowError):
+    """Signed in, but this role or assignment does not allow it."""
+
+    code = "forbidden"

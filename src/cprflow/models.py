@@ -94,6 +94,31 @@ class UserTask(Base):
     ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: When it stopped being ready: completed, cancelled by a timer or message, or terminated.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+
+
+ROLES = (
+    "business_unit", "review_subgroup", "board_chair", "board_member", "panel_chair", "panel_member",
+    "reviewer", "agency", "process_owner", "auditor", "admin",
+)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    roles: Mapped[list[str]] = mapped_column(Json, default=list)
+    #: For agency staff: which agency they act for (matches the assignee of agency tasks).
+    agency: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    disabled: Mapped[bool] = mapped_column(default=False)
+    #: Bumped on password change or disabling, which revokes every token issued before.
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Event(Base):

@@ -19,8 +19,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from cprflow import engine, expressions
-from cprflow.errors import DeployRefused, ExpressionError, Problem
+from cprflow import access, engine, expressions
+from cprflow.errors import DeployRefused, ExpressionError, InvalidData, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 500
@@ -78,9 +78,22 @@ def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
         if not folder.is_dir():
             raise DeployRefused([Problem(str(folder), "folder not found")])
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix in suffixes:
-                files[f"{prefix}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+            name = f"{prefix}/{path.relative_to(folder).as_posix()}"
+            if path.is_file() and (path.suffix in suffixes or name == access.PERMISSIONS_FILE):
+                files[name] = path.read_bytes()
     return DiagramSet(files)
+
+
+def upload_path(filename: str) -> str:
+    """Where an uploaded file belongs in the set: diagrams and permissions in processes/, forms in forms/."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}", name):
+        raise InvalidData(f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]})
+    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" == access.PERMISSIONS_FILE:
+        return f"processes/{name}"
+    if name.endswith(FORM_SUFFIX):
+        return f"forms/{name}"
+    raise InvalidData(f"'{name}' is neither a diagram (.bpmn, .dmn) nor a form (.json)", fields={"/files": [f"{name}: unsupported type"]})
 
 
 def check(diagrams: DiagramSet) -> CheckedSet:
@@ -100,6 +113,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
         if name.endswith(".dmn"):
             problems.extend(_check_decision_tables(name, root))
     forms = _load_forms(diagrams, problems)
+    permissions = _load_permissions(diagrams, problems)
     if problems:
         raise DeployRefused(problems)
     try:
@@ -111,6 +125,8 @@ def check(diagrams: DiagramSet) -> CheckedSet:
         file, element, line = engine.parse_error_location(err)
         raise DeployRefused([Problem(file or "(diagram set)", str(err).splitlines()[0], element, line)]) from None
     problems.extend(_check_user_task_forms(parsed, forms, trees))
+    if permissions is not None:
+        problems.extend(_check_lanes(parsed, permissions, trees))
     if not parsed.processes:
         problems.append(Problem("processes/", "no executable process found"))
     if problems:
@@ -349,3 +365,32 @@ def _line_of(root: Any, element_id: str) -> int | None:
         return None
     found = root.xpath("//*[@id=$id]", id=element_id)
     return found[0].sourceline if found else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Permissions: which roles work which lane, kept beside the diagrams
+
+
+def _load_permissions(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any] | None:
+    content = diagrams.files.get(access.PERMISSIONS_FILE)
+    if content is None:
+        return None
+    try:
+        document = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as err:
+        problems.append(Problem(access.PERMISSIONS_FILE, f"not valid JSON: {err}"))
+        return None
+    for error in Draft202012Validator(access.PERMISSIONS_SCHEMA).iter_errors(document):
+        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+        problems.append(Problem(access.PERMISSIONS_FILE, f"{pointer}: {error.message}"))
+    return document if isinstance(document, dict) else None
+
+
+def _check_lanes(parsed: engine.ParsedSet, permissions: dict[str, Any], trees: dict[str, Any]) -> list[Problem]:
+    lanes = permissions.get("lanes", {})
+    return [
+        Problem(task.file or "(diagram set)", f"lane '{task.lane}' has no roles in {access.PERMISSIONS_FILE}",
+                task.bpmn_id, _line_of(trees.get(task.file or ""), task.bpmn_id))
+        for task in parsed.user_tasks
+        if task.lane is not None and task.lane not in lanes
+    ]

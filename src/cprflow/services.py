@@ -10,14 +10,14 @@ import json
 import threading
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from cprflow import engine, forms, processes
+from cprflow import access, engine, forms, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
 from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
 from cprflow.repository import Database
@@ -50,6 +50,8 @@ class TaskView:
     due_at: datetime | None
     assignee: str | None
     ready_at: datetime
+    claimed_by: str | None = None
+    version_id: int | None = None
 
 
 _TASK_FIELDS = frozenset(f.name for f in fields(TaskView))
@@ -97,6 +99,7 @@ class EventView:
 class _Version:
     specs: dict[str, str]  # process id -> that process's spec JSON
     forms: dict[str, Any]
+    permissions: access.Permissions
 
 
 _versions: dict[tuple[str, int], _Version] = {}
@@ -115,6 +118,9 @@ def _version(session: Session, version_id: int) -> _Version:
             forms={
                 n.removeprefix("forms/"): json.loads(text) for n, text in row.files.items() if n.startswith("forms/")
             },
+            permissions=access.Permissions.from_document(
+                json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
+            ),
         )
         with _versions_lock:
             _versions[key] = cached
@@ -159,6 +165,13 @@ def list_versions(db: Database) -> list[dict[str, Any]]:
             .order_by(ProcessVersion.id.desc())
         ).all()
         return [r._asdict() for r in rows]
+
+
+def newest_files(db: Database) -> dict[str, bytes]:
+    """The files of the newest version: the base a partial upload is deployed over."""
+    with db.transaction(write=False) as session:
+        files = session.scalar(select(ProcessVersion.files).order_by(ProcessVersion.id.desc()).limit(1))
+        return {name: text.encode("utf-8") for name, text in (files or {}).items()}
 
 
 def _latest_version_with(session: Session, process_id: str) -> int:
@@ -230,28 +243,86 @@ def list_events(db: Database, instance_id: int, *, limit: int = 200, offset: int
 def list_tasks(
     db: Database, *, lane: str | None = None, instance_id: int | None = None, assignee: str | None = None
 ) -> list[TaskView]:
+    """Ready tasks of active instances, soonest due first (suspended and failed ones wait)."""
     with db.transaction(write=False) as session:
         query = (
-            select(UserTask)
-            .where(UserTask.closed_at.is_(None))
-            .order_by(UserTask.due_at.is_(None), UserTask.due_at, UserTask.ready_at)
+            select(_TASKS, _INSTANCES.c.version_id)
+            .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id)
+            .where(_TASKS.c.closed_at.is_(None), _INSTANCES.c.status.in_(ACTIVE_STATUSES))
+            .order_by(_TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.ready_at)
         )
         if lane:
-            query = query.where(UserTask.lane == lane)
+            query = query.where(_TASKS.c.lane == lane)
         if instance_id is not None:
-            query = query.where(UserTask.instance_id == instance_id)
+            query = query.where(_TASKS.c.instance_id == instance_id)
         if assignee:
-            query = query.where(UserTask.assignee == assignee)
-        return [_task_view(t) for t in session.scalars(query)]
+            query = query.where(_TASKS.c.assignee == assignee)
+        return [_task_view(t) for t in session.connection().execute(query)]
 
 
-def get_task_form(db: Database, task_id: str) -> tuple[TaskView, dict[str, Any] | None, dict[str, Any] | None]:
-    """The open task with its form schema and UI schema, from the instance's own version."""
+@dataclass(frozen=True)
+class TaskDetail:
+    task: TaskView
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any] | None
+    data: dict[str, Any]  # the form's fields as the case holds them, overlaid by any saved draft
+    instance_data: dict[str, Any]
+
+
+def get_task(db: Database, task_id: str) -> TaskDetail:
+    """An open task with its form, UI schema and current values, from the instance's own version."""
     with db.transaction(write=False) as session:
         task = _open_task(session, task_id)
-        version_id = session.scalar(select(Instance.version_id).where(Instance.id == task.instance_id))
-        version = _version(session, int(version_id or 0))
-        return _task_view(task), version.forms.get(task.form or ""), version.forms.get(task.ui_form or "")
+        instance = _instance(session, task.instance_id)
+        version = _version(session, instance.version_id)
+        schema = version.forms.get(task.form or "") or {"type": "object"}
+        ready = engine.Workflow.load(_unpack(instance.state)).ready_task(task_id)
+        current = ready.data if ready is not None else {}
+        fields_ = schema.get("properties", {})
+        data = {k: v for k, v in current.items() if k in fields_}
+        data.update(task.draft or {})
+        return TaskDetail(_task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data,
+                          instance.data)
+
+
+def permissions(db: Database, version_id: int) -> access.Permissions:
+    with db.transaction(write=False) as session:
+        return _version(session, version_id).permissions
+
+
+def latest_permissions(db: Database, process_id: str) -> access.Permissions:
+    with db.transaction(write=False) as session:
+        return _version(session, _latest_version_with(session, process_id)).permissions
+
+
+def claim_task(db: Database, task_id: str, *, actor: str, now: datetime, release: bool = False) -> TaskView:
+    """Take a task so colleagues see it is in hand (or give it back); someone else's claim is a conflict."""
+    with db.transaction() as session:
+        task = _open_task(session, task_id)
+        if task.claimed_by not in (None, actor):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        claimed_by = None if release else actor
+        session.connection().execute(update(_TASKS).where(_TASKS.c.id == task_id).values(claimed_by=claimed_by))
+        _record(session, task.instance_id, "task_released" if release else "task_claimed", actor, now, {"bpmn_id": task.bpmn_id}, task_id=task_id)
+        return replace(_task_view(task), claimed_by=claimed_by)
+
+
+def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: str, now: datetime) -> TaskView:
+    """Keep unfinished form data on the task; it is checked only for reserved keys until completion."""
+    forms.check_reserved(data)
+    with db.transaction() as session:
+        task = _open_task(session, task_id)
+        if task.claimed_by not in (None, actor):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        session.connection().execute(update(_TASKS).where(_TASKS.c.id == task_id).values(draft=data))
+        _record(session, task.instance_id, "draft_saved", actor, now, {"bpmn_id": task.bpmn_id, "data": data}, task_id=task_id)
+        return _task_view(task)
+
+
+def record_read(db: Database, instance_id: int, *, actor: str, now: datetime, what: str) -> None:
+    """Reading a case is itself an event: auditors see who looked at what."""
+    with db.transaction() as session:
+        _record(session, instance_id, "case_read", actor, now, {"what": what})
 
 
 def complete_task(
@@ -267,6 +338,8 @@ def complete_task(
                 )
             ).all()
             task = next((t for t in siblings if t.id == task_id), None) or _open_task(session, task_id)
+            if task.claimed_by not in (None, actor):
+                raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
             instance = _active_instance(session, task.instance_id)
             schema = _version(session, instance.version_id).forms.get(task.form or "")
             if schema is None:
@@ -470,10 +543,11 @@ def _instance_of_task(db: Database, task_id: str) -> int | None:
         return session.scalar(select(UserTask.instance_id).where(UserTask.id == task_id, UserTask.closed_at.is_(None)))
 
 
-def _task_view(task: Any) -> TaskView:
+def _task_view(task: Any, version_id: int | None = None) -> TaskView:
     return TaskView(
         task.id, task.instance_id, task.process_id, task.bpmn_id, task.name, task.lane, task.form, task.ui_form,
-        task.instructions, task.due_at, task.assignee, task.ready_at,
+        task.instructions, task.due_at, task.assignee, task.ready_at, getattr(task, "claimed_by", None),
+        version_id if version_id is not None else getattr(task, "version_id", None),
     )
 
 

@@ -92,10 +92,10 @@ def test_urgent_case_with_two_agencies_runs_to_completion(deployed: Database, re
     assert record.lane == "Intake"
     assert record.due_at == midnight("2026-03-04")  # today + 2 days, today being 2 March
     assert record.ready_at == T0
-    task, schema, ui_schema = services.get_task_form(deployed, record.id)
-    assert task.id == record.id
-    assert schema is not None and "risk_score" in schema["properties"]
-    assert ui_schema is not None and ui_schema["ui:order"][0] == "child_name"
+    detail = services.get_task(deployed, record.id)
+    assert detail.task.id == record.id
+    assert "risk_score" in detail.schema["properties"]
+    assert detail.ui_schema is not None and detail.ui_schema["ui:order"][0] == "child_name"
 
     # Intake records the case a day later: the review tasks' due dates count from then.
     db = reopen()
@@ -429,7 +429,7 @@ def test_unknown_task_id_is_not_found(deployed: Database) -> None:
     with pytest.raises(NotFound):
         services.complete_task(deployed, str(uuid.uuid4()), CASE, actor="intake", now=T0)
     with pytest.raises(NotFound):
-        services.get_task_form(deployed, str(uuid.uuid4()))
+        services.get_task(deployed, str(uuid.uuid4()))
 
 
 def test_completing_a_task_twice_is_refused_as_not_ready(deployed: Database) -> None:

@@ -15,9 +15,33 @@ from cprflow.repository import Database
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    if not settings.secret_key:
+        raise RuntimeError("set CPRFLOW_SECRET_KEY (a long random string) before starting the web app")
     app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        CPRFLOW=settings,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        JSON_SORT_KEYS=False,
+    )
     database = db or Database(settings.database_url)
     app.extensions["cprflow.db"] = database
+
+    from cprflow.web import api, errors, openapi
+
+    errors.install(app)
+    app.register_blueprint(api.bp)
+
+    @app.get("/api/openapi.json")
+    def openapi_document() -> Any:
+        return jsonify(openapi.build())
+
+    @app.get("/api/docs")
+    def api_docs() -> Any:
+        return _docs_page(openapi.build())
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -36,17 +60,29 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             return jsonify(status="unavailable", reason="no diagrams deployed"), 503
         return jsonify(status="ready")
 
-    @app.get("/")
-    def index() -> Any:
-        # No case data here: sign-in and staff pages come with the web layer proper.
-        versions = services.list_versions(database)
-        items = "".join(
-            f"<li><code>{escape(p['id'])}</code>: {escape(p['name'])}</li>" for p in (versions[0]["processes"] if versions else [])
-        )
-        current = f"version {versions[0]['id']}" if versions else "nothing deployed"
-        return (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>cprflow</title></head>"
-            f"<body><h1>cprflow</h1><p>Deployed diagrams: {current}.</p><ul>{items}</ul></body></html>"
-        )
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+        return response
 
     return app
+
+
+def _docs_page(document: dict[str, Any]) -> str:
+    """A plain, script-free reference page built from the OpenAPI document."""
+    rows = []
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            statuses = ", ".join(op.get("responses", {}))
+            rows.append(f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}</code></td>"
+                        f"<td>{escape(op.get('summary', ''))}</td><td>{escape(statuses)}</td></tr>")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>cprflow API</title></head><body>"
+        f"<h1>cprflow API</h1><p>{escape(document['info'].get('description', ''))}</p>"
+        "<p>Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
+        "<table><thead><tr><th>Method</th><th>Path</th><th>What</th><th>Statuses</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></body></html>"
+    )

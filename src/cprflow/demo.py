@@ -1,0 +1,77 @@
+"""Demo accounts and demo cases for `make run`, so a newcomer sees a living system.
+
+Everything created here is marked as demo: accounts are named after their role and demo cases
+carry ``"demo": true`` in their data. Passwords are new on every run and printed, never stored
+in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from cprflow import services, users
+from cprflow.errors import CprflowError, NotFound
+from cprflow.repository import Database
+
+#: (username, roles, agency) for one account per kind of user.
+ACCOUNTS: list[tuple[str, list[str], str | None]] = [
+    ("bu", ["business_unit"], None),
+    ("subgroup", ["review_subgroup"], None),
+    ("chair", ["board_chair", "board_member"], None),
+    ("board", ["board_member"], None),
+    ("panelchair", ["panel_chair", "panel_member"], None),
+    ("panel", ["panel_member"], None),
+    ("reviewer1", ["reviewer"], None),
+    ("reviewer2", ["reviewer"], None),
+    ("police", ["agency"], "police"),
+    ("health", ["agency"], "health"),
+    ("education", ["agency"], "education"),
+    ("socialcare", ["agency"], "social_services"),
+    ("owner", ["process_owner"], None),
+    ("auditor", ["auditor"], None),
+    ("admin", ["admin"], None),
+]
+
+#: Demo cases: a JSON file of steps per case, beside the diagrams they drive.
+SCRIPT = Path("processes") / "demo" / "cases.json"
+
+
+def ensure_accounts(db: Database, *, now: datetime) -> list[tuple[str, str, str]]:
+    printed = []
+    existing = {u.username for u in users.list_users(db)}
+    for username, roles, agency in ACCOUNTS:
+        password = secrets.token_urlsafe(9)
+        if username in existing:
+            users.set_password(db, username, password)
+        else:
+            users.add_user(db, username, password=password, roles=roles, agency=agency, now=now,
+                           display_name=f"Demo {username}")
+        printed.append((username, password, ", ".join(roles) + (f" ({agency})" if agency else "")))
+    return printed
+
+
+def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: Path = SCRIPT) -> list[int]:
+    """Start the demo cases once (none if any demo case exists) and walk each to its stage."""
+    if not script.is_file():
+        return []
+    instances, _ = services.list_instances(db, limit=10_000)
+    if any(i.data.get("demo") for i in instances):
+        return []
+    started = []
+    for case in json.loads(script.read_text()):
+        try:
+            view = services.start_instance(db, case["process"], {**case.get("data", {}), "demo": True},
+                                           actor="demo", now=now, step_seconds=step_seconds)
+            for step in case.get("steps", []):
+                task = next((t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == step["task"]), None)
+                if task is None:
+                    raise NotFound(f"demo step {step['task']} is not ready")
+                services.complete_task(db, task.id, step.get("data", {}), actor=step.get("as", "demo"), now=now,
+                                       step_seconds=step_seconds)
+        except CprflowError as err:
+            raise CprflowError(f"demo case '{case.get('title', case['process'])}' failed: {err.message}") from err
+        started.append(view.id)
+    return started

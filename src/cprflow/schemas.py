@@ -1,0 +1,155 @@
+"""marshmallow schemas for the HTTP edge: what the JSON API accepts and returns."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from cprflow.models import STATUSES
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class ErrorResponse(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class TokenResponse(Schema):
+    token = fields.String(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class ProcessOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    file = fields.String(allow_none=True)
+
+
+class VersionOut(Schema):
+    version_id = fields.Integer(required=True)
+    created = fields.Boolean(required=True)
+    content_hash = fields.String(required=True)
+    processes = fields.List(fields.Nested(ProcessOut), required=True)
+
+
+class ProcessList(Schema):
+    version_id = fields.Integer(allow_none=True, required=True)
+    processes = fields.List(fields.Nested(ProcessOut), required=True)
+
+
+class StartRequest(Schema):
+    process = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class MessageRequest(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    payload = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class ReasonRequest(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DataRequest(Schema):
+    data = fields.Dict(keys=fields.String(), required=True)
+
+
+class InstanceQuery(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    process = fields.String(validate=validate.Length(max=200))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class TaskQuery(Schema):
+    lane = fields.String(validate=validate.Length(max=200))
+    instance = fields.Integer(validate=validate.Range(min=1))
+
+
+class PageQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class TaskOut(Schema):
+    id = fields.String(required=True)
+    instance_id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    bpmn_id = fields.String(required=True)
+    name = fields.String(required=True)
+    lane = fields.String(allow_none=True)
+    form = fields.String(allow_none=True)
+    instructions = fields.String(allow_none=True)
+    due_at = fields.AwareDateTime(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    claimed_by = fields.String(allow_none=True)
+    ready_at = fields.AwareDateTime(required=True)
+
+
+class TaskList(Schema):
+    tasks = fields.List(fields.Nested(TaskOut), required=True)
+
+
+class TaskDetailOut(Schema):
+    task = fields.Nested(TaskOut, required=True)
+    schema = fields.Dict(required=True)
+    ui_schema = fields.Dict(allow_none=True)
+    data = fields.Dict(required=True)
+
+
+class InstanceOut(Schema):
+    id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    version_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    stage = fields.String(allow_none=True)
+    timescales = fields.Raw(allow_none=True)
+    holds = fields.Raw(allow_none=True)
+    data = fields.Dict(required=True)
+    next_timer_at = fields.AwareDateTime(allow_none=True)
+    waiting_for = fields.List(fields.String(), required=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    open_tasks = fields.List(fields.Nested(TaskOut), required=True)
+
+
+class InstanceSummary(Schema):
+    id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    version_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    stage = fields.String(allow_none=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class InstancePage(Schema):
+    instances = fields.List(fields.Nested(InstanceSummary), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+
+
+class EventOut(Schema):
+    id = fields.Integer(required=True)
+    at = fields.AwareDateTime(required=True)
+    kind = fields.String(required=True)
+    actor = fields.String(required=True)
+    task_id = fields.String(allow_none=True)
+    detail = fields.Dict(required=True)
+
+
+class EventPage(Schema):
+    events = fields.List(fields.Nested(EventOut), required=True)
+    page = fields.Integer(required=True)
+
+
+class Health(Schema):
+    status = fields.String(required=True)
+    reason = fields.String()

@@ -1,0 +1,153 @@
+"""Accounts: argon2 password hashes, roles, agency, language; sign-in checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from cprflow.access import Actor
+from cprflow.errors import InvalidData, NotFound, Unauthenticated
+from cprflow.models import ROLES, User
+from cprflow.repository import Database
+
+_hasher = PasswordHasher()
+LANGUAGES = ("en", "cy")
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    roles: list[str]
+    agency: str | None
+    language: str
+    disabled: bool
+    token_version: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, frozenset(self.roles), self.agency)
+
+
+def _view(user: User) -> UserView:
+    return UserView(user.id, user.username, user.display_name, list(user.roles), user.agency, user.language,
+                    user.disabled, user.token_version)
+
+
+def _check_roles(roles: list[str], agency: str | None) -> None:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InvalidData(f"unknown role(s): {', '.join(unknown)}", fields={"/roles": [f"must be among {', '.join(ROLES)}"]})
+    if "agency" in roles and not agency:
+        raise InvalidData("agency staff need the agency they act for", fields={"/agency": ["is required for the agency role"]})
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidData("password too short", fields={"/password": [f"must be at least {MIN_PASSWORD} characters"]})
+
+
+def add_user(
+    db: Database, username: str, *, password: str, roles: list[str], now: datetime, display_name: str | None = None,
+    agency: str | None = None, language: str = "en",
+) -> UserView:
+    _check_roles(roles, agency)
+    _check_password(password)
+    if language not in LANGUAGES:
+        raise InvalidData("unknown language", fields={"/language": ["must be en or cy"]})
+    with db.transaction() as session:
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise InvalidData(f"user '{username}' already exists", fields={"/username": ["is taken"]})
+        user = User(username=username, display_name=display_name or username, password_hash=_hasher.hash(password),
+                    roles=sorted(set(roles)), agency=agency, language=language, disabled=False, token_version=1,
+                    created_at=now)
+        session.add(user)
+        session.flush()
+        return _view(user)
+
+
+def _user(session: object, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))  # type: ignore[attr-defined]
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    return user
+
+
+def set_password(db: Database, username: str, password: str) -> UserView:
+    _check_password(password)
+    with db.transaction() as session:
+        user = _user(session, username)
+        user.password_hash = _hasher.hash(password)
+        user.token_version += 1
+        return _view(user)
+
+
+def set_roles(db: Database, username: str, roles: list[str], agency: str | None = None) -> UserView:
+    with db.transaction() as session:
+        user = _user(session, username)
+        agency = agency if agency is not None else user.agency
+        _check_roles(roles, agency)
+        user.roles, user.agency = sorted(set(roles)), agency
+        user.token_version += 1
+        return _view(user)
+
+
+def set_disabled(db: Database, username: str, disabled: bool = True) -> UserView:
+    with db.transaction() as session:
+        user = _user(session, username)
+        user.disabled = disabled
+        user.token_version += 1
+        return _view(user)
+
+
+def set_language(db: Database, user_id: int, language: str) -> UserView:
+    if language not in LANGUAGES:
+        raise InvalidData("unknown language", fields={"/language": ["must be en or cy"]})
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.language = language
+        return _view(user)
+
+
+def authenticate(db: Database, username: str, password: str) -> UserView:
+    """The user if the password is right and the account enabled; one vague error otherwise."""
+    with db.transaction(write=False) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        view = _view(user) if user is not None else None
+        stored = user.password_hash if user is not None else None
+    try:
+        # Unknown and disabled accounts still pay for a hash, so timing does not reveal them.
+        _hasher.verify(stored if stored and view and not view.disabled else _dummy_hash(), password)
+        if stored is None or view is None or view.disabled:
+            raise VerificationError
+    except (VerificationError, InvalidHashError):
+        raise Unauthenticated("wrong username or password") from None
+    return view
+
+
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _dummy:
+        _dummy.append(_hasher.hash("no account has this password"))
+    return _dummy[0]
+
+
+def get_user(db: Database, user_id: int) -> UserView | None:
+    with db.transaction(write=False) as session:
+        user = session.get(User, user_id)
+        return _view(user) if user is not None else None
+
+
+def list_users(db: Database) -> list[UserView]:
+    with db.transaction(write=False) as session:
+        return [_view(u) for u in session.scalars(select(User).order_by(User.username))]

@@ -1,0 +1,264 @@
+"""The JSON API: each view loads with marshmallow, checks access, calls a service, dumps the result."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema
+
+from cprflow import access, processes, schemas, services
+from cprflow.errors import Forbidden, InvalidData, NotFound
+from cprflow.repository import Database
+from cprflow.users import UserView, authenticate
+from cprflow.web.auth import current_user, issue_token, require_role
+from cprflow.web.errors import MalformedRequest
+from cprflow.web.openapi import route
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+PAGE_SIZE = 50
+
+
+def _db() -> Database:
+    return current_app.extensions["cprflow.db"]  # type: ignore[no-any-return]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _step() -> float:
+    return float(current_app.config["CPRFLOW"].step_seconds)
+
+
+def _body(schema: type[Schema]) -> Any:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise MalformedRequest("the body must be a JSON object (Content-Type: application/json)")
+    return schema().load(payload)
+
+
+def _query(schema: type[Schema]) -> Any:
+    return schema().load(request.args.to_dict())
+
+
+@contextlib.contextmanager
+def _fields_within(key: str) -> Iterator[None]:
+    """Services name fields inside the data they were given; the API names them inside the body."""
+    try:
+        yield
+    except InvalidData as err:
+        err.fields = {f"/{key}{pointer if pointer != '/' else ''}": messages for pointer, messages in err.fields.items()}
+        raise
+
+
+def _dump(schema: type[Schema], value: Any, status: int = 200) -> Any:
+    return jsonify(schema().dump(value)), status
+
+
+def _instance_out(view: services.InstanceView) -> dict[str, Any]:
+    # stage, timescales and holds are data the diagrams keep under these names (processes/README.md).
+    out = dict(vars(view))
+    out.update(stage=view.data.get("stage"), timescales=view.data.get("timescales"), holds=view.data.get("holds"))
+    return out
+
+
+def _readable_instance(user: UserView, instance_id: int) -> services.InstanceView:
+    view = services.get_instance(_db(), instance_id)
+    if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
+        raise NotFound(f"instance {instance_id} not found")  # do not confirm that a case exists
+    return view
+
+
+def _workable_task(user: UserView, task_id: str) -> services.TaskDetail:
+    detail = services.get_task(_db(), task_id)
+    perms = services.permissions(_db(), detail.task.version_id or 0)
+    if access.can_work(user.actor, perms, detail.task.lane, detail.task.assignee):
+        return detail
+    if access.can_read_case(user.actor, perms, detail.instance_data):
+        raise Forbidden("you may read this task but not act on it")
+    raise NotFound(f"task {task_id} not found")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@route(bp, "/auth/token", "POST", "Exchange a username and password for a bearer token",
+       body=schemas.TokenRequest, response=schemas.TokenResponse, auth=False, errors=(400, 401))
+def token() -> Any:
+    credentials = _body(schemas.TokenRequest)
+    user = authenticate(_db(), credentials["username"], credentials["password"])
+    issued, expires_at = issue_token(user)
+    return _dump(schemas.TokenResponse, {"token": issued, "expires_at": expires_at})
+
+
+@route(bp, "/processes", "GET", "The processes of the newest deployed version", response=schemas.ProcessList)
+def list_processes() -> Any:
+    current_user()
+    versions = services.list_versions(_db())
+    newest = versions[0] if versions else None
+    return _dump(schemas.ProcessList, {"version_id": newest["id"] if newest else None,
+                                       "processes": newest["processes"] if newest else []})
+
+
+@route(bp, "/processes/deploy", "POST", "Deploy uploaded diagrams, forms or permissions over the newest version",
+       response=schemas.VersionOut, status=201, multipart=True, errors=(400, 403, 413, 422))
+def deploy() -> Any:
+    user = current_user()
+    require_role(user, "process_owner")
+    uploads = request.files.getlist("files")
+    if not uploads:
+        raise MalformedRequest("upload one or more files in the multipart field 'files'")
+    files = dict(services.newest_files(_db()))
+    for upload in uploads:
+        files[processes.upload_path(upload.filename or "")] = upload.read()
+    result = services.deploy(_db(), processes.DiagramSet(files), actor=user.username, now=_now())
+    return _dump(schemas.VersionOut, result, 201 if result.created else 200)
+
+
+@route(bp, "/instances", "POST", "Start a review or forum", body=schemas.StartRequest,
+       response=schemas.InstanceOut, status=201, errors=(403, 404))
+def start_instance() -> Any:
+    user = current_user()
+    request_ = _body(schemas.StartRequest)
+    if not access.can_start(user.actor, services.latest_permissions(_db(), request_["process"]), request_["process"]):
+        raise Forbidden(f"your roles may not start '{request_['process']}'")
+    with _fields_within("data"):
+        view = services.start_instance(_db(), request_["process"], request_["data"], actor=user.username, now=_now(), step_seconds=_step())
+    return _dump(schemas.InstanceOut, _instance_out(view), 201)
+
+
+@route(bp, "/instances", "GET", "Instances you may read, newest first", query=schemas.InstanceQuery,
+       response=schemas.InstancePage)
+def list_instances() -> Any:
+    user = current_user()
+    query = _query(schemas.InstanceQuery)
+    found, _ = services.list_instances(_db(), status=query.get("status"), process_id=query.get("process"), limit=10_000)
+    readable = [
+        i for i in found
+        if access.can_read_case(user.actor, services.permissions(_db(), i.version_id), i.data)
+    ]
+    page = query["page"]
+    chosen = readable[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return _dump(schemas.InstancePage, {"instances": [_instance_out(i) for i in chosen], "total": len(readable), "page": page})
+
+
+@route(bp, "/instances/<int:instance_id>", "GET", "One instance: status, stage, open tasks, timescales, holds",
+       response=schemas.InstanceOut, errors=(404,))
+def get_instance(instance_id: int) -> Any:
+    user = current_user()
+    view = _readable_instance(user, instance_id)
+    services.record_read(_db(), instance_id, actor=user.username, now=_now(), what="instance")
+    return _dump(schemas.InstanceOut, _instance_out(view))
+
+
+@route(bp, "/instances/<int:instance_id>/messages", "POST", "Send a message (e.g. a hold starting) into an instance",
+       body=schemas.MessageRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+def send_message(instance_id: int) -> Any:
+    user = current_user()
+    message = _body(schemas.MessageRequest)
+    view = _readable_instance(user, instance_id)
+    if not access.can_send(user.actor, services.permissions(_db(), view.version_id), message["name"]):
+        raise Forbidden(f"your roles may not send '{message['name']}'")
+    with _fields_within("payload"):
+        view = services.send_message(_db(), instance_id, message["name"], message["payload"], actor=user.username, now=_now(), step_seconds=_step())
+    return _dump(schemas.InstanceOut, _instance_out(view))
+
+
+def _admin_action(action: str, instance_id: int) -> Any:
+    user = current_user()
+    require_role(user, "admin")
+    reason = _body(schemas.ReasonRequest)["reason"]
+    view = services.set_status(_db(), instance_id, action, reason=reason, actor=user.username, now=_now())
+    return _dump(schemas.InstanceOut, _instance_out(view))
+
+
+@route(bp, "/instances/<int:instance_id>/suspend", "POST", "Suspend an instance (admins; reason recorded)",
+       body=schemas.ReasonRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+def suspend(instance_id: int) -> Any:
+    return _admin_action("suspend", instance_id)
+
+
+@route(bp, "/instances/<int:instance_id>/resume", "POST", "Resume a suspended instance (admins; reason recorded)",
+       body=schemas.ReasonRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+def resume(instance_id: int) -> Any:
+    return _admin_action("resume", instance_id)
+
+
+@route(bp, "/instances/<int:instance_id>/terminate", "POST", "Terminate an instance (admins; reason recorded)",
+       body=schemas.ReasonRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+def terminate(instance_id: int) -> Any:
+    return _admin_action("terminate", instance_id)
+
+
+@route(bp, "/instances/<int:instance_id>/events", "GET", "The instance's trace, oldest first, paged",
+       query=schemas.PageQuery, response=schemas.EventPage, errors=(404,))
+def events(instance_id: int) -> Any:
+    user = current_user()
+    page = _query(schemas.PageQuery)["page"]
+    _readable_instance(user, instance_id)
+    found = services.list_events(_db(), instance_id, limit=200, offset=(page - 1) * 200)
+    services.record_read(_db(), instance_id, actor=user.username, now=_now(), what="events")
+    return _dump(schemas.EventPage, {"events": found, "page": page})
+
+
+@route(bp, "/tasks", "GET", "Ready tasks you may act on", query=schemas.TaskQuery, response=schemas.TaskList)
+def list_tasks() -> Any:
+    user = current_user()
+    query = _query(schemas.TaskQuery)
+    found = services.list_tasks(_db(), lane=query.get("lane"), instance_id=query.get("instance"))
+    mine = [t for t in found if access.can_work(user.actor, services.permissions(_db(), t.version_id or 0), t.lane, t.assignee)]
+    return _dump(schemas.TaskList, {"tasks": mine})
+
+
+@route(bp, "/tasks/<task_id>", "GET", "A task with its form schema, UI schema and current data",
+       response=schemas.TaskDetailOut, errors=(403, 404, 409))
+def get_task(task_id: str) -> Any:
+    user = current_user()
+    detail = _workable_task(user, task_id)
+    services.record_read(_db(), detail.task.instance_id, actor=user.username, now=_now(), what=f"task {task_id}")
+    return _dump(schemas.TaskDetailOut, detail)
+
+
+@route(bp, "/tasks/<task_id>/claim", "POST", "Claim a task", response=schemas.TaskOut, errors=(403, 404, 409))
+def claim(task_id: str) -> Any:
+    user = current_user()
+    _workable_task(user, task_id)
+    return _dump(schemas.TaskOut, services.claim_task(_db(), task_id, actor=user.username, now=_now()))
+
+
+@route(bp, "/tasks/<task_id>/unclaim", "POST", "Give a claimed task back", response=schemas.TaskOut, errors=(403, 404, 409))
+def unclaim(task_id: str) -> Any:
+    user = current_user()
+    _workable_task(user, task_id)
+    return _dump(schemas.TaskOut, services.claim_task(_db(), task_id, actor=user.username, now=_now(), release=True))
+
+
+@route(bp, "/tasks/<task_id>/draft", "POST", "Save unfinished form data on a task", body=schemas.DataRequest,
+       response=schemas.TaskOut, errors=(403, 404, 409))
+def draft(task_id: str) -> Any:
+    user = current_user()
+    data = _body(schemas.DataRequest)["data"]
+    _workable_task(user, task_id)
+    with _fields_within("data"):
+        saved = services.save_draft(_db(), task_id, data, actor=user.username, now=_now())
+    return _dump(schemas.TaskOut, saved)
+
+
+@route(bp, "/tasks/<task_id>/complete", "POST", "Complete a task with its form data", body=schemas.DataRequest,
+       response=schemas.InstanceOut, errors=(403, 404, 409))
+def complete(task_id: str) -> Any:
+    user = current_user()
+    data = _body(schemas.DataRequest)["data"]
+    _workable_task(user, task_id)
+    with _fields_within("data"):
+        view = services.complete_task(_db(), task_id, data, actor=user.username, now=_now(), step_seconds=_step())
+    if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
+        return _dump(schemas.InstanceOut, _instance_out(services.InstanceView(
+            view.id, view.process_id, view.version_id, view.status, {}, None, [], None, view.created_at,
+            view.updated_at, [t for t in view.open_tasks if t.assignee and t.assignee in (user.username, user.agency)],
+        )))
+    return _dump(schemas.InstanceOut, _instance_out(view))

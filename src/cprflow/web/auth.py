@@ -1,0 +1,62 @@
+"""Who is calling: bearer tokens for the API, the session cookie for pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import current_app, g, request, session
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from cprflow import users
+from cprflow.errors import Forbidden, Unauthenticated
+from cprflow.users import UserView
+
+_SALT = "cprflow-api-token"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def issue_token(user: UserView) -> tuple[str, datetime]:
+    hours = current_app.config["CPRFLOW"].token_hours
+    token = _serializer().dumps({"u": user.id, "v": user.token_version})
+    return token, datetime.now(timezone.utc) + timedelta(hours=hours)
+
+
+def _user_from(user_id: Any, token_version: Any) -> UserView:
+    user = users.get_user(current_app.extensions["cprflow.db"], int(user_id)) if isinstance(user_id, int) else None
+    if user is None or user.disabled or user.token_version != token_version:
+        raise Unauthenticated("this sign-in is no longer valid; sign in again")
+    return user
+
+
+def current_user() -> UserView:
+    """The caller, from ``Authorization: Bearer`` (API) or the session (pages); else 401."""
+    if "cprflow_user" in g:
+        return g.cprflow_user  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("use 'Authorization: Bearer <token>'")
+        max_age = int(current_app.config["CPRFLOW"].token_hours * 3600)
+        try:
+            claims = _serializer().loads(token, max_age=max_age)
+        except SignatureExpired:
+            raise Unauthenticated("the token has expired; ask for a new one") from None
+        except BadSignature:
+            raise Unauthenticated("the token is not valid") from None
+        user = _user_from(claims.get("u") if isinstance(claims, dict) else None, claims.get("v") if isinstance(claims, dict) else None)
+    elif "uid" in session:
+        user = _user_from(session.get("uid"), session.get("tv"))
+    else:
+        raise Unauthenticated("sign in first")
+    g.cprflow_user = user
+    return user
+
+
+def require_role(user: UserView, *roles: str) -> None:
+    if not set(roles) & set(user.roles):
+        raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")

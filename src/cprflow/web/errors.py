@@ -1,0 +1,80 @@
+"""One error shape everywhere: ``{"error": {"code", "message", "fields"}}``; codes map to statuses here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from cprflow import errors
+from cprflow.repository import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+class MalformedRequest(errors.CprflowError):
+    """The body is not JSON, or not the JSON object the endpoint takes."""
+
+    code = "malformed_request"
+
+
+STATUS: list[tuple[type[errors.CprflowError], int]] = [
+    (MalformedRequest, 400),
+    (errors.Unauthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.NotWaiting, 409),
+    (DatabaseUnavailable, 503),
+    (errors.CprflowError, 422),  # invalid data, refused deploys, failed diagram code
+]
+
+
+def error_response(code: str, message: str, status: int, fields: dict[str, list[str]] | None = None) -> Any:
+    return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
+
+
+def _pointers(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as JSON pointers: {"/data/name": ["..."]}."""
+    if isinstance(messages, dict):
+        found: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            found.update(_pointers(value, f"{prefix}/{key}" if key != "_schema" else prefix or "/"))
+        return found
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "/": [m if m != "Unknown field." else "is not a known field" for m in messages]}
+    return {prefix or "/": [str(messages)]}
+
+
+def _fields_of(err: errors.CprflowError) -> dict[str, list[str]]:
+    if isinstance(err, errors.DeployRefused):
+        fields: dict[str, list[str]] = {}
+        for p in err.problems:
+            where = p.file + (f"#{p.element}" if p.element else "")
+            fields.setdefault(where, []).append(f"line {p.line}: {p.message}" if p.line else p.message)
+        return fields
+    return err.fields
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(errors.CprflowError)
+    def domain_error(err: errors.CprflowError) -> Any:
+        status = next(s for kind, s in STATUS if isinstance(err, kind))
+        return error_response(err.code, err.message, status, _fields_of(err))
+
+    @app.errorhandler(ValidationError)
+    def invalid_request(err: ValidationError) -> Any:
+        return error_response("invalid_request", "the request does not fit the API", 422, _pointers(err.messages))
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> Any:
+        code = (err.name or "error").lower().replace(" ", "_")
+        return error_response(code, err.description or err.name, err.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> Any:
+        # Never a stack trace or case data in a response; the log has the detail.
+        log.exception("unhandled error")
+        return error_response("internal_error", "something went wrong; it has been logged", 500)
