@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	touch $(STAMP)
 
+# Welsh page strings: the .po is the source kept in git, the .mo is built from it.
+MO := src/cprflow/web/translations/cy/LC_MESSAGES/messages.mo
+$(MO): src/cprflow/web/translations/cy/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d src/cprflow/web/translations
+
 ## Set up, create or upgrade the SQLite database, deploy processes/, print the demo accounts and
 ## serve with a timer worker. Without CPRFLOW_SECRET_KEY a throwaway key is made for this run.
-run: $(STAMP)
+run: $(STAMP) $(MO)
 	$(BIN)/cprflow init
 	$(BIN)/cprflow deploy --as make-run
 	$(BIN)/cprflow demo
@@ -24,7 +29,7 @@ run: $(STAMP)
 		$(BIN)/cprflow serve
 
 ## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL).
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest
 
 ## Run the benchmarks and print each figure against its target.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
 
 from cprflow import services
@@ -30,10 +30,27 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     database = db or Database(settings.database_url)
     app.extensions["cprflow.db"] = database
 
-    from cprflow.web import api, errors, openapi
+    from flask import session
+    from flask_babel import Babel
+    from flask_wtf.csrf import CSRFProtect
+
+    from cprflow.web import api, errors, openapi, pages
+    from cprflow.web.auth import current_user
 
     errors.install(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
+    CSRFProtect(app).exempt(api.bp)
+    Babel(app, locale_selector=lambda: session.get("lang", "en"))
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        try:
+            user = current_user(pages=True) if not request.path.startswith("/api/") else None
+        except Exception:  # noqa: BLE001 - signed out or revoked: the page shows the sign-in link
+            user = None
+        return {"user": user, "lang": session.get("lang", "en")}
 
     @app.get("/api/openapi.json")
     def openapi_document() -> Any:
@@ -65,7 +82,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
         return response
 
     return app

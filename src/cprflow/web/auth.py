@@ -32,12 +32,16 @@ def _user_from(user_id: Any, token_version: Any) -> UserView:
     return user
 
 
-def current_user() -> UserView:
-    """The caller, from ``Authorization: Bearer`` (API) or the session (pages); else 401."""
+def current_user(*, pages: bool = False) -> UserView:
+    """The caller: from ``Authorization: Bearer`` for the API, from the session cookie for pages.
+
+    The API never honours the cookie, so a page visited in the same browser cannot be made to
+    call it (no CSRF on the API); pages are covered by CSRF tokens instead.
+    """
     if "cprflow_user" in g:
         return g.cprflow_user  # type: ignore[no-any-return]
     header = request.headers.get("Authorization", "")
-    if header:
+    if header and not pages:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
@@ -49,7 +53,7 @@ def current_user() -> UserView:
         except BadSignature:
             raise Unauthenticated("the token is not valid") from None
         user = _user_from(claims.get("u") if isinstance(claims, dict) else None, claims.get("v") if isinstance(claims, dict) else None)
-    elif "uid" in session:
+    elif pages and "uid" in session:
         user = _user_from(session.get("uid"), session.get("tv"))
     else:
         raise Unauthenticated("sign in first")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +34,9 @@ STATUS: list[tuple[type[errors.CprflowError], int]] = [
 
 
 def error_response(code: str, message: str, status: int, fields: dict[str, list[str]] | None = None) -> Any:
+    if not request.path.startswith("/api/"):
+        # Pages answer people, not programs: the same facts as a page, never a stack trace.
+        return render_template("message.html", title=_("Something needs attention"), message=message), status
     return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
 
 
