@@ -285,6 +285,28 @@ def get_task(db: Database, task_id: str) -> TaskDetail:
                           instance.data)
 
 
+@dataclass(frozen=True)
+class TaskAccess:
+    """What deciding who may touch a task needs, for open and closed tasks alike."""
+
+    lane: str | None
+    assignee: str | None
+    version_id: int
+    instance_data: dict[str, Any]
+
+
+def task_access(db: Database, task_id: str) -> TaskAccess:
+    with db.transaction(write=False) as session:
+        row = session.connection().execute(
+            select(_TASKS.c.lane, _TASKS.c.assignee, _INSTANCES.c.version_id, _INSTANCES.c.data)
+            .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id)
+            .where(_TASKS.c.id == task_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        return TaskAccess(row.lane, row.assignee, row.version_id, row.data or {})
+
+
 def permissions(db: Database, version_id: int) -> access.Permissions:
     with db.transaction(write=False) as session:
         return _version(session, version_id).permissions
@@ -299,9 +321,12 @@ def claim_task(db: Database, task_id: str, *, actor: str, now: datetime, release
     """Take a task so colleagues see it is in hand (or give it back); someone else's claim is a conflict."""
     with db.transaction() as session:
         task = _open_task(session, task_id)
+        _active_instance(session, task.instance_id)
         if task.claimed_by not in (None, actor):
             raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
         claimed_by = None if release else actor
+        if claimed_by == task.claimed_by:
+            return _task_view(task)  # already so: nothing to record
         session.connection().execute(update(_TASKS).where(_TASKS.c.id == task_id).values(claimed_by=claimed_by))
         _record(session, task.instance_id, "task_released" if release else "task_claimed", actor, now, {"bpmn_id": task.bpmn_id}, task_id=task_id)
         return replace(_task_view(task), claimed_by=claimed_by)
@@ -312,6 +337,7 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: str, 
     forms.check_reserved(data)
     with db.transaction() as session:
         task = _open_task(session, task_id)
+        _active_instance(session, task.instance_id)
         if task.claimed_by not in (None, actor):
             raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
         session.connection().execute(update(_TASKS).where(_TASKS.c.id == task_id).values(draft=data))

@@ -54,11 +54,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @app.get("/api/openapi.json")
     def openapi_document() -> Any:
-        return jsonify(openapi.build())
+        return jsonify(openapi.build(prefix=api.bp.url_prefix or ""))
 
     @app.get("/api/docs")
     def api_docs() -> Any:
-        return _docs_page(openapi.build())
+        return _docs_page(openapi.build(prefix=api.bp.url_prefix or ""))
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -74,13 +74,15 @@ def _readable_instance(user: UserView, instance_id: int) -> services.InstanceVie
 
 
 def _workable_task(user: UserView, task_id: str) -> services.TaskDetail:
-    detail = services.get_task(_db(), task_id)
-    perms = services.permissions(_db(), detail.task.version_id or 0)
-    if access.can_work(user.actor, perms, detail.task.lane, detail.task.assignee):
-        return detail
-    if access.can_read_case(user.actor, perms, detail.instance_data):
-        raise Forbidden("you may read this task but not act on it")
-    raise NotFound(f"task {task_id} not found")
+    # Access first, whether the task is open or closed: someone who may not read the case must
+    # not learn from a 409 that the task exists.
+    facts = services.task_access(_db(), task_id)
+    perms = services.permissions(_db(), facts.version_id)
+    if not access.can_work(user.actor, perms, facts.lane, facts.assignee):
+        if access.can_read_case(user.actor, perms, facts.instance_data):
+            raise Forbidden("you may read this task but not act on it")
+        raise NotFound(f"task {task_id} not found")
+    return services.get_task(_db(), task_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ def list_processes() -> Any:
 
 
 @route(bp, "/processes/deploy", "POST", "Deploy uploaded diagrams, forms or permissions over the newest version",
-       response=schemas.VersionOut, status=201, multipart=True, errors=(400, 403, 413, 422))
+       response=schemas.VersionOut, status=201, also_ok=(200,), multipart=True, errors=(400, 403, 413, 422))
 def deploy() -> Any:
     user = current_user()
     require_role(user, "process_owner")

@@ -33,6 +33,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     auth: bool = True
     multipart: bool = False
+    #: Other success statuses with the same body (deploy answers 200 when nothing changed).
+    also_ok: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,8 +83,10 @@ def build(prefix: str = "") -> dict[str, Any]:
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": op.response}}
-        item["responses"][str(op.status)] = ok
-        for status in sorted({*op.errors, *((401,) if op.auth else ()), *((422,) if op.body or op.query else ())}):
+        for status in (op.status, *op.also_ok):
+            item["responses"][str(status)] = ok
+        implied = {*((401,) if op.auth else ()), *((422,) if op.body or op.query else ()), *((400,) if op.body else ())}
+        for status in sorted({*op.errors, *implied}):
             item["responses"][str(status)] = {
                 "description": ERROR_STATUSES.get(status, "Error"),
                 "content": {"application/json": {"schema": "ErrorResponse"}},
