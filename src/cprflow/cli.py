@@ -367,7 +367,8 @@ def demo(ctx: _Context) -> None:
     from cprflow import demo as demo_data
 
     accounts = demo_data.ensure_accounts(ctx.db, now=_now())
-    started = demo_data.ensure_reviews(ctx.db, now=_now(), step_seconds=ctx.settings.step_seconds)
+    started = demo_data.ensure_reviews(ctx.db, now=_now(), step_seconds=ctx.settings.step_seconds,
+                                       script=ctx.settings.processes_dir / "demo" / "cases.json")
     lines = ["Demo accounts (passwords are new on every start; demo use only):"]
     lines += [f"  {name:<12} {password}   {role}" for name, password, role in accounts]
     if started:

@@ -35,10 +35,6 @@ ACCOUNTS: list[tuple[str, list[str], str | None]] = [
     ("admin", ["admin"], None),
 ]
 
-#: Demo cases: a JSON file of steps per case, beside the diagrams they drive.
-SCRIPT = Path("processes") / "demo" / "cases.json"
-
-
 def ensure_accounts(db: Database, *, now: datetime) -> list[tuple[str, str, str]]:
     printed = []
     existing = {u.username for u in users.list_users(db)}
@@ -53,7 +49,7 @@ def ensure_accounts(db: Database, *, now: datetime) -> list[tuple[str, str, str]
     return printed
 
 
-def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: Path = SCRIPT) -> list[int]:
+def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: Path) -> list[int]:
     """Start the demo cases once (none if any demo case exists) and walk each to its stage."""
     if not script.is_file():
         return []

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -230,8 +230,35 @@ class Workflow:
             with expressions.engine_context(now, step_seconds):
                 action()
                 self._wf.do_engine_steps(did_complete_task=self._completed.append)
+                self._prune()
         except _DIAGRAM_ERRORS as err:
             raise ScriptFailed(_describe_failure(err)) from err
+
+    def _prune(self) -> None:
+        """Keep state bounded for reviews whose loops run for years (the action-plan audit).
+
+        SpiffWorkflow keeps every finished call-activity sub-workflow and every finished loop
+        iteration, so state and step cost grow with each cycle (measured on the review diagrams:
+        10x slower after 100 audit cycles). Nothing reads them again: their data has flowed on,
+        and the event log keeps who did what. Dropping them kept 100 cycles within 1.2x of one.
+        """
+        wf = self._wf
+        for task_id in list(wf.subprocesses):
+            sub = wf.subprocesses.get(task_id)
+            if sub is None or not sub.completed:
+                continue
+            owner = wf.get_task_from_id(task_id)
+            if owner is not None and owner.has_state(TaskState.FINISHED_MASK):
+                wf.delete_subprocess(owner)
+        for loop in wf.get_tasks(state=TaskState.STARTED):
+            if not isinstance(loop.task_spec, StandardLoopTask):
+                continue
+            merged = set(loop.internal_data.get("merged", ()))
+            for child in list(loop.children):
+                if child.state == TaskState.COMPLETED and str(child.id) in merged:
+                    if child.id in wf.subprocesses:
+                        wf.delete_subprocess(child)
+                    child.workflow._remove_task(child.id)
 
     def ready_task(self, task_id: str) -> ReadyTask | None:
         """The ready user task with this id, or None if it is not one (any longer)."""
@@ -313,6 +340,9 @@ class Workflow:
         for task in [*self._completed, *self._wf.event_manager.tasks.values(), *ready]:
             if not isinstance(getattr(task.parent, "task_spec", None), MultiInstanceTask):
                 merged.update(task.data)  # a multi-instance child's item variable is not the instance's
+        # Data objects are shared state the diagram keeps on purpose: they are the newest word.
+        objects = self._wf.data.get("data_objects") or {}
+        merged.update({k: v for k, v in objects.items() if v is not None})
         return merged or dict(self._wf.task_tree.data)
 
     def _find(self, task_id: str) -> Any:

@@ -230,7 +230,7 @@ def test_interrupting_timer_replaces_manager_approval_with_escalation(
     deployed: Database, reopen: Callable[[], Database]
 ) -> None:
     view = recorded(deployed)
-    approval = only(view, "manager_approval")
+    only(view, "manager_approval")  # it is open before the timer
     agency_ids = sorted(t.id for t in view.open_tasks if t.bpmn_id == "agency_review")
     timers.run_due(deployed, now=T0 + timedelta(days=1, minutes=5))  # the reminder
 

@@ -668,8 +668,8 @@ def test_claim_and_unclaim(call: Call, web_db: Database) -> None:
     assert call("POST", f"{url}/claim", "intake", 200)["claimed_by"] == "intake"
     assert call("POST", f"{url}/claim", "intake", 200)["claimed_by"] == "intake"  # again: still mine, nothing new
     before = db_state(web_db)
-    for step, json in (("/claim", None), ("/unclaim", None), ("/draft", {"data": {}}), ("/complete", {"data": CASE})):
-        body = call("POST", url + step, "clerk", 409, json=json)
+    for step, body_json in (("/claim", None), ("/unclaim", None), ("/draft", {"data": {}}), ("/complete", {"data": CASE})):
+        body = call("POST", url + step, "clerk", 409, json=body_json)
         assert "claimed by intake" in error_of(body)["message"]
     assert db_state(web_db) == before
     assert call("POST", f"{url}/unclaim", "intake", 200)["claimed_by"] is None
