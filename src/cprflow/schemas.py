@@ -104,23 +104,6 @@ class TaskDetailOut(Schema):
     data = fields.Dict(required=True)
 
 
-class InstanceOut(Schema):
-    id = fields.Integer(required=True)
-    process_id = fields.String(required=True)
-    version_id = fields.Integer(required=True)
-    status = fields.String(required=True)
-    stage = fields.String(allow_none=True)
-    timescales = fields.Raw(allow_none=True)
-    holds = fields.Raw(allow_none=True)
-    data = fields.Dict(required=True)
-    next_timer_at = fields.AwareDateTime(allow_none=True)
-    waiting_for = fields.List(fields.String(), required=True)
-    error = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
-    open_tasks = fields.List(fields.Nested(TaskOut), required=True)
-
-
 class InstanceSummary(Schema):
     id = fields.Integer(required=True)
     process_id = fields.String(required=True)
@@ -128,6 +111,17 @@ class InstanceSummary(Schema):
     status = fields.String(required=True)
     stage = fields.String(allow_none=True)
     updated_at = fields.AwareDateTime(required=True)
+
+
+class InstanceOut(InstanceSummary):
+    timescales = fields.Raw(allow_none=True)
+    holds = fields.Raw(allow_none=True)
+    data = fields.Dict(required=True)
+    next_timer_at = fields.AwareDateTime(allow_none=True)
+    waiting_for = fields.List(fields.String(), required=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    open_tasks = fields.List(fields.Nested(TaskOut), required=True)
 
 
 class InstancePage(Schema):
