@@ -34,6 +34,13 @@ class Settings:
     max_request_bytes: int = 5 * 1024 * 1024
     #: Set only behind HTTPS (production): cookies are then sent over HTTPS only.
     secure_cookies: bool = False
+    #: Optional OpenID Connect sign-in: the provider's issuer URL, this app's client id and secret.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    #: Provider groups to roles, e.g. "cpr-bu=business_unit,police-staff=agency:police".
+    oidc_group_roles: str = ""
+    oidc_groups_claim: str = "groups"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,4 +57,9 @@ class Settings:
             token_hours=_float("CPRFLOW_TOKEN_HOURS", cls.token_hours),
             max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             secure_cookies=env.get("CPRFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            oidc_issuer=env.get("CPRFLOW_OIDC_ISSUER") or None,
+            oidc_client_id=env.get("CPRFLOW_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("CPRFLOW_OIDC_CLIENT_SECRET") or None,
+            oidc_group_roles=env.get("CPRFLOW_OIDC_GROUP_ROLES", ""),
+            oidc_groups_claim=env.get("CPRFLOW_OIDC_GROUPS_CLAIM", "groups"),
         )

@@ -79,6 +79,26 @@ def _user(session: object, username: str) -> User:
     return user
 
 
+def sign_in_external(
+    db: Database, username: str, *, roles: list[str], agency: str | None, display_name: str, now: datetime
+) -> UserView:
+    """An account vouched for by the identity provider: created on first sign-in, its roles kept
+    in step with the provider's groups each time. It has no password here."""
+    _check_roles(roles, agency)
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, display_name=display_name, password_hash=None, roles=sorted(set(roles)),
+                        agency=agency, language="en", disabled=False, token_version=1, created_at=now)
+            session.add(user)
+        elif user.disabled:
+            raise Unauthenticated("this account is disabled")
+        elif sorted(set(roles)) != sorted(user.roles) or agency != user.agency:
+            user.roles, user.agency, user.token_version = sorted(set(roles)), agency, user.token_version + 1
+        session.flush()
+        return _view(user)
+
+
 def set_password(db: Database, username: str, password: str) -> UserView:
     _check_password(password)
     with db.transaction() as session:

@@ -34,12 +34,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from cprflow.web import api, errors, openapi, pages
+    from cprflow.web import api, errors, oidc, openapi, pages
     from cprflow.web.auth import current_user
 
     errors.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    oidc.install(app, settings)
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
     CSRFProtect(app).exempt(api.bp)
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             user = current_user(pages=True) if not request.path.startswith("/api/") else None
         except Exception:  # noqa: BLE001 - signed out or revoked: the page shows the sign-in link
             user = None
-        return {"user": user, "lang": session.get("lang", "en")}
+        return {"user": user, "lang": session.get("lang", "en"), "oidc": "cprflow.oidc" in app.extensions}
 
     @app.get("/api/openapi.json")
     def openapi_document() -> Any:

@@ -4,6 +4,11 @@ Every control posts under a name that is the JSON pointer of the value it edits,
 rebuilt by walking the *schema* and reading those pointers, never by trusting the names it carries: a
 field the schema lacks (``typename`` included) cannot reach the data. Markup follows the GOV.UK design
 system (error summary, hints, fieldsets around groups) and needs no JavaScript.
+
+A property marked ``readOnly: true`` is shown, not edited: a labelled value (a table for a list of
+records) with no control, and ``parse_submission`` never reads it, so a doctored post cannot change it.
+The submission simply lacks it; completing a task merges top-level keys into the case, so the stored value
+stays. (A read-only field *inside* an editable section or row is left out of that section as well.)
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RESERVED = "typename"  # see cprflow.forms.RESERVED_KEY
 _WORDS = {
     "en": {"problem": "There is a problem", "required": "(required)", "error": "Error:", "add": "Add another",
-           "remove": "Remove", "item": "Item", "choose": "Select an option"},
+           "remove": "Remove", "item": "Item", "choose": "Select an option", "none": "Not provided",
+           "yes": "Yes", "no": "No"},
     "cy": {"problem": "Mae problem wedi codi", "required": "(gofynnol)", "error": "Gwall:", "add": "Ychwanegu un arall",
-           "remove": "Dileu", "item": "Eitem", "choose": "Dewiswch opsiwn"},
+           "remove": "Dileu", "item": "Eitem", "choose": "Dewiswch opsiwn", "none": "Heb ei ddarparu",
+           "yes": "Ie", "no": "Na"},
 }
 
 # ---- pointers, ids and reading the schema ----------------------------------------------------------
@@ -109,6 +116,8 @@ def _decode(node: dict[str, Any], raw: str) -> Any:
 
 def _kind(node: dict[str, Any], ui: dict[str, Any], root: dict[str, Any]) -> str:
     widget, kind = ui.get("ui:widget"), _type(node)
+    if node.get("readOnly") is True:
+        return "readonly"
     if _has_choices(node):
         return "radio" if widget == "radio" else "select"
     if kind == "array":
@@ -130,6 +139,7 @@ class _Ctx:
     words: dict[str, str]
     errors: dict[str, list[str]]
     fields: dict[str, tuple[str, Markup]] = field(default_factory=dict)  # pointer -> (id, summary label), page order
+    stored: Any = _MISSING  # where read-only fields take their values from, when not from the data drawn
     spare: bool = False  # inside the blank spare row: no `required`, or the browser would block every submit
     row: Markup | None = None  # the row being drawn, so "Name: is required" in the summary says which row
 
@@ -325,7 +335,68 @@ def _row(item: dict[str, Any], ui: dict[str, Any], pointer: str, n: int, value: 
                   '</legend>{}{}</fieldset>').format(rid, legend, body, remove)
 
 
-_RENDER = {"text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select, "radio": _r_options,
+def _show_choice(node: dict[str, Any], value: Any, ctx: _Ctx) -> Markup | None:
+    code = _encode(value)
+    for choice, label, lang in _choices(node, ctx):
+        if choice == code:
+            return Markup("<span{}>{}</span>").format(lang, label) if lang else escape(label)
+    return None  # not one of the choices: shown as it is
+
+
+def _show(node: Any, value: Any, ctx: _Ctx, depth: int = 0) -> Markup:
+    """A value as words: choices by their names, yes/no, lists, records as a table, sections as a list."""
+    node = _resolve(node, ctx.root)
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"read-only value nests deeper than {_MAX_DEPTH} levels")
+    if value is None or value == "" or value == [] or value == {}:
+        return Markup('<span class="cpr-empty">{}</span>').format(ctx.words["none"])
+    if isinstance(value, bool):
+        return escape(ctx.words["yes" if value else "no"])
+    if _has_choices(node) and not isinstance(value, (list, dict)):
+        shown = _show_choice(node, value, ctx)
+        if shown is not None:
+            return shown
+    if isinstance(value, list):
+        items = _resolve(node.get("items"), ctx.root)
+        props = items.get("properties") if isinstance(items.get("properties"), dict) else {}
+        if props and all(isinstance(v, dict) for v in value):
+            return _show_table(props, value, ctx, depth)
+        return Markup('<ul class="govuk-list govuk-list--bullet">{}</ul>').format(
+            Markup().join(Markup("<li>{}</li>").format(_show(items, v, ctx, depth + 1)) for v in value))
+    if isinstance(value, dict):
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        keys = [k for k in props if k in value] + [k for k in value if k not in props and k != _RESERVED]
+        return Markup('<dl class="govuk-summary-list">{}</dl>').format(Markup().join(
+            Markup('<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
+                   '<dd class="govuk-summary-list__value">{}</dd></div>').format(
+                _heading(props.get(k), k, ctx), _show(props.get(k), value[k], ctx, depth + 1)) for k in keys))
+    text = _scalar(value) or json.dumps(value)
+    return Markup("<br>").join(escape(line) for line in text.split("\n"))
+
+
+def _heading(node: Any, key: str, ctx: _Ctx) -> Markup:
+    return _text(_resolve(node, ctx.root), "title", ctx) or escape(key.replace("_", " ").capitalize())
+
+
+def _show_table(props: dict[str, Any], rows: list[dict[str, Any]], ctx: _Ctx, depth: int) -> Markup:
+    head = Markup().join(Markup('<th scope="col" class="govuk-table__header">{}</th>').format(_heading(v, k, ctx))
+                         for k, v in props.items())
+    body = Markup().join(Markup('<tr class="govuk-table__row">{}</tr>').format(Markup().join(
+        Markup('<td class="govuk-table__cell">{}</td>').format(_show(v, row.get(k), ctx, depth + 1))
+        for k, v in props.items())) for row in rows)
+    return Markup('<table class="govuk-table"><thead class="govuk-table__head"><tr class="govuk-table__row">{}</tr>'
+                  '</thead><tbody class="govuk-table__body">{}</tbody></table>').format(head, body)
+
+
+def _r_readonly(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
+    """Shown, not edited: the label and the value in a summary list, with no control and so nothing posted."""
+    return b.group(Markup(
+        '<dl class="govuk-summary-list cpr-readonly" id="{}"><div class="govuk-summary-list__row">'
+        '<dt class="govuk-summary-list__key">{}</dt><dd class="govuk-summary-list__value">{}{}<div class="cpr-value">{}</div></dd></div></dl>'
+    ).format(b.id, b.label, b.hint, b.error, _show(node, value, ctx)))
+
+
+_RENDER = {"readonly": _r_readonly, "text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select, "radio": _r_options,
            "checkboxes": _r_options, "boolean": _r_boolean, "object": _r_object, "rows": _r_rows}
 
 
@@ -334,6 +405,8 @@ def _field(node: Any, ui: Any, pointer: str, fallback: Markup | str, value: Any,
         raise ValueError(f"form nests deeper than {_MAX_DEPTH} levels at {pointer}")
     node, ui = _resolve(node, ctx.root), ui if isinstance(ui, dict) else {}
     kind = _kind(node, ui, ctx.root)
+    if kind == "readonly" and ctx.stored is not _MISSING:
+        value = _at(ctx.stored, pointer)
     b = _bits(kind, node, pointer, _text(node, "title", ctx) or escape(fallback), required, ctx)
     return _RENDER[kind](node, ui, b, value, ctx)
 
@@ -380,15 +453,29 @@ def _summary(ctx: _Ctx) -> Markup:
         ctx.words["problem"], Markup().join(i for _, i in items))
 
 
+def _at(data: Any, pointer: str) -> Any:
+    for seg in _segments(pointer):
+        if isinstance(data, dict):
+            data = data.get(seg)
+        elif isinstance(data, list) and _index(seg) and int(seg) < len(data):
+            data = data[int(seg)]
+        else:
+            return None
+    return data
+
+
 def render_form(schema: dict[str, Any], ui_schema: dict[str, Any] | None, data: dict[str, Any],
-                errors: dict[str, list[str]], lang: str = "en") -> Markup:
+                errors: dict[str, list[str]], lang: str = "en", stored: dict[str, Any] | None = None) -> Markup:
     """The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
 
     ``errors`` maps JSON pointers to messages, as ``InvalidData.fields`` does ("/" is the whole form).
+    ``stored``, when given, is the data as the case holds it: read-only fields show their values from there.
+    Pass it when ``data`` is a parsed submission, which never carries read-only values.
     """
     normalised = {("" if p == "/" else p): [m] if isinstance(m, str) else list(m) for p, m in (errors or {}).items()}
     lang = "cy" if lang.lower().startswith("cy") else "en"
-    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors=normalised)
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors=normalised,
+               stored=stored if stored is not None else _MISSING)
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
     return _summary(ctx) + body  # the summary comes last here because it needs every field's id
 
@@ -461,7 +548,11 @@ def _p_rows(node: dict[str, Any], pointer: str, required: bool, sub: _Submission
     return rows if rows or required else _MISSING
 
 
-_PARSE = {"text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar, "radio": _p_scalar,
+def _p_readonly(node: dict[str, Any], pointer: str, required: bool, sub: _Submission) -> Any:
+    return _MISSING  # never read: whatever was posted under a read-only field's name is ignored
+
+
+_PARSE = {"readonly": _p_readonly, "text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar, "radio": _p_scalar,
           "checkboxes": _p_checkboxes, "boolean": _p_boolean, "object": _p_object, "rows": _p_rows}
 
 
@@ -476,6 +567,7 @@ def parse_submission(schema: dict[str, Any], form: Mapping[str, Any]) -> dict[st
     """Rebuild the task's data from a posted form (a werkzeug MultiDict, or a mapping of name -> list of strings).
 
     Only pointers the schema defines are read; blanks are left out; numbers that do not convert stay strings.
+    Read-only fields are never read, so they are absent from the result whatever was posted.
     """
     getlist = getattr(form, "getlist", None)
     values = {}

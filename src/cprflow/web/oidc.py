@@ -1,0 +1,77 @@
+"""Optional OpenID Connect sign-in (authlib), configured by environment; groups map to roles."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, Flask, current_app, redirect, session, url_for
+
+from cprflow import users
+from cprflow.config import Settings
+from cprflow.errors import Unauthenticated
+
+bp = Blueprint("oidc", __name__)
+
+
+def parse_group_roles(text: str) -> dict[str, tuple[str, str | None]]:
+    """``"grp=role,grp2=agency:police"`` -> {"grp": ("role", None), "grp2": ("agency", "police")}."""
+    mapping: dict[str, tuple[str, str | None]] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        group, _, target = pair.partition("=")
+        role, _, agency = target.partition(":")
+        if not group or not role:
+            raise SystemExit(f"CPRFLOW_OIDC_GROUP_ROLES: cannot read {pair!r} (want group=role or group=agency:NAME)")
+        mapping[group.strip()] = (role.strip(), agency.strip() or None)
+    return mapping
+
+
+def roles_for(groups: Any, mapping: dict[str, tuple[str, str | None]]) -> tuple[list[str], str | None]:
+    roles, agency = set(), None
+    for group in groups if isinstance(groups, list) else []:
+        if group in mapping:
+            role, named_agency = mapping[group]
+            roles.add(role)
+            agency = named_agency or agency
+    return sorted(roles), agency
+
+
+def install(app: Flask, settings: Settings) -> None:
+    if not settings.oidc_issuer:
+        return
+    oauth = OAuth(app)
+    oauth.register(
+        "provider",
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        server_metadata_url=settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
+        client_kwargs={"scope": "openid profile email"},
+    )
+    app.extensions["cprflow.oidc"] = (oauth, parse_group_roles(settings.oidc_group_roles))
+    app.register_blueprint(bp)
+
+
+@bp.get("/login/oidc")
+def start() -> Any:
+    oauth, _ = current_app.extensions["cprflow.oidc"]
+    return oauth.provider.authorize_redirect(url_for("oidc.callback", _external=True))
+
+
+@bp.get("/login/oidc/callback")
+def callback() -> Any:
+    oauth, mapping = current_app.extensions["cprflow.oidc"]
+    token = oauth.provider.authorize_access_token()
+    claims = token.get("userinfo") or {}
+    settings: Settings = current_app.config["CPRFLOW"]
+    roles, agency = roles_for(claims.get(settings.oidc_groups_claim), mapping)
+    if not roles:
+        raise Unauthenticated("your account has no role in cprflow; ask an administrator")
+    username = claims.get("preferred_username") or claims.get("email") or claims["sub"]
+    user = users.sign_in_external(
+        current_app.extensions["cprflow.db"], str(username), roles=roles, agency=agency,
+        display_name=str(claims.get("name") or username), now=datetime.now(timezone.utc),
+    )
+    session.clear()
+    session.update(uid=user.id, tv=user.token_version, lang=user.language)
+    return redirect(url_for("pages.my_tasks"))
