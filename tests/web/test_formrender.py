@@ -470,6 +470,148 @@ def test_a_schema_that_contains_itself_is_refused() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Read-only fields: shown as words, never posted, never read back.
+
+READ_ONLY = {
+    "type": "object",
+    "required": ["decision"],
+    "properties": {
+        "decision": {"type": "string", "title": "Board decision", "x-title-cy": "Penderfyniad y Bwrdd",
+                     "description": "Recorded by the Board.", "readOnly": True,
+                     "enum": ["cpr", "mapf"], "x-enumNames": ["Child Practice Review", "Forum"],
+                     "x-enumNames-cy": ["Adolygiad Ymarfer Plant"]},
+        "due": {"type": "string", "format": "date", "title": "Due", "readOnly": True},
+        "cycle": {"type": "integer", "title": "Audit cycle", "readOnly": True},
+        "urgent": {"type": "boolean", "title": "Urgent", "x-title-cy": "Brys", "readOnly": True},
+        "feedback": {"type": "string", "title": "Feedback", "readOnly": True},
+        "routes": {"type": "array", "title": "Suggested routes", "readOnly": True, "items": {"type": "string"}},
+        "reviewer": {"type": "object", "title": "Reviewer", "readOnly": True, "properties": {
+            "slot": {"type": "string", "title": "Role", "enum": ["lead", "second"],
+                     "x-enumNames": ["Lead reviewer", "Second reviewer"]},
+            "name": {"type": "string", "title": "Name"}}},
+        "actions": {"type": "array", "title": "Escalated actions", "x-title-cy": "Camau wedi'u huwchgyfeirio",
+                    "readOnly": True, "items": {"type": "object", "title": "Action", "properties": {
+                        "action_id": {"type": "string", "title": "Reference", "x-title-cy": "Cyfeirnod"},
+                        "action": {"type": "string", "title": "Action"},
+                        "due_date": {"type": "string", "format": "date", "title": "Due date"}}}},
+        "notes": {"type": "string", "title": "Notes"},
+        "contacts": {"type": "array", "title": "Contacts", "items": {
+            "type": "object", "title": "Contact", "properties": {
+                "name": {"type": "string", "title": "Name"},
+                "added_by": {"type": "string", "title": "Added by", "readOnly": True}}}},
+    },
+}
+
+STORED = {
+    "decision": "cpr", "due": "2026-09-02", "cycle": 2, "urgent": False, "feedback": "Line one\n<b>line</b> two",
+    "routes": ["mapf", "close_with_rationale"], "reviewer": {"slot": "lead", "name": "Ann Jones"},
+    "actions": [{"action_id": "A1", "action": "Train staff", "due_date": "2026-05-01"},
+                {"action_id": "A2", "action": "Audit files"}],
+    "notes": "Some notes", "contacts": [{"name": "Bo", "added_by": "bu"}],
+}
+
+
+def read_only_value(root: lxml.html.HtmlElement, pointer: str) -> tuple[str, lxml.html.HtmlElement]:
+    """The label of a read-only field and the element holding its value (after any help and error)."""
+    found = root.xpath(f'.//dl[contains(@class, "cpr-readonly")][@id="f{pointer.replace("/", "-")}"]')
+    assert len(found) == 1, f"expected one read-only value for {pointer}"
+    row = found[0].xpath("./div")[0]
+    return " ".join(row.find("dt").text_content().split()), row.find("dd").xpath('./div[@class="cpr-value"]')[0]
+
+
+def test_read_only_fields_are_labelled_values_not_controls() -> None:
+    root = page(READ_ONLY, STORED)
+    check_wiring(root)
+    for pointer in ("/decision", "/due", "/cycle", "/urgent", "/feedback", "/routes", "/reviewer", "/actions",
+                    "/contacts/0/added_by"):
+        assert not root.xpath(f'.//*[@name="{pointer}"]'), f"{pointer} has a control"
+        assert not root.xpath(f'.//*[starts-with(@name, "{pointer}/")]'), f"{pointer} has controls inside it"
+    label, value = read_only_value(root, "/decision")
+    assert label == "Board decision"  # no "(required)": nobody can answer it here
+    assert value.text_content() == "Child Practice Review"
+    assert value.getparent().xpath('./*[@class="govuk-hint"]')[0].text_content() == "Recorded by the Board."
+    shown = {p: read_only_value(root, p)[1].text_content() for p in ("/due", "/cycle", "/urgent")}
+    assert shown == {"/due": "2026-09-02", "/cycle": "2", "/urgent": "No"}
+    feedback = read_only_value(root, "/feedback")[1]
+    assert feedback.text_content() == "Line one<b>line</b> two" and len(feedback.findall("br")) == 1  # escaped
+    assert [li.text_content() for li in read_only_value(root, "/routes")[1].iter("li")] == [
+        "mapf", "close_with_rationale"]
+    reviewer = read_only_value(root, "/reviewer")[1]
+    assert [(" ".join(r.find("dt").text_content().split()), r.find("dd").text_content())
+            for r in reviewer.xpath('.//dl[@class="govuk-summary-list"]/div')] == [
+        ("Role", "Lead reviewer"), ("Name", "Ann Jones")]
+    # an editable list keeps its controls; the read-only field in each row is shown, blank in the spare row
+    assert control(root, "/contacts/0/name").get("value") == "Bo"
+    assert read_only_value(root, "/contacts/0/added_by")[1].text_content() == "bu"
+    assert read_only_value(root, "/contacts/1/added_by")[1].text_content() == "Not provided"
+
+
+def test_a_read_only_list_of_records_is_a_table() -> None:
+    root = page(READ_ONLY, STORED)
+    label, value = read_only_value(root, "/actions")
+    assert label == "Escalated actions"
+    table = value.find("table")
+    assert [th.text_content() for th in table.xpath(".//thead//th")] == ["Reference", "Action", "Due date"]
+    assert all(th.get("scope") == "col" for th in table.xpath(".//thead//th"))
+    assert [[td.text_content() for td in tr.findall("td")] for tr in table.xpath(".//tbody/tr")] == [
+        ["A1", "Train staff", "2026-05-01"], ["A2", "Audit files", "Not provided"]]
+    assert not root.xpath('.//button[@value="/actions"]'), "no Add another for a read-only list"
+    assert not page(READ_ONLY).xpath(".//table"), "nothing recorded: no empty table"
+    assert read_only_value(page(READ_ONLY), "/actions")[1].text_content() == "Not provided"
+
+
+def test_read_only_fields_in_welsh() -> None:
+    root = page(READ_ONLY, STORED, lang="cy")
+    label, value = read_only_value(root, "/decision")
+    assert label == "Penderfyniad y Bwrdd" and value.text_content() == "Adolygiad Ymarfer Plant"
+    assert read_only_value(root, "/urgent") == ("Brys", read_only_value(root, "/urgent")[1])
+    assert read_only_value(root, "/urgent")[1].text_content() == "Na"
+    assert read_only_value(root, "/due")[1].text_content() == "2026-09-02"
+    table = read_only_value(root, "/actions")[1].find("table")
+    assert [th.text_content() for th in table.xpath(".//thead//th")] == ["Cyfeirnod", "Action", "Due date"]
+    assert table.xpath('.//thead//th/span[@lang="en"]'), "English fallbacks are marked as English"
+    assert read_only_value(page(READ_ONLY, {}, lang="cy"), "/feedback")[1].text_content() == "Heb ei ddarparu"
+
+
+def test_a_tampered_submission_cannot_change_a_read_only_field() -> None:
+    root = page(READ_ONLY, STORED)
+    assert parse_submission(READ_ONLY, post(root)) == {"notes": "Some notes", "contacts": [{"name": "Bo"}]}
+    form = post(root)
+    tampered = {"/decision": "mapf", "/due": "2030-01-01", "/cycle": "9", "/urgent": "true", "/feedback": "edited",
+                "/routes": "none", "/routes/0": "none", "/reviewer/name": "Mallory", "/reviewer/slot": "second",
+                "/actions/0/action": "Nothing", "/actions/5/action_id": "A9", "/contacts/0/added_by": "mallory",
+                "decision": "mapf"}
+    for name, value in tampered.items():
+        form.add(name, value)
+    data = parse_submission(READ_ONLY, form)
+    assert data == {"notes": "Some notes", "contacts": [{"name": "Bo"}]}
+    # a required read-only field is left out too: the case keeps its own value, validation says nothing new
+    assert "decision" not in parse_submission(READ_ONLY, MultiDict([("/decision", "mapf")]))
+
+
+def test_errors_on_a_read_only_field_are_shown_beside_it_and_linked() -> None:
+    root = page(READ_ONLY, STORED, errors={"/due": ["must be a date"], "/actions/1/due_date": ["is required"]})
+    check_wiring(root)
+    assert summary_links(root) == [("#f-due", "Due: must be a date"),
+                                   ("#f-actions", "Escalated actions: is required")]
+    value = read_only_value(root, "/due")[1]
+    assert value.getparent().xpath('./*[@class="govuk-error-message"]')[0].text_content() == "Error: must be a date"
+    assert value.text_content() == "2026-09-02"
+
+
+def test_read_only_values_can_come_from_the_stored_case() -> None:
+    # Re-showing a submission with errors: the submission lacks read-only values, the case still has them.
+    submitted = parse_submission(READ_ONLY, post(page(READ_ONLY, STORED)))
+    bare = page(READ_ONLY, submitted)
+    assert read_only_value(bare, "/decision")[1].text_content() == "Not provided"
+    html = str(render_form(READ_ONLY, None, submitted, {}, "en", stored=STORED))
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    assert read_only_value(root, "/decision")[1].text_content() == "Child Practice Review"
+    assert read_only_value(root, "/contacts/0/added_by")[1].text_content() == "bu"
+    assert control(root, "/notes").get("value") == "Some notes"  # editable fields still show what was sent
+
+
+# ---------------------------------------------------------------------------------------------
 # The real task forms, and the sample ones, render and round-trip an example of themselves.
 
 REAL_FORMS = sorted((ROOT / "forms").glob("*.schema.json")) if (ROOT / "forms").is_dir() else []
@@ -529,4 +671,16 @@ def test_every_form_renders_and_round_trips(path: Path, lang: str) -> None:
     for el in root.iter("input", "select", "textarea"):
         if el.get("type") not in ("hidden",) and el.get("name") != "_remove":
             assert el.get("id") and (root.xpath(f'.//label[@for="{el.get("id")}"]')), f"{el.get('name')} has no label"
-    assert parse_submission(schema, post(root)) == data
+    assert parse_submission(schema, post(root)) == without_read_only(schema, schema, data)
+
+
+def without_read_only(node: Any, root: dict[str, Any], data: Any) -> Any:
+    """What a submission can carry: ``data`` less every read-only field (shown on the page, never read back)."""
+    node = _resolve(node, root)
+    if isinstance(data, dict):
+        props = node.get("properties") or {}
+        return {k: without_read_only(props.get(k), root, v) for k, v in data.items()
+                if not _resolve(props.get(k), root).get("readOnly")}
+    if isinstance(data, list):
+        return [without_read_only(node.get("items"), root, v) for v in data]
+    return data

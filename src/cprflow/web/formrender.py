@@ -392,11 +392,13 @@ def _r_readonly(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, 
     """Shown, not edited: the label and the value in a summary list, with no control and so nothing posted."""
     return b.group(Markup(
         '<dl class="govuk-summary-list cpr-readonly" id="{}"><div class="govuk-summary-list__row">'
-        '<dt class="govuk-summary-list__key">{}</dt><dd class="govuk-summary-list__value">{}{}<div class="cpr-value">{}</div></dd></div></dl>'
+        '<dt class="govuk-summary-list__key">{}</dt><dd class="govuk-summary-list__value">{}{}'
+        '<div class="cpr-value">{}</div></dd></div></dl>'
     ).format(b.id, b.label, b.hint, b.error, _show(node, value, ctx)))
 
 
-_RENDER = {"readonly": _r_readonly, "text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select, "radio": _r_options,
+_RENDER = {"readonly": _r_readonly, "text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select,
+           "radio": _r_options,
            "checkboxes": _r_options, "boolean": _r_boolean, "object": _r_object, "rows": _r_rows}
 
 
@@ -552,7 +554,8 @@ def _p_readonly(node: dict[str, Any], pointer: str, required: bool, sub: _Submis
     return _MISSING  # never read: whatever was posted under a read-only field's name is ignored
 
 
-_PARSE = {"readonly": _p_readonly, "text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar, "radio": _p_scalar,
+_PARSE = {"readonly": _p_readonly, "text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar,
+          "radio": _p_scalar,
           "checkboxes": _p_checkboxes, "boolean": _p_boolean, "object": _p_object, "rows": _p_rows}
 
 

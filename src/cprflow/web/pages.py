@@ -145,7 +145,7 @@ def task(task_id: str) -> Any:
         except Conflict as err:
             flash(err.message)
             return redirect(url_for("pages.my_tasks"))
-    form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang)
+    form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
     return render_template("task.html", task=detail.task, form_html=form_html, now=_now()), (422 if errors else 200)
 
 

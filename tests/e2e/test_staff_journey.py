@@ -1,0 +1,224 @@
+"""A review's first steps as staff live them, in a real browser: record the referral, screen it, see the
+6-month clock, then read it all in Welsh. Screenshots of each milestone go to test-artifacts/."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from cprflow import services
+from cprflow.repository import Database
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
+
+RECORD = "Record the referral"
+SCREEN = "Screen the referral against the criteria"
+DECIDE = "Record the Board's decision"
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, the last day of the month when the day does not exist."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def start_review(db: Database) -> int:
+    # There is no page for starting a review (only the JSON API), so the test starts one as the Business
+    # Unit would; everything after that is done through the pages.
+    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(UTC)).id
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="My tasks").wait_for()
+
+
+def as_another_person(page: Any, live_server: str) -> Any:
+    """A fresh browser context (own cookies): a colleague at another desk."""
+    return page.context.browser.new_context(base_url=live_server).new_page()
+
+
+def open_task(page: Any, name: str) -> None:
+    page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("heading", level=1, name=name).wait_for()
+
+
+def text_of(locator: Any) -> str:
+    return " ".join(locator.inner_text().split())
+
+
+def fill_referral(page: Any, referral: date, event: date, *, with_referral_date: bool = True) -> None:
+    page.get_by_label("Child's reference").fill("CPR-E2E-001")
+    page.get_by_role("textbox", name="Board area").fill("Cwm Taf Morgannwg")
+    page.get_by_label("Child normally resident in this Board's area").check()
+    page.get_by_label("Referring agency").fill("South Wales Police")
+    if with_referral_date:
+        page.get_by_label("Date referred to the Review Sub-Group").fill(referral.isoformat())
+    page.get_by_label("Reference date").fill(event.isoformat())
+    page.get_by_role("radio", name="Life-threatening injury").check()
+    page.get_by_label("Abuse or neglect known or suspected").check()
+    page.get_by_label("Summary of the referral").fill("Referred by the police after an admission to hospital.")
+    first = page.get_by_role("group", name="Agency 1", exact=True)
+    first.get_by_role("textbox", name="Agency").fill("police")
+    first.get_by_role("textbox", name="Contact", exact=True).fill("DS Morgan")
+    first.get_by_role("textbox", name="Contact email").fill("morgan@police.example")
+
+
+def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
+        page: Any, live_server: str, live_db: Database) -> None:
+    add_user(live_db, "bu", "business_unit")
+    add_user(live_db, "rsg", "review_subgroup")
+    add_user(live_db, "chair", "board_chair")
+    review_id = start_review(live_db)
+    referral = date.today() - timedelta(days=3)
+    referral = referral.replace(day=min(referral.day, 28))
+    event = referral - timedelta(days=10)
+    completion_due = add_months(referral, 6)
+
+    # --- The Business Unit records the referral --------------------------------------------------
+    sign_in(page, "bu")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=RECORD, exact=True))
+    assert text_of(row.get_by_role("cell").nth(1)) == f"#{review_id}"
+    assert text_of(row.get_by_role("cell").nth(2)) == "Business Unit"
+    shot(page, "01-business-unit-my-tasks")
+    open_task(page, RECORD)
+    assert page.get_by_role("link", name=f"Review #{review_id}").is_visible()
+    fill_referral(page, referral, event)
+    # A second agency: "Add another" gives a blank row and keeps everything typed so far.
+    page.get_by_role("group", name="Agencies involved").get_by_role("button", name="Add another").click()
+    second = page.get_by_role("group", name="Agency 2", exact=True)
+    second.get_by_role("textbox", name="Agency").wait_for()
+    assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
+    assert page.get_by_label("Date referred to the Review Sub-Group").input_value() == referral.isoformat()
+    assert page.get_by_role("group", name="Agency 1", exact=True).get_by_role(
+        "textbox", name="Agency").input_value() == "police"
+    second.get_by_role("textbox", name="Agency").fill("health")
+    second.get_by_role("textbox", name="Contact", exact=True).fill("Dr Evans")
+    shot(page, "02-referral-form-filled")
+    page.get_by_role("button", name="Complete").click()
+
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    assert page.get_by_role("status").filter(has_text=f"Done: {RECORD}.").is_visible()
+    review_url = page.url
+    assert review_url.endswith(f"/reviews/{review_id}")
+    assert SCREEN in text_of(page.locator("main"))  # who acts next
+    shot(page, "03-referral-recorded-review-page")
+
+    # --- The Review Sub-Group screens it ---------------------------------------------------------
+    rsg = as_another_person(page, live_server)
+    try:
+        sign_in(rsg, "rsg")
+        assert rsg.get_by_role("link", name=RECORD, exact=True).count() == 0  # not their lane
+        open_task(rsg, SCREEN)
+        # the referral's answers are already there to confirm or correct
+        assert rsg.get_by_label("Child normally resident in this Board's area").is_checked()
+        assert rsg.get_by_label("Abuse or neglect known or suspected").is_checked()
+        assert rsg.get_by_role("radio", name="Life-threatening injury").is_checked()
+        assert not rsg.get_by_label("On the child protection register or looked after").is_checked()
+        requests = rsg.get_by_role("group", name="Request 1", exact=True)
+        requests.get_by_role("textbox", name="Agency").fill("health")
+        requests.get_by_role("textbox", name="Information").fill("Health visitor records for the last year")
+        requests.get_by_label("Date requested").fill(referral.isoformat())
+        rsg.get_by_label("Multi-agency learning is available").check()
+        rsg.get_by_label("Screening notes").fill("Criteria met: abuse suspected, life-threatening injury.")
+        rsg.get_by_label("Recommendation to the Board").fill("A concise Child Practice Review.")
+        shot(rsg, "04-screening-form-filled")
+        rsg.get_by_role("button", name="Complete").click()
+        # the Sub-Group may not read the case file, so it is back to its own list
+        rsg.get_by_role("heading", level=1, name="My tasks").wait_for()
+        assert rsg.get_by_role("status").filter(has_text=f"Done: {SCREEN}.").is_visible()
+        assert rsg.get_by_text("Nothing is waiting for you.").is_visible()
+        shot(rsg, "05-screening-done-my-tasks")
+    finally:
+        rsg.context.close()
+
+    # --- Back at the Business Unit: the review page shows the 6-month clock --------------------------
+    page.goto(review_url)
+    timescales = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Due date"))
+    completion = timescales.get_by_role("row").filter(has=page.get_by_role("cell", name="Completion", exact=True))
+    cells = completion.get_by_role("cell")
+    assert text_of(cells.nth(1)) == completion_due.isoformat()
+    assert text_of(cells.nth(2)) == str((completion_due - date.today()).days)
+    main = text_of(page.locator("main"))
+    assert "In progress" in main and SCREEN not in main  # screening is done; the Board Chair acts next
+    assert page.get_by_role("listitem").filter(has_text=DECIDE).inner_text().strip() == f"{DECIDE} — Board Chair"
+    shot(page, "06-review-page-six-month-due-date")
+
+    # --- Cymraeg -------------------------------------------------------------------------------
+    page.get_by_role("button", name="Cymraeg").click()
+    page.get_by_role("heading", level=1, name=f"Adolygiad #{review_id}").wait_for()
+    assert page.locator("html").get_attribute("lang") == "cy"
+    assert page.get_by_role("link", name="Fy nhasgau").is_visible()
+    assert page.get_by_role("heading", name="Amserlenni").is_visible()
+    assert page.get_by_role("button", name="English").is_visible()
+    welsh_table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Dyddiad dyledus"))
+    assert completion_due.isoformat() in text_of(welsh_table)
+    shot(page, "07-review-page-welsh")
+
+    # A task page in Welsh: the Board Chair, next to act, switches language and opens the decision.
+    chair = as_another_person(page, live_server)
+    try:
+        sign_in(chair, "chair")
+        chair.get_by_role("button", name="Cymraeg").click()
+        chair.get_by_role("heading", level=1, name="Fy nhasgau").wait_for()
+        open_task(chair, DECIDE)  # task names come from the diagram, in English
+        assert chair.get_by_role("link", name=f"Adolygiad #{review_id}").is_visible()
+        assert chair.get_by_role("button", name="Cwblhau").is_visible()
+        assert chair.get_by_role("button", name="Cadw drafft").is_visible()
+        # labels from x-title-cy, help from x-description-cy, choices from x-enumNames-cy
+        decision = chair.get_by_role("combobox", name="Penderfyniad (gofynnol)")
+        assert decision.locator("option").first.inner_text() == "Dewiswch opsiwn"
+        assert chair.get_by_role("textbox", name="Rhesymeg (gofynnol)").is_visible()
+        assert chair.get_by_text("Pam y penderfynodd y Bwrdd hyn.").is_visible()
+        # the review type the screening produced is shown, read-only, in Welsh: a concise review
+        review_type = chair.locator("dl.cpr-readonly").filter(has_text="Math o adolygiad yn ôl y meini prawf")
+        assert text_of(review_type.locator(".cpr-value")) == "Cryno"
+        form = text_of(chair.locator("form").filter(has=chair.get_by_role("button", name="Cwblhau")))
+        assert "(required)" not in form and "Select an option" not in form
+        shot(chair, "08-board-chair-task-welsh")
+    finally:
+        chair.context.close()
+
+
+def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_completed(
+        page: Any, live_db: Database) -> None:
+    add_user(live_db, "bu", "business_unit")
+    review_id = start_review(live_db)
+    referral = date.today() - timedelta(days=3)
+
+    sign_in(page, "bu")
+    open_task(page, RECORD)
+    fill_referral(page, referral, referral - timedelta(days=10), with_referral_date=False)
+    page.get_by_role("button", name="Complete").click()
+
+    summary = page.locator(".govuk-error-summary")
+    summary.wait_for()
+    assert summary.get_by_role("heading", name="There is a problem").is_visible()
+    link = summary.get_by_role("link", name="Date referred to the Review Sub-Group: is required")
+    assert link.get_attribute("href") == "#f-referral_date"
+    date_box = page.get_by_label("Date referred to the Review Sub-Group")
+    assert date_box.get_attribute("aria-invalid") == "true"
+    error = page.locator('[id="f-referral_date.error"]')
+    assert text_of(error) == "Error: is required"
+    assert error.get_attribute("id") in (date_box.get_attribute("aria-describedby") or "").split()
+    # what was typed is kept, and the other answers carry no error
+    assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
+    assert page.locator(".govuk-error-message").count() == 1
+    link.click()  # the summary takes you to the field
+    assert page.url.endswith("#f-referral_date")
+    shot(page, "09-referral-refused-error-summary")
+
+    # Nothing moved on: the task is still in My tasks and the review still waits for it.
+    page.get_by_role("link", name="My tasks").click()
+    assert page.get_by_role("link", name=RECORD, exact=True).is_visible()
+    view = services.get_instance(live_db, review_id)
+    assert [t.name for t in view.open_tasks] == [RECORD]
+    assert "referral_date" not in view.data and "completion_due" not in view.data
