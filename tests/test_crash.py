@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cprflow import engine, services
+from cprflow import engine, services, store
 from cprflow.models import Event, Instance, UserTask
 from cprflow.repository import Database
 from tests.conftest import ROOT, T0, sample_diagrams
@@ -50,7 +50,7 @@ def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_pa
         rows = session.execute(select(Instance.id, Instance.state, Instance.lock_version, Instance.status)).all()
         assert rows
         for instance_id, state, lock_version, status in rows:
-            workflow = engine.Workflow.load(services._unpack(state))
+            workflow = engine.Workflow.load(store.unpack(state))
             indexed = set(session.scalars(select(UserTask.id).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))))
             ready = {t.id for t in workflow.snapshot(T0, 5.0, known=indexed).ready_tasks}
             assert ready == indexed, f"instance {instance_id}: task index out of step with its state"

@@ -18,7 +18,8 @@ from cprflow import engine
 from cprflow.errors import Conflict, ScriptFailed
 from cprflow.models import ACTIVE_STATUSES, Instance
 from cprflow.repository import Database
-from cprflow.services import DEFAULT_STEP_SECONDS, _mark_error, _record, _save, _unpack
+from cprflow.services import DEFAULT_STEP_SECONDS
+from cprflow.store import mark_error, record_event, save_step, unpack
 
 log = logging.getLogger(__name__)
 ACTOR = "timer"
@@ -43,7 +44,7 @@ def run_due(db: Database, *, now: datetime, step_seconds: float = DEFAULT_STEP_S
         if failure is None:
             result.fired.append(instance_id)
         elif isinstance(failure, ScriptFailed):
-            _mark_error(db, instance_id, failure, ACTOR, now, "timer")
+            mark_error(db, instance_id, failure, ACTOR, now, "timer")
             result.failed.append(instance_id)
         else:  # another worker or a user got there first; the next run sees the new state
             result.conflicts.append(instance_id)
@@ -71,11 +72,11 @@ def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int])
             instance = Instance(**row._mapping)  # detached: written only through the version check
             claimed = instance.id
             seen.add(claimed)
-            workflow = engine.Workflow.load(_unpack(instance.state))
+            workflow = engine.Workflow.load(unpack(instance.state))
             due = workflow.due_timers(now)
             workflow.fire_timers(now, step_seconds)
-            _save(session, instance, workflow, now, step_seconds)
-            _record(session, claimed, "timer_fired", ACTOR, now, {"timers": due})
+            save_step(session, instance, workflow, now, step_seconds)
+            record_event(session, claimed, "timer_fired", ACTOR, now, {"timers": due})
             return claimed, None
     except (ScriptFailed, Conflict) as err:
         if claimed is None:
