@@ -2,7 +2,9 @@
 
 - completion per task: bare SpiffWorkflow (load JSON, complete, engine steps, save JSON) against
   cprflow's service layer (database, task index, event, restricted expressions included);
-- ``timers run`` firing 10 due instances beside 10 and beside 10,000 idle waiting instances.
+- ``timers run`` firing 10 due instances beside 10 and beside 10,000 idle waiting instances;
+- the Child Practice Review's action-plan audit loop: completing an audit after 1 and after 100
+  cycles, and the stored state's size (``bench/audit.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from bench.audit import bench_audit_cycles
 from cprflow import services, timers
 from cprflow.models import Instance
 from cprflow.processes import read_directories
@@ -141,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = ours / bare
     small, large = bench_timers(10, rounds=5), bench_timers(10_000, rounds=5)
     timer_ratio = large / small
+    audit = bench_audit_cycles(cycles_small=1, cycles_large=100)
     lines = [
         _line("bare SpiffWorkflow load-complete-save per task (median)", f"{bare * 1000:.2f} ms", "-", None),
         _line("cprflow service completion per task, SQLite (median)", f"{ours * 1000:.2f} ms", "-", None),
@@ -148,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         _line("timers run, 10 due beside 10 idle (median)", f"{small * 1000:.1f} ms", "-", None),
         _line("timers run, 10 due beside 10,000 idle (median)", f"{large * 1000:.1f} ms", "-", None),
         _line("timers run ratio, 10,000 idle / 10 idle", f"{timer_ratio:.2f}x", "<= 2x", timer_ratio <= 2),
+        _line("review: audit completion after 1 cycle (median)", f"{audit['complete_small_s'] * 1000:.1f} ms", "-", None),
+        _line("review: completion after 100 audit cycles / after 1", f"{audit['ratio']:.2f}x", "<= 1.5x",
+              audit["ratio"] <= 1.5),
+        _line("review state after 1 audit cycle (zlib / JSON)",
+              f"{audit['state_small_bytes'] / 1024:.0f} / {audit['state_small_json_chars'] / 1024:.0f} KiB", "-", None),
+        _line("review state after 100 audit cycles (zlib / JSON)",
+              f"{audit['state_large_bytes'] / 1024:.0f} / {audit['state_large_json_chars'] / 1024:.0f} KiB", "-", None),
     ]
     print("\n".join(lines))
     return 0

@@ -218,6 +218,7 @@ class Workflow:
         subprocesses = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
         instance = cls(BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE))
         instance._wf.task_tree.data.update(data)
+        instance._completed.append(instance._wf.task_tree)  # so the start data counts as changed
         instance._run(now, step_seconds, lambda: None)
         return instance
 
@@ -233,6 +234,10 @@ class Workflow:
                 self._prune()
         except _DIAGRAM_ERRORS as err:
             raise ScriptFailed(_describe_failure(err)) from err
+        except MemoryError:
+            # The step's memory bound (expressions._memory_bound) was hit before diagram code
+            # could be blamed by name; the step is refused all the same and nothing is saved.
+            raise ScriptFailed("diagram code failed: it needed more memory than an engine step may use") from None
 
     def _prune(self) -> None:
         """Keep state bounded for reviews whose loops run for years (the action-plan audit).
@@ -317,6 +322,8 @@ class Workflow:
                 tasks = [_ready_task(t, now, None if str(t.id) in known else SCRIPT_ENGINE) for t in ready]
         except _DIAGRAM_ERRORS as err:
             raise ScriptFailed(_describe_failure(err)) from err
+        except MemoryError:
+            raise ScriptFailed("diagram code failed: it needed more memory than an engine step may use") from None
         timers = [due for _, due in self._timers()]
         waiting = sorted(
             {e.name for e in self._wf.waiting_events() if e.event_type in ("MessageEventDefinition", "SignalEventDefinition")}
@@ -327,23 +334,33 @@ class Workflow:
             ready_tasks=tasks,
             next_timer_at=min(timers) if timers else None,
             waiting_for=waiting,
-            data=self._current_data(ready),
+            data=self._current_data(ready, known),
         )
 
-    def _current_data(self, ready: list[Any]) -> dict[str, Any]:
-        """Data this step produced or reached: the tasks it ran, then what the waiting and ready
-        tasks carry. Callers merge it over what they knew, so a branch parked at a join keeps
-        its contribution without scanning the whole task tree."""
+    def _current_data(self, ready: list[Any], known: set[str] | frozenset[str]) -> dict[str, Any]:
+        """What this step changed in the case's data, for callers to merge over what they knew.
+
+        Only each task's own changes count (its data against its parent's): a task that has been
+        open for weeks carries a copy of the data from when it opened, and that stale copy must
+        not overwrite what other branches have changed since. A loop iteration counts whole, as
+        its loop has already merged it. Multi-instance children's item variables never count.
+        """
         if self._wf.completed:
             return dict(self._wf.data)
         merged: dict[str, Any] = {}
-        for task in [*self._completed, *self._wf.event_manager.tasks.values(), *ready]:
-            if not isinstance(getattr(task.parent, "task_spec", None), MultiInstanceTask):
-                merged.update(task.data)  # a multi-instance child's item variable is not the instance's
+        for task in [*self._completed, *(t for t in ready if str(t.id) not in known)]:
+            parent_spec = getattr(task.parent, "task_spec", None)
+            if isinstance(parent_spec, MultiInstanceTask):
+                continue
+            if task.parent is None or isinstance(parent_spec, StandardLoopTask):
+                merged.update(task.data)
+            else:
+                base = task.parent.data
+                merged.update({k: v for k, v in task.data.items() if k not in base or base[k] != v})
         # Data objects are shared state the diagram keeps on purpose: they are the newest word.
         objects = self._wf.data.get("data_objects") or {}
         merged.update({k: v for k, v in objects.items() if v is not None})
-        return merged or dict(self._wf.task_tree.data)
+        return merged
 
     def _find(self, task_id: str) -> Any:
         try:

@@ -49,6 +49,15 @@ def validate(schema: dict[str, Any], data: Any) -> None:
     fields: dict[str, list[str]] = {}
     for pointer in reserved_keys(data):
         fields.setdefault(pointer, []).append(f"'{RESERVED_KEY}' is a reserved key")
+    # A form is the whole of what its task may change: a key it does not declare, or one it
+    # shows read-only, would otherwise overwrite case data the diagram relies on.
+    declared = schema.get("properties", {})
+    if isinstance(declared, dict) and schema.get("additionalProperties", False) is False:
+        for key in data:
+            if key not in declared:
+                fields.setdefault(_pointer([key]), []).append("is not a field of this form")
+            elif isinstance(declared[key], dict) and declared[key].get("readOnly"):
+                fields.setdefault(_pointer([key]), []).append("is read-only")
     for error in _validator(schema).iter_errors(data):
         path = list(error.absolute_path)
         if error.validator == "required":
