@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test security bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: $(STAMP) $(MO)
 ## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL).
 test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest
+
+## Run the security tests: bad-input corpus, API fuzzing, lockout, memory bound, role matrix, hostile
+## diagrams and failing diagram code (`make test` runs them too).
+security: $(STAMP) $(MO)
+	$(BIN)/python -m pytest tests/security tests/web/test_role_matrix.py tests/test_processes.py tests/test_runtime_failures.py
 
 ## Run the benchmarks and print each figure against its target.
 bench: $(STAMP)

@@ -23,6 +23,9 @@ class Settings:
     forms_dir: Path = Path("forms")
     #: Longest any single engine step (start, completion, message, timer) may run diagram code.
     step_seconds: float = 5.0
+    #: Most memory (MiB of address space) the process may grow by while an engine step runs
+    #: diagram code; past it the step fails as ScriptFailed. 0 turns the limit off.
+    step_memory_mb: float = 1024.0
     #: Longest the timer worker sleeps before looking again for due timers.
     timer_poll_seconds: float = 1.0
     host: str = "127.0.0.1"
@@ -30,6 +33,9 @@ class Settings:
     #: Signs API tokens and session cookies; from the environment only, never from a file in git.
     secret_key: str | None = None
     token_hours: float = 8.0
+    #: Consecutive failed sign-ins that lock an account, and for how long (0 attempts: never lock).
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
     #: Largest request body accepted (uploads of diagram sets included).
     max_request_bytes: int = 5 * 1024 * 1024
     #: Set only behind HTTPS (production): cookies are then sent over HTTPS only.
@@ -50,11 +56,14 @@ class Settings:
             processes_dir=Path(env.get("CPRFLOW_PROCESSES_DIR", "processes")),
             forms_dir=Path(env.get("CPRFLOW_FORMS_DIR", "forms")),
             step_seconds=_float("CPRFLOW_STEP_SECONDS", cls.step_seconds),
+            step_memory_mb=_float("CPRFLOW_STEP_MEMORY_MB", cls.step_memory_mb),
             timer_poll_seconds=_float("CPRFLOW_TIMER_POLL_SECONDS", cls.timer_poll_seconds),
             host=env.get("CPRFLOW_HOST", cls.host),
             port=int(_float("CPRFLOW_PORT", cls.port)),
             secret_key=env.get("CPRFLOW_SECRET_KEY") or None,
             token_hours=_float("CPRFLOW_TOKEN_HOURS", cls.token_hours),
+            lockout_attempts=int(_float("CPRFLOW_LOCKOUT_ATTEMPTS", cls.lockout_attempts)),
+            lockout_minutes=_float("CPRFLOW_LOCKOUT_MINUTES", cls.lockout_minutes),
             max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             secure_cookies=env.get("CPRFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
             oidc_issuer=env.get("CPRFLOW_OIDC_ISSUER") or None,

@@ -61,6 +61,8 @@ class RestrictedScriptEngine(PythonScriptEngine):
             raise
         except SpiffWorkflowException:
             raise
+        except MemoryError:
+            raise _out_of_memory(task) from None
         except Exception as err:  # noqa: BLE001 - any failure of diagram code is the task's failure
             raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err)
 
@@ -70,8 +72,20 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except CprflowError as err:
             err.task = task  # type: ignore[attr-defined]
             raise
+        except MemoryError:
+            raise _out_of_memory(task) from None
         except Exception as err:  # noqa: BLE001
             raise self.create_task_exec_exception(task, script, err)
+
+
+_NO_MEMORY = "it needed more memory than an engine step may use"
+
+
+def _out_of_memory(task: Any) -> ExpressionError:
+    """The step's memory bound (expressions._memory_bound) was hit by diagram code."""
+    err = ExpressionError(_NO_MEMORY)
+    err.task = task  # type: ignore[attr-defined]
+    return err
 
 
 SCRIPT_ENGINE = RestrictedScriptEngine()
@@ -237,7 +251,7 @@ class Workflow:
         except MemoryError:
             # The step's memory bound (expressions._memory_bound) was hit before diagram code
             # could be blamed by name; the step is refused all the same and nothing is saved.
-            raise ScriptFailed("diagram code failed: it needed more memory than an engine step may use") from None
+            raise ScriptFailed(f"diagram code failed: {_NO_MEMORY}") from None
 
     def _prune(self) -> None:
         """Keep state bounded for reviews whose loops run for years (the action-plan audit).
@@ -323,7 +337,7 @@ class Workflow:
         except _DIAGRAM_ERRORS as err:
             raise ScriptFailed(_describe_failure(err)) from err
         except MemoryError:
-            raise ScriptFailed("diagram code failed: it needed more memory than an engine step may use") from None
+            raise ScriptFailed(f"diagram code failed: {_NO_MEMORY}") from None
         timers = [due for _, due in self._timers()]
         waiting = sorted(
             {e.name for e in self._wf.waiting_events() if e.event_type in ("MessageEventDefinition", "SignalEventDefinition")}

@@ -2,7 +2,8 @@
 
 Every expression in a diagram is code written by a process owner in a browser, so it runs
 under RestrictedPython (compiled with ``compile_restricted_*``, with its guards), against a
-small set of date helpers, with the engine clock injected and a time bound on each engine step.
+small set of date helpers, with the engine clock injected and a time and a memory bound on
+each engine step.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
+import math
+import operator
+import os
 import sys
+import threading
 import time
 from calendar import monthrange
 from collections.abc import Iterator
@@ -28,8 +33,14 @@ from RestrictedPython.Guards import (
     safer_getattr,
 )
 from RestrictedPython.Limits import limited_range
+from RestrictedPython.transformer import RestrictingNodeTransformer
 
 from cprflow.errors import ExpressionError, StepTimeout
+
+try:  # POSIX only; elsewhere the operator guards below are the only memory bound
+    import resource
+except ImportError:  # pragma: no cover
+    resource = None  # type: ignore[assignment]
 
 # Names refused at deploy even though they would only fail at run time: a diagram that
 # mentions them is an attempt at something no review process needs.
@@ -68,10 +79,190 @@ def engine_context(now: datetime, step_seconds: float) -> Iterator[None]:
     clock_token = _clock.set(now.astimezone(timezone.utc))
     deadline_token = _deadline.set(time.monotonic() + step_seconds)
     try:
-        yield
+        with _memory_bound():
+            yield
     finally:
         _deadline.reset(deadline_token)
         _clock.reset(clock_token)
+
+
+# ---------------------------------------------------------------------------------------------
+# The memory bound. Diagram code could exhaust the machine in one line (``"a" * 10**10``), and the
+# time bound cannot stop it: a single C call allocating gigabytes runs no traced Python line.
+# Two layers, because neither alone is robust:
+#
+# 1. Operator guards (``_binop_`` below, woven into the compiled code, and ``pow``): before ``*``,
+#    ``**``, ``<<`` or ``+`` builds a string, list, tuple or int, its size is worked out and
+#    anything over MAX_ITEMS items or MAX_INT_BITS bits is refused with a clear ExpressionError.
+#    This holds wherever the code runs (tests, ``cprflow serve``, gunicorn), costs a function call,
+#    and also stops the CPU-bound cases (``10 ** 10 ** 10``) that no memory limit would. Constant
+#    cases are refused at deploy. But the ways to allocate in one call are many (``str.ljust``,
+#    format widths, a loop of values each under the cap), so guards alone are whack-a-mole.
+# 2. An address-space limit (RLIMIT_AS) for the length of each engine step: the process may grow
+#    by at most CPRFLOW_STEP_MEMORY_MB while diagram code runs; past that every allocation fails
+#    with MemoryError, which the engine turns into ScriptFailed (instance in error, nothing
+#    saved). It is set when the first concurrent step starts and lifted when the last ends, so it
+#    needs no cooperation from how the process was started, and never limits the process between
+#    steps (a process-wide limit set at start-up would also bind children such as browsers).
+#    Other threads share the headroom during a step; a gigabyte by default is far above what
+#    a request needs.
+
+#: Largest str, bytes, list or tuple an operator in diagram code may build, in items.
+MAX_ITEMS = 10_000_000
+#: Largest int an operator in diagram code may build, in bits (about 300,000 decimal digits).
+MAX_INT_BITS = 1_000_000
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _too_big(what: str) -> ExpressionError:
+    return ExpressionError(f"diagram code tried to build {what}, more than the sandbox allows")
+
+
+def _int_like(value: Any) -> bool:
+    return isinstance(value, int)
+
+
+def _check_binop(symbol: str, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would be too big, before it is computed."""
+    if symbol == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, _SEQUENCES) and _int_like(times) and len(seq) * max(times, 0) > MAX_ITEMS:
+                raise _too_big(f"a sequence of {len(seq) * times:,} items")
+        if _int_like(left) and _int_like(right) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise _too_big("an integer over a million bits")
+    elif symbol == "**":
+        if _int_like(left) and _int_like(right) and right > 0 and abs(left) > 1:
+            if math.log2(abs(left)) * right > MAX_INT_BITS:
+                raise _too_big("an integer over a million bits")
+    elif symbol == "<<":
+        if _int_like(left) and _int_like(right) and left and right > 0 and left.bit_length() + right > MAX_INT_BITS:
+            raise _too_big("an integer over a million bits")
+    elif symbol == "+":
+        if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES) and len(left) + len(right) > MAX_ITEMS:
+            raise _too_big(f"a sequence of {len(left) + len(right):,} items")
+
+
+_OPERATORS = {"*": operator.mul, "**": operator.pow, "<<": operator.lshift, "+": operator.add}
+
+
+def guarded_binop(symbol: str, left: Any, right: Any) -> Any:
+    _check_binop(symbol, left, right)
+    return _OPERATORS[symbol](left, right)
+
+
+def _guarded_pow(base: Any, exp: Any, mod: Any = None) -> Any:
+    if mod is None:
+        return guarded_binop("**", base, exp)
+    return pow(base, exp, mod)  # modular: the result is smaller than mod
+
+
+_GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Add: "+"}
+
+
+class _BoundedTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's checks, plus ``a * b`` -> ``_binop_("*", a, b)`` for the guarded operators."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        symbol = _GUARDED_OPS.get(type(node.op))
+        if symbol is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(symbol), node.left, node.right],
+                        keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+
+def _constant(node: ast.AST) -> Any:
+    """The value of a constant expression (literals and guarded arithmetic on them), else _NOT_CONSTANT."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _constant(node.operand)
+        return -value if isinstance(value, (int, float)) else _NOT_CONSTANT
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_constant(e) for e in node.elts]
+        if any(i is _NOT_CONSTANT for i in items):
+            return _NOT_CONSTANT
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.BinOp) and type(node.op) in _GUARDED_OPS:
+        left, right = _constant(node.left), _constant(node.right)
+        if left is _NOT_CONSTANT or right is _NOT_CONSTANT:
+            return _NOT_CONSTANT
+        try:
+            return guarded_binop(_GUARDED_OPS[type(node.op)], left, right)
+        except ExpressionError:
+            raise
+        except Exception:  # noqa: BLE001 - a type error and the like fail at run time, as they would anyway
+            return _NOT_CONSTANT
+    return _NOT_CONSTANT
+
+
+_NOT_CONSTANT = object()
+
+_memory_lock = threading.Lock()
+_memory_steps = 0
+_memory_saved: tuple[int, int] | None = None
+_step_memory_bytes: int | None = None
+
+
+def _step_memory() -> int:
+    """CPRFLOW_STEP_MEMORY_MB in bytes (0: no limit), read once per process."""
+    global _step_memory_bytes
+    if _step_memory_bytes is None:
+        from cprflow.config import Settings
+
+        _step_memory_bytes = max(0, int(Settings.from_env().step_memory_mb * 1024 * 1024))
+    return _step_memory_bytes
+
+
+_statm: tuple[int, int] | None = None  # (pid, fd): /proc/self is resolved at open, so reopen after a fork
+
+
+def _address_space() -> int | None:
+    """The process's address space in bytes (Linux), or None where it cannot be read."""
+    global _statm
+    try:
+        if _statm is None or _statm[0] != os.getpid():
+            _statm = (os.getpid(), os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC))
+        return int(os.pread(_statm[1], 128, 0).split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _memory_bound() -> Iterator[None]:
+    """Let the process grow by at most the step memory while engine steps run (see above).
+
+    The limit in force before the first step is kept and put back when the last concurrent step
+    ends. Each step that starts meanwhile may raise the ceiling to its own start plus the headroom
+    (never above the limit that was in force), so overlapping steps do not pin it for ever.
+    """
+    global _memory_steps, _memory_saved
+    headroom = _step_memory()
+    if resource is None or headroom <= 0:
+        yield
+        return
+    with _memory_lock:
+        if _memory_steps == 0 or _memory_saved is None:
+            _memory_saved = resource.getrlimit(resource.RLIMIT_AS)
+        soft, hard = _memory_saved
+        used = _address_space()
+        if used is not None:
+            ceiling = used + headroom
+            current = resource.getrlimit(resource.RLIMIT_AS)[0]
+            if (soft == resource.RLIM_INFINITY or ceiling < soft) and (
+                _memory_steps == 0 or current == resource.RLIM_INFINITY or ceiling > current
+            ):
+                resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+        _memory_steps += 1
+    try:
+        yield
+    finally:
+        with _memory_lock:
+            _memory_steps -= 1
+            if _memory_steps == 0 and _memory_saved is not None:
+                resource.setrlimit(resource.RLIMIT_AS, _memory_saved)
+                _memory_saved = None
 
 
 def _check_deadline() -> None:
@@ -178,6 +369,7 @@ _BUILTINS.update(
         "list": list, "dict": dict, "set": set, "frozenset": frozenset, "tuple": tuple,
         "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted,
         "enumerate": enumerate, "zip": zip, "reversed": reversed, "map": map, "filter": filter,
+        "pow": _guarded_pow,
     }
 )
 for _name in FORBIDDEN_NAMES:
@@ -192,11 +384,13 @@ _GUARDS: dict[str, Any] = {
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
+    "_binop_": guarded_binop,
 }
 _INPLACE = {
-    "+=": lambda x, y: x + y, "-=": lambda x, y: x - y, "*=": lambda x, y: x * y,
+    "+=": lambda x, y: guarded_binop("+", x, y), "-=": lambda x, y: x - y, "*=": lambda x, y: guarded_binop("*", x, y),
     "/=": lambda x, y: x / y, "//=": lambda x, y: x // y, "%=": lambda x, y: x % y,
     "|=": lambda x, y: x | y, "&=": lambda x, y: x & y,
+    "**=": lambda x, y: guarded_binop("**", x, y), "<<=": lambda x, y: guarded_binop("<<", x, y),
 }
 GLOBAL_NAMES = frozenset(_GUARDS) | frozenset(HELPERS)
 
@@ -207,6 +401,8 @@ GLOBAL_NAMES = frozenset(_GUARDS) | frozenset(HELPERS)
 
 def _refuse_visible_hazards(tree: ast.AST) -> list[str]:
     problems = []
+    # Constant arithmetic is worked out once, from the outermost operation (not again for each part).
+    inner = {id(part) for node in ast.walk(tree) if isinstance(node, ast.BinOp) for part in (node.left, node.right)}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             problems.append("imports are not allowed in diagram expressions")
@@ -216,6 +412,11 @@ def _refuse_visible_hazards(tree: ast.AST) -> list[str]:
             isinstance(inner, ast.Break) for inner in ast.walk(node)
         ):
             problems.append("an endless loop ('while' with a constant true test and no break)")
+        elif isinstance(node, ast.BinOp) and type(node.op) in _GUARDED_OPS and id(node) not in inner:
+            try:
+                _constant(node)
+            except ExpressionError as err:
+                problems.append(err.message)
     return problems
 
 
@@ -230,11 +431,16 @@ def compile_expression(text: str, mode: str = "eval") -> CodeType:
         tree = ast.parse(text, mode=mode)
     except SyntaxError as err:
         raise ExpressionError(f"syntax error: {err.msg}", line=err.lineno) from None
-    problems = _refuse_visible_hazards(tree)
-    if problems:
-        raise ExpressionError("; ".join(dict.fromkeys(problems)))
-    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(text, "<diagram>")
+    except RecursionError:  # the parser, the checks and the compiler all recurse on nesting
+        raise ExpressionError("the expression nests too deeply") from None
+    try:
+        problems = _refuse_visible_hazards(tree)
+        if problems:
+            raise ExpressionError("; ".join(dict.fromkeys(problems)))
+        compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
+        result = compiler(text, "<diagram>", policy=_BoundedTransformer)
+    except RecursionError:
+        raise ExpressionError("the expression nests too deeply") from None
     if result.errors or result.code is None:
         raise ExpressionError("; ".join(result.errors) or "could not compile")
     return result.code

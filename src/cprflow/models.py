@@ -119,6 +119,10 @@ class User(Base):
     #: Bumped on password change or disabling, which revokes every token issued before.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Consecutive failed sign-ins, and until when the account is locked after too many. Kept in
+    #: the database, not in a worker's memory, so the count holds across every web worker.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Event(Base):

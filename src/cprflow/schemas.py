@@ -71,7 +71,7 @@ class InstanceQuery(Schema):
 
 class TaskQuery(Schema):
     lane = fields.String(validate=validate.Length(max=200))
-    instance = fields.Integer(validate=validate.Range(min=1))
+    instance = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class PageQuery(Schema):

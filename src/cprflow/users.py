@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cprflow.access import Actor
 from cprflow.errors import InvalidData, NotFound, Unauthenticated
@@ -17,6 +18,11 @@ from cprflow.repository import Database
 _hasher = PasswordHasher()
 LANGUAGES = ("en", "cy")
 MIN_PASSWORD = 10
+#: Consecutive failed sign-ins that lock an account, and for how long (Settings.lockout_*).
+LOCKOUT_ATTEMPTS = 5
+LOCKOUT_MINUTES = 15.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,20 +143,60 @@ def set_language(db: Database, user_id: int, language: str) -> UserView:
         return _view(user)
 
 
-def authenticate(db: Database, username: str, password: str) -> UserView:
-    """The user if the password is right and the account enabled; one vague error otherwise."""
+def authenticate(
+    db: Database, username: str, password: str, *, now: datetime | None = None,
+    lockout_attempts: int = LOCKOUT_ATTEMPTS, lockout_minutes: float = LOCKOUT_MINUTES,
+) -> UserView:
+    """The user if the password is right, the account enabled and not locked; one vague error otherwise.
+
+    Failed sign-ins are counted on the account in the database, so the count holds across web
+    workers; ``lockout_attempts`` in a row lock it for ``lockout_minutes`` and a success resets
+    the count. A locked account gets the same answer as a wrong password (and pays for a hash all
+    the same), so an attacker cannot tell that guessing has stopped working; the log says so.
+    """
+    now = now or datetime.now(timezone.utc)
     with db.transaction(write=False) as session:
         user = session.scalar(select(User).where(User.username == username))
         view = _view(user) if user is not None else None
         stored = user.password_hash if user is not None else None
+        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        failures = user.failed_sign_ins if user is not None else 0
+    usable = stored is not None and view is not None and not view.disabled and not locked
     try:
-        # Unknown and disabled accounts still pay for a hash, so timing does not reveal them.
-        _hasher.verify(stored if stored and view and not view.disabled else _dummy_hash(), password)
-        if stored is None or view is None or view.disabled:
+        # Unknown, disabled and locked accounts still pay for a hash, so timing does not reveal them.
+        _hasher.verify(stored if usable else _dummy_hash(), password)
+        if not usable:
             raise VerificationError
     except (VerificationError, InvalidHashError):
+        if locked:
+            log.warning("sign-in refused: account %r is locked after repeated failures", username)
+        elif view is not None and stored is not None and not view.disabled:
+            _record_failure(db, view.id, username, now, lockout_attempts, lockout_minutes)
         raise Unauthenticated("wrong username or password") from None
-    return view
+    if failures:
+        with db.transaction() as session:
+            session.execute(update(User).where(User.id == view.id).values(failed_sign_ins=0, locked_until=None))
+    return view  # type: ignore[return-value]  # usable implies view
+
+
+def _record_failure(db: Database, user_id: int, username: str, now: datetime, attempts: int, minutes: float) -> None:
+    """Count one failed sign-in; lock the account when the count reaches ``attempts``.
+
+    The increment is one UPDATE, so concurrent failures on several workers all count.
+    """
+    if attempts <= 0:
+        return
+    with db.transaction() as session:
+        # A lock that has run out starts the count afresh.
+        session.execute(update(User).where(User.id == user_id, User.locked_until <= now)
+                        .values(failed_sign_ins=0, locked_until=None))
+        session.execute(update(User).where(User.id == user_id).values(failed_sign_ins=User.failed_sign_ins + 1))
+        count = session.scalar(select(User.failed_sign_ins).where(User.id == user_id)) or 0
+        if count >= attempts:
+            session.execute(update(User).where(User.id == user_id)
+                            .values(locked_until=now + timedelta(minutes=minutes)))
+    if count >= attempts:
+        log.warning("account %r locked for %s minutes after %d failed sign-ins", username, minutes, count)
 
 
 _dummy: list[str] = []

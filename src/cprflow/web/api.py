@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 
 from cprflow import access, processes, schemas, services
 from cprflow.errors import Forbidden, InvalidData, NotFound
@@ -20,6 +22,11 @@ from cprflow.web.openapi import route
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PAGE_SIZE = 50
+#: Deepest nesting of objects and arrays a body may have; forms need a handful of levels.
+MAX_DEPTH = 64
+#: Largest id a row can have (PostgreSQL's integer); beyond it nothing can be found.
+MAX_ID = 2**31 - 1
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _db() -> Database:
@@ -35,14 +42,58 @@ def _step() -> float:
 
 
 def _body(schema: type[Schema]) -> Any:
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # the JSON parser's own limit on nesting; Flask's silent= does not catch it
+        raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels") from None
     if not isinstance(payload, dict):
         raise MalformedRequest("the body must be a JSON object (Content-Type: application/json)")
+    _check_storable(payload)
     return schema().load(payload)
 
 
+def _check_storable(payload: Any) -> None:
+    """Refuse what the JSON parser lets through but cannot be stored or answered as JSON.
+
+    Python's parser takes ``NaN``, ``Infinity`` and ``1e999`` (not JSON: the answer would not parse),
+    NUL and unpaired surrogates in strings (PostgreSQL's JSONB refuses them) and any depth (the
+    engine and serializers recurse). Each is named by its JSON pointer.
+    """
+    fields: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str, int]] = [(payload, "", 0)]
+    while stack:
+        value, pointer, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels",
+                                   fields={pointer: ["nests too deeply"]})
+        if isinstance(value, float) and not math.isfinite(value):
+            fields.setdefault(pointer, []).append("is not a finite number")
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            fields.setdefault(pointer, []).append("contains a NUL or an unpaired surrogate character")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+                if _UNSTORABLE.search(key):
+                    fields.setdefault(child, []).append("the key contains a NUL or an unpaired surrogate character")
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{pointer}/{index}", depth + 1) for index, item in enumerate(value))
+    if fields:
+        raise MalformedRequest("the body has values that are not storable JSON", fields=dict(sorted(fields.items())))
+
+
+def _known_id(instance_id: int) -> None:
+    if not 1 <= instance_id <= MAX_ID:
+        raise NotFound(f"instance {instance_id} not found")
+
+
 def _query(schema: type[Schema]) -> Any:
-    return schema().load(request.args.to_dict())
+    args = request.args.to_dict()
+    # PostgreSQL refuses NUL in any string it is given: a 422 naming the parameter, not a 500 there.
+    bad = {key: ["contains a NUL character"] for key, value in args.items() if "\x00" in key + value}
+    if bad:
+        raise ValidationError(bad)
+    return schema().load(args)
 
 
 @contextlib.contextmanager
@@ -67,6 +118,7 @@ def _instance_out(view: services.InstanceView) -> dict[str, Any]:
 
 
 def _readable_instance(user: UserView, instance_id: int) -> services.InstanceView:
+    _known_id(instance_id)
     view = services.get_instance(_db(), instance_id)
     if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
         raise NotFound(f"instance {instance_id} not found")  # do not confirm that a case exists
@@ -76,6 +128,8 @@ def _readable_instance(user: UserView, instance_id: int) -> services.InstanceVie
 def _workable_task(user: UserView, task_id: str) -> services.TaskDetail:
     # Access first, whether the task is open or closed: someone who may not read the case must
     # not learn from a 409 that the task exists.
+    if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
+        raise NotFound(f"task {task_id!r} not found")
     facts = services.task_access(_db(), task_id)
     perms = services.permissions(_db(), facts.version_id)
     if not access.can_work(user.actor, perms, facts.lane, facts.assignee):
@@ -92,7 +146,9 @@ def _workable_task(user: UserView, task_id: str) -> services.TaskDetail:
        body=schemas.TokenRequest, response=schemas.TokenResponse, auth=False, errors=(400, 401))
 def token() -> Any:
     credentials = _body(schemas.TokenRequest)
-    user = authenticate(_db(), credentials["username"], credentials["password"])
+    settings = current_app.config["CPRFLOW"]
+    user = authenticate(_db(), credentials["username"], credentials["password"],
+                        lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes)
     issued, expires_at = issue_token(user)
     return _dump(schemas.TokenResponse, {"token": issued, "expires_at": expires_at})
 
@@ -174,6 +230,7 @@ def _admin_action(action: str, instance_id: int) -> Any:
     user = current_user()
     require_role(user, "admin")
     reason = _body(schemas.ReasonRequest)["reason"]
+    _known_id(instance_id)
     view = services.set_status(_db(), instance_id, action, reason=reason, actor=user.username, now=_now())
     return _dump(schemas.InstanceOut, _instance_out(view))
 

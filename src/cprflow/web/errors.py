@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -75,10 +76,30 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:
         code = (err.name or "error").lower().replace(" ", "_")
-        return error_response(code, err.description or err.name, err.code or 500)
+        response = make_response(error_response(code, err.description or err.name, err.code or 500))
+        # Keep what the exception says besides its body, e.g. a 405's Allow header (RFC 9110).
+        for name, value in err.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Any:
-        # Never a stack trace or case data in a response; the log has the detail.
-        log.exception("unhandled error")
+        # Never a stack trace or case data in a response. The log gets where it failed (the
+        # exception types and the frames) but not the exceptions' messages: those can quote
+        # case data (a ValueError naming a value, a database error listing its parameters).
+        log.error("unhandled error in %s %s: %s", request.method, request.url_rule or "(no route)", _located(err))
         return error_response("internal_error", "something went wrong; it has been logged", 500)
+
+
+def _located(err: BaseException) -> str:
+    """Exception types and tracebacks, causes included, without the messages."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"{type(current).__module__}.{type(current).__qualname__} (message withheld)\n{frames}")
+        current = current.__cause__ or current.__context__
+    return "\n".join(reversed(parts))

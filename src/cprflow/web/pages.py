@@ -71,7 +71,9 @@ def login() -> Any:
         return render_template("login.html")
     username = request.form.get("username", "")
     try:
-        user = users.authenticate(_db(), username, request.form.get("password", ""))
+        settings = current_app.config["CPRFLOW"]
+        user = users.authenticate(_db(), username, request.form.get("password", ""),
+                                  lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes)
     except Unauthenticated:
         return render_template("login.html", error=_("Wrong username or password."), username=username), 401
     session.clear()
@@ -115,6 +117,8 @@ def my_tasks() -> Any:
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 def task(task_id: str) -> Any:
     user = _signed_in()
+    if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
+        raise NotFound(task_id)
     detail = services.get_task(_db(), task_id)
     perms = services.permissions(_db(), detail.task.version_id or 0)
     if not access.can_work(user.actor, perms, detail.task.lane, detail.task.assignee):
@@ -167,6 +171,8 @@ def _timescales(data: dict[str, Any], today: date) -> list[dict[str, Any]]:
 @bp.get("/reviews/<int:instance_id>")
 def review(instance_id: int) -> Any:
     user = _signed_in()
+    if instance_id > 2**31 - 1:  # beyond any row id (and the database's integer)
+        raise NotFound(str(instance_id))
     view = services.get_instance(_db(), instance_id)
     if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
         raise NotFound(str(instance_id))
