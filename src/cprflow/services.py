@@ -186,14 +186,17 @@ class TaskDetail:
     instance_data: dict[str, Any]
 
 
-def get_task(db: Database, task_id: str) -> TaskDetail:
-    """An open task with its form, UI schema and current values, from the instance's own version."""
+def get_task(db: Database, task_id: str, *, with_values: bool = True) -> TaskDetail:
+    """An open task with its form, UI schema and current values, from the instance's own version.
+
+    The values need the instance's workflow loaded; a caller about to complete the task (which
+    loads it anyway) asks ``with_values=False`` and gets only the saved draft."""
     with db.transaction(write=False) as session:
         task = open_task(session, task_id)
         instance = load_instance(session, task.instance_id)
         version = deployed_version(session, instance.version_id)
         schema = version.forms.get(task.form or "") or {"type": "object"}
-        ready = engine.Workflow.load(unpack(instance.state)).ready_task(task_id)
+        ready = engine.Workflow.load(unpack(instance.state)).ready_task(task_id) if with_values else None
         current = ready.data if ready is not None else {}
         fields_ = schema.get("properties", {})
         data = {k: v for k, v in current.items() if k in fields_}
@@ -224,9 +227,16 @@ def task_access(db: Database, task_id: str) -> TaskAccess:
         return TaskAccess(row.lane, row.assignee, row.version_id, row.data or {})
 
 
+_permissions: dict[tuple[str, int], access.Permissions] = {}
+
+
 def permissions(db: Database, version_id: int) -> access.Permissions:
-    with db.transaction(write=False) as session:
-        return deployed_version(session, version_id).permissions
+    """A version's permissions; versions never change, so lists checking every row ask once."""
+    key = (db.url, version_id)
+    if key not in _permissions:
+        with db.transaction(write=False) as session:
+            _permissions[key] = deployed_version(session, version_id).permissions
+    return _permissions[key]
 
 
 def latest_permissions(db: Database, process_id: str) -> access.Permissions:

@@ -125,7 +125,7 @@ def _readable_instance(user: UserView, instance_id: int) -> services.InstanceVie
     return view
 
 
-def _workable_task(user: UserView, task_id: str) -> services.TaskDetail:
+def _check_workable(user: UserView, task_id: str) -> None:
     # Access first, whether the task is open or closed: someone who may not read the case must
     # not learn from a 409 that the task exists.
     if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
@@ -136,7 +136,6 @@ def _workable_task(user: UserView, task_id: str) -> services.TaskDetail:
         if access.can_read_case(user.actor, perms, facts.instance_data):
             raise Forbidden("you may read this task but not act on it")
         raise NotFound(f"task {task_id} not found")
-    return services.get_task(_db(), task_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +276,8 @@ def list_tasks() -> Any:
        response=schemas.TaskDetailOut, errors=(403, 404, 409))
 def get_task(task_id: str) -> Any:
     user = current_user()
-    detail = _workable_task(user, task_id)
+    _check_workable(user, task_id)
+    detail = services.get_task(_db(), task_id)
     services.record_read(_db(), detail.task.instance_id, actor=user.username, now=_now(), what=f"task {task_id}")
     return _dump(schemas.TaskDetailOut, detail)
 
@@ -285,14 +285,14 @@ def get_task(task_id: str) -> Any:
 @route(bp, "/tasks/<task_id>/claim", "POST", "Claim a task", response=schemas.TaskOut, errors=(403, 404, 409))
 def claim(task_id: str) -> Any:
     user = current_user()
-    _workable_task(user, task_id)
+    _check_workable(user, task_id)
     return _dump(schemas.TaskOut, services.claim_task(_db(), task_id, actor=user.username, now=_now()))
 
 
 @route(bp, "/tasks/<task_id>/unclaim", "POST", "Give a claimed task back", response=schemas.TaskOut, errors=(403, 404, 409))
 def unclaim(task_id: str) -> Any:
     user = current_user()
-    _workable_task(user, task_id)
+    _check_workable(user, task_id)
     return _dump(schemas.TaskOut, services.claim_task(_db(), task_id, actor=user.username, now=_now(), release=True))
 
 
@@ -301,7 +301,7 @@ def unclaim(task_id: str) -> Any:
 def draft(task_id: str) -> Any:
     user = current_user()
     data = _body(schemas.DataRequest)["data"]
-    _workable_task(user, task_id)
+    _check_workable(user, task_id)
     with _fields_within("data"):
         saved = services.save_draft(_db(), task_id, data, actor=user.username, now=_now())
     return _dump(schemas.TaskOut, saved)
@@ -312,7 +312,7 @@ def draft(task_id: str) -> Any:
 def complete(task_id: str) -> Any:
     user = current_user()
     data = _body(schemas.DataRequest)["data"]
-    _workable_task(user, task_id)
+    _check_workable(user, task_id)
     with _fields_within("data"):
         view = services.complete_task(_db(), task_id, data, actor=user.username, now=_now(), step_seconds=_step())
     if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):

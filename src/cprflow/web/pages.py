@@ -119,7 +119,8 @@ def task(task_id: str) -> Any:
     user = _signed_in()
     if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
         raise NotFound(task_id)
-    detail = services.get_task(_db(), task_id)
+    # A post is usually a completion, which loads the workflow itself: do not load it twice.
+    detail = services.get_task(_db(), task_id, with_values=request.method == "GET")
     perms = services.permissions(_db(), detail.task.version_id or 0)
     if not access.can_work(user.actor, perms, detail.task.lane, detail.task.assignee):
         raise NotFound(task_id)
@@ -149,6 +150,8 @@ def task(task_id: str) -> Any:
         except Conflict as err:
             flash(err.message)
             return redirect(url_for("pages.my_tasks"))
+    if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
+        detail = services.get_task(_db(), task_id)
     form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
     return render_template("task.html", task=detail.task, form_html=form_html, now=_now()), (422 if errors else 200)
 
