@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test security bench clean
+.PHONY: run test security bench clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,25 @@ MO := src/cprflow/web/translations/cy/LC_MESSAGES/messages.mo
 $(MO): src/cprflow/web/translations/cy/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d src/cprflow/web/translations
 
+# Front-end libraries (bpmn-js, dmn-js) come from npm at build time and are served from our own
+# static folder: pages never reach a CDN. package-lock.json pins them; the copies stay out of git.
+VENDOR := src/cprflow/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.copied
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+$(VENDOR_STAMP): node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/dmn-js
+	cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js \
+	   node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/
+	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js $(VENDOR)/dmn-js/
+	cp -r node_modules/dmn-js/dist/assets $(VENDOR)/dmn-js/
+	touch $@
+assets: $(VENDOR_STAMP)
+
 ## Set up, create or upgrade the SQLite database, deploy processes/, print the demo accounts and
 ## serve with a timer worker. Without CPRFLOW_SECRET_KEY a throwaway key is made for this run.
-run: $(STAMP) $(MO)
+run: $(STAMP) $(MO) $(VENDOR_STAMP)
 	$(BIN)/cprflow init
 	$(BIN)/cprflow deploy --as make-run
 	$(BIN)/cprflow demo
@@ -29,7 +45,7 @@ run: $(STAMP) $(MO)
 		$(BIN)/cprflow serve
 
 ## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL).
-test: $(STAMP) $(MO)
+test: $(STAMP) $(MO) $(VENDOR_STAMP)
 	$(BIN)/python -m pytest
 
 ## Run the security tests: bad-input corpus, API fuzzing, lockout, memory bound, role matrix, hostile
@@ -42,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)
