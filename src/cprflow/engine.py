@@ -24,8 +24,9 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from cprflow import expressions
+from cprflow import expressions, operators
 from cprflow.errors import CprflowError, ExpressionError, NotWaiting, ScriptFailed, StepTimeout
+from cprflow.operators import OperatorFailed
 
 # SpiffWorkflow reads the wall clock inside its timer module and fixes naive datetimes to the
 # local offset at import. We replace both once: timers read the injected engine clock, and a
@@ -44,8 +45,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         expressions.execute(script, context, external_context)
         return True
 
-    def call_service(self, context: Any, **kwargs: Any) -> Any:
-        raise ExpressionError("service tasks are not supported")
+    def call_service(self, context: Any, operation_name: str = "", operation_params: Any = None, **_: Any) -> str:
+        params = {name: param["value"] for name, param in (operation_params or {}).items()}
+        return json.dumps(operators.call(operation_name, params))
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
@@ -65,6 +67,18 @@ class RestrictedScriptEngine(PythonScriptEngine):
             raise _out_of_memory(task) from None
         except Exception as err:  # noqa: BLE001 - any failure of diagram code is the task's failure
             raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err)
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        # SpiffWorkflow's own version wraps failures using a name it never defines; ours names the task.
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except CprflowError as err:
+            err.task = task  # type: ignore[attr-defined]
+            raise
+        except (TypeError, ValueError) as err:
+            failed = OperatorFailed(f"operator '{kwargs.get('operation_name')}' answered with something not JSON: {err}")
+            failed.task = task  # type: ignore[attr-defined]
+            raise failed from None
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         try:
@@ -92,7 +106,7 @@ SCRIPT_ENGINE = RestrictedScriptEngine()
 
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 SERIALIZER_VERSION: str = _SERIALIZER.VERSION
-_DIAGRAM_ERRORS = (SpiffWorkflowException, ExpressionError, StepTimeout)
+_DIAGRAM_ERRORS = (SpiffWorkflowException, ExpressionError, StepTimeout, OperatorFailed)
 
 
 # ---------------------------------------------------------------------------------------------

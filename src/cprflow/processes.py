@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from cprflow import access, engine, expressions
+from cprflow import access, engine, expressions, operators
 from cprflow.errors import DeployRefused, ExpressionError, InvalidData, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -47,6 +47,7 @@ _BPMN_CODE = (
     (".//spiffworkflow:messagePayload", "eval"),
     (".//spiffworkflow:property[@name='dueDate']/@value", "eval"),
     (".//spiffworkflow:property[@name='assignee']/@value", "eval"),
+    (".//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter/@value", "eval"),
 )
 
 
@@ -108,6 +109,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
             if root is not None:
                 trees[name] = root
     problems.extend(_check_call_targets(trees))
+    problems.extend(_check_operators(trees))
     for name, root in trees.items():
         problems.extend(_check_code(name, root))
         if name.endswith(".dmn"):
@@ -190,10 +192,33 @@ def _check_call_targets(trees: dict[str, Any]) -> list[Problem]:
     ]
 
 
+def _check_operators(trees: dict[str, Any]) -> list[Problem]:
+    """Every service task must name a registered operator with the parameters it takes."""
+    found = []
+    for name, root in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        for task in root.xpath(".//bpmn:serviceTask", namespaces=NS):
+            declared = task.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
+            if not declared:
+                found.append(Problem(name, "a service task needs an operator (spiffworkflow:serviceTaskOperator)", task.get("id"), task.sourceline))
+                continue
+            params = {p.get("id") for p in declared[0].xpath(".//spiffworkflow:parameter", namespaces=NS)}
+            found.extend(Problem(name, message, task.get("id"), declared[0].sourceline)
+                         for message in operators.problems_with(declared[0].get("id") or "", params))
+    return found
+
+
+def _is_extension(node: Any) -> bool:
+    """Spiff's extension elements carry ids of their own (a service task's parameters) that name
+    nothing a process owner clicks on."""
+    return isinstance(node.tag, str) and etree.QName(node).namespace == NS["spiffworkflow"]
+
+
 def _element_of(node: Any) -> Any:
     """The nearest ancestor with an id: the element a process owner would click on."""
     current = node
-    while current is not None and current.get("id") is None:
+    while current is not None and (current.get("id") is None or _is_extension(current)):
         current = current.getparent()
     return current if current is not None else node
 

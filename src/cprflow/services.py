@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cprflow import access, engine, forms, processes
+from cprflow import access, engine, forms, operators, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
 from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
 from cprflow.repository import Database
@@ -111,8 +111,9 @@ def start_instance(
     forms.check_reserved(data)
     with db.transaction() as session:
         version_id = _latest_version_with(session, process_id)
-        workflow = engine.Workflow.start(deployed_version(session, version_id).specs[process_id], data, now, step_seconds)
-        snapshot = workflow.snapshot(now, step_seconds)
+        with operators.step(session, None, actor, now) as effects:
+            workflow = engine.Workflow.start(deployed_version(session, version_id).specs[process_id], data, now, step_seconds)
+            snapshot = workflow.snapshot(now, step_seconds)
         instance = Instance(
             process_id=process_id, version_id=version_id, status=status_of(snapshot), state=pack(snapshot.state),
             serializer_version=engine.SERIALIZER_VERSION, next_timer_at=snapshot.next_timer_at, lock_version=1,
@@ -122,6 +123,7 @@ def start_instance(
         session.flush()
         tasks = sync_tasks(session, instance.id, process_id, snapshot, now, {})
         record_event(session, instance.id, "started", actor, now, {"process_id": process_id, "version_id": version_id, "data": data})
+        effects.apply(instance.id)
         return instance_view(session, instance, tasks=tasks)
 
 
@@ -299,13 +301,15 @@ def complete_task(
                 raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
             forms.validate(schema, data)
             workflow = engine.Workflow.load(unpack(instance.state))
-            try:
-                workflow.complete(task_id, data, now, step_seconds)
-            except LookupError:
-                raise TaskNotReady(f"task {task_id} is no longer ready") from None
-            tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
+            with operators.step(session, instance.id, actor, now) as effects:
+                try:
+                    workflow.complete(task_id, data, now, step_seconds)
+                except LookupError:
+                    raise TaskNotReady(f"task {task_id} is no longer ready") from None
+                tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
             record_event(session, instance.id, "task_completed", actor, now,
                     {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data}, task_id=task_id)
+            effects.apply(instance.id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
         mark_error(db, instance_of_task(db, task_id), err, actor, now, "complete_task")
@@ -321,9 +325,11 @@ def send_message(
         with db.transaction() as session:
             instance = active_instance(session, instance_id)
             workflow = engine.Workflow.load(unpack(instance.state))
-            kind = workflow.send(name, payload, now, step_seconds)
-            tasks = save_step(session, instance, workflow, now, step_seconds)
+            with operators.step(session, instance.id, actor, now) as effects:
+                kind = workflow.send(name, payload, now, step_seconds)
+                tasks = save_step(session, instance, workflow, now, step_seconds)
             record_event(session, instance.id, f"{kind}_received", actor, now, {"name": name, "payload": payload})
+            effects.apply(instance.id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
         mark_error(db, instance_id, err, actor, now, f"message {name}")
