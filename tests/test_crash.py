@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cprflow import engine, services, store
+from cprflow import services, store
 from cprflow.models import Event, Instance, UserTask
 from cprflow.repository import Database
 from tests.conftest import ROOT, T0, sample_diagrams
@@ -47,10 +47,11 @@ def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_pa
     _kill_mid_work(any_db, tmp_path)
 
     with any_db.transaction(write=False) as session:
-        rows = session.execute(select(Instance.id, Instance.state, Instance.lock_version, Instance.status)).all()
+        rows = session.scalars(select(Instance)).all()
         assert rows
-        for instance_id, state, lock_version, status in rows:
-            workflow = engine.Workflow.load(store.unpack(state))
+        for instance in rows:
+            instance_id, lock_version = instance.id, instance.lock_version
+            workflow = store.load_workflow(session, instance)
             indexed = set(session.scalars(select(UserTask.id).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))))
             ready = {t.id for t in workflow.snapshot(T0, 5.0, known=indexed).ready_tasks}
             assert ready == indexed, f"instance {instance_id}: task index out of step with its state"
@@ -58,7 +59,7 @@ def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_pa
             assert kinds.count("started") == 1
             # Every committed completion bumped the version once and left exactly one event.
             assert kinds.count("task_completed") == lock_version - 1
-            assert status in ("running", "waiting")
+            assert instance.status in ("running", "waiting")
 
     # And work goes on: any interrupted task completes, and new cases start.
     forms = {

@@ -6,6 +6,8 @@ Callers get small frozen dataclasses and plain dicts; a BpmnWorkflow never leave
 from __future__ import annotations
 
 import json
+import threading
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,6 +17,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
@@ -104,7 +107,92 @@ def _out_of_memory(task: Any) -> ExpressionError:
 
 SCRIPT_ENGINE = RestrictedScriptEngine()
 
-_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+# ---------------------------------------------------------------------------------------------
+# Stored state without the process spec. SpiffWorkflow's serializer writes the whole parsed spec
+# into every instance's state, so each load and save re-creates and re-encodes every task spec of
+# the diagram: the largest single cost of a completion (measured: about a third of it). A deployed
+# version never changes, so its spec objects are restored once per process and shared by every
+# instance of that version; an instance's state holds only its own tasks and data.
+#
+# Sharing is safe only while nothing mutates a spec at run time. SpiffWorkflow does in two places:
+# multi-instance and loop tasks connect a listener to their child spec on first use (done here up
+# front, once, so running instances never race to do it), and an event subprocess's trigger
+# connects the start task to it. A version containing an event subprocess therefore keeps the old
+# format: its instances carry a spec of their own in their state.
+
+_SHARING: ContextVar[tuple[Any, dict[str, Any]] | None] = ContextVar("cprflow_shared_spec", default=None)
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """SpiffWorkflow's workflow converter, leaving out the specs of a workflow that shares them."""
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        if not getattr(workflow, "cprflow_shared_spec", False):
+            return super().to_dict(workflow)
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct["cprflow_shared_spec"] = True
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> Any:
+        if not dct.pop("cprflow_shared_spec", False):
+            return super().from_dict(dct)
+        shared = _SHARING.get()
+        if shared is None:
+            raise ValueError("this state needs its version's spec to load")
+        spec, subprocess_specs = shared
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        workflow.cprflow_shared_spec = True
+        return workflow
+
+
+_CONFIG = dict(SPIFF_CONFIG)
+_CONFIG[BpmnWorkflow] = _StateConverter
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_CONFIG))
+
+
+class _SharedSpecs:
+    """Restored spec objects per stored spec JSON (one per process of a version), or None when the
+    version must not share them: it has an event subprocess, or was deployed before sharing."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[Any, dict[str, Any]] | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, spec_json: str) -> tuple[Any, dict[str, Any]] | None:
+        try:
+            return self._cache[spec_json]
+        except KeyError:
+            pass
+        with self._lock:
+            if spec_json not in self._cache:
+                self._cache[spec_json] = self._restore(spec_json)
+            return self._cache[spec_json]
+
+    @staticmethod
+    def _restore(spec_json: str) -> tuple[Any, dict[str, Any]] | None:
+        stored = json.loads(spec_json)
+        if not stored.get("shareable"):  # also every version deployed before specs were shared
+            return None
+        spec = _SERIALIZER.from_dict(stored["spec"])
+        subprocesses = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
+        for each in [spec, *subprocesses.values()]:
+            for ts in each.task_specs.values():
+                if isinstance(ts, (MultiInstanceTask, StandardLoopTask)):
+                    child = each.task_specs[ts.task_spec]
+                    if not child.completed_event.is_connected(ts.merge_child):
+                        child.completed_event.connect(ts.merge_child)
+        return spec, subprocesses
+
+
+_SPECS = _SharedSpecs()
 SERIALIZER_VERSION: str = _SERIALIZER.VERSION
 _DIAGRAM_ERRORS = (SpiffWorkflowException, ExpressionError, StepTimeout, OperatorFailed)
 
@@ -186,6 +274,9 @@ def parse_set(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedSet:
                 if isinstance(ts, UserTaskMixin)
             )
         stored[process_id] = {
+            # Whether instances may share this spec (see _SharedSpecs): not when an event subprocess
+            # waits to be triggered, which only the parse tells (the serializer drops trigger_specs).
+            "shareable": not any(getattr(each.start, "trigger_specs", None) for each in [spec, *subprocesses.values()]),
             "spec": _SERIALIZER.to_dict(spec),
             "subprocesses": {k: _SERIALIZER.to_dict(v) for k, v in subprocesses.items()},
         }
@@ -239,20 +330,32 @@ class Workflow:
 
     @classmethod
     def start(cls, spec_json: str, data: dict[str, Any], now: datetime, step_seconds: float) -> Workflow:
-        """Start from one process's stored spec JSON (see ``parse_set``); restoring consumes the
-        dict it reads, so every instance gets spec objects of its own."""
-        stored = json.loads(spec_json)
-        spec = _SERIALIZER.from_dict(stored["spec"])
-        subprocesses = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
-        instance = cls(BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE))
+        """Start from one process's stored spec JSON (see ``parse_set``): with the version's shared
+        spec objects, or with a fresh copy if the version cannot share them."""
+        shared = _SPECS.get(spec_json)
+        if shared is None:
+            stored = json.loads(spec_json)
+            spec = _SERIALIZER.from_dict(stored["spec"])
+            subprocesses = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
+        else:
+            spec, subprocesses = shared
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=SCRIPT_ENGINE)
+        workflow.cprflow_shared_spec = shared is not None
+        instance = cls(workflow)
         instance._wf.task_tree.data.update(data)
         instance._completed.append(instance._wf.task_tree)  # so the start data counts as changed
         instance._run(now, step_seconds, lambda: None)
         return instance
 
     @classmethod
-    def load(cls, state: str) -> Workflow:
-        return cls(_SERIALIZER.deserialize_json(state))
+    def load(cls, state: str, spec_json: str) -> Workflow:
+        """Restore an instance's state; ``spec_json`` is its version's stored spec for the process,
+        used when the state does not carry a spec of its own."""
+        token = _SHARING.set(_SPECS.get(spec_json))
+        try:
+            return cls(_SERIALIZER.deserialize_json(state))
+        finally:
+            _SHARING.reset(token)
 
     def _run(self, now: datetime, step_seconds: float, action: Any) -> None:
         try:

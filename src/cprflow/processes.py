@@ -110,6 +110,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
                 trees[name] = root
     problems.extend(_check_call_targets(trees))
     problems.extend(_check_operators(trees))
+    problems.extend(_check_event_subprocesses(trees))
     for name, root in trees.items():
         problems.extend(_check_code(name, root))
         if name.endswith(".dmn"):
@@ -206,6 +207,24 @@ def _check_operators(trees: dict[str, Any]) -> list[Problem]:
             params = {p.get("id") for p in declared[0].xpath(".//spiffworkflow:parameter", namespaces=NS)}
             found.extend(Problem(name, message, task.get("id"), declared[0].sourceline)
                          for message in operators.problems_with(declared[0].get("id") or "", params))
+    return found
+
+
+def _check_event_subprocesses(trees: dict[str, Any]) -> list[Problem]:
+    """An event subprocess started by a message, signal, error or escalation would never start:
+    SpiffWorkflow 3.2 forgets what it waits for when an instance is saved, and cprflow saves after
+    every step. A timer start is kept and works."""
+    found = []
+    for name, root in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        for sub in root.xpath(".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NS):
+            starts = sub.xpath("./bpmn:startEvent/*[self::bpmn:messageEventDefinition or self::bpmn:signalEventDefinition"
+                               " or self::bpmn:errorEventDefinition or self::bpmn:escalationEventDefinition]", namespaces=NS)
+            if starts:
+                found.append(Problem(
+                    name, "an event subprocess started by a message, signal, error or escalation never starts here: "
+                    "use a boundary event, or a receive task on a parallel branch", sub.get("id"), sub.sourceline))
     return found
 
 

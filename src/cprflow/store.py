@@ -23,6 +23,7 @@ from cprflow.repository import Database
 INSTANCES = Instance.__table__
 TASKS = UserTask.__table__
 EVENTS = Event.__table__
+_INSTANCE_BY_ID = select(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"))
 _UPDATE_INSTANCE = (
     INSTANCES.update()
     .where(INSTANCES.c.id == bindparam("row_id"), INSTANCES.c.lock_version == bindparam("expected"))
@@ -128,6 +129,12 @@ def deployed_version(session: Session, version_id: int) -> Version:
 # Shared steps (also used by timers.py)
 
 
+def load_workflow(session: Session, instance: Any) -> engine.Workflow:
+    """An instance's workflow, with the spec objects its version shares."""
+    spec_json = deployed_version(session, instance.version_id).specs[instance.process_id]
+    return engine.Workflow.load(unpack(instance.state), spec_json)
+
+
 def pack(state: str) -> bytes:
     return zlib.compress(state.encode(), 1)
 
@@ -221,14 +228,15 @@ def mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor: 
 
 def load_instance(session: Session, instance_id: int) -> Instance:
     """A detached copy of the row: writes go through ``update_row``, never the ORM's flush."""
-    row = session.connection().execute(select(INSTANCES).where(INSTANCES.c.id == instance_id)).first()
+    row = session.connection().execute(_INSTANCE_BY_ID, {"row_id": instance_id}).first()
     if row is None:
         raise NotFound(f"instance {instance_id} not found")
     return Instance(**row._mapping)
 
 
-def active_instance(session: Session, instance_id: int) -> Instance:
-    instance = load_instance(session, instance_id)
+def active_instance(session: Session, instance_id: int, instance: Instance | None = None) -> Instance:
+    """The instance (loaded now unless already at hand), if it is running or waiting."""
+    instance = instance if instance is not None else load_instance(session, instance_id)
     if instance.status not in ACTIVE_STATUSES:
         raise InstanceNotActive(f"instance {instance_id} is {instance.status}")
     return instance

@@ -19,7 +19,7 @@ from cprflow.errors import Conflict, ScriptFailed
 from cprflow.models import ACTIVE_STATUSES, Instance
 from cprflow.repository import Database
 from cprflow.services import DEFAULT_STEP_SECONDS
-from cprflow.store import mark_error, record_event, save_step, unpack
+from cprflow.store import load_workflow, mark_error, record_event, save_step
 
 log = logging.getLogger(__name__)
 ACTOR = "timer"
@@ -72,7 +72,7 @@ def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int])
             instance = Instance(**row._mapping)  # detached: written only through the version check
             claimed = instance.id
             seen.add(claimed)
-            workflow = engine.Workflow.load(unpack(instance.state))
+            workflow = load_workflow(session, instance)
             due = workflow.due_timers(now)
             with operators.step(session, claimed, ACTOR, now) as effects:
                 workflow.fire_timers(now, step_seconds)
