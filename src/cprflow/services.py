@@ -9,9 +9,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import access, engine, forms, operators, processes
@@ -24,6 +25,7 @@ from cprflow.store import (  # noqa: F401 - the views are part of this module's 
     DeployResult,
     EventView,
     deployed_version,
+    load_workflow,
     INSTANCES,
     TASKS,
     pack,
@@ -198,7 +200,7 @@ def get_task(db: Database, task_id: str, *, with_values: bool = True) -> TaskDet
         instance = load_instance(session, task.instance_id)
         version = deployed_version(session, instance.version_id)
         schema = version.forms.get(task.form or "") or {"type": "object"}
-        ready = engine.Workflow.load(unpack(instance.state)).ready_task(task_id) if with_values else None
+        ready = load_workflow(session, instance).ready_task(task_id) if with_values else None
         current = ready.data if ready is not None else {}
         fields_ = schema.get("properties", {})
         data = {k: v for k, v in current.items() if k in fields_}
@@ -219,14 +221,18 @@ class TaskAccess:
 
 def task_access(db: Database, task_id: str) -> TaskAccess:
     with db.transaction(write=False) as session:
-        row = session.connection().execute(
-            select(TASKS.c.lane, TASKS.c.assignee, INSTANCES.c.version_id, INSTANCES.c.data)
-            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
-            .where(TASKS.c.id == task_id)
-        ).first()
-        if row is None:
-            raise NotFound(f"task {task_id} not found")
-        return TaskAccess(row.lane, row.assignee, row.version_id, row.data or {})
+        return _task_access(session, task_id)
+
+
+def _task_access(session: Session, task_id: str) -> TaskAccess:
+    row = session.connection().execute(
+        select(TASKS.c.lane, TASKS.c.assignee, INSTANCES.c.version_id, INSTANCES.c.data)
+        .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+        .where(TASKS.c.id == task_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    return TaskAccess(row.lane, row.assignee, row.version_id, row.data or {})
 
 
 _permissions: dict[tuple[str, int], access.Permissions] = {}
@@ -280,27 +286,38 @@ def record_read(db: Database, instance_id: int, *, actor: str, now: datetime, wh
         record_event(session, instance_id, "case_read", actor, now, {"what": what})
 
 
+# Built once: the completion path runs these on every request.
+_OPEN_SIBLINGS = select(TASKS).where(
+    TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery(),
+    TASKS.c.closed_at.is_(None),
+)
+
+
 def complete_task(
     db: Database, task_id: str, data: dict[str, Any], *, actor: str, now: datetime,
-    step_seconds: float = DEFAULT_STEP_SECONDS,
+    step_seconds: float = DEFAULT_STEP_SECONDS, check_access: Callable[[TaskAccess], None] | None = None,
 ) -> InstanceView:
+    """Complete an open task with its form data. ``check_access`` (the web layer's permission
+    check) sees the task and its case before anything else is said about either, in the same
+    transaction, so a caller who may not act learns nothing from a 409 or a 422."""
     try:
         with db.transaction() as session:
-            siblings = session.connection().execute(
-                select(TASKS).where(
-                    TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == task_id).scalar_subquery(),
-                    TASKS.c.closed_at.is_(None),
-                )
-            ).all()
-            task = next((t for t in siblings if t.id == task_id), None) or open_task(session, task_id)
+            siblings = session.connection().execute(_OPEN_SIBLINGS, {"task_id": task_id}).all()
+            task = next((t for t in siblings if t.id == task_id), None)
+            if task is None and check_access is not None:
+                check_access(_task_access(session, task_id))
+            task = task or open_task(session, task_id)
+            instance = load_instance(session, task.instance_id)
+            if check_access is not None and siblings:
+                check_access(TaskAccess(task.lane, task.assignee, instance.version_id, instance.data or {}))
             if task.claimed_by not in (None, actor):
                 raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
-            instance = active_instance(session, task.instance_id)
+            instance = active_instance(session, task.instance_id, instance)
             schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
             if schema is None:
                 raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
             forms.validate(schema, data)
-            workflow = engine.Workflow.load(unpack(instance.state))
+            workflow = load_workflow(session, instance)
             with operators.step(session, instance.id, actor, now) as effects:
                 try:
                     workflow.complete(task_id, data, now, step_seconds)
@@ -324,7 +341,7 @@ def send_message(
     try:
         with db.transaction() as session:
             instance = active_instance(session, instance_id)
-            workflow = engine.Workflow.load(unpack(instance.state))
+            workflow = load_workflow(session, instance)
             with operators.step(session, instance.id, actor, now) as effects:
                 kind = workflow.send(name, payload, now, step_seconds)
                 tasks = save_step(session, instance, workflow, now, step_seconds)

@@ -208,10 +208,16 @@ def _dummy_hash() -> str:
     return _dummy[0]
 
 
+_USER_COLUMNS = [User.__table__.c[name] for name in (
+    "id", "username", "display_name", "roles", "agency", "language", "disabled", "token_version")]
+
+
 def get_user(db: Database, user_id: int) -> UserView | None:
+    """Every API request asks this to check its token: one plain query, no ORM identity map."""
     with db.transaction(write=False) as session:
-        user = session.get(User, user_id)
-        return _view(user) if user is not None else None
+        row = session.connection().execute(select(*_USER_COLUMNS).where(User.__table__.c.id == user_id)).first()
+        return None if row is None else UserView(row.id, row.username, row.display_name, list(row.roles), row.agency,
+                                                 row.language, row.disabled, row.token_version)
 
 
 def list_users(db: Database) -> list[UserView]:

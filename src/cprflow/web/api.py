@@ -128,9 +128,16 @@ def _readable_instance(user: UserView, instance_id: int) -> services.InstanceVie
 def _check_workable(user: UserView, task_id: str) -> None:
     # Access first, whether the task is open or closed: someone who may not read the case must
     # not learn from a 409 that the task exists.
+    _known_task(task_id)
+    _may_work(user, task_id, services.task_access(_db(), task_id))
+
+
+def _known_task(task_id: str) -> None:
     if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
         raise NotFound(f"task {task_id!r} not found")
-    facts = services.task_access(_db(), task_id)
+
+
+def _may_work(user: UserView, task_id: str, facts: services.TaskAccess) -> None:
     perms = services.permissions(_db(), facts.version_id)
     if not access.can_work(user.actor, perms, facts.lane, facts.assignee):
         if access.can_read_case(user.actor, perms, facts.instance_data):
@@ -312,9 +319,10 @@ def draft(task_id: str) -> Any:
 def complete(task_id: str) -> Any:
     user = current_user()
     data = _body(schemas.DataRequest)["data"]
-    _check_workable(user, task_id)
+    _known_task(task_id)
     with _fields_within("data"):
-        view = services.complete_task(_db(), task_id, data, actor=user.username, now=_now(), step_seconds=_step())
+        view = services.complete_task(_db(), task_id, data, actor=user.username, now=_now(), step_seconds=_step(),
+                                      check_access=lambda facts: _may_work(user, task_id, facts))
     if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
         return _dump(schemas.InstanceOut, _instance_out(services.InstanceView(
             view.id, view.process_id, view.version_id, view.status, {}, None, [], None, view.created_at,
