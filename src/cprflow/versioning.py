@@ -124,8 +124,12 @@ def _bpmn_aspects(node: Any) -> dict[str, Any]:
     events = sorted(_local(n) for n in own if _local(n).endswith("EventDefinition"))
     if events:
         aspects["event"] = ", ".join(events)
-    rest = [etree.tostring(n, method="c14n") for n in own if _local(n) not in ("incoming", "outgoing")]
-    aspects["(other)"] = b"".join(sorted(rest)).decode()
+    # Anything else, whitespace and attribute order aside (a modeler re-indents what it saves).
+    rest = sorted(
+        json.dumps([n.tag, sorted(n.attrib.items()), (n.text or "").strip()])
+        for n in own if _local(n) not in ("incoming", "outgoing")
+    )
+    aspects["(other)"] = "\n".join(rest)
     return aspects
 
 
