@@ -31,6 +31,10 @@ _DRAWN = {
 }
 
 
+#: Attribute values BPMN takes when they are absent; a modeler may write or omit them.
+_DEFAULTS = {"cancelActivity": "true"}
+
+
 @dataclass
 class FileDiff:
     file: str
@@ -101,7 +105,7 @@ def _bpmn_aspects(node: Any) -> dict[str, Any]:
     aspects: dict[str, Any] = {"kind": _local(node), "name": node.get("name")}
     for attr in ("calledElement", "messageRef", "signalRef", "sourceRef", "targetRef", "default",
                  "attachedToRef", "cancelActivity", "isExecutable"):
-        if node.get(attr) is not None:
+        if node.get(attr) is not None and node.get(attr) != _DEFAULTS.get(attr):
             aspects[attr] = node.get(attr)
     own = _own(node)
     wanted = {
