@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -26,13 +27,24 @@ BPMN = "processes/child_practice_review.bpmn"
 NOW = datetime.now(timezone.utc)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'modeler.db'}")
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real diagrams deployed as version 1 and one user per role, built once (hashing is slow)."""
+    path = tmp_path_factory.mktemp("modeler") / "template.db"
+    database = Database(f"sqlite:///{path}")
     database.upgrade()
     services.deploy(database, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=NOW)
     for role in ROLES:
-        users.add_user(database, role, password=PASSWORD, roles=[role], agency="police" if role == "agency" else None, now=NOW)
+        users.add_user(database, role, password=PASSWORD, roles=[role], agency="police" if role == "agency" else None,
+                       now=NOW)
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def db(template: Path, tmp_path: Path) -> Iterator[Database]:
+    shutil.copy(template, tmp_path / "modeler.db")
+    database = Database(f"sqlite:///{tmp_path / 'modeler.db'}")
     yield database
     database.dispose()
 
@@ -204,3 +216,10 @@ def test_migration_page_moves_the_chosen_reviews(client: FlaskClient, db: Databa
     assert services.get_instance(db, second.id).version_id == 1
     [event] = [e for e in services.list_events(db, first.id) if e.kind == "migrated"]
     assert (event.actor, event.detail["reason"]) == ("process_owner", "new timescales")
+
+
+def test_the_pages_speak_welsh(client: FlaskClient) -> None:
+    token = sign_in(client, "process_owner")
+    client.post("/language", data={"language": "cy", "csrf_token": token})
+    page = client.get("/modeler/").text
+    assert "Dylunio prosesau" in page and "Tablau penderfynu" in page
