@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -104,25 +104,45 @@ def test_a_review_at_an_element_made_another_kind_is_refused(db: Database, at_ac
     assert not [e for e in at_action_plan.events() if e.kind == "migrated"]
 
 
-def without_set_timescales(db: Database) -> dict[str, str]:
-    """The review diagram with the script task that sets the timescales cut out of the flow."""
+def cut_out(db: Database, element_id: str) -> dict[str, str]:
+    """The review diagram with one element (one flow in, one out) cut out and the flow joined up."""
     root = etree.fromstring(modeling.version_files(db, 1)[BPMN].encode())
-    find = lambda id_: root.xpath("//*[@id=$id]", id=id_)[0]  # noqa: E731
-    script, into, out = find("set_timescales"), find("Flow_record_referral_set_timescales"), find("Flow_set_timescales_screen_referral")
-    into.set("targetRef", "screen_referral")
-    for ref in root.xpath("//*[local-name()='incoming' and text()='Flow_set_timescales_screen_referral']"):
-        ref.text = into.get("id")
-    for node in [script, out, *root.xpath("//*[@bpmnElement='set_timescales' or @bpmnElement='Flow_set_timescales_screen_referral']"),
-                 *root.xpath("//*[local-name()='flowNodeRef' and text()='set_timescales']")]:
-        node.getparent().remove(node)
+
+    def find(id_: str) -> Any:
+        return root.xpath("//*[@id=$id]", id=id_)[0]
+
+    node = find(element_id)
+    [into] = [c.text for c in node if etree.QName(c).localname == "incoming"]
+    [out] = [c.text for c in node if etree.QName(c).localname == "outgoing"]
+    target = find(out).get("targetRef")
+    find(into).set("targetRef", target)
+    for ref in find(target):
+        if etree.QName(ref).localname == "incoming" and ref.text == out:
+            ref.text = into
+    gone = root.xpath("//*[@bpmnElement=$a or @bpmnElement=$b]", a=element_id, b=out)
+    gone += root.xpath("//*[local-name()='flowNodeRef' and text()=$a]", a=element_id)
+    for each in [node, find(out), *gone]:
+        each.getparent().remove(each)
     return {BPMN: etree.tostring(root, encoding="unicode")}
+
+
+def test_a_review_at_a_removed_element_is_refused(db: Database) -> None:
+    cpr.deploy(db.url)
+    review = Review.start(db.url, "2026-01-05")
+    assert review.open() == ["record_referral"]
+    v2 = modeling.deploy_edits(db, cut_out(db, "record_referral"), actor="owner", now=at("2026-01-06")).version_id
+    [preview] = modeling.preview_migrations(db, v2, now=at("2026-01-06"))
+    assert preview.reasons == ["it is at 'Record the referral' (child_practice_review), which the new version removes"]
+    with pytest.raises(MigrationRefused, match="which the new version removes"):
+        modeling.migrate_instance(db, review.id, v2, reason="r", actor="owner", now=at("2026-01-06"))
+    assert (review.view().version_id, review.open()) == (1, ["record_referral"])
 
 
 def test_a_review_that_passed_a_removed_element_is_refused(db: Database) -> None:
     cpr.deploy(db.url)
     review = Review.start(db.url, "2026-01-05")
     cpr.to_reviewers(review)
-    v2 = modeling.deploy_edits(db, without_set_timescales(db), actor="owner", now=at("2026-01-20")).version_id
+    v2 = modeling.deploy_edits(db, cut_out(db, "set_timescales"), actor="owner", now=at("2026-01-20")).version_id
     [preview] = modeling.preview_migrations(db, v2, now=at("2026-01-20"))
     assert not preview.movable
     assert preview.reasons == [
