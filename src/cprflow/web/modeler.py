@@ -21,6 +21,7 @@ from cprflow import errors, modeling, schemas, services, versioning
 from cprflow.repository import Database
 from cprflow.users import UserView
 from cprflow.web import formrender
+from cprflow.web.api import _check_storable
 from cprflow.web.auth import current_user
 from cprflow.web.errors import STATUS, MalformedRequest, _fields_of, _pointers
 
@@ -178,6 +179,7 @@ def _json_body(schema: type[Any]) -> Any:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         raise MalformedRequest("the body must be a JSON object (Content-Type: application/json)")
+    _check_storable(payload)
     return schema().load(payload)
 
 
@@ -185,10 +187,10 @@ def _json_body(schema: type[Any]) -> Any:
 def file() -> Any:
     _owner()
     path = request.args.get("path", "")
-    files = modeling.version_files(_db(), services.list_versions(_db())[0]["id"]) if services.list_versions(_db()) else {}
+    files = services.newest_files(_db())
     if path not in files:
         raise errors.NotFound(f"no file {path!r} in the newest version")
-    return jsonify(path=path, content=files[path])
+    return jsonify(path=path, content=files[path].decode("utf-8"))
 
 
 @data_bp.post("/check")
