@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from cprflow import access, engine, processes, services, versioning
+from cprflow import engine, processes, services, versioning
 from cprflow.errors import DeployRefused, InvalidData, MigrationRefused, NotFound, Problem
 from cprflow.models import ACTIVE_STATUSES, ProcessVersion
 from cprflow.repository import Database
@@ -226,6 +226,7 @@ def _carry_over(session: Any, old_rows: list[Any], new_tasks: list[Any]) -> None
             )
 
 
-def may_edit(actor: access.Actor) -> bool:
-    """Editing, deploying and migrating are the process owners' (the CLI's ``deploy --as`` aside)."""
-    return "process_owner" in actor.roles
+#: Who edits, checks, deploys and migrates (as the API's deploy already requires), and who reads
+#: versions and their diffs besides: auditors and admins read everything.
+EDITORS = ("process_owner",)
+VERSION_READERS = ("process_owner", "auditor", "admin")
