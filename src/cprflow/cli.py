@@ -396,3 +396,49 @@ def serve(ctx: _Context, no_timers: bool) -> None:
         app.run(host=ctx.settings.host, port=ctx.settings.port, threaded=True, use_reloader=False)
     finally:
         stop.set()
+
+
+# ---------------------------------------------------------------------------------------------
+# Process owners: versions back to files, and migrating running instances
+
+
+@main.command("export")
+@click.argument("version_id", type=int)
+@click.argument("target", type=click.Path(path_type=Path, file_okay=False))
+@pass_ctx
+@_handles_errors
+def export_version(ctx: _Context, version_id: int, target: Path) -> None:
+    """Write a deployed version into TARGET/processes and TARGET/forms (e.g. '.' to commit it to git)."""
+    from cprflow import modeling, versioning
+
+    touched = versioning.export(modeling.version_files(ctx.db, version_id), target)
+    _out(ctx, {"version_id": version_id, "written_or_removed": touched},
+         [f"version {version_id} exported to {target}", *(f"  {name}" for name in touched)] if touched
+         else [f"{target} already holds version {version_id}"])
+
+
+@main.command("migrate")
+@click.argument("instance_ids", type=int, nargs=-1)
+@click.option("--to", "to_version", type=int, required=True, help="The version to move to.")
+@click.option("--reason", default="", help="Recorded with each move (required unless --preview).")
+@click.option("--preview", is_flag=True, help="Only say which can move and what changes for them.")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@_handles_errors
+def migrate(ctx: _Context, instance_ids: tuple[int, ...], to_version: int, reason: str, preview: bool, actor: str) -> None:
+    """Move running instances (all that can, if none are named) to a newer version."""
+    from cprflow import modeling
+
+    previews = modeling.preview_migrations(ctx.db, to_version, now=_now(), step_seconds=ctx.settings.step_seconds,
+                                           instance_ids=list(instance_ids) or None)
+    if preview:
+        _out(ctx, previews, [f"instance {p.instance_id} (version {p.from_version}): "
+                             + ("can move" if p.movable else "cannot move: " + "; ".join(p.reasons)) for p in previews]
+             or ["no running instance on an older version"])
+        return
+    moved = [modeling.migrate_instance(ctx.db, p.instance_id, to_version, reason=reason, actor=actor, now=_now(),
+                                       step_seconds=ctx.settings.step_seconds) for p in previews if p.movable]
+    refused = [p for p in previews if not p.movable]
+    _out(ctx, {"moved": [m.id for m in moved], "refused": [vars(p) for p in refused]},
+         [f"instance {m.id} moved to version {to_version}" for m in moved]
+         + [f"instance {p.instance_id} not moved: {'; '.join(p.reasons)}" for p in refused])

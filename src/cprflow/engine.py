@@ -5,6 +5,7 @@ Callers get small frozen dataclasses and plain dicts; a BpmnWorkflow never leave
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from contextvars import ContextVar
@@ -432,6 +433,10 @@ class Workflow:
         self._run(now, step_seconds, lambda: self._wf.send_event(BpmnEvent(definition, payload)))
         return kind
 
+    def migrate(self, spec_json: str, now: datetime, step_seconds: float) -> Migration:
+        """Move onto another version's spec, or say why not (see ``_migrate``)."""
+        return _migrate(self, spec_json, now, step_seconds)
+
     def due_timers(self, now: datetime) -> list[str]:
         """Element ids of timers whose moment has come."""
         return [bpmn_id for bpmn_id, due in self._timers() if due <= now]
@@ -557,3 +562,144 @@ def _describe_failure(err: Exception) -> str:
     where = f" at '{task.task_spec.bpmn_id}'" if task is not None and task.task_spec.bpmn_id else ""
     message = str(err).splitlines()[0] if str(err) else err.__class__.__name__
     return f"diagram code failed{where}: {message}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Migration: move a running instance onto a newer version's specs, with SpiffWorkflow's own
+# alignment (SpiffWorkflow.bpmn.util.diff): tasks keep their history; open and waiting tasks are
+# reset onto the new specs and predicted again, which re-reads their timers from the data.
+
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Whether an instance can move to a spec, why not, and what changes for it (plain JSON)."""
+
+    movable: bool
+    reasons: list[str]
+    changes: dict[str, Any]
+
+
+def _label(spec: Any) -> str:
+    return str(spec.bpmn_id or spec.name)
+
+
+def _shown(spec: Any) -> bool:
+    """Elements a process owner drew; Spiff adds its own start, end and join specs."""
+    return bool(spec.bpmn_id)
+
+
+def _element_changes(spec_diff: Any) -> dict[str, Any]:
+    return {
+        "added": sorted(_label(s) for s in spec_diff.added if _shown(s)),
+        "removed": sorted(_label(s) for s in spec_diff.removed if _shown(s)),
+        "changed": {_label(s): sorted(c) for s, c in spec_diff.changed.items() if _shown(s)},
+    }
+
+
+def _refusals(workflow_diff: Any, spec_diff: Any, process: str) -> list[str]:
+    reasons = []
+    for task in workflow_diff.removed:
+        spec = task.task_spec
+        where = f"'{spec.bpmn_name or _label(spec)}' ({process})"
+        if task.has_state(_ACTIVE):
+            reasons.append(f"it is at {where}, which the new version removes")
+        elif task.has_state(TaskState.COMPLETED) and _shown(spec):
+            reasons.append(f"it has passed {where}, which the new version removes, so its history could not be kept")
+    for task in workflow_diff.changed:
+        if task.has_state(_ACTIVE) and "typename" in spec_diff.changed.get(task.task_spec, ()):
+            reasons.append(f"it is at '{task.task_spec.bpmn_name or _label(task.task_spec)}' ({process}), "
+                           "which the new version makes a different kind of element")
+    return reasons
+
+
+def _open_user_tasks(wf: Any) -> list[str]:
+    return sorted(
+        str(t.task_spec.bpmn_id) for t in wf.get_tasks(state=TaskState.READY)
+        if isinstance(t.task_spec, UserTaskMixin)
+    )
+
+
+def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float) -> Migration:
+    """Move this instance onto ``spec_json`` (one process's stored spec, see ``parse_set``).
+
+    Refused, leaving the instance untouched, when an open or waiting element is removed or becomes
+    a different kind of element, when a sub-process it is inside is gone, or when it has passed an
+    element that is removed (SpiffWorkflow could not restore its history). On success the
+    instance has run its engine steps on the new specs; the caller saves it as after any step.
+    """
+    from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
+
+    registry = _SERIALIZER.registry
+    stored = json.loads(spec_json)
+    new_spec = _SERIALIZER.from_dict(stored["spec"])
+    new_deps = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
+    wf = self._wf
+    if new_spec.name != wf.spec.name:
+        return Migration(False, [f"the new version's process is '{new_spec.name}', not '{wf.spec.name}'"], {})
+    tasks_before, timers_before = _open_user_tasks(wf), self._timers()
+    top_spec_diff = SpecDiff(registry, wf.spec, new_spec)
+    top = WorkflowDiff(wf, top_spec_diff)
+    reasons = _refusals(top, top_spec_diff, wf.spec.name)
+    elements = {wf.spec.name: _element_changes(top_spec_diff)}
+    subs = []
+    for sp_id, sp in list(wf.subprocesses.items()):
+        name = sp.spec.name
+        if name not in new_deps:
+            if not sp.completed:
+                reasons.append(f"it is inside '{name}', which the new version no longer has")
+            continue
+        sp_spec_diff = SpecDiff(registry, sp.spec, new_deps[name])
+        sp_diff = WorkflowDiff(sp, sp_spec_diff)
+        reasons.extend(_refusals(sp_diff, sp_spec_diff, name))
+        elements.setdefault(name, _element_changes(sp_spec_diff))
+        subs.append((sp, sp_diff, new_deps[name]))
+    for name, dep in new_deps.items():
+        if name not in elements and name in wf.subprocess_specs:
+            elements[name] = _element_changes(SpecDiff(registry, wf.subprocess_specs[name], dep))
+    elements = {k: v for k, v in elements.items() if v["added"] or v["removed"] or v["changed"]}
+    changes: dict[str, Any] = {"elements": elements}
+    if reasons:
+        return Migration(False, sorted(set(reasons)), changes)
+
+    def move() -> None:  # inside the step's clock: resetting a waiting timer reads "now"
+        _move(top, wf, new_spec)
+        for sp, sp_diff, dep in subs:
+            _move(sp_diff, sp, dep)
+        wf.subprocess_specs = new_deps
+
+    self._run(now, step_seconds, move)
+    try:  # the state must restore as it will be stored; anything else is a refusal
+        _SERIALIZER.deserialize_json(_SERIALIZER.serialize_json(wf))
+    except Exception as err:  # noqa: BLE001 - any failure to restore means it cannot move
+        return Migration(False, [f"its state would not restore on the new version ({type(err).__name__}: {err})"], changes)
+    timers_after = self._timers()
+    changes.update(
+        tasks={"before": tasks_before, "after": _open_user_tasks(wf)},
+        timers={"before": _timer_list(timers_before), "after": _timer_list(timers_after)},
+    )
+    return Migration(True, [], changes)
+
+
+def _move(diff: Any, wf: Any, spec: Any) -> None:
+    """SpiffWorkflow's ``migrate_workflow``, except that a reset task keeps its own data.
+
+    The library resets open and waiting tasks to their parent's data, which drops what only the
+    task holds: a multi-instance item (one agency's timeline task lost ``agency`` and its
+    pre-script failed), or values a pre-script set."""
+    wf.spec = spec
+    for task in wf.tasks.values():
+        aligned = diff.alignment.get(task)
+        if aligned is not None:
+            task.task_spec = aligned
+    for task in list(wf.get_tasks(state=TaskState.READY | TaskState.WAITING, skip_subprocesses=True)):
+        if task.id in wf.tasks:  # an earlier reset may have dropped it already
+            task.reset_branch(copy.deepcopy(task.data))
+    if wf.last_task is not None and wf.last_task.id not in wf.tasks:
+        wf.last_task = None
+
+
+def _timer_list(timers: list[tuple[str, datetime]]) -> list[dict[str, str]]:
+    return sorted(({"element": bpmn_id, "due": due.isoformat()} for bpmn_id, due in timers), key=lambda t: (t["element"], t["due"]))
+

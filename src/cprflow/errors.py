@@ -107,3 +107,9 @@ class Forbidden(CprflowError):
     """Signed in, but this role or assignment does not allow it."""
 
     code = "forbidden"
+
+
+class MigrationRefused(Conflict):
+    """A running instance cannot move to the chosen version; the reasons say why."""
+
+    code = "migration_refused"

@@ -147,3 +147,104 @@ class EventPage(Schema):
 class Health(Schema):
     status = fields.String(required=True)
     reason = fields.String()
+
+
+# ---------------------------------------------------------------------------------------------
+# Process owners: checking edits, versions and their diffs, migrating running instances
+
+#: Largest edited file, as the deploy check allows (processes.MAX_FILE_BYTES).
+_MAX_EDIT = 2 * 1024 * 1024
+
+
+class EditsRequest(Schema):
+    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=300)),
+                        values=fields.String(validate=validate.Length(max=_MAX_EDIT)), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+
+class ProblemOut(Schema):
+    file = fields.String(required=True)
+    message = fields.String(required=True)
+    element = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+
+
+class CheckOut(Schema):
+    ok = fields.Boolean(required=True)
+    problems = fields.List(fields.Nested(ProblemOut), required=True)
+    content_hash = fields.String(required=True)
+    same_as_version = fields.Integer(allow_none=True)
+
+
+class VersionInfoOut(Schema):
+    id = fields.Integer(required=True)
+    content_hash = fields.String(required=True)
+    deployed_at = fields.AwareDateTime(required=True)
+    deployed_by = fields.String(required=True)
+    processes = fields.List(fields.Nested(ProcessOut), required=True)
+
+
+class VersionInfoList(Schema):
+    versions = fields.List(fields.Nested(VersionInfoOut), required=True)
+
+
+class DiffQuery(Schema):
+    against = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class ElementRef(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ElementChange(Schema):
+    aspect = fields.String(required=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class ElementChanged(ElementRef):
+    changes = fields.List(fields.Nested(ElementChange), required=True)
+
+
+class FileDiffOut(Schema):
+    file = fields.String(required=True)
+    status = fields.String(required=True)
+    elements_added = fields.List(fields.Nested(ElementRef), required=True)
+    elements_removed = fields.List(fields.Nested(ElementRef), required=True)
+    elements_changed = fields.List(fields.Nested(ElementChanged), required=True)
+    layout_changed = fields.Boolean(required=True)
+    notes = fields.List(fields.String(), required=True)
+
+
+class DiffOut(Schema):
+    version_id = fields.Integer(required=True)
+    against = fields.Integer(allow_none=True)
+    files = fields.List(fields.Nested(FileDiffOut), required=True)
+
+
+class MigrationPreviewOut(Schema):
+    instance_id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    from_version = fields.Integer(required=True)
+    to_version = fields.Integer(required=True)
+    status = fields.String(required=True)
+    stage = fields.Raw(allow_none=True)
+    movable = fields.Boolean(required=True)
+    reasons = fields.List(fields.String(), required=True)
+    changes = fields.Dict(required=True)
+
+
+class MigrationPreviewList(Schema):
+    instances = fields.List(fields.Nested(MigrationPreviewOut), required=True)
+
+
+class MigrateRequest(Schema):
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class FormPreviewRequest(Schema):
+    schema = fields.String(required=True, validate=validate.Length(max=_MAX_EDIT))
+    ui_schema = fields.String(load_default="", validate=validate.Length(max=_MAX_EDIT))
