@@ -632,9 +632,13 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
     from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 
     registry = _SERIALIZER.registry
-    stored = json.loads(spec_json)
-    new_spec = _SERIALIZER.from_dict(stored["spec"])
-    new_deps = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
+    shared = _SPECS.get(spec_json)  # the new version's spec objects, if its instances share them
+    if shared is not None:
+        new_spec, new_deps = shared
+    else:
+        stored = json.loads(spec_json)
+        new_spec = _SERIALIZER.from_dict(stored["spec"])
+        new_deps = {k: _SERIALIZER.from_dict(v) for k, v in stored["subprocesses"].items()}
     wf = self._wf
     if new_spec.name != wf.spec.name:
         return Migration(False, [f"the new version's process is '{new_spec.name}', not '{wf.spec.name}'"], {})
@@ -668,12 +672,16 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
         for sp, sp_diff, dep in subs:
             _move(sp_diff, sp, dep)
         wf.subprocess_specs = new_deps
+        wf.cprflow_shared_spec = shared is not None
 
     self._run(now, step_seconds, move)
+    token = _SHARING.set(shared)
     try:  # the state must restore as it will be stored; anything else is a refusal
         _SERIALIZER.deserialize_json(_SERIALIZER.serialize_json(wf))
     except Exception as err:  # noqa: BLE001 - any failure to restore means it cannot move
         return Migration(False, [f"its state would not restore on the new version ({type(err).__name__}: {err})"], changes)
+    finally:
+        _SHARING.reset(token)
     timers_after = self._timers()
     changes.update(
         tasks={"before": tasks_before, "after": _open_user_tasks(wf)},

@@ -21,7 +21,7 @@ from cprflow.models import ACTIVE_STATUSES, ProcessVersion
 from cprflow.repository import Database
 from cprflow.store import (
     INSTANCES, TASKS, DeployResult, InstanceView, active_instance, deployed_version, instance_view, record_event,
-    save_step, unpack, update_row,
+    load_workflow, save_step, update_row,
 )
 
 #: Files a web edit may add or replace: a diagram, a form, or the permissions.
@@ -154,7 +154,7 @@ def preview_migrations(db: Database, to_version: int, *, now: datetime, step_sec
             if spec is None:
                 continue
             try:
-                found = engine.Workflow.load(unpack(row.state)).migrate(spec, now, step_seconds)
+                found = load_workflow(session, row).migrate(spec, now, step_seconds)
             except Exception as err:  # noqa: BLE001 - a failure of its diagram code is a reason too
                 found = engine.Migration(False, [f"moving it fails: {getattr(err, 'message', type(err).__name__)}"], {})
             previews.append(MigrationPreview(row.id, row.process_id, row.version_id, to_version, row.status,
@@ -186,7 +186,7 @@ def migrate_instance(
         open_rows = session.connection().execute(
             select(TASKS).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None))
         ).all()
-        workflow = engine.Workflow.load(unpack(instance.state))
+        workflow = load_workflow(session, instance)
         found = workflow.migrate(spec, now, step_seconds)
         if not found.movable:
             raise MigrationRefused(f"instance {instance_id} cannot move to version {to_version}: " + "; ".join(found.reasons))
