@@ -20,6 +20,7 @@ the slot's next version, which records the event.
 from __future__ import annotations
 
 import html
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +58,9 @@ def render_html(template: dict[str, Any], fields: dict[str, Any], language: str,
 
 
 def render_pdf(template: dict[str, Any], fields: dict[str, Any], language: str, when: datetime) -> bytes:
-    from weasyprint import HTML  # imported when a letter is made: it loads Pango and fonts
+    with warnings.catch_warnings():  # Debian's HarfBuzz lacks the subsetter this release only warns about
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
+        from weasyprint import HTML  # imported when a letter is made: it loads Pango and fonts
 
     return HTML(string=render_html(template, fields, language, when)).write_pdf()
 
