@@ -92,6 +92,16 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
 @pytest.fixture
 def url(db: Database, smtp: Sink) -> str:
     """A migrated SQLite database with the review diagrams deployed and the people above."""
+    return _people(db)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_url(request: pytest.FixtureRequest, smtp: Sink) -> str:
+    """The same on both backends (PostgreSQL: a schema of its own)."""
+    return _people(request.getfixturevalue("db" if request.param == "sqlite" else "pg_db"))
+
+
+def _people(db: Database) -> str:
     cpr.deploy(db.url)
     for username, (roles, language, address, digest) in PEOPLE.items():
         users.add_user(db, username, password="long enough password", roles=roles, language=language,
@@ -157,10 +167,10 @@ def test_an_overdue_task_gives_one_reminder_and_one_overdue_notice_however_often
         ("task_ready", at("2026-01-08")), ("task_due_soon", midnight("2026-01-11")), ("task_overdue", midnight("2026-01-13"))]
 
 
-def test_two_workers_scanning_at_once_queue_a_reminder_once(url: str, smtp: Sink) -> None:
-    r = Review.start(url)
+def test_two_workers_scanning_at_once_queue_a_reminder_once(any_url: str, smtp: Sink) -> None:
+    r = Review.start(any_url)
     cpr.to_decision(r, decide="concise")
-    with cpr.opened(url) as one, cpr.opened(url) as two:
+    with cpr.opened(any_url) as one, cpr.opened(any_url) as two:
         barrier = threading.Barrier(2)
         found: list[list[tuple[str, str]]] = []
 
@@ -174,7 +184,7 @@ def test_two_workers_scanning_at_once_queue_a_reminder_once(url: str, smtp: Sink
         for t in threads:
             t.join()
     assert sorted(k for run_ in found for _, k in run_) == ["due_soon", "overdue"]
-    run(url, "2026-01-14")
+    run(any_url, "2026-01-14")
     assert len([m for m in smtp.to("bu@example.wales") if m["Subject"].startswith(("Reminder", "Overdue"))]) == 2
 
 
@@ -198,22 +208,22 @@ def _queue_referral(url: str) -> Review:
     return r
 
 
-def test_a_refused_send_is_retried_with_backoff_and_delivered_once(url: str, smtp: Sink) -> None:
-    with cpr.opened(url) as db:
+def test_a_refused_send_is_retried_with_backoff_and_delivered_once(any_url: str, smtp: Sink) -> None:
+    with cpr.opened(any_url) as db:
         notify.set_setting(db, "subgroup.member", email=None, daily_digest=False)  # one recipient
-    _queue_referral(url)
+    _queue_referral(any_url)
     smtp.refuse = 2
     t0 = at("2026-01-05", 10)
-    first = run(url, t0)
+    first = run(any_url, t0)
     assert len(first.delivery.retrying) == 1 and first.delivery.sent == []
-    with cpr.opened(url) as db:
+    with cpr.opened(any_url) as db:
         waiting = [m for m in notify.messages_for(db) if m.status == "pending"]
     assert [(m.attempts, m.next_attempt_at, m.last_error) for m in waiting] == [(1, t0 + timedelta(seconds=60), "SMTP 451")]
-    assert run(url, t0 + timedelta(seconds=59)).delivery.retrying == []  # not before its time
-    assert len(run(url, t0 + timedelta(seconds=60)).delivery.retrying) == 1  # second refusal: wait doubles
-    assert run(url, t0 + timedelta(seconds=179)).delivery.sent == []
-    assert len(run(url, t0 + timedelta(seconds=180)).delivery.sent) == 1
-    run(url, t0 + timedelta(hours=1))
+    assert run(any_url, t0 + timedelta(seconds=59)).delivery.retrying == []  # not before its time
+    assert len(run(any_url, t0 + timedelta(seconds=60)).delivery.retrying) == 1  # second refusal: wait doubles
+    assert run(any_url, t0 + timedelta(seconds=179)).delivery.sent == []
+    assert len(run(any_url, t0 + timedelta(seconds=180)).delivery.sent) == 1
+    run(any_url, t0 + timedelta(hours=1))
     assert [m["To"] for m in smtp.messages] == ["chair.subgroup@example.wales"]
 
 
@@ -239,12 +249,12 @@ def test_a_server_that_is_down_fails_the_message_after_the_last_attempt_and_admi
     assert [(e.actor, e.detail["from"]) for e in retried] == [("admin", "failed")]
 
 
-def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(url: str, smtp: Sink) -> None:
-    with cpr.opened(url) as db:
+def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_url: str, smtp: Sink) -> None:
+    with cpr.opened(any_url) as db:
         notify.set_setting(db, "subgroup.member", email=None, daily_digest=False)  # one recipient is enough
-    r = _queue_referral(url)
+    r = _queue_referral(any_url)
     smtp.hold = threading.Event()
-    env = {**os.environ, "CPRFLOW_DATABASE_URL": url}
+    env = {**os.environ, "CPRFLOW_DATABASE_URL": any_url}
     worker = subprocess.Popen([str(Path(sys.executable).parent / "cprflow"), "notify", "run", "--at", "2026-01-05T10:00:00+00:00"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -260,14 +270,14 @@ def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(url: 
     first, = smtp.messages
     smtp.hold = None
     later = at("2026-01-05", 11)
-    run(url, later)
-    run(url, later + timedelta(hours=1))  # new workers: the claimed row is not sent again by itself
+    run(any_url, later)
+    run(any_url, later + timedelta(hours=1))  # new workers: the claimed row is not sent again by itself
     assert len(smtp.messages) == 1
-    with cpr.opened(url) as db:
+    with cpr.opened(any_url) as db:
         assert [v.status for v in notify.problems(db, now=later)] == ["in_doubt"]
         doubt, = notify.problems(db, now=later)
         notify.retry(db, doubt.id, actor="admin", now=later)  # an admin who checked decides to resend
-    run(url, later)
+    run(any_url, later)
     assert len(smtp.messages) == 2 and smtp.messages[1]["Message-ID"] == first["Message-ID"]  # recognisable downstream
     assert [e.detail["from"] for e in r.events() if e.kind == "notification_retried"] == ["in_doubt"]
 

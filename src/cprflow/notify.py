@@ -406,34 +406,46 @@ def collect_digests(db: Database, *, now: datetime, settings: MailSettings | Non
         people = session.scalars(
             select(OUTBOX.c.recipient).where(OUTBOX.c.status == "held", OUTBOX.c.created_at < cutoff).distinct()
         ).all()
-    made = []
+    made: list[int] = []
     for username in people:
-        with db.transaction() as session:
-            held = session.connection().execute(
-                select(OUTBOX).where(OUTBOX.c.status == "held", OUTBOX.c.recipient == username,
-                                     OUTBOX.c.created_at < cutoff).order_by(OUTBOX.c.id)
-            ).all()
-            info = _newest_info(session)
-            person = next(iter(recipients(session, usernames=[username])), None)
-            if not held or info is None:
-                continue
-            if person is None:  # no longer reachable: the held rows fail where admins see them
-                session.connection().execute(update(OUTBOX).where(OUTBOX.c.id.in_([h.id for h in held]))
-                                             .values(status="failed", last_error="recipient has no address"))
-                continue
-            items = [{"subject": h.subject, "link": _first_link(h.body)} for h in held]
-            digest_id = queue(session, templates=info.templates, template=DIGEST_TEMPLATE, kind="digest",
-                              people=[person], context={"reference": "", "link": settings.base_url + "/tasks",
-                                                        "items": items, "task_name": "", "due_date": ""},
-                              now=now, settings=settings, held=False)[0]
-            result = session.connection().execute(
-                update(OUTBOX).where(OUTBOX.c.id.in_([h.id for h in held]), OUTBOX.c.status == "held")
-                .values(status="digested", digest_id=digest_id))
-            if result.rowcount != len(held):  # another worker took some: let it
-                session.rollback()
-                continue
-            made.append(digest_id)
+        try:
+            made.extend(_digest_for(db, username, cutoff, now, settings))
+        except _Raced:
+            continue
     return made
+
+
+def _digest_for(db: Database, username: str, cutoff: datetime, now: datetime, settings: MailSettings) -> list[int]:
+    """One person's digest, in one transaction: the digest row written, the held rows marked in it."""
+    with db.transaction() as session:
+        held = session.connection().execute(
+            select(OUTBOX).where(OUTBOX.c.status == "held", OUTBOX.c.recipient == username,
+                                 OUTBOX.c.created_at < cutoff).order_by(OUTBOX.c.id)
+        ).all()
+        info = _newest_info(session)
+        if not held or info is None:
+            return []
+        ids = [h.id for h in held]
+        person = next(iter(recipients(session, usernames=[username])), None)
+        if person is None:  # no longer reachable: the held rows fail where admins see them
+            session.connection().execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
+                                         .values(status="failed", last_error="recipient has no address"))
+            return []
+        items = [{"subject": h.subject, "link": _first_link(h.body)} for h in held]
+        digest_id = queue(session, templates=info.templates, template=DIGEST_TEMPLATE, kind="digest",
+                          people=[person], context={"reference": "", "link": settings.base_url + "/tasks",
+                                                    "items": items, "task_name": "", "due_date": ""},
+                          now=now, settings=settings, held=False)[0]
+        result = session.connection().execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "held")
+            .values(status="digested", digest_id=digest_id))
+        if result.rowcount != len(held):  # another worker took some: undo this digest, let it
+            raise _Raced
+        return [digest_id]
+
+
+class _Raced(Exception):
+    """Another worker changed the rows this transaction counted on; nothing of it is kept."""
 
 
 def _first_link(body: str) -> str:
@@ -525,7 +537,7 @@ def deliver_due(
             continue
         try:
             mailer.send(build_message(row, settings))
-        except (smtplib.SMTPException, OSError) as err:
+        except (smtplib.SMTPException, OSError, ValueError) as err:  # ValueError: an address smtplib refuses
             last = row.attempts >= settings.max_attempts
             wait = timedelta(seconds=settings.backoff_seconds * 2 ** (row.attempts - 1))
             with db.transaction() as session:
