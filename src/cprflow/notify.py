@@ -26,6 +26,7 @@ the row's own, so a resend can be recognised downstream.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import logging
 import smtplib
@@ -88,8 +89,13 @@ def template_file(name: str) -> str:
     return f"{name}{TEMPLATE_SUFFIX}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str) -> Any:
+    return _ENV.from_string(source)  # compiling costs milliseconds; templates repeat
+
+
 def render(source: str, context: dict[str, Any]) -> str:
-    return _ENV.from_string(source).render(**context)
+    return _compiled(source).render(**context)
 
 
 def render_email(forms: dict[str, Any], name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
