@@ -77,6 +77,8 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 TASK_PROPERTIES = ("notifyOnReady", "remindBefore", "remindTemplate", "notifyOverdue")
+#: The property naming the case-data key that holds the pseudonymous reference shown in task emails.
+REFERENCE_PROPERTY = "notifyReference"
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -135,6 +137,7 @@ class TaskDeclaration:
     remind_before: str | None = None
     remind_template: str = DEFAULT_REMIND_TEMPLATE
     overdue: str | None = None
+    reference_key: str | None = None
 
 
 def _declared(task: Any) -> TaskDeclaration | None:
@@ -143,7 +146,8 @@ def _declared(task: Any) -> TaskDeclaration | None:
     if not any(props.get(k) for k in TASK_PROPERTIES):
         return None
     return TaskDeclaration(props.get("notifyOnReady") or None, props.get("remindBefore") or None,
-                           props.get("remindTemplate") or DEFAULT_REMIND_TEMPLATE, props.get("notifyOverdue") or None)
+                           props.get("remindTemplate") or DEFAULT_REMIND_TEMPLATE, props.get("notifyOverdue") or None,
+                           props.get(REFERENCE_PROPERTY) or None)
 
 
 def declarations(trees: Iterable[Any]) -> dict[str, TaskDeclaration]:
@@ -312,10 +316,10 @@ def _task_context(settings: MailSettings, task: Any, reference: str) -> dict[str
             "due_date": due.date().isoformat() if due else ""}
 
 
-def _reference(data: dict[str, Any] | None, instance_id: int) -> str:
-    """The case's pseudonymous reference as the diagrams record it, else its number."""
-    value = (data or {}).get("child_reference") or (data or {}).get("case_reference")
-    return str(value) if value else f"#{instance_id}"
+def _reference(data: dict[str, Any] | None, key: str | None, instance_id: int) -> str:
+    """The pseudonymous reference under the key the task declares (notifyReference), else the case number."""
+    value = (data or {}).get(key) if key else None
+    return str(value) if isinstance(value, (str, int)) and str(value) else f"#{instance_id}"
 
 
 def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, Any]], now: datetime) -> None:
@@ -333,9 +337,10 @@ def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, An
     for row, decl in declared:
         task = _Row(row)
         people = task_recipients(session, info.permissions, task.lane, task.assignee)
+        reference = _reference(instance.data, decl.reference_key, instance_id)
         queue(session, templates=info.templates, template=decl.on_ready or "", kind="task_ready", people=people,
-              context=_task_context(settings, task, _reference(instance.data, instance_id)), now=now,
-              instance_id=instance_id, task_id=task.id, settings=settings)
+              context=_task_context(settings, task, reference), now=now, instance_id=instance_id, task_id=task.id,
+              settings=settings)
 
 
 class _Row:
@@ -389,9 +394,10 @@ def queue_reminders(db: Database, *, now: datetime, settings: MailSettings | Non
                     session.connection().execute(insert(NOTICES), {"task_id": task.id, "kind": kind, "queued_at": now})
                     info = infos[task.version_id]
                     people = task_recipients(session, info.permissions, task.lane, task.assignee)
+                    reference = _reference(task.instance_data, decl.reference_key, task.instance_id)
                     queue(session, templates=info.templates, template=template, kind=f"task_{kind}", people=people,
-                          context=_task_context(settings, task, _reference(task.instance_data, task.instance_id)),
-                          now=now, instance_id=task.instance_id, task_id=task.id, settings=settings)
+                          context=_task_context(settings, task, reference), now=now, instance_id=task.instance_id,
+                          task_id=task.id, settings=settings)
                 queued.append((task.id, kind))
             except IntegrityError:  # another worker queued it first
                 continue
