@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 
 from cprflow import documents, letters, notify, processes, services, users
 from cprflow.config import MailSettings
-from cprflow.errors import DeployRefused, InvalidData
+from cprflow.errors import Conflict, DeployRefused, InvalidData
 from cprflow.repository import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at, midnight
@@ -241,7 +241,7 @@ def test_a_server_that_is_down_fails_the_message_after_the_last_attempt_and_admi
         monkeypatch.setenv("CPRFLOW_SMTP_PORT", str(smtp.port))
         again = notify.retry(db, failed[0].id, actor="admin", now=t0 + timedelta(days=1))
         assert again.status == "pending"
-        with pytest.raises(InvalidData):
+        with pytest.raises(Conflict):
             notify.retry(db, failed[0].id, actor="admin", now=t0 + timedelta(days=1))  # only failed or in doubt
     assert len(run(url, t0 + timedelta(days=1)).delivery.sent) == 1
     assert len(smtp.messages) == 1

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from cprflow import access, expressions, operators
 from cprflow.config import MailSettings
-from cprflow.errors import InvalidData, NotFound, Problem
+from cprflow.errors import Conflict, InvalidData, NotFound, Problem
 from cprflow.models import ACTIVE_STATUSES, ROLES, Instance, NotificationSetting, OutboxMessage, ProcessVersion, TaskNotice, User, UserTask
 from cprflow.repository import Database
 from cprflow.store import record_event
@@ -652,8 +652,7 @@ def retry(db: Database, outbox_id: int, *, actor: str, now: datetime, settings: 
         if row is None:
             raise NotFound(f"notification {outbox_id} not found")
         if not (row.status == "failed" or _in_doubt(row, now, settings)):
-            raise InvalidData(f"notification {outbox_id} is {row.status}: only failed or in-doubt ones are retried",
-                              fields={"/id": ["is neither failed nor in doubt"]})
+            raise Conflict(f"notification {outbox_id} is {row.status}: only failed or in-doubt ones are retried")
         session.connection().execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(
             status="pending", next_attempt_at=now, attempts=min(row.attempts, settings.max_attempts - 1)))
         previous = "in_doubt" if row.status == "sending" else row.status

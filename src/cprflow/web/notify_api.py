@@ -70,7 +70,8 @@ def failed_notifications() -> Any:
 
 
 @route(bp, "/admin/notifications/<int:outbox_id>/retry", "POST",
-       "Send a failed or in-doubt email again (admins; recorded as an event)", response=OutboxOut, errors=(403, 404))
+       "Send a failed or in-doubt email again (admins; recorded as an event)", response=OutboxOut,
+       errors=(403, 404, 409))
 def retry_notification(outbox_id: int) -> Any:
     user = current_user()
     require_role(user, "admin")

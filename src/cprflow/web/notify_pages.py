@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from cprflow import notify
 from cprflow.config import MailSettings
-from cprflow.errors import InvalidData, NotFound
+from cprflow.errors import Conflict, InvalidData, NotFound
 from cprflow.web.pages import _db, _now, _signed_in, bp
 
 
@@ -52,7 +52,7 @@ def notifications_retry(outbox_id: int) -> Any:
     user = _admin()
     try:
         notify.retry(_db(), outbox_id, actor=user.username, now=_now(), settings=MailSettings.from_env())
-    except InvalidData:
+    except Conflict:
         flash(_("That email is no longer failed or in doubt."))
     else:
         flash(_("The email will be sent again."))
