@@ -381,7 +381,7 @@ def demo(ctx: _Context) -> None:
 @click.option("--no-notify", is_flag=True, help="Do not run the notification worker in this process.")
 @pass_ctx
 def serve(ctx: _Context, no_timers: bool, no_notify: bool = False) -> None:
-    """Serve the web app with a timer worker beside it (development; see README for gunicorn)."""
+    """Serve the web app with the timer and notification workers beside it (development; see README for gunicorn)."""
     from cprflow.web import create_app
 
     stop = threading.Event()
