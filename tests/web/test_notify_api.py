@@ -39,6 +39,7 @@ def test_the_admin_view_of_failed_sends_by_role(call: Call, web_db: Database, wh
         assert call("GET", "/api/admin/notifications", who, 200)["items"] == []
         call("POST", f"/api/admin/notifications/{outbox_id}/retry", who, 409)  # pending now: nothing to retry
         call("POST", "/api/admin/notifications/999999/retry", who, 404)
+        call("POST", "/api/admin/notifications/%C2%B2/retry", who, 404)  # a digit, but not one of ours
     else:
         assert [v.status for v in notify.problems(web_db, now=now())] == ["failed"]  # nothing changed
 

@@ -6,6 +6,7 @@ the contract tests and the token checks cover them like every other route.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -58,8 +59,9 @@ def my_notification_settings() -> Any:
 @route(bp, "/me/notification-settings", "PUT", "Set your email address and whether you get one daily digest",
        body=NotificationSettingIn, response=NotificationSettingOut)
 def set_my_notification_settings() -> Any:
+    user = current_user()  # who is asking comes before what they ask
     given = _body(NotificationSettingIn)
-    view = notify.set_setting(_db(), current_user().username, email=given["email"], daily_digest=given["daily_digest"])
+    view = notify.set_setting(_db(), user.username, email=given["email"], daily_digest=given["daily_digest"])
     return _dump(NotificationSettingOut, view)
 
 
@@ -69,13 +71,13 @@ def failed_notifications() -> Any:
     return _dump(OutboxList, {"items": notify.problems(_db(), now=_now(), settings=MailSettings.from_env())})
 
 
-@route(bp, "/admin/notifications/<int:outbox_id>/retry", "POST",
+@route(bp, "/admin/notifications/<outbox_id>/retry", "POST",
        "Send a failed or in-doubt email again (admins; recorded as an event)", response=OutboxOut,
        errors=(403, 404, 409))
-def retry_notification(outbox_id: int) -> Any:
-    user = current_user()
+def retry_notification(outbox_id: str) -> Any:
+    user = current_user()  # the token first: an unknown id must not answer before it
     require_role(user, "admin")
-    if not 1 <= outbox_id <= MAX_ID:
-        raise NotFound(f"notification {outbox_id} not found")
-    view = notify.retry(_db(), outbox_id, actor=user.username, now=_now(), settings=MailSettings.from_env())
+    if not re.fullmatch(r"[0-9]{1,10}", outbox_id) or not 1 <= int(outbox_id) <= MAX_ID:
+        raise NotFound(f"notification {outbox_id!r} not found")
+    view = notify.retry(_db(), int(outbox_id), actor=user.username, now=_now(), settings=MailSettings.from_env())
     return _dump(OutboxOut, view)
