@@ -378,12 +378,19 @@ def demo(ctx: _Context) -> None:
 
 @main.command()
 @click.option("--no-timers", is_flag=True, help="Do not run the timer worker in this process.")
+@click.option("--no-notify", is_flag=True, help="Do not run the notification worker in this process.")
 @pass_ctx
-def serve(ctx: _Context, no_timers: bool) -> None:
-    """Serve the web app with a timer worker beside it (development; see README for gunicorn)."""
+def serve(ctx: _Context, no_timers: bool, no_notify: bool = False) -> None:
+    """Serve the web app with the timer and notification workers beside it (development; see README for gunicorn)."""
     from cprflow.web import create_app
 
     stop = threading.Event()
+    if not no_notify:
+        from cprflow import notify
+        from cprflow.config import MailSettings
+
+        threading.Thread(target=notify.work, name="notify", daemon=True,
+                         kwargs={"db": ctx.db, "settings": MailSettings.from_env(), "stop": stop}).start()
     if not no_timers:
         worker = threading.Thread(
             target=timers.work, name="timers", daemon=True,
@@ -442,3 +449,4 @@ def migrate(ctx: _Context, instance_ids: tuple[int, ...], to_version: int, reaso
     _out(ctx, {"moved": [m.id for m in moved], "refused": [vars(p) for p in refused]},
          [f"instance {m.id} moved to version {to_version}" for m in moved]
          + [f"instance {p.instance_id} not moved: {'; '.join(p.reasons)}" for p in refused])
+from cprflow import cli_notify  # noqa: E402,F401 - the "notify" command group

@@ -72,3 +72,45 @@ class Settings:
             oidc_group_roles=env.get("CPRFLOW_OIDC_GROUP_ROLES", ""),
             oidc_groups_claim=env.get("CPRFLOW_OIDC_GROUPS_CLAIM", "groups"),
         )
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Email: the SMTP server, the sender, the link base, and how the notification worker retries."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = 30.0
+    mail_from: str = "cprflow@localhost"
+    #: Where links in emails point: the address staff reach this service at.
+    base_url: str = "http://127.0.0.1:5000"
+    #: Sends per message before it is marked failed, and the first wait (doubling each time).
+    max_attempts: int = 5
+    backoff_seconds: float = 60.0
+    #: How long a message may stay "sending" before admins are shown it as in doubt.
+    in_doubt_seconds: float = 600.0
+    poll_seconds: float = 5.0
+    #: Hour (UTC) after which the day before's held notifications go out as one digest per person.
+    digest_hour: int = 7
+
+    @classmethod
+    def from_env(cls) -> MailSettings:
+        env = os.environ
+        return cls(
+            smtp_host=env.get("CPRFLOW_SMTP_HOST", cls.smtp_host),
+            smtp_port=int(_float("CPRFLOW_SMTP_PORT", cls.smtp_port)),
+            smtp_user=env.get("CPRFLOW_SMTP_USER") or None,
+            smtp_password=env.get("CPRFLOW_SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("CPRFLOW_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            smtp_timeout=_float("CPRFLOW_SMTP_TIMEOUT", cls.smtp_timeout),
+            mail_from=env.get("CPRFLOW_SMTP_FROM", cls.mail_from),
+            base_url=env.get("CPRFLOW_BASE_URL", cls.base_url).rstrip("/"),
+            max_attempts=int(_float("CPRFLOW_NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
+            backoff_seconds=_float("CPRFLOW_NOTIFY_BACKOFF_SECONDS", cls.backoff_seconds),
+            in_doubt_seconds=_float("CPRFLOW_NOTIFY_IN_DOUBT_SECONDS", cls.in_doubt_seconds),
+            poll_seconds=_float("CPRFLOW_NOTIFY_POLL_SECONDS", cls.poll_seconds),
+            digest_hour=int(_float("CPRFLOW_NOTIFY_DIGEST_HOUR", cls.digest_hour)),
+        )

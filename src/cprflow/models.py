@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint,
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -171,3 +171,57 @@ class Document(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("instance_id", "slot", "version", name="uq_documents_slot_version"),)
+
+
+class OutboxMessage(Base):
+    """One email to one person, written in the same transaction as the change that caused it and
+    sent later by the notification worker (notify.py). ``status``: pending -> sending -> sent, or
+    back to pending with a later ``next_attempt_at``, or failed after the last attempt; ``held``
+    waits for the recipient's daily digest, ``digested`` went out inside one. A row left
+    ``sending`` by a killed worker is in doubt: never resent by itself, shown to admins."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    template: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    #: Stable per row, so a send retried by an admin can be recognised downstream.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    digest_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+
+class TaskNotice(Base):
+    """That a task's reminder (``due_soon``) or overdue notice was queued: one row per task and
+    kind, so two workers scanning at once never queue it twice."""
+
+    __tablename__ = "task_notices"
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationSetting(Base):
+    """Where and how a person gets email: their address and whether they want one daily digest."""
+
+    __tablename__ = "notification_settings"
+
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)

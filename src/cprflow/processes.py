@@ -117,6 +117,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
             problems.extend(_check_decision_tables(name, root))
     forms = _load_forms(diagrams, problems)
     permissions = _load_permissions(diagrams, problems)
+    problems.extend(_check_notifications(trees, forms, permissions))
     if problems:
         raise DeployRefused(problems)
     try:
@@ -438,3 +439,10 @@ def _check_lanes(parsed: engine.ParsedSet, permissions: dict[str, Any], trees: d
         for task in parsed.user_tasks
         if task.lane is not None and task.lane not in lanes
     ]
+
+
+def _check_notifications(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, Any] | None) -> list[Problem]:
+    """Notification and letter templates exist in both languages; durations parse; roles exist."""
+    from cprflow import letters, notify
+
+    return notify.check(trees, forms, permissions) + letters.check(trees, forms)

@@ -201,6 +201,9 @@ def sync_tasks(
     ]
     if new:
         session.connection().execute(insert(TASKS), new)
+        from cprflow.notify import tasks_opened  # the tasks' notifyOnReady emails, in this transaction
+
+        tasks_opened(session, instance_id, new, now)
     kept = [task_view(known[i]) for i in current if i in known]
     return kept + [TaskView(**{k: v for k, v in row.items() if k in _TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
 

@@ -187,3 +187,6 @@ def review(instance_id: int) -> Any:
         "review.html", instance=view, status_label=status_labels.get(view.status, view.status),
         timescales=_timescales(view.data, _now().date()), holds=[h for h in holds if isinstance(h, dict)],
     )
+
+
+from cprflow.web import notify_pages  # noqa: E402,F401 - email settings and failed sends, on this blueprint
