@@ -36,6 +36,7 @@ KINDS = {PDF: "PDF", DOCX: "Word (DOCX)", ODT: "OpenDocument text (ODT)"}
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: A DOCX or ODT is a zip: refuse one that would expand past this (a zip bomb) before reading it.
 MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+PAGE_BREAK = "\n\f\n"
 SLOT = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
 
@@ -104,7 +105,8 @@ def extract_text(content_type: str, data: bytes) -> str | None:
             from pypdf import PdfReader
 
             reader = PdfReader(io.BytesIO(data))
-            text = "\n".join(page.extract_text() or "" for page in reader.pages)
+            # Pages are kept apart by a form feed, so findings can say which page they are on.
+            text = PAGE_BREAK.join(page.extract_text() or "" for page in reader.pages)
         else:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 if content_type == DOCX:

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cprflow import processes, services, timers
+from cprflow import docfields, documents, processes, services, timers
 from cprflow.repository import Database
+from tests.fixtures import files
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The diagram set the scenarios deploy: the repository's own, or an edited copy to check against
@@ -124,11 +125,32 @@ class Review:
 
     def do(self, bpmn_id: str, data: dict[str, Any], when: str | datetime, actor: str | None = None, *,
            assignee: str | None = None) -> services.InstanceView:
-        """Complete the one open ``bpmn_id`` task (the one assigned to ``assignee`` if given)."""
+        """Complete the one open ``bpmn_id`` task (the one assigned to ``assignee`` if given).
+
+        A document the form requires and ``data`` leaves out is uploaded first (a clean PDF), as the
+        person would before completing the form."""
         task = self.task(bpmn_id, assignee)
         who = actor or task.assignee or LANE_ACTORS.get(task.lane or "", "someone")
         with opened(self.url) as db:
+            schema = services.get_task(db, task.id, with_values=False).schema
+        data = dict(data)
+        for pointer, template in docfields.fields(schema):
+            key = pointer.strip("/")
+            if "/" not in key and key in schema.get("required", []) and key not in data:
+                slot = docfields.slot_of(template, task.assignee) or "unknown"
+                data[key] = self.upload(slot, files.pdf(f"{slot.replace('_', ' ').capitalize()}",
+                                                        "The review found that agencies shared information late."),
+                                        when, actor=who, filename=f"{slot}.pdf")
+        with opened(self.url) as db:
             return services.complete_task(db, task.id, data, actor=who, now=at(when))
+
+    def upload(self, slot: str, content: bytes, when: str | datetime, *, actor: str = "rev.lewis",
+               filename: str = "document.pdf") -> dict[str, Any]:
+        """File a document in a slot of this review; the reference a form's document field holds."""
+        with opened(self.url) as db, db.transaction() as session:
+            view = documents.store(session, instance_id=self.id, slot=slot, filename=filename, data=content,
+                                   actor=actor, now=at(when))
+        return docfields.reference(view)
 
     def send(self, name: str, payload: dict[str, Any], when: str | datetime,
              actor: str = "board.chair") -> services.InstanceView:
@@ -221,12 +243,12 @@ OUTLINE = [
     {"action_id": "A2", "action": "Train health visitors", "agency": "health", "due_date": "2026-10-31"},
     {"action_id": "A3", "action": "Audit school referrals", "agency": "education", "due_date": "2026-12-31"},
 ]
-DRAFT = {"draft_report_ref": "DOC-17-draft-1", "anonymised": True, "report_summary": "Summary.",
+DRAFT = {"anonymised": True, "report_summary": "Summary.",
          "outline_action_plan": OUTLINE}
 
 
 def revision(number: int, note: str) -> dict[str, Any]:
-    return dict(DRAFT, draft_report_ref=f"DOC-17-draft-{number}", revision_notes=note)
+    return dict(DRAFT, revision_notes=note)  # the driver uploads the next version of the draft
 
 
 def qa(choice: str, day: str, feedback: str | None = None) -> dict[str, Any]:
@@ -238,12 +260,11 @@ def board(choice: str, day: str, challenge: str | None = None) -> dict[str, Any]
             **({"board_challenge": challenge} if challenge else {})}
 
 
-SUBMIT = {"final_report_ref": "DOC-17-final", "submitted_to_wg_date": "2026-04-20"}
+SUBMIT = {"submitted_to_wg_date": "2026-04-20"}
 
 
-def prepare(day: str = "2026-04-22", *, criminal: bool = False, coroner: bool = False,
-            anonymised: bool = True) -> dict[str, Any]:
-    return {"anonymisation_check_passed": anonymised, "live_criminal_proceedings": criminal,
+def prepare(day: str = "2026-04-22", *, criminal: bool = False, coroner: bool = False) -> dict[str, Any]:
+    return {"live_criminal_proceedings": criminal,
             "coroner_advises_delay": coroner, "publication_checked_date": day}
 
 
