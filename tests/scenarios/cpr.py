@@ -328,21 +328,25 @@ def release(hold_id: str, reason: str = "Charging decision made", **extra: Any) 
 
 
 def to_decision(r: Review, *, register: bool = False, decide: str | None = None, mapf: bool = False,
-                in_area: bool = True, abuse: bool = True, outcome: str = "died") -> None:
-    r.do("record_referral", referral(register=register, in_area=in_area, abuse=abuse, outcome=outcome), "2026-01-05")
+                in_area: bool = True, abuse: bool = True, outcome: str = "died",
+                identifiers: dict[str, Any] | None = None) -> None:
+    r.do("record_referral", dict(referral(register=register, in_area=in_area, abuse=abuse, outcome=outcome),
+                                 **(identifiers or {})), "2026-01-05")
     r.do("screen_referral", screening(register=register, mapf=mapf, in_area=in_area, abuse=abuse, outcome=outcome),
          "2026-01-08")
     if decide:
         r.do("record_board_decision", decision(decide), "2026-01-08")
 
 
-def to_reviewers(r: Review, kind: str = "concise", *, register: bool | None = None) -> None:
+def to_reviewers(r: Review, kind: str = "concise", *, register: bool | None = None,
+                 identifiers: dict[str, Any] | None = None) -> None:
     """Referral to the reviewers' appointment on 20 January (timelines then due 17 February).
 
     ``kind`` is what the Board's form asks for; the review type itself comes from the criteria
     (``register`` defaults to the facts that give ``kind``), and as many reviewers are appointed
     as that type needs."""
-    to_decision(r, register=kind == "extended" if register is None else register, decide=kind)
+    to_decision(r, register=kind == "extended" if register is None else register, decide=kind,
+                identifiers=identifiers)
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     r.do("establish_review_panel", PANEL, "2026-01-16")
     r.do("agree_terms_of_reference", TOR, "2026-01-19")
@@ -363,9 +367,12 @@ def timelines(r: Review, day: str = "2026-02-10") -> None:
         r.do("submit_agency_timeline", timeline(day), day, assignee=agency)
 
 
-def to_draft(r: Review, kind: str = "concise", *, register: bool | None = None) -> None:
-    """A review up to its open first draft (learning event held on 10 March, draft due 21 April)."""
-    to_reviewers(r, kind, register=register)
+def to_draft(r: Review, kind: str = "concise", *, register: bool | None = None,
+             identifiers: dict[str, Any] | None = None) -> None:
+    """A review up to its open first draft (learning event held on 10 March, draft due 21 April).
+
+    ``identifiers`` (``child_name``, ``schools``...) are recorded with the referral."""
+    to_reviewers(r, kind, register=register, identifiers=identifiers)
     accept_all(r)
     timelines(r)
     r.do("merge_summary_timeline", MERGE, "2026-02-12")
