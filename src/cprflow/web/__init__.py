@@ -34,13 +34,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from cprflow.web import api, errors, oidc, openapi, pages
+    from cprflow.web import api, casefiles, errors, oidc, openapi, pages
     from cprflow.web.auth import current_user
 
     errors.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     oidc.install(app, settings)
+    casefiles.install(app, settings)  # before CSRF: upload size limits must be set before the form is read
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
     CSRFProtect(app).exempt(api.bp)
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
