@@ -60,6 +60,10 @@ def _view(row) -> DocumentView:
                         row.size, row.sha256, row.uploaded_by, row.uploaded_at, bool(row.text))
 
 
+def describe_size(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size / 1024:g} KiB"
+
+
 def _refuse(message: str, field: str = "/file") -> InvalidData:
     return InvalidData(message, fields={field: [message]})
 
@@ -132,7 +136,7 @@ def store(
     if not data:
         raise _refuse("the file is empty", field)
     if len(data) > max_bytes:
-        raise _refuse(f"the file is larger than {max_bytes // (1024 * 1024)} MiB", field)
+        raise _refuse(f"the file is larger than {describe_size(max_bytes)}", field)
     try:
         content_type = sniff(data)
     except InvalidData as err:

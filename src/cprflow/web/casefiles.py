@@ -66,9 +66,9 @@ def _max_bytes() -> int:
 
 
 def _too_large() -> Any:
-    limit = _max_bytes() // (1024 * 1024)
-    return error_response("too_large", f"the upload is larger than {limit} MiB", 413,
-                          {"/file": [f"the file is larger than {limit} MiB"]})
+    limit = documents.describe_size(_max_bytes())
+    return error_response("too_large", f"the upload is larger than {limit}", 413,
+                          {"/file": [f"the file is larger than {limit}"]})
 
 
 def document_out(view: DocumentView) -> dict[str, Any]:
@@ -105,7 +105,10 @@ def upload_document(instance_id: int) -> Any:
     if fields:
         raise InvalidData("the upload needs a slot and a file", fields=fields)
     assert upload is not None
-    data = upload.read(_max_bytes() + 1)
+    try:
+        data = upload.read(_max_bytes() + 1)
+    finally:  # a large upload is spooled to a temporary file: close it now, not at collection
+        upload.close()
     view = casedocs.upload(_db(), user.actor, instance_id, slot, upload.filename or "", data,
                            now=_now(), max_bytes=_max_bytes())
     return _dump(schemas.DocumentOut, document_out(view), 201)
@@ -172,9 +175,12 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
         for pointer, slot, upload in uploads:
             if not casedocs.may_upload(session, user.actor, instance_id, slot):
                 raise InvalidData("you may not file this document", fields={pointer: ["you may not file this document"]})
+            try:
+                content = upload.read(_max_bytes() + 1)
+            finally:
+                upload.close()
             view = documents.store(session, instance_id=instance_id, slot=slot, filename=upload.filename or "",
-                                   data=upload.read(_max_bytes() + 1), actor=user.username, now=now,
-                                   max_bytes=_max_bytes(), field=pointer)
+                                   data=content, actor=user.username, now=now, max_bytes=_max_bytes(), field=pointer)
             refs[pointer] = docfields.reference(view)
         existing = {d.id: d for d in documents.list_for(session, instance_id)}
     for pointer, _slot in wanted:
