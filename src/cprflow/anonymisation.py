@@ -190,14 +190,17 @@ def _needles(rules: Rules, identifiers: dict[str, Any], dates: dict[str, Any]) -
     return needles
 
 
+def _paragraph(before: str) -> int:
+    """The paragraph a match starting after ``before`` is in: the non-empty lines wholly before it, plus one."""
+    return 1 + sum(1 for line in before.split("\n")[:-1] if line.strip())
+
+
 def _where(content_type: str, text: str, start: int) -> str:
     before = text[:start]
     if content_type == documents.PDF:
         page_start = before.rfind("\f") + 1
-        page = before.count("\f") + 1
-        paragraph = sum(1 for line in before[page_start:].split("\n") if line.strip()) or 1
-        return f"page {page}, paragraph {paragraph}"
-    return f"paragraph {sum(1 for line in before.split(chr(10)) if line.strip()) or 1}"
+        return f"page {before.count(chr(12)) + 1}, paragraph {_paragraph(before[page_start:].lstrip(chr(10)))}"
+    return f"paragraph {_paragraph(before)}"
 
 
 def _context(text: str, start: int, end: int) -> str:

@@ -61,6 +61,7 @@ def test_a_report_naming_the_child_and_school_waits_until_both_findings_are_reso
     assert r.task("resolve_anonymisation_findings").assignee == LEAD
     found = {(f["kind"], f["text"]): f for f in _open_findings(r)}
     assert set(found) == {("child", "Jamie"), ("school", "Ysgol Gynradd Llanfair")}
+    assert found[("child", "Jamie")]["where"] == "paragraph 2"
     school = found[("school", "Ysgol Gynradd Llanfair")]
     assert (school["filename"], school["version"], school["where"]) == ("final-report.docx", 1, "paragraph 2")
     assert "known to Ysgol Gynradd Llanfair from September" in school["context"]
@@ -111,7 +112,9 @@ def test_patterns_and_recorded_dates_are_found_in_a_pdf_with_their_page(url: str
     # the number that fails the NHS check digit is not reported.
     assert kinds == [("date of birth", "5th March 2019"), ("date_of_birth", "Born 5th March 2019"),
                      ("nhs_number", "943 476 5919"), ("postcode", "CF10 1AA"), ("uk_phone_number", "07700 900123")]
-    assert all(f["where"].startswith("page 1, paragraph ") for f in _open_findings(r))
+    where = {f["kind"]: f["where"] for f in _open_findings(r)}
+    assert (where["postcode"], where["nhs_number"], where["date of birth"]) == (
+        "page 1, paragraph 2", "page 1, paragraph 3", "page 1, paragraph 4")
 
 
 def test_a_clean_report_goes_straight_to_publication(url: str) -> None:
