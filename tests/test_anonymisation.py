@@ -42,7 +42,8 @@ def test_patterns_find_phone_numbers_postcodes_and_dates_of_birth(text: str, exp
 
 
 def test_a_recorded_date_of_birth_is_found_however_it_is_written() -> None:
-    written = ["2019-03-05", "5/3/2019", "05.03.19", "5 March 2019", "5th of March 2019", "March 5th, 2019", "5 Mar 2019"]
+    written = ["2019-03-05", "5/3/2019", "05.03.19", "5 March 2019", "5th of March 2019", "March 5th, 2019",
+               "5 Mar 2019"]
     for text in written:
         assert _kinds(f"on {text} she", dates={"dob": "2019-03-05"})[:1] == [("dob", text)], text
     assert _kinds("on 15/3/2019", dates={"dob": "2019-03-05"}) == []

@@ -91,7 +91,8 @@ def parse_rules(content: bytes) -> tuple[Rules | None, list[Problem]]:
     for n, rule in enumerate(document["patterns"]):
         where = f"/patterns/{n} ({rule['id']})"
         try:
-            pattern = regex.compile(rule["pattern"], regex.VERSION1 | (regex.IGNORECASE if rule.get("ignore_case") else 0))
+            flags = regex.VERSION1 | (regex.IGNORECASE if rule.get("ignore_case") else 0)
+            pattern = regex.compile(rule["pattern"], flags)
         except (regex.error, ValueError) as err:
             problems.append(Problem(RULES_FILE, f"{where}: the pattern does not compile: {err}"))
             continue
@@ -279,7 +280,8 @@ def rules_for(session: Session, instance_id: int) -> Rules | None:
     if key not in _rules_cache:
         row = session.get(ProcessVersion, version_id)
         content = (row.files or {}).get(RULES_FILE) if row is not None else None
-        _rules_cache[key] = parse_rules(content.encode() if isinstance(content, str) else content)[0] if content else None
+        raw = content.encode() if isinstance(content, str) else content
+        _rules_cache[key] = parse_rules(raw)[0] if raw else None
     return _rules_cache[key]
 
 

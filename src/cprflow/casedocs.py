@@ -9,6 +9,10 @@ uploading its timeline reads nothing else of the case). Every download is an eve
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cprflow import access, docfields, documents
 from cprflow.documents import DocumentView
@@ -16,11 +20,8 @@ from cprflow.errors import Forbidden, NotFound
 from cprflow.repository import Database
 from cprflow.store import INSTANCES, TASKS, deployed_version, record_event
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-
-def _case(session: Session, instance_id: int) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _case(session: Session, instance_id: int) -> tuple[int, dict[str, Any]]:
     row = session.connection().execute(
         select(INSTANCES.c.version_id, INSTANCES.c.data).where(INSTANCES.c.id == instance_id)).first()
     if row is None:
@@ -28,7 +29,7 @@ def _case(session: Session, instance_id: int) -> tuple[int, dict]:  # type: igno
     return row.version_id, row.data or {}
 
 
-def _readable(session: Session, actor: access.Actor, instance_id: int) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _readable(session: Session, actor: access.Actor, instance_id: int) -> tuple[int, dict[str, Any]]:
     version_id, data = _case(session, instance_id)
     if not access.can_read_case(actor, deployed_version(session, version_id).permissions, data):
         raise NotFound(f"instance {instance_id} not found")  # do not confirm that a case exists

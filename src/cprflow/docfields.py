@@ -23,9 +23,6 @@ from cprflow.documents import SLOT, DocumentView
 KEY = "x-document"
 _PLACEHOLDER = re.compile(r"\{assignee\}")
 
-#: The JSON Schema of a reference (what a document field's value must look like).
-REFERENCE_PROPERTIES = ("document_id", "version", "filename")
-
 
 def fields(schema: dict[str, Any], pointer: str = "") -> Iterator[tuple[str, str]]:
     """(JSON pointer, slot template) of every document field, top level and inside sections."""

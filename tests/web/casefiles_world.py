@@ -22,7 +22,7 @@ from cprflow.web import create_app
 from tests.conftest import T0
 from tests.fixtures import files
 from tests.scenarios import cpr
-from tests.web.conftest import SECRET, make_settings, seal
+from tests.web.conftest import make_settings, seal
 
 PASSWORD = "a long test password"
 #: username -> (roles, agency)
@@ -117,5 +117,3 @@ def upload(client: FlaskClient, headers: dict[str, str], review: int, slot: str,
     return client.post(f"/api/instances/{review}/documents", data=multipart(slot, content, filename),
                        headers=headers, content_type=f"multipart/form-data; boundary={BOUNDARY}")
 
-
-assert SECRET  # the same secret as the other web tests, so nothing here depends on which ran first

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from cprflow.models import Document, Event
 from cprflow.repository import Database
+from tests.conftest import T0
 from tests.fixtures import files
 from tests.scenarios.cpr import LEAD
 from tests.web.casefiles_world import (  # noqa: F401 - fixtures
@@ -194,8 +195,8 @@ def test_an_agency_uploads_its_timeline_through_the_task_form(docs_client: Flask
                                content_type="multipart/form-data")
     assert refused.status_code == 422 and "only PDF" in refused.text
     assert counts(docs_db) == before
-    saved = docs_client.post(link, data={"csrf_token": token, "_action": "draft",
-                                         "/timeline_document": (io.BytesIO(files.docx("Police chronology")), "police.docx")},
+    chronology = (io.BytesIO(files.docx("Police chronology")), "police.docx")
+    saved = docs_client.post(link, data={"csrf_token": token, "_action": "draft", "/timeline_document": chronology},
                              content_type="multipart/form-data")
     assert saved.status_code == 302
     again = docs_client.get(link).text
@@ -214,12 +215,12 @@ def test_a_form_cannot_point_at_another_slots_document(docs_db: Database, world:
     data = {"timeline_events": [{"date": "2025-06-01", "event": "Visit", "significance": "low"}],
             "submitted_by": "Records officer", "submitted_date": "2026-02-10", "timeline_document": reference}
     with pytest.raises(InvalidData) as refused:
-        services.complete_task(docs_db, task.id, data, actor="police", now=__import__("tests.conftest").conftest.T0)
+        services.complete_task(docs_db, task.id, data, actor="police", now=T0)
     assert refused.value.fields == {"/timeline_document": [
         "names a document filed as 'draft_report', not 'agency_timeline_police'"]}
     with pytest.raises(InvalidData) as refused:
         services.complete_task(docs_db, task.id, dict(data, timeline_document=dict(reference, document_id=999)),
-                               actor="police", now=__import__("tests.conftest").conftest.T0)
+                               actor="police", now=T0)
     assert refused.value.fields == {"/timeline_document": ["names no document of this review"]}
 
 

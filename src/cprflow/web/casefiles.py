@@ -174,7 +174,8 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
     with db.transaction() as session:
         for pointer, slot, upload in uploads:
             if not casedocs.may_upload(session, user.actor, instance_id, slot):
-                raise InvalidData("you may not file this document", fields={pointer: ["you may not file this document"]})
+                message = "you may not file this document"
+                raise InvalidData(message, fields={pointer: [message]})
             try:
                 content = upload.read(_max_bytes() + 1)
             finally:
