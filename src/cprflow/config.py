@@ -38,6 +38,9 @@ class Settings:
     lockout_minutes: float = 15.0
     #: Largest request body accepted (uploads of diagram sets included).
     max_request_bytes: int = 5 * 1024 * 1024
+    #: Largest document (report, timeline, briefing) one upload may carry; upload routes alone accept
+    #: requests this large, everything else keeps max_request_bytes.
+    max_document_bytes: int = 20 * 1024 * 1024
     #: Set only behind HTTPS (production): cookies are then sent over HTTPS only.
     secure_cookies: bool = False
     #: Optional OpenID Connect sign-in: the provider's issuer URL, this app's client id and secret.
@@ -65,6 +68,7 @@ class Settings:
             lockout_attempts=int(_float("CPRFLOW_LOCKOUT_ATTEMPTS", cls.lockout_attempts)),
             lockout_minutes=_float("CPRFLOW_LOCKOUT_MINUTES", cls.lockout_minutes),
             max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
+            max_document_bytes=int(_float("CPRFLOW_MAX_DOCUMENT_BYTES", cls.max_document_bytes)),
             secure_cookies=env.get("CPRFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
             oidc_issuer=env.get("CPRFLOW_OIDC_ISSUER") or None,
             oidc_client_id=env.get("CPRFLOW_OIDC_CLIENT_ID") or None,

@@ -36,6 +36,7 @@ KINDS = {PDF: "PDF", DOCX: "Word (DOCX)", ODT: "OpenDocument text (ODT)"}
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: A DOCX or ODT is a zip: refuse one that would expand past this (a zip bomb) before reading it.
 MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+PAGE_BREAK = "\n\f\n"
 SLOT = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
 
@@ -57,6 +58,10 @@ class DocumentView:
 def _view(row) -> DocumentView:
     return DocumentView(row.id, row.instance_id, row.slot, row.version, row.filename, row.content_type,
                         row.size, row.sha256, row.uploaded_by, row.uploaded_at, bool(row.text))
+
+
+def describe_size(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size / 1024:g} KiB"
 
 
 def _refuse(message: str, field: str = "/file") -> InvalidData:
@@ -104,7 +109,8 @@ def extract_text(content_type: str, data: bytes) -> str | None:
             from pypdf import PdfReader
 
             reader = PdfReader(io.BytesIO(data))
-            text = "\n".join(page.extract_text() or "" for page in reader.pages)
+            # Pages are kept apart by a form feed, so findings can say which page they are on.
+            text = PAGE_BREAK.join(page.extract_text() or "" for page in reader.pages)
         else:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 if content_type == DOCX:
@@ -130,7 +136,7 @@ def store(
     if not data:
         raise _refuse("the file is empty", field)
     if len(data) > max_bytes:
-        raise _refuse(f"the file is larger than {max_bytes // (1024 * 1024)} MiB", field)
+        raise _refuse(f"the file is larger than {describe_size(max_bytes)}", field)
     try:
         content_type = sniff(data)
     except InvalidData as err:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from cprflow import docfields
 from cprflow.errors import InvalidData
 
 _FORMAT_CHECKER = FormatChecker()
@@ -42,8 +44,12 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 _validators: dict[int, Draft202012Validator] = {}
 
 
-def validate(schema: dict[str, Any], data: Any) -> None:
-    """Raise InvalidData naming every field at fault (JSON pointer -> messages)."""
+def validate(schema: dict[str, Any], data: Any, *, documents: Iterable[Any] | None = None,
+             assignee: str | None = None) -> None:
+    """Raise InvalidData naming every field at fault (JSON pointer -> messages).
+
+    ``documents`` (the instance's, from the document store) are what document fields may name; see
+    ``docfields``. Without them a form with document fields cannot be checked, so none may be given."""
     if not isinstance(data, dict):
         raise InvalidData("form data must be a JSON object", fields={"/": ["must be an object"]})
     fields: dict[str, list[str]] = {}
@@ -72,6 +78,9 @@ def validate(schema: dict[str, Any], data: Any) -> None:
         else:
             message = error.message
         fields.setdefault(_pointer(path), []).append(message)
+    if isinstance(data, dict) and docfields.has_fields(schema):
+        for pointer, messages in docfields.check(schema, data, documents or (), assignee).items():
+            fields.setdefault(pointer, []).extend(messages)
     if fields:
         raise InvalidData("the submitted data does not fit the form", fields=fields)
 

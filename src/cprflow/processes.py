@@ -51,6 +51,10 @@ _BPMN_CODE = (
 )
 
 
+#: The anonymisation check's patterns and rules (see ``cprflow.anonymisation``), deployed with the set.
+ANONYMISATION_FILE = "processes/anonymisation.json"
+
+
 @dataclass(frozen=True)
 class DiagramSet:
     files: dict[str, bytes]
@@ -80,7 +84,7 @@ def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
             raise DeployRefused([Problem(str(folder), "folder not found")])
         for path in sorted(folder.rglob("*")):
             name = f"{prefix}/{path.relative_to(folder).as_posix()}"
-            if path.is_file() and (path.suffix in suffixes or name == access.PERMISSIONS_FILE):
+            if path.is_file() and (path.suffix in suffixes or name in (access.PERMISSIONS_FILE, ANONYMISATION_FILE)):
                 files[name] = path.read_bytes()
     return DiagramSet(files)
 
@@ -90,7 +94,7 @@ def upload_path(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}", name):
         raise InvalidData(f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]})
-    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" == access.PERMISSIONS_FILE:
+    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" in (access.PERMISSIONS_FILE, ANONYMISATION_FILE):
         return f"processes/{name}"
     if name.endswith(FORM_SUFFIX):
         return f"forms/{name}"
@@ -118,6 +122,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     forms = _load_forms(diagrams, problems)
     permissions = _load_permissions(diagrams, problems)
     problems.extend(_check_notifications(trees, forms, permissions))
+    problems.extend(_check_documents(diagrams, forms))
     if problems:
         raise DeployRefused(problems)
     try:
@@ -136,6 +141,18 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     if problems:
         raise DeployRefused(problems)
     return CheckedSet(diagrams, parsed.processes, parsed.specs_json)
+
+
+def _check_documents(diagrams: DiagramSet, forms: dict[str, Any]) -> list[Problem]:
+    """Upload fields name usable slots; the anonymisation rules parse and every pattern is safe to run."""
+    from cprflow import anonymisation, docfields  # they import the engine adapter's neighbours
+
+    problems = [Problem(f"forms/{name}", message) for name, schema in forms.items()
+                if name.endswith(".schema.json") and isinstance(schema, dict)
+                for message in docfields.template_problems(schema)]
+    if ANONYMISATION_FILE in diagrams.files:
+        problems += anonymisation.parse_rules(diagrams.files[ANONYMISATION_FILE])[1]
+    return problems
 
 
 def _check_sizes(diagrams: DiagramSet) -> list[Problem]:

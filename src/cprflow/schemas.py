@@ -248,3 +248,20 @@ class MigrateRequest(Schema):
 class FormPreviewRequest(Schema):
     schema = fields.String(required=True, validate=validate.Length(max=_MAX_EDIT))
     ui_schema = fields.String(load_default="", validate=validate.Length(max=_MAX_EDIT))
+class DocumentOut(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    slot = fields.String(required=True)
+    version = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    uploaded_by = fields.String(required=True)
+    uploaded_at = fields.AwareDateTime(required=True)
+    has_text = fields.Boolean(required=True)
+    reference = fields.Dict(required=True, metadata={"description": "what a form's document field stores"})
+
+
+class DocumentList(Schema):
+    documents = fields.List(fields.Nested(DocumentOut), required=True)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from cprflow import access, engine, forms, operators, processes
+from cprflow import access, docfields, documents, engine, forms, operators, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
 from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
 from cprflow.repository import Database
@@ -316,7 +316,8 @@ def complete_task(
             schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
             if schema is None:
                 raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
-            forms.validate(schema, data)
+            forms.validate(schema, data, assignee=task.assignee,
+                           documents=documents.list_for(session, instance.id) if docfields.has_fields(schema) else ())
             workflow = load_workflow(session, instance)
             with operators.step(session, instance.id, actor, now) as effects:
                 try:

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cprflow import processes, services, timers
+from cprflow import docfields, documents, processes, services, timers
 from cprflow.repository import Database
+from tests.fixtures import files
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The diagram set the scenarios deploy: the repository's own, or an edited copy to check against
@@ -124,11 +125,32 @@ class Review:
 
     def do(self, bpmn_id: str, data: dict[str, Any], when: str | datetime, actor: str | None = None, *,
            assignee: str | None = None) -> services.InstanceView:
-        """Complete the one open ``bpmn_id`` task (the one assigned to ``assignee`` if given)."""
+        """Complete the one open ``bpmn_id`` task (the one assigned to ``assignee`` if given).
+
+        A document the form requires and ``data`` leaves out is uploaded first (a clean PDF), as the
+        person would before completing the form."""
         task = self.task(bpmn_id, assignee)
         who = actor or task.assignee or LANE_ACTORS.get(task.lane or "", "someone")
         with opened(self.url) as db:
+            schema = services.get_task(db, task.id, with_values=False).schema
+        data = dict(data)
+        for pointer, template in docfields.fields(schema):
+            key = pointer.strip("/")
+            if "/" not in key and key in schema.get("required", []) and key not in data:
+                slot = docfields.slot_of(template, task.assignee) or "unknown"
+                data[key] = self.upload(slot, files.pdf(f"{slot.replace('_', ' ').capitalize()}",
+                                                        "The review found that agencies shared information late."),
+                                        when, actor=who, filename=f"{slot}.pdf")
+        with opened(self.url) as db:
             return services.complete_task(db, task.id, data, actor=who, now=at(when))
+
+    def upload(self, slot: str, content: bytes, when: str | datetime, *, actor: str = "rev.lewis",
+               filename: str = "document.pdf") -> dict[str, Any]:
+        """File a document in a slot of this review; the reference a form's document field holds."""
+        with opened(self.url) as db, db.transaction() as session:
+            view = documents.store(session, instance_id=self.id, slot=slot, filename=filename, data=content,
+                                   actor=actor, now=at(when))
+        return docfields.reference(view)
 
     def send(self, name: str, payload: dict[str, Any], when: str | datetime,
              actor: str = "board.chair") -> services.InstanceView:
@@ -221,12 +243,12 @@ OUTLINE = [
     {"action_id": "A2", "action": "Train health visitors", "agency": "health", "due_date": "2026-10-31"},
     {"action_id": "A3", "action": "Audit school referrals", "agency": "education", "due_date": "2026-12-31"},
 ]
-DRAFT = {"draft_report_ref": "DOC-17-draft-1", "anonymised": True, "report_summary": "Summary.",
+DRAFT = {"anonymised": True, "report_summary": "Summary.",
          "outline_action_plan": OUTLINE}
 
 
 def revision(number: int, note: str) -> dict[str, Any]:
-    return dict(DRAFT, draft_report_ref=f"DOC-17-draft-{number}", revision_notes=note)
+    return dict(DRAFT, revision_notes=note)  # the driver uploads the next version of the draft
 
 
 def qa(choice: str, day: str, feedback: str | None = None) -> dict[str, Any]:
@@ -238,12 +260,11 @@ def board(choice: str, day: str, challenge: str | None = None) -> dict[str, Any]
             **({"board_challenge": challenge} if challenge else {})}
 
 
-SUBMIT = {"final_report_ref": "DOC-17-final", "submitted_to_wg_date": "2026-04-20"}
+SUBMIT = {"submitted_to_wg_date": "2026-04-20"}
 
 
-def prepare(day: str = "2026-04-22", *, criminal: bool = False, coroner: bool = False,
-            anonymised: bool = True) -> dict[str, Any]:
-    return {"anonymisation_check_passed": anonymised, "live_criminal_proceedings": criminal,
+def prepare(day: str = "2026-04-22", *, criminal: bool = False, coroner: bool = False) -> dict[str, Any]:
+    return {"live_criminal_proceedings": criminal,
             "coroner_advises_delay": coroner, "publication_checked_date": day}
 
 
@@ -307,21 +328,25 @@ def release(hold_id: str, reason: str = "Charging decision made", **extra: Any) 
 
 
 def to_decision(r: Review, *, register: bool = False, decide: str | None = None, mapf: bool = False,
-                in_area: bool = True, abuse: bool = True, outcome: str = "died") -> None:
-    r.do("record_referral", referral(register=register, in_area=in_area, abuse=abuse, outcome=outcome), "2026-01-05")
+                in_area: bool = True, abuse: bool = True, outcome: str = "died",
+                identifiers: dict[str, Any] | None = None) -> None:
+    r.do("record_referral", dict(referral(register=register, in_area=in_area, abuse=abuse, outcome=outcome),
+                                 **(identifiers or {})), "2026-01-05")
     r.do("screen_referral", screening(register=register, mapf=mapf, in_area=in_area, abuse=abuse, outcome=outcome),
          "2026-01-08")
     if decide:
         r.do("record_board_decision", decision(decide), "2026-01-08")
 
 
-def to_reviewers(r: Review, kind: str = "concise", *, register: bool | None = None) -> None:
+def to_reviewers(r: Review, kind: str = "concise", *, register: bool | None = None,
+                 identifiers: dict[str, Any] | None = None) -> None:
     """Referral to the reviewers' appointment on 20 January (timelines then due 17 February).
 
     ``kind`` is what the Board's form asks for; the review type itself comes from the criteria
     (``register`` defaults to the facts that give ``kind``), and as many reviewers are appointed
     as that type needs."""
-    to_decision(r, register=kind == "extended" if register is None else register, decide=kind)
+    to_decision(r, register=kind == "extended" if register is None else register, decide=kind,
+                identifiers=identifiers)
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     r.do("establish_review_panel", PANEL, "2026-01-16")
     r.do("agree_terms_of_reference", TOR, "2026-01-19")
@@ -342,9 +367,12 @@ def timelines(r: Review, day: str = "2026-02-10") -> None:
         r.do("submit_agency_timeline", timeline(day), day, assignee=agency)
 
 
-def to_draft(r: Review, kind: str = "concise", *, register: bool | None = None) -> None:
-    """A review up to its open first draft (learning event held on 10 March, draft due 21 April)."""
-    to_reviewers(r, kind, register=register)
+def to_draft(r: Review, kind: str = "concise", *, register: bool | None = None,
+             identifiers: dict[str, Any] | None = None) -> None:
+    """A review up to its open first draft (learning event held on 10 March, draft due 21 April).
+
+    ``identifiers`` (``child_name``, ``schools``...) are recorded with the referral."""
+    to_reviewers(r, kind, register=register, identifiers=identifiers)
     accept_all(r)
     timelines(r)
     r.do("merge_summary_timeline", MERGE, "2026-02-12")

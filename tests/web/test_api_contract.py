@@ -126,7 +126,7 @@ def test_documented_paths_are_the_served_urls(app: Flask, client: FlaskClient) -
     documented, unserved = set(), []
     for path, operations in document["paths"].items():
         for method in operations:
-            url = base + path.replace("{instance_id}", "1").replace("{task_id}", "t").replace("{version_id}", "1")
+            url = base + path.replace("{instance_id}", "1").replace("{task_id}", "t").replace("{version_id}", "1").replace("{document_id}", "1")
             try:
                 endpoint, _ = adapter.match(url, method=method.upper())
             except HTTPException:
@@ -235,7 +235,7 @@ def test_token_bad_requests(call: Call, options: dict[str, Any], status: int, po
 
 def _secured() -> list[tuple[str, str]]:
     """Every operation that needs a token, as (method, URL) with ids filled in."""
-    return [(op.method, "/api" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "1" if m[1] in ("instance_id", "version_id") else "t", op.rule))
+    return [(op.method, "/api" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "t" if m[1] == "task_id" else "1", op.rule))
             for op in openapi.OPERATIONS if op.auth]
 
 

@@ -675,12 +675,26 @@ def test_every_form_renders_and_round_trips(path: Path, lang: str) -> None:
 
 
 def without_read_only(node: Any, root: dict[str, Any], data: Any) -> Any:
-    """What a submission can carry: ``data`` less every read-only field (shown on the page, never read back)."""
+    """What a submission can carry: ``data`` less every read-only field (shown on the page, never read back)
+    and every document field (its value comes from the document store, never from the posted text)."""
     node = _resolve(node, root)
     if isinstance(data, dict):
         props = node.get("properties") or {}
         return {k: without_read_only(props.get(k), root, v) for k, v in data.items()
-                if not _resolve(props.get(k), root).get("readOnly")}
+                if not _resolve(props.get(k), root).get("readOnly") and "x-document" not in _resolve(props.get(k), root)}
     if isinstance(data, list):
         return [without_read_only(node.get("items"), root, v) for v in data]
     return data
+
+
+def test_a_document_field_is_a_file_input_and_its_value_comes_only_from_the_store() -> None:
+    schema = json.loads((ROOT / "forms" / "submit_final_report.schema.json").read_text(encoding="utf-8"))
+    held = {"document_id": 7, "version": 2, "filename": "final.pdf"}
+    root = page(schema, {"final_report_ref": held})
+    file_input = control(root, "/final_report_ref")
+    assert file_input.get("type") == "file" and ".pdf" in file_input.get("accept")
+    assert "final.pdf" in root.text_content() and "version 2" in root.text_content()
+    posted = post(root)
+    assert parse_submission(schema, posted).get("final_report_ref") is None  # the posted id alone is not a value
+    vouched = {"document_id": 7, "version": 2, "filename": "final.pdf"}
+    assert parse_submission(schema, posted, documents={"/final_report_ref": vouched})["final_report_ref"] == vouched

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from cprflow.web import api, errors, modeler, oidc, openapi, pages
+    from cprflow.web import api, casefiles, errors, modeler, oidc, openapi, pages
     from cprflow.web.auth import current_user
 
     errors.install(app)
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler.data_bp)
     oidc.install(app, settings)
+    casefiles.install(app, settings)  # before CSRF: upload size limits must be set before the form is read
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
     CSRFProtect(app).exempt(api.bp)
     Babel(app, locale_selector=lambda: session.get("lang", "en"))

@@ -33,10 +33,10 @@ _RESERVED = "typename"  # see cprflow.forms.RESERVED_KEY
 _WORDS = {
     "en": {"problem": "There is a problem", "required": "(required)", "error": "Error:", "add": "Add another",
            "remove": "Remove", "item": "Item", "choose": "Select an option", "none": "Not provided",
-           "yes": "Yes", "no": "No"},
+           "yes": "Yes", "no": "No", "current": "Current file:", "version": "version"},
     "cy": {"problem": "Mae problem wedi codi", "required": "(gofynnol)", "error": "Gwall:", "add": "Ychwanegu un arall",
            "remove": "Dileu", "item": "Eitem", "choose": "Dewiswch opsiwn", "none": "Heb ei ddarparu",
-           "yes": "Ie", "no": "Na"},
+           "yes": "Ie", "no": "Na", "current": "Ffeil bresennol:", "version": "fersiwn"},
 }
 
 # ---- pointers, ids and reading the schema ----------------------------------------------------------
@@ -118,6 +118,8 @@ def _kind(node: dict[str, Any], ui: dict[str, Any], root: dict[str, Any]) -> str
     widget, kind = ui.get("ui:widget"), _type(node)
     if node.get("readOnly") is True:
         return "readonly"
+    if isinstance(node.get("x-document"), dict):
+        return "document"
     if _has_choices(node):
         return "radio" if widget == "radio" else "select"
     if kind == "array":
@@ -397,7 +399,24 @@ def _r_readonly(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, 
     ).format(b.id, b.label, b.hint, b.error, _show(node, value, ctx)))
 
 
-_RENDER = {"readonly": _r_readonly, "text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select,
+def _r_document(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
+    """A file input; the reference already held (if any) is shown and carried in a hidden field.
+
+    The hidden field carries only a document id: the server accepts it only if it names a document
+    of this case, and rebuilds the reference from the store (see ``cprflow.web.casefiles``)."""
+    current = Markup()
+    if isinstance(value, dict) and isinstance(value.get("document_id"), int):
+        current = Markup('<p class="govuk-body cpr-current-document">{} <strong>{}</strong> ({} {})</p>'
+                         '<input type="hidden" name="{}" value="{}">').format(
+            ctx.words["current"], value.get("filename", ""), ctx.words["version"], value.get("version", ""),
+            b.name, value["document_id"])
+    return b.group(_label(b, ctx), b.hint, b.error, current, Markup(
+        '<input class="govuk-file-upload" type="file" id="{}" name="{}" accept=".pdf,.docx,.odt,application/pdf,'
+        'application/vnd.openxmlformats-officedocument.wordprocessingml.document,'
+        'application/vnd.oasis.opendocument.text"{}>').format(b.id, b.name, b.attrs(ctx)))
+
+
+_RENDER = {"readonly": _r_readonly, "document": _r_document, "text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select,
            "radio": _r_options,
            "checkboxes": _r_options, "boolean": _r_boolean, "object": _r_object, "rows": _r_rows}
 
@@ -489,6 +508,7 @@ class _Submission:
     root: dict[str, Any]
     values: dict[str, list[str]]
     removed: set[str]
+    documents: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _is_blank(value: Any) -> bool:
@@ -554,7 +574,11 @@ def _p_readonly(node: dict[str, Any], pointer: str, required: bool, sub: _Submis
     return _MISSING  # never read: whatever was posted under a read-only field's name is ignored
 
 
-_PARSE = {"readonly": _p_readonly, "text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar,
+def _p_document(node: dict[str, Any], pointer: str, required: bool, sub: _Submission) -> Any:
+    return sub.documents.get(pointer, _MISSING)  # what the page stored or vouched for; never the posted text
+
+
+_PARSE = {"readonly": _p_readonly, "document": _p_document, "text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar,
           "radio": _p_scalar,
           "checkboxes": _p_checkboxes, "boolean": _p_boolean, "object": _p_object, "rows": _p_rows}
 
@@ -566,18 +590,20 @@ def _parse(node: Any, pointer: str, required: bool, sub: _Submission) -> Any:
     return _PARSE[_kind(node, {}, sub.root)](node, pointer, required, sub)
 
 
-def parse_submission(schema: dict[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
+def parse_submission(schema: dict[str, Any], form: Mapping[str, Any],
+                     documents: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Rebuild the task's data from a posted form (a werkzeug MultiDict, or a mapping of name -> list of strings).
 
     Only pointers the schema defines are read; blanks are left out; numbers that do not convert stay strings.
     Read-only fields are never read, so they are absent from the result whatever was posted.
+    Document fields take their value from ``documents`` (pointer -> reference), never from the post.
     """
     getlist = getattr(form, "getlist", None)
     values = {}
     for key in form:
         raw = getlist(key) if getlist else form[key]
         values[key] = [raw] if isinstance(raw, str) else [v for v in raw if isinstance(v, str)]
-    sub = _Submission(schema, values, set(values.get("_remove", [])))
+    sub = _Submission(schema, values, set(values.get("_remove", [])), documents or {})
     return _p_object(_resolve(schema, schema), "", True, sub)
 
 

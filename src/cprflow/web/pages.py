@@ -13,7 +13,7 @@ from cprflow import access, services, users
 from cprflow.errors import Conflict, InvalidData, NotFound, Unauthenticated
 from cprflow.repository import Database
 from cprflow.users import UserView
-from cprflow.web import formrender
+from cprflow.web import casefiles, formrender
 from cprflow.web.auth import current_user
 
 bp = Blueprint("pages", __name__)
@@ -130,9 +130,16 @@ def task(task_id: str) -> Any:
     if request.method == "GET":
         services.record_read(_db(), detail.task.instance_id, actor=user.username, now=_now(), what=f"task {task_id}")
     else:
-        data = formrender.parse_submission(detail.schema, request.form)
         action = request.form.get("_action")
+        try:  # files first, all or none: a refused file is named at its field and nothing is stored
+            files, refused = casefiles.posted_documents(user, detail.task.instance_id, detail.schema,
+                                                        detail.task.assignee, request.files, request.form), None
+        except InvalidData as err:
+            files, refused = {}, err
+        data = formrender.parse_submission(detail.schema, request.form, documents=files)
         try:
+            if refused is not None:
+                raise refused
             if request.form.get("_add"):
                 data = formrender.add_row(data, request.form["_add"])
             elif action == "draft":
@@ -186,6 +193,7 @@ def review(instance_id: int) -> Any:
     return render_template(
         "review.html", instance=view, status_label=status_labels.get(view.status, view.status),
         timescales=_timescales(view.data, _now().date()), holds=[h for h in holds if isinstance(h, dict)],
+        documents=casefiles.latest_documents(instance_id), findings=casefiles.findings_of(view.data),
     )
 
 

@@ -1,0 +1,121 @@
+"""Browser journey in Debian's Chromium: from the final report to publication, through the anonymisation check.
+
+The review is brought to the final report through the services (the scenario driver, real diagrams);
+everything after that happens in the pages: the Business Unit uploads a final report that names the
+child and the school and the 7-minute briefing; the check's findings show on the review page; the lead
+reviewer uploads a corrected report and justifies the school; the check passes and the Business Unit
+publishes. (Finding the review by theme in the findings repository is added when that is merged.)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cprflow import services
+from cprflow.repository import Database
+from tests.e2e.conftest import add_user
+from tests.e2e.test_staff_journey import as_another_person, open_task, shot, sign_in, text_of
+from tests.fixtures import files
+from tests.scenarios import cpr
+
+SUBMIT = "Submit the final report to Welsh Government"
+PREPARE = "Prepare for publication"
+RESOLVE = "Resolve the anonymisation findings"
+PUBLISH = "Publish the report"
+IDENTIFIERS = {"child_name": "Jamie Pritchard", "schools": [{"name": "Ysgol Gynradd Llanfair"}]}
+
+
+def _review_at_final_report(db: Database) -> int:
+    r = cpr.Review.start(db.url)
+    cpr.to_draft(r, identifiers=IDENTIFIERS)
+    cpr.approve_report(r)
+    assert SUBMIT in [t.name for t in r.tasks()]
+    return r.id
+
+
+def _file(tmp_path: Path, name: str, content: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+def _findings(page: Any) -> Any:
+    return page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Text found"))
+
+
+def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_published(
+        page: Any, live_server: str, live_db: Database, tmp_path: Path) -> None:
+    add_user(live_db, "bu", "business_unit")
+    add_user(live_db, cpr.LEAD, "reviewer")
+    review_id = _review_at_final_report(live_db)
+    today = date.today().isoformat()
+
+    # --- The Business Unit uploads the final report, then the briefing ---------------------------------
+    sign_in(page, "bu")
+    open_task(page, SUBMIT)
+    report = files.docx("Final report", "Jamie was known to Ysgol Gynradd Llanfair from 2024.", "Agencies shared late.")
+    page.locator('input[type="file"][name="/final_report_ref"]').set_input_files(_file(tmp_path, "final.docx", report))
+    page.get_by_label("Date submitted").fill(today)
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    documents = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="File"))
+    assert "final.docx" in text_of(documents)
+
+    page.goto("/tasks")
+    open_task(page, PREPARE)
+    briefing = files.pdf("7-minute briefing", "Share concerns early.")
+    page.locator('input[type="file"][name="/seven_minute_briefing_ref"]').set_input_files(
+        _file(tmp_path, "briefing.pdf", briefing))
+    page.get_by_label("Date checked").fill(today)
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+
+    # The check ran: two open findings on the review page, and the lead reviewer acts next.
+    findings = _findings(page)
+    rows = text_of(findings)
+    assert "Jamie" in rows and "Ysgol Gynradd Llanfair" in rows and rows.count("Open") == 2
+    assert RESOLVE in text_of(page.locator("main"))
+    shot(page, "publication-01-findings-on-the-review-page")
+
+    # --- The lead reviewer uploads a corrected report and justifies the school --------------------------
+    reviewer = as_another_person(page, live_server)
+    try:
+        sign_in(reviewer, cpr.LEAD)
+        open_task(reviewer, RESOLVE)
+        shown = reviewer.get_by_role("table").filter(has=reviewer.get_by_role("columnheader", name="Text found"))
+        school_row = shown.get_by_role("row").filter(
+            has=reviewer.get_by_role("cell", name="Ysgol Gynradd Llanfair", exact=True))
+        school_id = text_of(school_row.get_by_role("cell").first)
+        assert school_id.startswith("F")
+        corrected = files.docx("Final report", "Child A was known to Ysgol Gynradd Llanfair from 2024.",
+                               "Agencies shared late.")
+        reviewer.locator('input[type="file"][name="/final_report_ref"]').set_input_files(
+            _file(tmp_path, "final-v2.docx", corrected))
+        justification = reviewer.get_by_role("group", name="Justification 1", exact=True)
+        justification.get_by_label("Finding number").fill(school_id)
+        justification.get_by_label("Reason").fill("The school's own review is public; the Board agreed to name it.")
+        shot(reviewer, "publication-02-reviewer-resolves")
+        reviewer.get_by_role("button", name="Complete").click()
+        reviewer.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+        assert reviewer.get_by_role("status").filter(has_text=f"Done: {RESOLVE}.").is_visible()
+        decided = text_of(_findings(reviewer))
+        assert "Open" not in decided and "Resolved" in decided and "Justified" in decided
+        assert PUBLISH in text_of(reviewer.locator("main"))
+        shot(reviewer, "publication-03-findings-resolved")
+    finally:
+        reviewer.context.close()
+
+    # --- The Business Unit publishes ------------------------------------------------------------------
+    page.goto("/tasks")
+    open_task(page, PUBLISH)
+    page.get_by_label("Date published").fill(today)
+    page.get_by_label("Web address").fill("https://ctmsafeguarding.example/cpr/e2e")
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    assert page.get_by_role("status").filter(has_text=f"Done: {PUBLISH}.").is_visible()
+    shot(page, "publication-04-published")
+    data = services.get_instance(live_db, review_id).data
+    assert data["publication_status"] == "published" and data["anonymisation_check_passed"] is True
+    assert data["final_report_ref"]["filename"] == "final-v2.docx"
