@@ -74,8 +74,9 @@ def test_document_access_by_role(docs_client: FlaskClient, docs_db: Database, be
         assert after == before  # nothing stored, nothing recorded
         return
     if op == "list":
+        # The review's formal letter to Welsh Government is a case document too (notifications).
         assert [(d["slot"], d["version"], d["filename"]) for d in response.get_json()["documents"]] == [
-            ("draft_report", 1, "draft.pdf")]
+            ("draft_report", 1, "draft.pdf"), ("wg_notification_letter", 1, "wg_notification_letter.pdf")]
         assert [(e.kind, e.actor) for e in events_of(docs_db, "case_read")][-1] == ("case_read", who)
     elif op == "download":
         assert response.data == files.pdf(*DRAFT_TEXT)
@@ -112,7 +113,7 @@ def test_a_second_upload_is_the_next_version_and_the_list_shows_both(docs_client
     assert second.get_json()["content_type"] == "application/vnd.oasis.opendocument.text"
     listed = docs_client.get(f"/api/instances/{world.review}/documents", headers=bearer("bu")).get_json()
     assert [(d["slot"], d["version"]) for d in listed["documents"]] == [
-        ("draft_report", 1), ("final_report", 2), ("final_report", 1)]
+        ("draft_report", 1), ("final_report", 2), ("final_report", 1), ("wg_notification_letter", 1)]
 
 
 def test_a_document_of_another_review_is_not_found_through_this_one(docs_client: FlaskClient, bearer: Any,
