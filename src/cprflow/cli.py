@@ -396,3 +396,25 @@ def serve(ctx: _Context, no_timers: bool) -> None:
         app.run(host=ctx.settings.host, port=ctx.settings.port, threaded=True, use_reloader=False)
     finally:
         stop.set()
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Check the tamper-evident event log."""
+
+
+@audit_group.command("verify")
+@click.option("--instance", "instance_id", type=int, help="Check only this instance's chain.")
+@pass_ctx
+@_handles_errors
+def audit_verify(ctx: _Context, instance_id: int | None) -> None:
+    """Walk every event chain; name the first bad event of each (exit 1 if any is broken)."""
+    from cprflow import audit
+
+    report = audit.verify_log(ctx.db, instance_id=instance_id)
+    lines = [f"{report['chains']} chains, {report['events']} events: " + ("intact" if report["ok"] else "BROKEN")]
+    lines += [f"{b['chain']}: {b['problem']}: {b['message']}" for b in report["broken"]]
+    lines += [f"head {chain} {digest}" for chain, digest in report["heads"].items()]
+    _out(ctx, report, lines)
+    if not report["ok"]:
+        sys.exit(1)

@@ -137,3 +137,24 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(200))
     task_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    #: Its place in the tamper-evident chain of its instance (audit.py; added by migration 0005).
+    chain: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("uq_events_chain_seq", "chain", "seq", unique=True),)
+
+
+# ---------------------------------------------------------------------------------------------
+# The hash chain over the event log (audit.py): each event's place in its chain is the columns
+# ``chain``, ``seq``, ``prev_hash`` and ``hash`` on ``events`` (migration 0005); the head of each
+# chain is mirrored here so that cutting events off the end of a chain is noticed too.
+
+
+class ChainHead(Base):
+    __tablename__ = "event_chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
