@@ -49,6 +49,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The keys a step changed, each with its value before and after (None where absent)."""
+    return {
+        key: {"before": before.get(key), "after": after.get(key)}
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
 def event_hash(
     *, chain: str, seq: int, instance_id: int | None, at: datetime, kind: str, actor: str, task_id: str | None,
     detail: dict[str, Any], prev_hash: str,

@@ -418,3 +418,28 @@ def audit_verify(ctx: _Context, instance_id: int | None) -> None:
     _out(ctx, report, lines)
     if not report["ok"]:
         sys.exit(1)
+
+
+@main.command("fix-data")
+@click.argument("instance_id", type=int)
+@click.option("--set", "assignments", multiple=True, required=True, metavar="KEY=JSON",
+              help='A data key and its new value as JSON, e.g. --set completion_due=\'"2026-08-01"\'.')
+@click.option("--reason", required=True, help="Why; recorded in the trace with the values before and after.")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@_handles_errors
+def fix_data(ctx: _Context, instance_id: int, assignments: tuple[str, ...], reason: str, actor: str) -> None:
+    """Set named data keys of a case (admins), checked against its forms, with a recorded reason."""
+    from cprflow import datafix
+
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key:
+            raise InvalidData(f"--set {assignment!r} must be KEY=JSON")
+        try:
+            values[key] = json.loads(text)
+        except ValueError as err:
+            raise InvalidData(f"--set {key}: the value is not valid JSON: {err}") from None
+    view = datafix.fix_data(ctx.db, instance_id, values, reason=reason, actor=actor, now=_now())
+    _out(ctx, view, _instance_lines(view))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cprflow import access, engine, forms, processes
+from cprflow import access, audit, engine, forms, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
 from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
 from cprflow.repository import Database
@@ -303,9 +303,11 @@ def complete_task(
                 workflow.complete(task_id, data, now, step_seconds)
             except LookupError:
                 raise TaskNotReady(f"task {task_id} is no longer ready") from None
+            before = instance.data
             tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
             record_event(session, instance.id, "task_completed", actor, now,
-                    {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data}, task_id=task_id)
+                    {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data,
+                     "changes": audit.changes(before, instance.data)}, task_id=task_id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
         mark_error(db, instance_of_task(db, task_id), err, actor, now, "complete_task")
@@ -322,8 +324,10 @@ def send_message(
             instance = active_instance(session, instance_id)
             workflow = engine.Workflow.load(unpack(instance.state))
             kind = workflow.send(name, payload, now, step_seconds)
+            before = instance.data
             tasks = save_step(session, instance, workflow, now, step_seconds)
-            record_event(session, instance.id, f"{kind}_received", actor, now, {"name": name, "payload": payload})
+            record_event(session, instance.id, f"{kind}_received", actor, now,
+                         {"name": name, "payload": payload, "changes": audit.changes(before, instance.data)})
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
         mark_error(db, instance_id, err, actor, now, f"message {name}")

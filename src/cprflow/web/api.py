@@ -321,3 +321,6 @@ def complete(task_id: str) -> Any:
             view.updated_at, [t for t in view.open_tasks if t.assignee and t.assignee in (user.username, user.agency)],
         )))
     return _dump(schemas.InstanceOut, _instance_out(view))
+
+
+from cprflow.web import audit_api  # noqa: E402,F401 - registers the audit routes on this blueprint
