@@ -42,14 +42,18 @@ def _field_schemas(forms_: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def check(values: dict[str, Any], current: dict[str, Any], forms_: dict[str, Any]) -> None:
-    """Raise InvalidData naming each key at fault (as ``/values/<key>``), or return."""
+    """Raise InvalidData naming each key at fault (as ``/values/<key>``, the request's shape), or return."""
     if not values:
         raise InvalidData("name at least one data key to set", fields={"/values": ["must name at least one key"]})
-    forms.check_reserved(values)
+    try:
+        forms.check_reserved(values)
+    except InvalidData as err:
+        err.fields = {f"/values{pointer}": messages for pointer, messages in err.fields.items()}
+        raise
     declared = _field_schemas(forms_)
     problems: dict[str, list[str]] = {}
     for key, value in values.items():
-        pointer = "/" + key.replace("~", "~0").replace("/", "~1")
+        pointer = "/values/" + key.replace("~", "~0").replace("/", "~1")
         if key in declared:
             errors = []
             for schema in declared[key]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from cprflow import access, audit, datafix, reports, schemas, services, trace
 from cprflow.web.api import (
-    _admin_action, _body, _db, _dump, _fields_within, _instance_out, _known_id, _now, _query, _readable_instance, bp,
+    _admin_action, _body, _db, _dump, _instance_out, _known_id, _now, _query, _readable_instance, bp,
 )
 from cprflow.web.auth import current_user, require_role
 from cprflow.web.openapi import route
@@ -49,8 +49,7 @@ def data_fix(instance_id: int) -> Any:
     require_role(user, "admin")
     body = _body(schemas.DataFixRequest)
     _known_id(instance_id)
-    with _fields_within("values"):
-        view = datafix.fix_data(_db(), instance_id, body["values"], reason=body["reason"], actor=user.username, now=_now())
+    view = datafix.fix_data(_db(), instance_id, body["values"], reason=body["reason"], actor=user.username, now=_now())
     return _dump(schemas.InstanceOut, _instance_out(view))
 
 
