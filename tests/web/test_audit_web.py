@@ -271,3 +271,11 @@ def test_timescale_page_draws_server_side_svg_and_exports_csv(client: FlaskClien
     per_review = client.get("/reports/timescales.csv?as_of=2026-06-01")
     assert per_review.text.splitlines()[0].startswith("instance_id,board,year")
     assert client.get("/reports/timescales?as_of=June").status_code == 422
+
+
+def test_trace_and_report_pages_read_in_welsh(client: FlaskClient, case: services.InstanceView) -> None:
+    _sign_in(client, "auditor")
+    client.post("/language", data={"csrf_token": _csrf(client), "language": "cy", "next": "/tasks"})
+    trace_page = client.get(f"/reviews/{case.id}/trace").text
+    assert f"Olrhain adolygiad #{case.id}" in trace_page and "Llinell amser" in trace_page
+    assert "Amserlenni statudol" in client.get("/reports/timescales").text
