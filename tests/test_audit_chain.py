@@ -198,14 +198,15 @@ def test_concurrent_writers_never_fork_a_chain(any_db: Database) -> None:
     assert audit.verify_log(any_db)["ok"]
 
 
-def test_the_migration_chains_events_written_before_it(sqlite_url: str) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_migration_chains_events_written_before_it(request: pytest.FixtureRequest, backend: str) -> None:
     from alembic import command
     from alembic.config import Config
     from pathlib import Path
 
     import cprflow.repository as repository
 
-    database = Database(sqlite_url)
+    database = Database(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url"))
     config = Config()
     config.set_main_option("script_location", str(Path(repository.__file__).parent / "migrations"))
     with database.engine.begin() as connection:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from cprflow import engine
+from cprflow import audit, engine
 from cprflow.errors import Conflict, ScriptFailed
 from cprflow.models import ACTIVE_STATUSES, Instance
 from cprflow.repository import Database
@@ -75,8 +75,9 @@ def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int])
             workflow = engine.Workflow.load(unpack(instance.state))
             due = workflow.due_timers(now)
             workflow.fire_timers(now, step_seconds)
+            before = instance.data
             save_step(session, instance, workflow, now, step_seconds)
-            record_event(session, claimed, "timer_fired", ACTOR, now, {"timers": due})
+            record_event(session, claimed, "timer_fired", ACTOR, now, {"timers": due, "changes": audit.changes(before, instance.data)})
             return claimed, None
     except (ScriptFailed, Conflict) as err:
         if claimed is None:
