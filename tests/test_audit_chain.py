@@ -27,8 +27,10 @@ def _case(db: Database, reads: int = 4) -> int:
 
 def _rows(db: Database, instance_id: int) -> list[Any]:
     with db.engine.connect() as c:
-        return c.execute(text("SELECT id, seq, hash, prev_hash FROM events WHERE chain = :c ORDER BY seq"),
-                         {"c": audit.chain_of(instance_id)}).all()
+        return c.execute(
+            text("SELECT id, seq, hash, prev_hash FROM events WHERE chain = :c ORDER BY seq"),
+            {"c": audit.chain_of(instance_id)},
+        ).all()
 
 
 def _sql(db: Database, statement: str, **params: Any) -> None:
@@ -56,14 +58,26 @@ def test_an_edited_event_is_named(any_db: Database) -> None:
     instance_id = _case(any_db)
     target = _rows(any_db, instance_id)[2]
     _sql(any_db, "UPDATE events SET actor = 'someone else' WHERE id = :id", id=target.id)
-    assert _broken(any_db) == [{"chain": f"instance:{instance_id}", "event_id": target.id, "seq": 3,
-                                "problem": "edited", "message": f"event {target.id} (#3) was changed after it was written"}]
+    assert _broken(any_db) == [
+        {
+            "chain": f"instance:{instance_id}",
+            "event_id": target.id,
+            "seq": 3,
+            "problem": "edited",
+            "message": f"event {target.id} (#3) was changed after it was written",
+        }
+    ]
 
 
 def test_an_edited_detail_and_time_are_each_named(any_db: Database) -> None:
     instance_id = _case(any_db)
     rows = _rows(any_db, instance_id)
-    _sql(any_db, "UPDATE events SET at = :at WHERE id = :id", at=(T0 + timedelta(days=9)).replace(tzinfo=None), id=rows[3].id)
+    _sql(
+        any_db,
+        "UPDATE events SET at = :at WHERE id = :id",
+        at=(T0 + timedelta(days=9)).replace(tzinfo=None),
+        id=rows[3].id,
+    )
     assert [(b["event_id"], b["problem"]) for b in _broken(any_db)] == [(rows[3].id, "edited")]
     _sql(any_db, "UPDATE events SET kind = 'case_read' WHERE id = :id", id=rows[0].id)
     assert [(b["event_id"], b["problem"]) for b in _broken(any_db)] == [(rows[0].id, "edited")]
@@ -99,13 +113,33 @@ def test_deleting_a_whole_chain_is_noticed(any_db: Database) -> None:
 def _forge(db: Database, instance_id: int, seq: int, prev_hash: str, event_id: int | None = None) -> int:
     """Insert an event with a correctly computed hash, as someone who knows the scheme would."""
     chain = audit.chain_of(instance_id)
-    digest = audit.event_hash(chain=chain, seq=seq, instance_id=instance_id, at=T0, kind="task_completed", actor="forger",
-                              task_id=None, detail={"data": {"decision": "approved"}}, prev_hash=prev_hash)
+    digest = audit.event_hash(
+        chain=chain,
+        seq=seq,
+        instance_id=instance_id,
+        at=T0,
+        kind="task_completed",
+        actor="forger",
+        task_id=None,
+        detail={"data": {"decision": "approved"}},
+        prev_hash=prev_hash,
+    )
     with db.engine.begin() as c:
-        c.execute(text("INSERT INTO events (instance_id, at, kind, actor, detail, chain, seq, prev_hash, hash) "
-                       "VALUES (:i, :at, 'task_completed', 'forger', :detail, :chain, :seq, :prev, :hash)"),
-                  {"i": instance_id, "at": T0.replace(tzinfo=None), "detail": '{"data": {"decision": "approved"}}',
-                   "chain": chain, "seq": seq, "prev": prev_hash, "hash": digest})
+        c.execute(
+            text(
+                "INSERT INTO events (instance_id, at, kind, actor, detail, chain, seq, prev_hash, hash) "
+                "VALUES (:i, :at, 'task_completed', 'forger', :detail, :chain, :seq, :prev, :hash)"
+            ),
+            {
+                "i": instance_id,
+                "at": T0.replace(tzinfo=None),
+                "detail": '{"data": {"decision": "approved"}}',
+                "chain": chain,
+                "seq": seq,
+                "prev": prev_hash,
+                "hash": digest,
+            },
+        )
         return int(c.execute(text("SELECT id FROM events WHERE hash = :h"), {"h": digest}).scalar_one())
 
 
@@ -130,8 +164,12 @@ def test_an_event_appended_after_the_head_is_named(any_db: Database) -> None:
 
 def test_an_event_without_a_place_in_any_chain_is_named(any_db: Database) -> None:
     instance_id = _case(any_db)
-    _sql(any_db, "INSERT INTO events (instance_id, at, kind, actor, detail) VALUES (:i, :at, 'case_read', 'x', '{}')",
-         i=instance_id, at=T0.replace(tzinfo=None))
+    _sql(
+        any_db,
+        "INSERT INTO events (instance_id, at, kind, actor, detail) VALUES (:i, :at, 'case_read', 'x', '{}')",
+        i=instance_id,
+        at=T0.replace(tzinfo=None),
+    )
     (found,) = _broken(any_db)
     assert found["problem"] == "inserted" and found["chain"] == f"instance:{instance_id}"
 
@@ -158,14 +196,16 @@ def test_rows_swapped_whole_are_named_as_reordered(any_db: Database) -> None:
     assert found["problem"] == "reordered" and found["seq"] == 3
 
 
-def test_cli_verify_exits_non_zero_and_names_the_break(db: Database, monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+def test_cli_verify_exits_non_zero_and_names_the_break(
+    db: Database, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
     instance_id = _case(db)
     monkeypatch.setenv("CPRFLOW_DATABASE_URL", sqlite_url)
     ok = CliRunner().invoke(main, ["audit", "verify"])
     assert ok.exit_code == 0, ok.output
     assert "intact" in ok.output
     target = _rows(db, instance_id)[1]
-    _sql(db, "UPDATE events SET detail = '{\"what\": \"nothing\"}' WHERE id = :id", id=target.id)
+    _sql(db, 'UPDATE events SET detail = \'{"what": "nothing"}\' WHERE id = :id', id=target.id)
     broken = CliRunner().invoke(main, ["audit", "verify"])
     assert broken.exit_code == 1
     assert f"instance:{instance_id}: edited: event {target.id} (#2) was changed after it was written" in broken.output
@@ -200,9 +240,10 @@ def test_concurrent_writers_never_fork_a_chain(any_db: Database) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_the_migration_chains_events_written_before_it(request: pytest.FixtureRequest, backend: str) -> None:
+    from pathlib import Path
+
     from alembic import command
     from alembic.config import Config
-    from pathlib import Path
 
     import cprflow.repository as repository
 
@@ -214,8 +255,13 @@ def test_the_migration_chains_events_written_before_it(request: pytest.FixtureRe
         command.upgrade(config, "0003")
     for i, kind in enumerate(["deployed", "started", "case_read", "started", "case_read"]):
         instance = None if kind == "deployed" else (1 if i < 3 else 2)
-        _sql(database, "INSERT INTO events (instance_id, at, kind, actor, detail) VALUES (:i, :at, :k, 'x', '{\"n\": 1.0}')",
-             i=instance, at=(T0 + timedelta(minutes=i)).replace(tzinfo=None), k=kind)
+        _sql(
+            database,
+            "INSERT INTO events (instance_id, at, kind, actor, detail) VALUES (:i, :at, :k, 'x', '{\"n\": 1.0}')",
+            i=instance,
+            at=(T0 + timedelta(minutes=i)).replace(tzinfo=None),
+            k=kind,
+        )
     database.upgrade()
     report = audit.verify_log(database)
     assert report["ok"] and report["events"] == 5 and set(report["heads"]) == {"system", "instance:1", "instance:2"}

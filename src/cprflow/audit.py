@@ -59,13 +59,27 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str
 
 
 def event_hash(
-    *, chain: str, seq: int, instance_id: int | None, at: datetime, kind: str, actor: str, task_id: str | None,
-    detail: dict[str, Any], prev_hash: str,
+    *,
+    chain: str,
+    seq: int,
+    instance_id: int | None,
+    at: datetime,
+    kind: str,
+    actor: str,
+    task_id: str | None,
+    detail: dict[str, Any],
+    prev_hash: str,
 ) -> str:
     body = {
-        "chain": chain, "seq": seq, "instance_id": instance_id,
+        "chain": chain,
+        "seq": seq,
+        "instance_id": instance_id,
         "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
-        "kind": kind, "actor": actor, "task_id": task_id, "detail": _plain(detail), "prev_hash": prev_hash,
+        "kind": kind,
+        "actor": actor,
+        "task_id": task_id,
+        "detail": _plain(detail),
+        "prev_hash": prev_hash,
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -73,13 +87,25 @@ def event_hash(
 
 def _row_hash(row: Any) -> str:
     return event_hash(
-        chain=row.chain, seq=row.seq, instance_id=row.instance_id, at=row.at, kind=row.kind, actor=row.actor,
-        task_id=row.task_id, detail=row.detail or {}, prev_hash=row.prev_hash or GENESIS,
+        chain=row.chain,
+        seq=row.seq,
+        instance_id=row.instance_id,
+        at=row.at,
+        kind=row.kind,
+        actor=row.actor,
+        task_id=row.task_id,
+        detail=row.detail or {},
+        prev_hash=row.prev_hash or GENESIS,
     )
 
 
 def append(
-    session: Session, instance_id: int | None, kind: str, actor: str, now: datetime, detail: dict[str, Any],
+    session: Session,
+    instance_id: int | None,
+    kind: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
     task_id: str | None = None,
 ) -> int:
     """Add one event at the head of its chain; returns its sequence number."""
@@ -90,10 +116,29 @@ def append(
     for _ in range(MAX_TRIES):
         head = connection.execute(select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == chain)).first()
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-        digest = event_hash(chain=chain, seq=seq, instance_id=instance_id, at=now, kind=kind, actor=actor,
-                            task_id=task_id, detail=detail, prev_hash=prev)
-        row = {"instance_id": instance_id, "at": now, "kind": kind, "actor": actor, "task_id": task_id,
-               "detail": detail, "chain": chain, "seq": seq, "prev_hash": prev, "hash": digest}
+        digest = event_hash(
+            chain=chain,
+            seq=seq,
+            instance_id=instance_id,
+            at=now,
+            kind=kind,
+            actor=actor,
+            task_id=task_id,
+            detail=detail,
+            prev_hash=prev,
+        )
+        row = {
+            "instance_id": instance_id,
+            "at": now,
+            "kind": kind,
+            "actor": actor,
+            "task_id": task_id,
+            "detail": detail,
+            "chain": chain,
+            "seq": seq,
+            "prev_hash": prev,
+            "hash": digest,
+        }
         try:
             if concurrent:
                 with connection.begin_nested():
@@ -158,31 +203,62 @@ def verify(session: Session, *, chain: str | None = None) -> list[ChainReport]:
     reports = [_verify_chain(name, rows, heads.get(name)) for name, rows in sorted(chains.items())]
     for name in sorted(set(heads) - set(chains)):
         head = heads[name]
-        reports.append(ChainReport(name, 0, head.seq, head.hash, False, Break(
-            name, None, head.seq, "deleted", f"every event of the chain is gone; its head records {head.seq}")))
+        reports.append(
+            ChainReport(
+                name,
+                0,
+                head.seq,
+                head.hash,
+                False,
+                Break(
+                    name, None, head.seq, "deleted", f"every event of the chain is gone; its head records {head.seq}"
+                ),
+            )
+        )
     for row in unchained:
         owner = chain_of(row.instance_id)
-        reports.append(ChainReport(owner, 1, None, None, False, Break(
-            owner, row.id, None, "inserted", f"event {row.id} was added outside any chain")))
+        reports.append(
+            ChainReport(
+                owner,
+                1,
+                None,
+                None,
+                False,
+                Break(owner, row.id, None, "inserted", f"event {row.id} was added outside any chain"),
+            )
+        )
     return reports
 
 
 def _verify_chain(name: str, rows: list[Any], head: Any) -> ChainReport:
     problem = _first_break(name, rows)
     if problem is not None and problem.seq is not None and head is not None and problem.seq > head.seq:
-        problem = Break(name, problem.event_id, problem.seq, "inserted",
-                        f"event {problem.event_id} was added after the recorded head (#{head.seq})")
+        problem = Break(
+            name,
+            problem.event_id,
+            problem.seq,
+            "inserted",
+            f"event {problem.event_id} was added after the recorded head (#{head.seq})",
+        )
     if problem is None:
         last = rows[-1]
         if head is None:
             problem = Break(name, None, last.seq, "deleted", "the chain's head record is missing")
         elif head.seq > last.seq:
-            problem = Break(name, None, last.seq + 1, "deleted",
-                            f"events {last.seq + 1} to {head.seq} at the end of the chain are missing")
+            problem = Break(
+                name,
+                None,
+                last.seq + 1,
+                "deleted",
+                f"events {last.seq + 1} to {head.seq} at the end of the chain are missing",
+            )
         elif head.seq != last.seq or head.hash != last.hash:
-            problem = Break(name, last.id, last.seq, "inserted",
-                            f"event {last.id} was added after the recorded head ({head.seq})")
-    return ChainReport(name, len(rows), head.seq if head else None, head.hash if head else None, problem is None, problem)
+            problem = Break(
+                name, last.id, last.seq, "inserted", f"event {last.id} was added after the recorded head ({head.seq})"
+            )
+    return ChainReport(
+        name, len(rows), head.seq if head else None, head.hash if head else None, problem is None, problem
+    )
 
 
 def _first_break(name: str, rows: list[Any]) -> Break | None:
@@ -197,20 +273,34 @@ def _first_break(name: str, rows: list[Any]) -> Break | None:
             continue
         following = rows[i + 1] if i + 1 < len(rows) else None
         if linked and not intact:
-            return Break(name, row.id, row.seq, "edited", f"event {row.id} (#{row.seq}) was changed after it was written")
+            return Break(
+                name, row.id, row.seq, "edited", f"event {row.id} (#{row.seq}) was changed after it was written"
+            )
         if linked and row.id <= last_id:
             return Break(name, row.id, row.seq, "reordered", f"event {row.id} (#{row.seq}) is out of order")
         if i > 0 and before_prev is not None and (row.prev_hash or GENESIS) == before_prev:
             prev = rows[i - 1]
-            return Break(name, prev.id, prev.seq, "inserted", f"event {prev.id} (#{prev.seq}) was inserted into the chain")
+            return Break(
+                name, prev.id, prev.seq, "inserted", f"event {prev.id} (#{prev.seq}) was inserted into the chain"
+            )
         if later_hashes.get(row.prev_hash or GENESIS, -1) > i:
-            return Break(name, row.id, row.seq, "reordered",
-                         f"event {row.id} (#{row.seq}) follows an event that now comes after it")
+            return Break(
+                name,
+                row.id,
+                row.seq,
+                "reordered",
+                f"event {row.id} (#{row.seq}) follows an event that now comes after it",
+            )
         if following is not None and (following.prev_hash or GENESIS) == expected_prev:
             return Break(name, row.id, row.seq, "inserted", f"event {row.id} (#{row.seq}) was inserted into the chain")
         if (row.prev_hash or GENESIS) not in later_hashes:
-            return Break(name, row.id, row.seq, "deleted",
-                         f"the event before event {row.id} (#{row.seq}) is missing (expected #{expected_seq})")
+            return Break(
+                name,
+                row.id,
+                row.seq,
+                "deleted",
+                f"the event before event {row.id} (#{row.seq}) is missing (expected #{expected_seq})",
+            )
         return Break(name, row.id, row.seq, "edited", f"event {row.id} (#{row.seq}) does not follow its predecessor")
     return None
 
@@ -222,10 +312,20 @@ def backfill(connection: Any) -> None:
     for row in rows:
         chain = chain_of(row.instance_id)
         seq, prev = heads.get(chain, (0, GENESIS))
-        digest = event_hash(chain=chain, seq=seq + 1, instance_id=row.instance_id, at=row.at, kind=row.kind,
-                            actor=row.actor, task_id=row.task_id, detail=row.detail or {}, prev_hash=prev)
-        connection.execute(update(EVENTS).where(EVENTS.c.id == row.id).values(
-            chain=chain, seq=seq + 1, prev_hash=prev, hash=digest))
+        digest = event_hash(
+            chain=chain,
+            seq=seq + 1,
+            instance_id=row.instance_id,
+            at=row.at,
+            kind=row.kind,
+            actor=row.actor,
+            task_id=row.task_id,
+            detail=row.detail or {},
+            prev_hash=prev,
+        )
+        connection.execute(
+            update(EVENTS).where(EVENTS.c.id == row.id).values(chain=chain, seq=seq + 1, prev_hash=prev, hash=digest)
+        )
         heads[chain] = (seq + 1, digest)
     if heads:
         connection.execute(insert(HEADS), [{"chain": c, "seq": s, "hash": h} for c, (s, h) in heads.items()])
@@ -234,11 +334,19 @@ def backfill(connection: Any) -> None:
 def summary(reports: Iterable[ChainReport]) -> dict[str, Any]:
     listed = list(reports)
     return {
-        "ok": all(r.ok for r in listed), "chains": len(listed), "events": sum(r.events for r in listed),
+        "ok": all(r.ok for r in listed),
+        "chains": len(listed),
+        "events": sum(r.events for r in listed),
         "broken": [
-            {"chain": r.chain, "event_id": r.problem.event_id, "seq": r.problem.seq, "problem": r.problem.problem,
-             "message": r.problem.message}
-            for r in listed if r.problem is not None
+            {
+                "chain": r.chain,
+                "event_id": r.problem.event_id,
+                "seq": r.problem.seq,
+                "problem": r.problem.problem,
+                "message": r.problem.message,
+            }
+            for r in listed
+            if r.problem is not None
         ],
         "heads": {r.chain: r.head_hash for r in listed if r.head_hash},
     }

@@ -15,7 +15,14 @@ from cprflow import audit, engine, forms
 from cprflow.errors import InstanceNotActive, InvalidData
 from cprflow.repository import Database
 from cprflow.store import (
-    InstanceView, deployed_version, instance_view, load_instance, pack, record_event, unpack, update_row,
+    InstanceView,
+    deployed_version,
+    instance_view,
+    load_instance,
+    pack,
+    record_event,
+    unpack,
+    update_row,
 )
 
 #: Statuses a fix may be made in: not once the instance has finished or been terminated.
@@ -36,8 +43,9 @@ def _field_schemas(forms_: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             continue
         for key, field in (schema.get("properties") or {}).items():
             if isinstance(field, dict):
-                found.setdefault(key, []).append({**schema, "properties": {key: field}, "required": [key],
-                                                  "additionalProperties": True})
+                found.setdefault(key, []).append(
+                    {**schema, "properties": {key: field}, "required": [key], "additionalProperties": True}
+                )
     return found
 
 
@@ -58,7 +66,9 @@ def check(values: dict[str, Any], current: dict[str, Any], forms_: dict[str, Any
             errors = []
             for schema in declared[key]:
                 try:
-                    forms.validate({k: v for k, v in schema.items() if k != "required"} | {"required": [key]}, {key: value})
+                    forms.validate(
+                        {k: v for k, v in schema.items() if k != "required"} | {"required": [key]}, {key: value}
+                    )
                     errors = []
                     break
                 except InvalidData as err:
@@ -73,7 +83,9 @@ def check(values: dict[str, Any], current: dict[str, Any], forms_: dict[str, Any
         raise InvalidData("the data fix is not valid; nothing was changed", fields=problems)
 
 
-def fix_data(db: Database, instance_id: int, values: dict[str, Any], *, reason: str, actor: str, now: datetime) -> InstanceView:
+def fix_data(
+    db: Database, instance_id: int, values: dict[str, Any], *, reason: str, actor: str, now: datetime
+) -> InstanceView:
     if not reason.strip():
         raise InvalidData("a reason is required", fields={"/reason": ["is required"]})
     with db.transaction() as session:
@@ -88,8 +100,14 @@ def fix_data(db: Database, instance_id: int, values: dict[str, Any], *, reason: 
         after = {**before, **values}
         update_row(session, instance, {"state": pack(snapshot_state), "data": after, "updated_at": now})
         instance.data, instance.updated_at = after, now
-        record_event(session, instance_id, "data_fixed", actor, now,
-                     {"reason": reason, "changes": audit.changes(before, after), "keys": sorted(values)})
+        record_event(
+            session,
+            instance_id,
+            "data_fixed",
+            actor,
+            now,
+            {"reason": reason, "changes": audit.changes(before, after), "keys": sorted(values)},
+        )
         return instance_view(session, instance)
 
 
@@ -98,5 +116,9 @@ def _open_ids(session: Any, instance_id: int) -> set[str]:
 
     from cprflow.store import TASKS
 
-    return {row.id for row in session.connection().execute(
-        select(TASKS.c.id).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None)))}
+    return {
+        row.id
+        for row in session.connection().execute(
+            select(TASKS.c.id).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None))
+        )
+    }

@@ -95,7 +95,9 @@ def _reason(item: Any) -> str:
     return str(item)
 
 
-def review_timescales(instance_id: int, status: str, data: dict[str, Any], finalised: date | None, as_of: date) -> ReviewTimescales:
+def review_timescales(
+    instance_id: int, status: str, data: dict[str, Any], finalised: date | None, as_of: date
+) -> ReviewTimescales:
     referral = _day(data.get("referral_date"))
     due = _day(data.get("completion_due"))
     completed = _day(data.get("completion_date"))
@@ -115,48 +117,73 @@ def review_timescales(instance_id: int, status: str, data: dict[str, Any], final
     if published is not None and kept_until is not None:
         kept = data.get("publication_status") != "taken_down" or as_of >= kept_until
     actions = [a for a in data.get("actions") or [] if isinstance(a, dict)]
-    overdue = sum(1 for a in actions if a.get("audit_status") not in _CLOSED_ACTIONS
-                  and (_day(a.get("due_date")) or date.max) < as_of)
-    reasons = [_reason(item) for record in data.get("delay_records") or [] if isinstance(record, dict)
-               for item in (record.get("reasons") if isinstance(record.get("reasons"), list) else [record.get("reasons")])
-               if item]
+    overdue = sum(
+        1
+        for a in actions
+        if a.get("audit_status") not in _CLOSED_ACTIONS and (_day(a.get("due_date")) or date.max) < as_of
+    )
+    reasons = [
+        _reason(item)
+        for record in data.get("delay_records") or []
+        if isinstance(record, dict)
+        for item in (record.get("reasons") if isinstance(record.get("reasons"), list) else [record.get("reasons")])
+        if item
+    ]
     return ReviewTimescales(
-        instance_id=instance_id, board=str(data.get("board_area") or "—"), year=referral.year if referral else None,
-        status=status, referral_date=referral.isoformat() if referral else None,
-        completion_due=due.isoformat() if due else None, completion_date=completed.isoformat() if completed else None,
+        instance_id=instance_id,
+        board=str(data.get("board_area") or "—"),
+        year=referral.year if referral else None,
+        status=status,
+        referral_date=referral.isoformat() if referral else None,
+        completion_due=due.isoformat() if due else None,
+        completion_date=completed.isoformat() if completed else None,
         elapsed_days=(end - referral).days if referral else None,
         elapsed_working_days=working_days_between(referral, end) if referral else None,
-        complete=completed is not None, breach=breach,
+        complete=completed is not None,
+        breach=breach,
         days_late=(end - due).days if breach and due else (0 if breach is False else None),
-        hold_days=by_type, hold_days_total=total, delay_reasons=reasons,
+        hold_days=by_type,
+        hold_days_total=total,
+        delay_reasons=reasons,
         action_plan_due=plan_due.isoformat() if plan_due else None,
         action_plan_finalised=finalised.isoformat() if finalised else None,
-        action_plan_in_time=(finalised <= plan_due) if finalised and plan_due else (
-            False if plan_due and as_of > plan_due else None),
+        action_plan_in_time=(finalised <= plan_due)
+        if finalised and plan_due
+        else (False if plan_due and as_of > plan_due else None),
         published_date=published.isoformat() if published else None,
-        publication_period_due=kept_until.isoformat() if kept_until else None, publication_kept=kept,
+        publication_period_due=kept_until.isoformat() if kept_until else None,
+        publication_kept=kept,
         overdue_actions=overdue,
     )
 
 
-def per_review(db: Database, *, as_of: date, readable: Callable[[int, dict[str, Any]], bool] | None = None,
-               process_id: str = "child_practice_review") -> list[ReviewTimescales]:
+def per_review(
+    db: Database,
+    *,
+    as_of: date,
+    readable: Callable[[int, dict[str, Any]], bool] | None = None,
+    process_id: str = "child_practice_review",
+) -> list[ReviewTimescales]:
     """Every review of ``process_id`` the caller may read (``readable(version_id, data)``)."""
     with db.transaction(write=False) as session:
         rows = session.execute(
             select(Instance.id, Instance.status, Instance.version_id, Instance.data)
-            .where(Instance.process_id == process_id).order_by(Instance.id)
+            .where(Instance.process_id == process_id)
+            .order_by(Instance.id)
         ).all()
         finalised = {
             instance_id: at.date()
             for instance_id, at in session.execute(
-                select(Event.instance_id, Event.at).where(Event.kind == "task_completed")
-                .where(Event.detail["bpmn_id"].as_string() == "finalise_action_plan").order_by(Event.id)
+                select(Event.instance_id, Event.at)
+                .where(Event.kind == "task_completed")
+                .where(Event.detail["bpmn_id"].as_string() == "finalise_action_plan")
+                .order_by(Event.id)
             )
         }
     return [
         review_timescales(r.id, r.status, r.data or {}, finalised.get(r.id), as_of)
-        for r in rows if readable is None or readable(r.version_id, r.data or {})
+        for r in rows
+        if readable is None or readable(r.version_id, r.data or {})
     ]
 
 
@@ -182,12 +209,19 @@ def by_board_and_year(reviews: Iterable[ReviewTimescales]) -> list[GroupTimescal
         done = [m for m in members if m.complete and m.elapsed_days is not None]
         decided = [m for m in members if m.breach is not None]
         breaches = sum(1 for m in decided if m.breach)
-        out.append(GroupTimescales(
-            board, year, len(members), len(done),
-            round(sum(m.elapsed_days or 0 for m in done) / len(done), 1) if done else None,
-            round(sum(m.hold_days_total for m in members) / len(members), 1) if members else None,
-            len(decided), breaches, round(breaches / len(decided), 3) if decided else None,
-        ))
+        out.append(
+            GroupTimescales(
+                board,
+                year,
+                len(members),
+                len(done),
+                round(sum(m.elapsed_days or 0 for m in done) / len(done), 1) if done else None,
+                round(sum(m.hold_days_total for m in members) / len(members), 1) if members else None,
+                len(decided),
+                breaches,
+                round(breaches / len(decided), 3) if decided else None,
+            )
+        )
     return out
 
 
@@ -196,13 +230,39 @@ def by_board_and_year(reviews: Iterable[ReviewTimescales]) -> list[GroupTimescal
 
 
 REVIEW_COLUMNS = (
-    "instance_id", "board", "year", "status", "referral_date", "completion_due", "completion_date", "elapsed_days",
-    "elapsed_working_days", "breach", "days_late", "hold_days_total", "hold_days", "delay_reasons", "action_plan_due",
-    "action_plan_finalised", "action_plan_in_time", "published_date", "publication_period_due", "publication_kept",
+    "instance_id",
+    "board",
+    "year",
+    "status",
+    "referral_date",
+    "completion_due",
+    "completion_date",
+    "elapsed_days",
+    "elapsed_working_days",
+    "breach",
+    "days_late",
+    "hold_days_total",
+    "hold_days",
+    "delay_reasons",
+    "action_plan_due",
+    "action_plan_finalised",
+    "action_plan_in_time",
+    "published_date",
+    "publication_period_due",
+    "publication_kept",
     "overdue_actions",
 )
-GROUP_COLUMNS = ("board", "year", "reviews", "completed", "average_elapsed_days", "average_hold_days", "decided",
-                 "breaches", "breach_rate")
+GROUP_COLUMNS = (
+    "board",
+    "year",
+    "reviews",
+    "completed",
+    "average_elapsed_days",
+    "average_hold_days",
+    "decided",
+    "breaches",
+    "breach_rate",
+)
 
 
 def _csv_value(value: Any) -> str:
@@ -253,8 +313,16 @@ class Chart:
     axis_y: float
 
 
-def bar_chart(title: str, points: list[tuple[str, float]], *, target: float | None = None, target_label: str | None = None,
-              fmt: Callable[[float], str] = lambda v: f"{v:g}", width: int = 640, height: int = 260) -> Chart:
+def bar_chart(
+    title: str,
+    points: list[tuple[str, float]],
+    *,
+    target: float | None = None,
+    target_label: str | None = None,
+    fmt: Callable[[float], str] = lambda v: f"{v:g}",
+    width: int = 640,
+    height: int = 260,
+) -> Chart:
     top, bottom, left = 20.0, 40.0, 10.0
     plot = height - top - bottom
     biggest = max([v for _, v in points] + ([target] if target is not None else []) + [1e-9])

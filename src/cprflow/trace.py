@@ -78,13 +78,21 @@ class Filters:
                 problems[f"/{key}"] = ["must be a date, YYYY-MM-DD"]
         if problems:
             raise InvalidData("the filters are not valid", fields=problems)
-        return cls((args.get("kind") or "").strip() or None, (args.get("actor") or "").strip() or None,
-                   days["since"], days["until"])
+        return cls(
+            (args.get("kind") or "").strip() or None,
+            (args.get("actor") or "").strip() or None,
+            days["since"],
+            days["until"],
+        )
 
     def keep(self, event: Any) -> bool:
         day = event.at.date()
-        return ((self.kind is None or event.kind == self.kind) and (self.actor is None or event.actor == self.actor)
-                and (self.since is None or day >= self.since) and (self.until is None or day <= self.until))
+        return (
+            (self.kind is None or event.kind == self.kind)
+            and (self.actor is None or event.actor == self.actor)
+            and (self.since is None or day >= self.since)
+            and (self.until is None or day <= self.until)
+        )
 
 
 def _summary(kind: str, detail: dict[str, Any]) -> str:
@@ -107,7 +115,9 @@ def _summary(kind: str, detail: dict[str, Any]) -> str:
         return f"started {detail.get('process_id')} (version {detail.get('version_id')})"
     if kind == "error":
         return f"error during {detail.get('during')}"
-    scalars = [f"{k}={v}" for k, v in sorted(detail.items()) if isinstance(v, (str, int, float, bool)) and len(str(v)) < 80]
+    scalars = [
+        f"{k}={v}" for k, v in sorted(detail.items()) if isinstance(v, (str, int, float, bool)) and len(str(v)) < 80
+    ]
     return kind.replace("_", " ") + (": " + ", ".join(scalars[:4]) if scalars else "")
 
 
@@ -116,8 +126,18 @@ def entry(event: Any) -> TimelineEntry:
     data = detail.get("data") if isinstance(detail.get("data"), dict) else detail.get("payload")
     changes = detail.get("changes") if isinstance(detail.get("changes"), dict) else None
     reason = detail.get("reason") if isinstance(detail.get("reason"), str) else None
-    return TimelineEntry(event.id, event.at, event.kind, event.actor, event.task_id, _summary(event.kind, detail),
-                         data if isinstance(data, dict) else None, changes, reason, detail)
+    return TimelineEntry(
+        event.id,
+        event.at,
+        event.kind,
+        event.actor,
+        event.task_id,
+        _summary(event.kind, detail),
+        data if isinstance(data, dict) else None,
+        changes,
+        reason,
+        detail,
+    )
 
 
 def _flows(xml: str, process_id: str) -> list[tuple[str, str, str]]:
@@ -171,13 +191,24 @@ def build(db: Database, instance_id: int, filters: Filters | None = None) -> tup
         file = _diagram_file(version, instance.process_id) if version else None
         xml = version.files[file] if version and file else None
         visited = set(marked)
-        path = [flow for flow, source, target in (_flows(xml, instance.process_id) if xml else [])
-                if source in visited and target in visited and marked.get(source) == "completed"]
+        path = [
+            flow
+            for flow, source, target in (_flows(xml, instance.process_id) if xml else [])
+            if source in visited and target in visited and marked.get(source) == "completed"
+        ]
         holds = instance.data.get("holds") if isinstance(instance.data.get("holds"), list) else []
         return Trace(
-            instance.id, instance.process_id, instance.version_id, instance.status, file, marked, path,
-            [h for h in holds if isinstance(h, dict)], [entry(e) for e in events if filters.keep(e)],
-            sorted({e.kind for e in events}), sorted({e.actor for e in events}),
+            instance.id,
+            instance.process_id,
+            instance.version_id,
+            instance.status,
+            file,
+            marked,
+            path,
+            [h for h in holds if isinstance(h, dict)],
+            [entry(e) for e in events if filters.keep(e)],
+            sorted({e.kind for e in events}),
+            sorted({e.actor for e in events}),
         ), xml
 
 
@@ -189,8 +220,11 @@ CSV_COLUMNS = ("id", "at", "kind", "actor", "task_id", "summary", "reason", "dat
 
 
 def _cell(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, (dict, list)) else (
-        "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value))
+    text = (
+        json.dumps(value, sort_keys=True, ensure_ascii=False)
+        if isinstance(value, (dict, list))
+        else ("" if value is None else value.isoformat() if isinstance(value, datetime) else str(value))
+    )
     # A cell a spreadsheet would run as a formula is written as text.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -206,12 +240,26 @@ def timeline_csv(trace: Trace) -> str:
 
 def as_json(trace: Trace) -> dict[str, Any]:
     return {
-        "instance_id": trace.instance_id, "process_id": trace.process_id, "version_id": trace.version_id,
-        "status": trace.status, "diagram_file": trace.diagram_file, "markers": trace.markers, "path": trace.path,
+        "instance_id": trace.instance_id,
+        "process_id": trace.process_id,
+        "version_id": trace.version_id,
+        "status": trace.status,
+        "diagram_file": trace.diagram_file,
+        "markers": trace.markers,
+        "path": trace.path,
         "holds": trace.holds,
         "timeline": [
-            {"id": e.id, "at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "task_id": e.task_id,
-             "summary": e.summary, "reason": e.reason, "data": e.data, "changes": e.changes}
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "actor": e.actor,
+                "task_id": e.task_id,
+                "summary": e.summary,
+                "reason": e.reason,
+                "data": e.data,
+                "changes": e.changes,
+            }
             for e in trace.timeline
         ],
     }

@@ -18,7 +18,17 @@ from cprflow import reports, trace
 from cprflow.repository import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
-    ACCEPT, DELAY, FAMILY_DECLINED, LEARNING, MERGE, NOTIFIED, PANEL, TOR, Review, hold, release,
+    ACCEPT,
+    DELAY,
+    FAMILY_DECLINED,
+    LEARNING,
+    MERGE,
+    NOTIFIED,
+    PANEL,
+    TOR,
+    Review,
+    hold,
+    release,
 )
 
 
@@ -41,8 +51,11 @@ def _review_with_holds(url: str) -> tuple[Review, dict[str, str]]:
     r.send("hold_ended", release("H1"), "2026-03-20")
     r.do("learning_event", LEARNING, "2026-03-25")
     cpr.approve_report(r)
-    r.send("hold_started", hold("H3", ["family_contact"], kind="coroner", reason="Inquest", start_date="2026-04-14"),
-           "2026-04-16")
+    r.send(
+        "hold_started",
+        hold("H3", ["family_contact"], kind="coroner", reason="Inquest", start_date="2026-04-14"),
+        "2026-04-16",
+    )
     r.send("hold_ended", release("H3", "Inquest closed", end_date="2026-04-24"), "2026-04-26")
     cpr.publication(r)
     cpr.action_plan(r)
@@ -76,8 +89,13 @@ def test_trace_and_timescales_match_the_figures_worked_out_by_hand(db: Database)
     # While H1 held it, the learning event's wait is marked held; what was done is marked completed.
     assert held_markers["learning_hold_released"] == "held"
     assert {k for k, v in held_markers.items() if v == "completed"} >= {
-        "record_referral", "screen_referral", "record_board_decision", "notify_welsh_government",
-        "establish_review_panel", "family_involvement"}
+        "record_referral",
+        "screen_referral",
+        "record_board_decision",
+        "notify_welsh_government",
+        "establish_review_panel",
+        "family_involvement",
+    }
 
     with cpr.opened(url) as fresh:
         found, xml = trace.build(fresh, a.id)
@@ -88,8 +106,13 @@ def test_trace_and_timescales_match_the_figures_worked_out_by_hand(db: Database)
     assert found.path and all(f.startswith("Flow_") for f in found.path)
     holds_sent = [e for e in found.timeline if e.kind == "message_received"]
     assert [(e.data or {}).get("hold_id") for e in holds_sent] == ["H1", "H2", "H2", "H1", "H3", "H3"]
-    completion = next(e for e in found.timeline if e.kind == "task_completed" and e.detail["bpmn_id"] == "board_consideration")
-    assert completion.changes is not None and completion.changes["completion_date"] == {"before": None, "after": "2026-04-15"}
+    completion = next(
+        e for e in found.timeline if e.kind == "task_completed" and e.detail["bpmn_id"] == "board_consideration"
+    )
+    assert completion.changes is not None and completion.changes["completion_date"] == {
+        "before": None,
+        "after": "2026-04-15",
+    }
 
     ra, rb = rows[a.id], rows[b.id]
     assert (ra.referral_date, ra.completion_due, ra.completion_date) == ("2026-01-05", "2026-07-05", "2026-04-15")
@@ -100,11 +123,20 @@ def test_trace_and_timescales_match_the_figures_worked_out_by_hand(db: Database)
     assert (ra.published_date, ra.publication_period_due, ra.publication_kept) == ("2026-04-25", "2026-07-18", True)
 
     assert (rb.completion_due, rb.completion_date, rb.elapsed_days, rb.elapsed_working_days) == (
-        "2026-07-05", "2026-09-01", 239, 166)
+        "2026-07-05",
+        "2026-09-01",
+        239,
+        166,
+    )
     assert (rb.breach, rb.days_late, rb.hold_days_total) == (True, 58, 0)
     assert rb.delay_reasons == ["agency_information: Late timelines"]
 
     (group,) = reports.by_board_and_year([ra, rb])
     assert (group.board, group.year, group.reviews, group.completed) == ("Cwm Taf Morgannwg", 2026, 2, 2)
     assert (group.average_elapsed_days, group.average_hold_days, group.breaches, group.decided, group.breach_rate) == (
-        169.5, 38.0, 1, 2, 0.5)
+        169.5,
+        38.0,
+        1,
+        2,
+        0.5,
+    )

@@ -31,8 +31,11 @@ def test_auditor_sees_the_trace_diagram_marked(page: Any, live_server: str, live
     page.locator("#trace-diagram[data-marked='true']").wait_for(timeout=20_000)
 
     def classes(element_id: str) -> str:
-        return str(page.locator(f"#trace-diagram svg g.djs-element[data-element-id='{element_id}']").first
-                   .get_attribute("class"))
+        return str(
+            page.locator(f"#trace-diagram svg g.djs-element[data-element-id='{element_id}']").first.get_attribute(
+                "class"
+            )
+        )
 
     assert "cpr-completed" in classes("record_referral")
     assert "cpr-active" in classes("screen_referral")
@@ -40,7 +43,8 @@ def test_auditor_sees_the_trace_diagram_marked(page: Any, live_server: str, live
     assert page.locator("#trace-diagram svg g.djs-element.cpr-path").count() >= 1
     # the marker colours come from the stylesheet (no inline style is allowed): the fill is applied
     fill = page.locator("#trace-diagram svg g[data-element-id='screen_referral'] .djs-visual > rect").first.evaluate(
-        "el => getComputedStyle(el).fill")
+        "el => getComputedStyle(el).fill"
+    )
     assert fill == "rgb(255, 221, 0)"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "trace-diagram.png"), full_page=True)

@@ -19,7 +19,7 @@ from cprflow import services
 from cprflow.repository import Database
 from cprflow.web import api  # noqa: F401 - importing it registers every API route in OPERATIONS
 from cprflow.web.openapi import OPERATIONS
-from tests.web.conftest import APPROVAL, CASE, USERS, db_state, in_review, now, password, report, task_of
+from tests.web.conftest import APPROVAL, CASE, USERS, db_state, in_review, now, password, task_of
 
 Call = Callable[..., Any]
 READ_ALL = {"auditor", "admin"}
@@ -47,7 +47,7 @@ def case(web_db: Database) -> services.InstanceView:
 
 def _fill(rule: str, case: services.InstanceView) -> str:
     task = case.open_tasks[0]
-    return (rule.replace("<int:instance_id>", str(case.id)).replace("<task_id>", task.id))
+    return rule.replace("<int:instance_id>", str(case.id)).replace("<task_id>", task.id)
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -62,16 +62,22 @@ MUTATING = [op for op in OPERATIONS if op.method != "GET" and op.rule != "/auth/
 
 def test_the_table_covers_every_mutating_route() -> None:
     rules = {op.rule for op in MUTATING}
-    assert {"/instances/<int:instance_id>/data-fix", "/instances/<int:instance_id>/retry",
-            "/instances/<int:instance_id>/suspend", "/processes/deploy", "/tasks/<task_id>/complete"} <= rules
+    assert {
+        "/instances/<int:instance_id>/data-fix",
+        "/instances/<int:instance_id>/retry",
+        "/instances/<int:instance_id>/suspend",
+        "/processes/deploy",
+        "/tasks/<task_id>/complete",
+    } <= rules
     for op in MUTATING:  # a new mutating route with a body needs one here, or its refusal proves nothing
         assert op.body is None or op.rule in BODIES or op.body.__name__ == "ReasonRequest", op.rule
 
 
 @pytest.mark.parametrize("who", ["auditor", "audit_clerk"])
 @pytest.mark.parametrize("op", MUTATING, ids=[f"{o.method} {o.rule}" for o in MUTATING])
-def test_auditors_are_refused_every_api_change(call: Call, web_db: Database, case: services.InstanceView, who: str,
-                                                op: Any) -> None:
+def test_auditors_are_refused_every_api_change(
+    call: Call, web_db: Database, case: services.InstanceView, who: str, op: Any
+) -> None:
     options = BODIES.get(op.rule) or ({"json": {"reason": "audit"}} if op.body else {})
     if op.multipart:  # a fresh upload each time: the client closes what it sends
         options = {"data": {"files": [(io.BytesIO(b"<x/>"), "triage.dmn")]}, "content_type": "multipart/form-data"}
@@ -92,12 +98,14 @@ def _csrf(client: FlaskClient) -> str:
 
 
 def _page_posts(app: Flask) -> list[str]:
-    return sorted(r.rule for r in app.url_map.iter_rules()
-                  if "POST" in (r.methods or set()) and not r.rule.startswith("/api/"))
+    return sorted(
+        r.rule for r in app.url_map.iter_rules() if "POST" in (r.methods or set()) and not r.rule.startswith("/api/")
+    )
 
 
-def test_auditors_are_refused_every_page_post(app: Flask, client: FlaskClient, web_db: Database,
-                                              case: services.InstanceView) -> None:
+def test_auditors_are_refused_every_page_post(
+    app: Flask, client: FlaskClient, web_db: Database, case: services.InstanceView
+) -> None:
     posts = _page_posts(app)
     assert PERSONAL_PAGE_POSTS <= set(posts)
     _sign_in(client, "auditor")
@@ -170,16 +178,20 @@ def test_a_completion_records_the_keys_it_changed(web_db: Database, case: servic
     assert set(event.detail["changes"]) >= {"manager_decision"}
 
 
-@pytest.mark.parametrize(("body", "pointer"), [
-    ({"values": {"child_name": 7}, "reason": "x"}, "/values/child_name"),
-    ({"values": {"no_such_key": "x"}, "reason": "x"}, "/values/no_such_key"),
-    ({"values": {}, "reason": "x"}, "/values"),
-    ({"values": {"typename": "x"}, "reason": "x"}, "/values/typename"),
-    ({"values": {"child_name": "Alex"}, "reason": "   "}, "/reason"),
-    ({"values": {"child_name": "Alex"}}, "/reason"),
-])
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"values": {"child_name": 7}, "reason": "x"}, "/values/child_name"),
+        ({"values": {"no_such_key": "x"}, "reason": "x"}, "/values/no_such_key"),
+        ({"values": {}, "reason": "x"}, "/values"),
+        ({"values": {"typename": "x"}, "reason": "x"}, "/values/typename"),
+        ({"values": {"child_name": "Alex"}, "reason": "   "}, "/reason"),
+        ({"values": {"child_name": "Alex"}}, "/reason"),
+    ],
+)
 def test_a_bad_data_fix_is_refused_naming_the_field_and_changes_nothing(
-        call: Call, web_db: Database, case: services.InstanceView, body: dict[str, Any], pointer: str) -> None:
+    call: Call, web_db: Database, case: services.InstanceView, body: dict[str, Any], pointer: str
+) -> None:
     before = db_state(web_db)
     found = call("POST", f"/api/instances/{case.id}/data-fix", "admin", 422, json=body)
     assert pointer in found["error"]["fields"], found
@@ -188,12 +200,16 @@ def test_a_bad_data_fix_is_refused_naming_the_field_and_changes_nothing(
 
 def test_a_data_fix_on_a_finished_case_is_a_conflict(call: Call, web_db: Database, case: services.InstanceView) -> None:
     services.set_status(web_db, case.id, "terminate", reason="closed in error", actor="admin", now=now())
-    call("POST", f"/api/instances/{case.id}/data-fix", "admin", 409, json={"values": {"child_name": "A"}, "reason": "r"})
+    call(
+        "POST", f"/api/instances/{case.id}/data-fix", "admin", 409, json={"values": {"child_name": "A"}, "reason": "r"}
+    )
 
 
 def test_verify_over_the_api_names_a_tampered_event(call: Call, web_db: Database, case: services.InstanceView) -> None:
     with web_db.engine.begin() as c:
-        c.execute(text("UPDATE events SET actor = 'nobody' WHERE kind = 'started' AND instance_id = :i"), {"i": case.id})
+        c.execute(
+            text("UPDATE events SET actor = 'nobody' WHERE kind = 'started' AND instance_id = :i"), {"i": case.id}
+        )
     body = call("GET", "/api/audit/verify", "auditor", 200)
     assert body["ok"] is False
     assert [(b["chain"], b["problem"], b["seq"]) for b in body["broken"]] == [(f"instance:{case.id}", "edited", 1)]
@@ -214,8 +230,9 @@ def test_trace_filters_over_the_api(call: Call, web_db: Database, case: services
 # Pages
 
 
-def test_trace_page_shows_the_marked_diagram_without_inline_script(client: FlaskClient, web_db: Database,
-                                                                    case: services.InstanceView) -> None:
+def test_trace_page_shows_the_marked_diagram_without_inline_script(
+    client: FlaskClient, web_db: Database, case: services.InstanceView
+) -> None:
     _sign_in(client, "auditor")
     response = client.get(f"/reviews/{case.id}/trace")
     assert response.status_code == 200
@@ -223,7 +240,9 @@ def test_trace_page_shows_the_marked_diagram_without_inline_script(client: Flask
     assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'self': no inline script
     for tag in re.findall(r"<script[^>]*>", html):
         assert 'src="/static/' in tag or 'type="application/json"' in tag, tag
-    marks = json.loads(re.search(r'<script type="application/json" id="trace-markers">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+    marks = json.loads(
+        re.search(r'<script type="application/json" id="trace-markers">(.*?)</script>', html, re.S).group(1)
+    )  # type: ignore[union-attr]
     assert marks["markers"]["record_case"] == "completed" and marks["markers"]["manager_approval"] == "active"
     assert "bpmn-navigated-viewer.production.min.js" in html and "/static/trace.js" in html
     diagram = client.get(f"/reviews/{case.id}/trace/diagram.bpmn")
@@ -249,7 +268,9 @@ def test_trace_page_filters_and_exports(client: FlaskClient, web_db: Database, c
     assert client.get(f"/reviews/{case.id}/trace?until=not-a-date").status_code == 422
 
 
-def test_trace_pages_are_not_found_for_who_may_not_read_the_case(client: FlaskClient, case: services.InstanceView) -> None:
+def test_trace_pages_are_not_found_for_who_may_not_read_the_case(
+    client: FlaskClient, case: services.InstanceView
+) -> None:
     _sign_in(client, "police")
     for url in (f"/reviews/{case.id}/trace", f"/reviews/{case.id}/trace.csv", f"/reviews/{case.id}/trace/diagram.bpmn"):
         assert client.get(url).status_code == 404

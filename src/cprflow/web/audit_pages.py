@@ -67,9 +67,14 @@ def review_trace(instance_id: int) -> Any:
     labels = {"completed": _("Completed"), "active": _("Active"), "waiting": _("Waiting"), "held": _("Held")}
     counts = {state: sum(1 for s in found.markers.values() if s == state) for state in labels}
     return render_template(
-        "trace.html", trace=found, has_diagram=xml is not None, labels=labels, counts=counts,
+        "trace.html",
+        trace=found,
+        has_diagram=xml is not None,
+        labels=labels,
+        counts=counts,
         markers_json=json.dumps({"markers": found.markers, "path": found.path}),
-        filters=request.args.to_dict(), query=request.query_string.decode(),
+        filters=request.args.to_dict(),
+        query=request.query_string.decode(),
     )
 
 
@@ -84,15 +89,21 @@ def trace_diagram(instance_id: int) -> Any:
 @bp.get("/reviews/<int:instance_id>/trace.json")
 def trace_json(instance_id: int) -> Any:
     found, _xml = _trace(instance_id, "trace export (JSON)")
-    return Response(json.dumps(trace.as_json(found), ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=review-{instance_id}-trace.json"})
+    return Response(
+        json.dumps(trace.as_json(found), ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=review-{instance_id}-trace.json"},
+    )
 
 
 @bp.get("/reviews/<int:instance_id>/trace.csv")
 def trace_csv(instance_id: int) -> Any:
     found, _xml = _trace(instance_id, "trace export (CSV)")
-    return Response(trace.timeline_csv(found), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=review-{instance_id}-trace.csv"})
+    return Response(
+        trace.timeline_csv(found),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=review-{instance_id}-trace.csv"},
+    )
 
 
 def _report() -> tuple[date, list[reports.ReviewTimescales], list[reports.GroupTimescales]]:
@@ -102,8 +113,13 @@ def _report() -> tuple[date, list[reports.ReviewTimescales], list[reports.GroupT
         as_of = date.fromisoformat(text) if text else _now().date()
     except ValueError:
         raise InvalidData("as_of must be a date", fields={"/as_of": ["must be a date, YYYY-MM-DD"]}) from None
-    rows = reports.per_review(_db(), as_of=as_of, readable=lambda version_id, data: access.can_read_case(
-        user.actor, services.permissions(_db(), version_id), data))
+    rows = reports.per_review(
+        _db(),
+        as_of=as_of,
+        readable=lambda version_id, data: access.can_read_case(
+            user.actor, services.permissions(_db(), version_id), data
+        ),
+    )
     return as_of, rows, reports.by_board_and_year(rows)
 
 
@@ -112,15 +128,22 @@ def timescales() -> Any:
     as_of, rows, groups = _report()
     labelled = [(f"{g.board} {g.year or ''}".strip(), g) for g in groups]
     charts = [
-        reports.bar_chart(_("Breach rate of the 6-month timescale, by Board and year"),
-                          [(label, (g.breach_rate or 0) * 100) for label, g in labelled], fmt=lambda v: f"{v:.0f}%"),
-        reports.bar_chart(_("Average days from referral to completion, by Board and year"),
-                          [(label, g.average_elapsed_days or 0) for label, g in labelled], target=183,
-                          target_label=_("6 months")),
+        reports.bar_chart(
+            _("Breach rate of the 6-month timescale, by Board and year"),
+            [(label, (g.breach_rate or 0) * 100) for label, g in labelled],
+            fmt=lambda v: f"{v:.0f}%",
+        ),
+        reports.bar_chart(
+            _("Average days from referral to completion, by Board and year"),
+            [(label, g.average_elapsed_days or 0) for label, g in labelled],
+            target=183,
+            target_label=_("6 months"),
+        ),
     ]
     hold_types = sorted({t for r in rows for t in r.hold_days})
-    return render_template("timescales.html", as_of=as_of, rows=rows, groups=groups, charts=charts,
-                           hold_types=hold_types)
+    return render_template(
+        "timescales.html", as_of=as_of, rows=rows, groups=groups, charts=charts, hold_types=hold_types
+    )
 
 
 @bp.get("/reports/timescales.csv")
@@ -131,5 +154,8 @@ def timescales_csv() -> Any:
         body, name = reports.to_csv(groups, reports.GROUP_COLUMNS), "timescales-by-board-and-year"
     else:
         body, name = reports.to_csv(rows, reports.REVIEW_COLUMNS), "timescales-per-review"
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}-{as_of.isoformat()}.csv"})
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}-{as_of.isoformat()}.csv"},
+    )
