@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from jsonschema import Draft202012Validator, FormatChecker
+
 from cprflow import audit, engine, forms
 from cprflow.errors import InstanceNotActive, InvalidData
 from cprflow.repository import Database
@@ -36,16 +38,18 @@ def _json_type(value: Any) -> str:
     return next(name for kinds, name in _JSON_TYPES if isinstance(value, kinds))
 
 
-def _field_schemas(forms_: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    found: dict[str, list[dict[str, Any]]] = {}
+def _field_schemas(forms_: dict[str, Any]) -> dict[str, list[Draft202012Validator]]:
+    """Each form field's schema (read-only ones too: an admin may correct what a form only shows),
+    with its form's ``$defs`` kept so references still resolve."""
+    found: dict[str, list[Draft202012Validator]] = {}
     for name, schema in sorted(forms_.items()):
         if name.endswith(".uischema.json") or not isinstance(schema, dict):
             continue
         for key, field in (schema.get("properties") or {}).items():
             if isinstance(field, dict):
-                found.setdefault(key, []).append(
-                    {**schema, "properties": {key: field}, "required": [key], "additionalProperties": True}
-                )
+                root = {k: v for k, v in schema.items() if k in ("$schema", "$defs", "definitions")}
+                validator = Draft202012Validator({**root, **field}, format_checker=FormatChecker())
+                found.setdefault(key, []).append(validator)
     return found
 
 
@@ -63,18 +67,10 @@ def check(values: dict[str, Any], current: dict[str, Any], forms_: dict[str, Any
     for key, value in values.items():
         pointer = "/values/" + key.replace("~", "~0").replace("/", "~1")
         if key in declared:
-            errors = []
-            for schema in declared[key]:
-                try:
-                    forms.validate(
-                        {k: v for k, v in schema.items() if k != "required"} | {"required": [key]}, {key: value}
-                    )
-                    errors = []
-                    break
-                except InvalidData as err:
-                    errors = [m for messages in err.fields.values() for m in messages] or [err.message]
-            if errors:
-                problems[pointer] = errors
+            # Valid if any form that declares the field accepts the value.
+            failures = [[e.message for e in v.iter_errors(value)] for v in declared[key]]
+            if all(failures):
+                problems[pointer] = failures[0]
         elif key not in current:
             problems[pointer] = ["is neither a form field nor a key this case holds"]
         elif _json_type(value) != _json_type(current[key]) and current[key] is not None:
