@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from cprflow import operators, processes, services
+from cprflow import operators, processes, services, store
 from cprflow.errors import DeployRefused, ScriptFailed
 from cprflow.models import Event
 from cprflow.repository import Database
@@ -29,9 +29,7 @@ def note_operator() -> Iterator[list[tuple[int | None, str]]]:
         seen.append((step.instance_id, params["text"]))
 
         def write(session: Any, instance_id: int) -> None:
-            session.connection().execute(insert(Event.__table__), {
-                "instance_id": instance_id, "at": step.now, "kind": "noted", "actor": step.actor,
-                "detail": {"text": params["text"]}})
+            store.record_event(session, instance_id, "noted", step.actor, step.now, {"text": params["text"]})
 
         step.defer(write)
         return {"noted": params["text"]}

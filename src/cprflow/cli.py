@@ -450,3 +450,48 @@ def migrate(ctx: _Context, instance_ids: tuple[int, ...], to_version: int, reaso
          [f"instance {m.id} moved to version {to_version}" for m in moved]
          + [f"instance {p.instance_id} not moved: {'; '.join(p.reasons)}" for p in refused])
 from cprflow import cli_notify  # noqa: E402,F401 - the "notify" command group
+@main.group("audit")
+def audit_group() -> None:
+    """Check the tamper-evident event log."""
+
+
+@audit_group.command("verify")
+@click.option("--instance", "instance_id", type=int, help="Check only this instance's chain.")
+@pass_ctx
+@_handles_errors
+def audit_verify(ctx: _Context, instance_id: int | None) -> None:
+    """Walk every event chain; name the first bad event of each (exit 1 if any is broken)."""
+    from cprflow import audit
+
+    report = audit.verify_log(ctx.db, instance_id=instance_id)
+    lines = [f"{report['chains']} chains, {report['events']} events: " + ("intact" if report["ok"] else "BROKEN")]
+    lines += [f"{b['chain']}: {b['problem']}: {b['message']}" for b in report["broken"]]
+    lines += [f"head {chain} {digest}" for chain, digest in report["heads"].items()]
+    _out(ctx, report, lines)
+    if not report["ok"]:
+        sys.exit(1)
+
+
+@main.command("fix-data")
+@click.argument("instance_id", type=int)
+@click.option("--set", "assignments", multiple=True, required=True, metavar="KEY=JSON",
+              help='A data key and its new value as JSON, e.g. --set completion_due=\'"2026-08-01"\'.')
+@click.option("--reason", required=True, help="Why; recorded in the trace with the values before and after.")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@_handles_errors
+def fix_data(ctx: _Context, instance_id: int, assignments: tuple[str, ...], reason: str, actor: str) -> None:
+    """Set named data keys of a case (admins), checked against its forms, with a recorded reason."""
+    from cprflow import datafix
+
+    values: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key:
+            raise InvalidData(f"--set {assignment!r} must be KEY=JSON")
+        try:
+            values[key] = json.loads(text)
+        except ValueError as err:
+            raise InvalidData(f"--set {key}: the value is not valid JSON: {err}") from None
+    view = datafix.fix_data(ctx.db, instance_id, values, reason=reason, actor=actor, now=_now())
+    _out(ctx, view, _instance_lines(view))

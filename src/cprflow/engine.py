@@ -498,6 +498,54 @@ class Workflow:
         merged.update({k: v for k, v in objects.items() if v is not None})
         return merged
 
+    def element_states(self) -> dict[str, str]:
+        """Read-only, for the trace: each element of the top-level process that has a task now.
+
+        ``completed``, ``active`` (a ready user task), ``waiting`` (a timer, message, signal or a
+        call activity under way) or ``ready`` (an engine task about to run); an element with
+        several tasks (loops, a path taken twice) reports its liveliest. Pruned sub-workflows and
+        loop iterations are gone from here: the event log keeps that history.
+        """
+        rank = {"completed": 0, "ready": 1, "waiting": 2, "active": 3}
+        states: dict[str, str] = {}
+        for task in self._wf.get_tasks():
+            if task.workflow is not self._wf:
+                continue
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            if task.state == TaskState.COMPLETED:
+                state = "completed"
+            elif task.state == TaskState.READY:
+                state = "active" if isinstance(task.task_spec, UserTaskMixin) else "ready"
+            elif task.state in (TaskState.WAITING, TaskState.STARTED):
+                state = "waiting"
+            else:
+                continue
+            if rank[state] >= rank.get(states.get(bpmn_id, ""), -1):
+                states[bpmn_id] = state
+        return states
+
+    def waiting_on(self) -> dict[str, str]:
+        """Read-only, for the trace: element id -> the message or signal name it waits for."""
+        found: dict[str, str] = {}
+        for task in self._wf.get_tasks(state=TaskState.WAITING):
+            if task.workflow is not self._wf:
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            name = getattr(definition, "name", None)
+            if name and getattr(task.task_spec, "bpmn_id", None):
+                found[task.task_spec.bpmn_id] = str(name)
+        return found
+
+    def fix_data(self, values: dict[str, Any]) -> None:
+        """An administrator's correction: set these keys wherever the process will read them next
+        (the workflow's data and every task not yet finished), without running anything."""
+        self._wf.data.update(values)
+        for task in self._wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.FUTURE
+                                       | TaskState.LIKELY | TaskState.MAYBE):
+            task.data.update(values)
+
     def _find(self, task_id: str) -> Any:
         try:
             return self._wf.get_task_from_id(UUID(task_id))

@@ -8,6 +8,8 @@ each engine step.
 
 from __future__ import annotations
 
+import functools
+
 import ast
 import contextlib
 import contextvars
@@ -338,6 +340,45 @@ def days_between(start: Any, end: Any) -> int:
     return (as_date(last) - as_date(first)).days
 
 
+@functools.lru_cache(maxsize=64)
+def _wales_bank_holidays(year: int) -> frozenset[date]:
+    import holidays
+
+    return frozenset(holidays.country_holidays("GB", subdiv="WLS", years=year))
+
+
+def is_working_day(value: Any) -> bool:
+    """Monday to Friday and not a Wales bank holiday."""
+    when = _parse_when(value)
+    day = when.date() if isinstance(when, datetime) else when
+    return day.weekday() < 5 and day not in _wales_bank_holidays(day.year)
+
+
+def add_working_days(value: Any, days: int) -> str:
+    """The date ``days`` working days after ``value`` (Wales bank holidays and weekends skipped)."""
+    if not isinstance(days, int) or isinstance(days, bool) or abs(days) > 10_000:
+        raise ValueError(f"expected a whole number of working days, got {days!r}")
+    when = _parse_when(value)
+    day = when.date() if isinstance(when, datetime) else when
+    step = 1 if days >= 0 else -1
+    remaining = abs(days)
+    while remaining:
+        day += timedelta(days=step)
+        if is_working_day(day):
+            remaining -= 1
+    return day.isoformat()
+
+
+def working_days_between(start: Any, end: Any) -> int:
+    """Working days after ``start`` up to and including ``end`` (negative when ``end`` is earlier)."""
+    first, last = _parse_when(start), _parse_when(end)
+    a = first.date() if isinstance(first, datetime) else first
+    b = last.date() if isinstance(last, datetime) else last
+    sign, (a, b) = (1, (a, b)) if a <= b else (-1, (b, a))
+    count = sum(1 for n in range(1, (b - a).days + 1) if is_working_day(a + timedelta(days=n)))
+    return sign * count
+
+
 def timer_at(value: Any) -> str:
     """An absolute timer moment (UTC ISO datetime) from a date or datetime: dates mean midnight UTC."""
     when = _parse_when(value)
@@ -357,6 +398,8 @@ def today() -> str:
 HELPERS: dict[str, Any] = {
     "add_duration": add_duration,
     "days_between": days_between,
+    "add_working_days": add_working_days,
+    "working_days_between": working_days_between,
     "timer_at": timer_at,
     "now": now,
     "today": today,

@@ -225,3 +225,24 @@ class NotificationSetting(Base):
     username: Mapped[str] = mapped_column(String(200), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Its place in the tamper-evident chain of its instance (audit.py; added by migration 0005).
+    chain: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("uq_events_chain_seq", "chain", "seq", unique=True),)
+
+
+# ---------------------------------------------------------------------------------------------
+# The hash chain over the event log (audit.py): each event's place in its chain is the columns
+# ``chain``, ``seq``, ``prev_hash`` and ``hash`` on ``events`` (migration 0005); the head of each
+# chain is mirrored here so that cutting events off the end of a chain is noticed too.
+
+
+class ChainHead(Base):
+    __tablename__ = "event_chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -265,3 +265,107 @@ class DocumentOut(Schema):
 
 class DocumentList(Schema):
     documents = fields.List(fields.Nested(DocumentOut), required=True)
+# Audit: the event chain, traces, data fixes and the timescale report (web/audit_api.py)
+
+
+class ChainBreakOut(Schema):
+    chain = fields.String(required=True)
+    event_id = fields.Integer(allow_none=True, required=True)
+    seq = fields.Integer(allow_none=True, required=True)
+    problem = fields.String(required=True, validate=validate.OneOf(("edited", "deleted", "inserted", "reordered")))
+    message = fields.String(required=True)
+
+
+class VerifyOut(Schema):
+    ok = fields.Boolean(required=True)
+    chains = fields.Integer(required=True)
+    events = fields.Integer(required=True)
+    broken = fields.List(fields.Nested(ChainBreakOut), required=True)
+    heads = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class VerifyQuery(Schema):
+    instance = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class TraceQuery(Schema):
+    kind = fields.String(validate=validate.Length(max=40))
+    actor = fields.String(validate=validate.Length(max=200))
+    since = fields.Date()
+    until = fields.Date()
+
+
+class TimelineEntryOut(Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True)
+    kind = fields.String(required=True)
+    actor = fields.String(required=True)
+    task_id = fields.String(allow_none=True)
+    summary = fields.String(required=True)
+    reason = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+    changes = fields.Dict(allow_none=True)
+
+
+class TraceOut(Schema):
+    instance_id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    version_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    diagram_file = fields.String(allow_none=True)
+    markers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    path = fields.List(fields.String(), required=True)
+    holds = fields.List(fields.Dict(), required=True)
+    timeline = fields.List(fields.Nested(TimelineEntryOut), required=True)
+
+
+class DataFixRequest(Schema):
+    values = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TimescaleQuery(Schema):
+    as_of = fields.Date()
+
+
+class ReviewTimescalesOut(Schema):
+    instance_id = fields.Integer(required=True)
+    board = fields.String(required=True)
+    year = fields.Integer(allow_none=True)
+    status = fields.String(required=True)
+    referral_date = fields.String(allow_none=True)
+    completion_due = fields.String(allow_none=True)
+    completion_date = fields.String(allow_none=True)
+    elapsed_days = fields.Integer(allow_none=True)
+    elapsed_working_days = fields.Integer(allow_none=True)
+    complete = fields.Boolean(required=True)
+    breach = fields.Boolean(allow_none=True)
+    days_late = fields.Integer(allow_none=True)
+    hold_days = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    hold_days_total = fields.Integer(required=True)
+    delay_reasons = fields.List(fields.String(), required=True)
+    action_plan_due = fields.String(allow_none=True)
+    action_plan_finalised = fields.String(allow_none=True)
+    action_plan_in_time = fields.Boolean(allow_none=True)
+    published_date = fields.String(allow_none=True)
+    publication_period_due = fields.String(allow_none=True)
+    publication_kept = fields.Boolean(allow_none=True)
+    overdue_actions = fields.Integer(required=True)
+
+
+class GroupTimescalesOut(Schema):
+    board = fields.String(required=True)
+    year = fields.Integer(allow_none=True)
+    reviews = fields.Integer(required=True)
+    completed = fields.Integer(required=True)
+    average_elapsed_days = fields.Float(allow_none=True)
+    average_hold_days = fields.Float(allow_none=True)
+    decided = fields.Integer(required=True)
+    breaches = fields.Integer(required=True)
+    breach_rate = fields.Float(allow_none=True)
+
+
+class TimescaleReportOut(Schema):
+    as_of = fields.Date(required=True)
+    reviews = fields.List(fields.Nested(ReviewTimescalesOut), required=True)
+    groups = fields.List(fields.Nested(GroupTimescalesOut), required=True)

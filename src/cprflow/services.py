@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from cprflow import access, docfields, documents, engine, forms, operators, processes
+from cprflow import access, audit, docfields, documents, engine, forms, operators, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
 from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
 from cprflow.repository import Database
@@ -319,6 +319,7 @@ def complete_task(
             forms.validate(schema, data, assignee=task.assignee,
                            documents=documents.list_for(session, instance.id) if docfields.has_fields(schema) else ())
             workflow = load_workflow(session, instance)
+            before = instance.data
             with operators.step(session, instance.id, actor, now) as effects:
                 try:
                     workflow.complete(task_id, data, now, step_seconds)
@@ -326,7 +327,8 @@ def complete_task(
                     raise TaskNotReady(f"task {task_id} is no longer ready") from None
                 tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
             record_event(session, instance.id, "task_completed", actor, now,
-                    {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data}, task_id=task_id)
+                    {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data,
+                     "changes": audit.changes(before, instance.data)}, task_id=task_id)
             effects.apply(instance.id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
@@ -343,10 +345,12 @@ def send_message(
         with db.transaction() as session:
             instance = active_instance(session, instance_id)
             workflow = load_workflow(session, instance)
+            before = instance.data
             with operators.step(session, instance.id, actor, now) as effects:
                 kind = workflow.send(name, payload, now, step_seconds)
                 tasks = save_step(session, instance, workflow, now, step_seconds)
-            record_event(session, instance.id, f"{kind}_received", actor, now, {"name": name, "payload": payload})
+            record_event(session, instance.id, f"{kind}_received", actor, now,
+                         {"name": name, "payload": payload, "changes": audit.changes(before, instance.data)})
             effects.apply(instance.id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from cprflow import access, engine
+from cprflow import access, audit, engine
 from cprflow.errors import Conflict, InstanceNotActive, NotFound, ScriptFailed, TaskNotReady
 from cprflow.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
 from cprflow.repository import Database
@@ -212,9 +212,7 @@ def record_event(
     session: Session, instance_id: int | None, kind: str, actor: str, now: datetime, detail: dict[str, Any],
     task_id: str | None = None,
 ) -> None:
-    session.connection().execute(
-        insert(EVENTS), {"instance_id": instance_id, "at": now, "kind": kind, "actor": actor, "task_id": task_id, "detail": detail}
-    )
+    audit.append(session, instance_id, kind, actor, now, detail, task_id)
 
 
 def mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor: str, now: datetime, during: str) -> None:

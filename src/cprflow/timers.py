@@ -14,7 +14,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from cprflow import engine, operators
+from cprflow import audit, engine, operators
 from cprflow.errors import Conflict, ScriptFailed
 from cprflow.models import ACTIVE_STATUSES, Instance
 from cprflow.repository import Database
@@ -74,10 +74,11 @@ def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int])
             seen.add(claimed)
             workflow = load_workflow(session, instance)
             due = workflow.due_timers(now)
+            before = instance.data
             with operators.step(session, claimed, ACTOR, now) as effects:
                 workflow.fire_timers(now, step_seconds)
                 save_step(session, instance, workflow, now, step_seconds)
-            record_event(session, claimed, "timer_fired", ACTOR, now, {"timers": due})
+            record_event(session, claimed, "timer_fired", ACTOR, now, {"timers": due, "changes": audit.changes(before, instance.data)})
             effects.apply(claimed)
             return claimed, None
     except (ScriptFailed, Conflict) as err:

@@ -334,3 +334,4 @@ def complete(task_id: str) -> Any:
 from cprflow.web import modeling_api  # noqa: E402,F401 - registers the process owners' endpoints on bp
 from cprflow.web import notify_api  # noqa: E402,F401 - email settings and failed sends, on this blueprint
 from cprflow.web import casefiles  # noqa: E402,F401 - registers the document routes on this blueprint
+from cprflow.web import audit_api  # noqa: E402,F401 - registers the audit routes on this blueprint

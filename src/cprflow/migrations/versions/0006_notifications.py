@@ -1,7 +1,7 @@
 """Notifications: the email outbox, queued task reminders, and each person's email settings.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from cprflow.models import UTCDateTime
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
