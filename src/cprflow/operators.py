@@ -34,7 +34,9 @@ from sqlalchemy.orm import Session
 from cprflow.errors import CprflowError
 
 #: Modules whose import registers the operators a deployment offers.
-BUILTIN_MODULES: tuple[str, ...] = ()
+BUILTIN_MODULES: tuple[str, ...] = (
+    "cprflow.findings",
+)
 
 Deferred = Callable[[Session, int], None]
 

@@ -19,13 +19,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from cprflow import access, engine, expressions, operators
+from cprflow import access, engine, expressions, findings, operators
 from cprflow.errors import DeployRefused, ExpressionError, InvalidData, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 500
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
+#: Process data deployed beside the diagrams: who may do what, and the findings repository's themes.
+DATA_FILES = (access.PERMISSIONS_FILE, findings.THEMES_FILE)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -80,7 +82,7 @@ def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
             raise DeployRefused([Problem(str(folder), "folder not found")])
         for path in sorted(folder.rglob("*")):
             name = f"{prefix}/{path.relative_to(folder).as_posix()}"
-            if path.is_file() and (path.suffix in suffixes or name == access.PERMISSIONS_FILE):
+            if path.is_file() and (path.suffix in suffixes or name in DATA_FILES):
                 files[name] = path.read_bytes()
     return DiagramSet(files)
 
@@ -90,7 +92,7 @@ def upload_path(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}", name):
         raise InvalidData(f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]})
-    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" == access.PERMISSIONS_FILE:
+    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" in DATA_FILES:
         return f"processes/{name}"
     if name.endswith(FORM_SUFFIX):
         return f"forms/{name}"
@@ -116,6 +118,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
             problems.extend(_check_decision_tables(name, root))
     forms = _load_forms(diagrams, problems)
     permissions = _load_permissions(diagrams, problems)
+    problems.extend(findings.check_set(diagrams.files, forms))
     if problems:
         raise DeployRefused(problems)
     try:
