@@ -221,8 +221,11 @@ OUTLINE = [
     {"action_id": "A2", "action": "Train health visitors", "agency": "health", "due_date": "2026-10-31"},
     {"action_id": "A3", "action": "Audit school referrals", "agency": "education", "due_date": "2026-12-31"},
 ]
+FINDINGS = [{"finding": "Concerns about the home were not shared between health and police.",
+             "learning": "Share concerns with partner agencies the same day."},
+            {"finding": "Nobody asked the child what home was like."}]
 DRAFT = {"draft_report_ref": "DOC-17-draft-1", "anonymised": True, "report_summary": "Summary.",
-         "outline_action_plan": OUTLINE}
+         "findings": FINDINGS, "outline_action_plan": OUTLINE}
 
 
 def revision(number: int, note: str) -> dict[str, Any]:
@@ -233,9 +236,14 @@ def qa(choice: str, day: str, feedback: str | None = None) -> dict[str, Any]:
     return {"qa_decision": choice, "qa_date": day, **({"panel_feedback": feedback} if feedback else {})}
 
 
-def board(choice: str, day: str, challenge: str | None = None) -> dict[str, Any]:
+#: Themes the Board files an approved report under (processes/themes.json).
+THEMES = ["information_sharing", "professional_curiosity"]
+
+
+def board(choice: str, day: str, challenge: str | None = None, themes: list[str] | None = None) -> dict[str, Any]:
     return {"board_decision": choice, "board_meeting_date": day,
-            **({"board_challenge": challenge} if challenge else {})}
+            **({"board_challenge": challenge} if challenge else {}),
+            **({"review_themes": themes or THEMES} if choice == "approve" else {})}
 
 
 SUBMIT = {"final_report_ref": "DOC-17-final", "submitted_to_wg_date": "2026-04-20"}
