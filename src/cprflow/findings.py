@@ -30,10 +30,11 @@ from markupsafe import Markup, escape
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from cprflow import operators
-from cprflow.errors import InvalidData, Problem
+from cprflow import access, operators
+from cprflow.errors import Forbidden, InvalidData, Problem
 from cprflow.models import FilingTheme, Instance, LearningItem, ProcessVersion, ReviewFiling
-from cprflow.store import record_event
+from cprflow.repository import Database
+from cprflow.store import deployed_version, record_event
 
 THEMES_FILE = "processes/themes.json"
 #: A form property marked ``"x-taxonomy": "themes"`` must offer exactly the taxonomy's themes.
@@ -225,13 +226,15 @@ def file_findings(step: operators.StepContext, params: dict[str, Any]) -> Any:
     if step.instance_id is not None:
         version_id = step.session.scalar(select(Instance.version_id).where(Instance.id == step.instance_id))
     taxonomy = taxonomy_of(step.session, version_id)
+    if not taxonomy.themes:  # a version from before the taxonomy: the newest one decides
+        taxonomy = taxonomy_of(step.session)
     unknown = sorted(set(themes) - set(taxonomy.ids))
     if unknown:
         raise operators.OperatorFailed(f"file_findings: not themes of {THEMES_FILE}: {', '.join(unknown)}")
     items = [(kind, n, t) for kind, key in zip(KINDS, ("findings", "recommendations", "actions"))
              for n, t in enumerate(_texts(key, params.get(key)))]
-    if not any(kind == "finding" for kind, _, _ in items):
-        raise operators.OperatorFailed("file_findings: a filing needs at least one finding")
+    if not items:
+        raise operators.OperatorFailed("file_findings: nothing to file: no finding, recommendation or action")
     themes = sorted(set(themes))
 
     def write(session: Session, instance_id: int) -> None:
@@ -311,7 +314,7 @@ def search(session: Session, query: Query, *, limit: int = 50, offset: int = 0) 
     """Filed reviews matching the text (every word) and all the given themes, newest year first."""
     statement = _filtered(query)
     matched: set[int] = set()
-    if query.text.strip():
+    if _words(query.text):
         matched = matching_items(session, query.text)
         if not matched:
             return 0, []
@@ -453,11 +456,69 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
     return Markup("".join(parts))
 
 
+# ---------------------------------------------------------------------------------------------
+# Use cases, one transaction each: who may read or export is the newest version's permissions.
+
+
+def _permissions(session: Session) -> access.Permissions:
+    newest = session.scalar(select(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(1))
+    return deployed_version(session, newest).permissions if newest is not None else access.Permissions()
+
+
+def _check(session: Session, actor: access.Actor, *, export: bool = False) -> Taxonomy:
+    perms = _permissions(session)
+    allowed = access.can_export_repository(actor, perms) if export else access.can_read_repository(actor, perms)
+    if not allowed:
+        raise Forbidden("your roles may not " + ("export the findings repository" if export else "read the findings repository"))
+    return taxonomy_of(session)
+
+
+def lookup(db: Database, actor: access.Actor, args: dict[str, Any], *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Search: the taxonomy, the matching filings and the choices the search form offers."""
+    with db.transaction(write=False) as session:
+        taxonomy = _check(session, actor)
+        query = parse_query(args, taxonomy)
+        total, found = search(session, query, limit=limit, offset=offset)
+        return {"taxonomy": taxonomy, "query": query, "total": total, "results": found, "facets": facets(session)}
+
+
+def trend_view(db: Database, actor: access.Actor, args: dict[str, Any]) -> dict[str, Any]:
+    with db.transaction(write=False) as session:
+        taxonomy = _check(session, actor)
+        query = parse_query(args, taxonomy)
+        return {"taxonomy": taxonomy, "query": query, "trends": trends(session, query), "facets": facets(session)}
+
+
+def recurring_view(db: Database, actor: access.Actor, year: int | None = None) -> dict[str, Any]:
+    with db.transaction(write=False) as session:
+        taxonomy = _check(session, actor)
+        return {"taxonomy": taxonomy, "recurring": recurring(session, taxonomy, year=year)}
+
+
+def export(db: Database, actor: access.Actor, args: dict[str, Any], *, fmt: str, now: datetime) -> list[dict[str, Any]]:
+    """The anonymised export; taking it is recorded (who, when, how many reviews, which format)."""
+    with db.transaction() as session:
+        taxonomy = _check(session, actor, export=True)
+        rows = export_rows(session, parse_query(args, taxonomy))
+        record_event(session, None, "findings_exported", actor.username, now, {"reviews": len(rows), "format": fmt})
+        return rows
+
+
 def parse_query(args: dict[str, Any], taxonomy: Taxonomy) -> Query:
     """A search query from request arguments, refusing unknown themes (error fields are query names)."""
     themes = tuple(args.get("theme") or ())
     unknown = [t for t in themes if t not in taxonomy.ids]
     if unknown:
         raise InvalidData("unknown theme", fields={"/theme": [f"not a theme: {', '.join(unknown)}"]})
-    return Query(text=args.get("q") or "", themes=themes, board=args.get("board") or None,
-                 year=args.get("year"), review_type=args.get("review_type") or None)
+    year = args.get("year")
+    if year in ("", None):
+        year = None
+    elif isinstance(year, str):
+        if not re.fullmatch(r"\d{4}", year):
+            raise InvalidData("year must be four digits", fields={"/year": ["must be a year such as 2026"]})
+        year = int(year)
+    text_ = args.get("q") or ""
+    if len(text_) > 500:
+        raise InvalidData("search text too long", fields={"/q": ["at most 500 characters"]})
+    return Query(text=text_, themes=themes, board=args.get("board") or None,
+                 year=year, review_type=args.get("review_type") or None)

@@ -161,7 +161,9 @@ def referral(referral_date: str = "2026-01-05", *, register: bool = False, in_ar
     return {"child_reference": "CPR-2026-017", "board_area": "Cwm Taf Morgannwg", "in_board_area": in_area,
             "referring_agency": "South Wales Police", "referral_date": referral_date, "event_date": "2025-12-20",
             "outcome": outcome, "abuse_or_neglect": abuse, "register_or_looked_after_in_6_months": register,
-            "agencies_involved": [{"name": a} for a in AGENCIES]}
+            "agencies_involved": [{"name": a} for a in AGENCIES],
+            # From 1 October 2024 a referral is a SUSR unless kept as a CPR (processes/review_framework.dmn).
+            "review_framework": "child_practice_review"}
 
 
 def screening(*, register: bool = False, in_area: bool = True, abuse: bool = True, outcome: str = "died",

@@ -35,11 +35,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from flask_wtf.csrf import CSRFProtect
 
     from cprflow.web import api, errors, oidc, openapi, pages
+    from cprflow.web import learning  # noqa: F401 - adds the findings routes to the API before it is registered
     from cprflow.web.auth import current_user
 
     errors.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(learning.bp)
     oidc.install(app, settings)
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
     CSRFProtect(app).exempt(api.bp)
