@@ -114,12 +114,12 @@ def _signed_in() -> Any:
 
 
 @bp.errorhandler(_LoginRequired)
-def _to_login(_: Exception) -> Any:
+def _to_login(err: Exception) -> Any:
     return redirect(url_for("pages.login", next=request.full_path))
 
 
 @bp.errorhandler(Forbidden)
-def _forbidden(_: Exception) -> Any:
+def _forbidden(err: Exception) -> Any:
     return render_template("message.html", title=_("Not allowed"),
                            message=_("Your roles may not use the findings repository.")), 403
 
