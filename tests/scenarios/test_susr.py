@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from tests.scenarios import cpr
 from tests.scenarios.cpr import ACCEPT, ALL_CLOSED, DECLINE, FAMILY_DECLINED, LEAD, LEARNING, REPLACE, REPLACEMENT, Review
 
-from cprflow import findings
-from cprflow.models import ReviewFiling
+from cprflow import findings, services
 from cprflow.repository import Database
 
 SUSR = "single_unified_safeguarding_review"
@@ -196,3 +194,16 @@ def test_a_cpr_referral_from_october_2024_defaults_to_susr(url: str, day: str, c
 
 def cpr_pick(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: data.get(k) for k in keys}
+
+
+def test_a_cpr_referral_routed_to_susr_prefills_the_susr_referral(url: str) -> None:
+    cpr_case = Review.start(url, "2026-01-05")
+    data = cpr.referral("2026-01-05")
+    del data["review_framework"]
+    request = cpr_case.do("record_referral", data, "2026-01-05").data["susr_request"]
+    r = Review.start(url, "2026-01-06", process_id=SUSR, data={"susr_request": request})
+    with cpr.opened(url) as db:
+        shown = services.get_task(db, r.task("susr_record_referral").id).data
+    assert cpr_pick(shown, "subject_reference", "board_area", "referral_date", "agencies_involved") == {
+        "subject_reference": "CPR-2026-017", "board_area": "Cwm Taf Morgannwg", "referral_date": "2026-01-05",
+        "agencies_involved": [{"name": a} for a in cpr.AGENCIES]}
