@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from flask_wtf.csrf import CSRFProtect
 
     from cprflow.web import api, errors, oidc, openapi, pages
-    from cprflow.web import learning  # noqa: F401 - adds the findings routes to the API before it is registered
+    from cprflow.web import learning
     from cprflow.web.auth import current_user
 
     errors.install(app)

@@ -321,3 +321,7 @@ def complete(task_id: str) -> Any:
             view.updated_at, [t for t in view.open_tasks if t.assignee and t.assignee in (user.username, user.agency)],
         )))
     return _dump(schemas.InstanceOut, _instance_out(view))
+
+
+# Routes kept in their own modules, registered on this blueprint (and in the OpenAPI document) on import.
+from cprflow.web import learning  # noqa: E402,F401  (last: it uses this module's helpers)
