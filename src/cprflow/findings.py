@@ -27,7 +27,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from markupsafe import Markup, escape
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from cprflow import access, operators
@@ -283,18 +283,24 @@ def _words(query: str) -> list[str]:
     return re.findall(r"\w+", query)[:20]
 
 
-def matching_items(session: Session, query: str) -> set[int]:
-    """Ids of learning items containing every word of ``query`` (stemmed), on either backend."""
+def _matching(session: Session, query: str) -> Any:
+    """A subquery of the ids of learning items holding every word of ``query`` (stemmed), on either
+    backend; None when the query has no words. It stays in SQL: a common word may match thousands."""
     words = _words(query)
     if not words:
-        return set()
+        return None
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(text("SELECT id FROM learning_items "
-                                    "WHERE search_vector @@ plainto_tsquery('english', :q)"), {"q": " ".join(words)})
-    else:
-        phrase = " ".join('"' + w.replace('"', "") + '"' for w in words)
-        rows = session.execute(text("SELECT rowid FROM learning_items_fts WHERE learning_items_fts MATCH :q"), {"q": phrase})
-    return {int(r[0]) for r in rows}
+        return select(LearningItem.id).where(
+            text("search_vector @@ plainto_tsquery('english', :q)").bindparams(q=" ".join(words)))
+    phrase = " ".join('"' + w.replace('"', "") + '"' for w in words)
+    return (select(literal_column("rowid")).select_from(text("learning_items_fts"))
+            .where(text("learning_items_fts MATCH :q").bindparams(q=phrase)))
+
+
+def matching_items(session: Session, query: str) -> set[int]:
+    """Ids of learning items containing every word of ``query`` (stemmed)."""
+    found = _matching(session, query)
+    return set() if found is None else {int(i) for i in session.scalars(found)}
 
 
 def _filtered(query: Query) -> Any:
@@ -313,15 +319,16 @@ def _filtered(query: Query) -> Any:
 def search(session: Session, query: Query, *, limit: int = 50, offset: int = 0) -> tuple[int, list[Filing]]:
     """Filed reviews matching the text (every word) and all the given themes, newest year first."""
     statement = _filtered(query)
-    matched: set[int] = set()
-    if _words(query.text):
-        matched = matching_items(session, query.text)
-        if not matched:
-            return 0, []
-        statement = statement.where(ReviewFiling.id.in_(select(LearningItem.filing_id).where(LearningItem.id.in_(matched))))
+    matching = _matching(session, query.text)
+    if matching is not None:
+        statement = statement.where(ReviewFiling.id.in_(select(LearningItem.filing_id).where(LearningItem.id.in_(matching))))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = session.scalars(statement.order_by(ReviewFiling.year.desc(), ReviewFiling.board, ReviewFiling.id.desc())
                            .limit(limit).offset(offset)).all()
+    matched: set[int] = set()
+    if matching is not None and rows:
+        matched = set(session.scalars(select(LearningItem.id).where(
+            LearningItem.filing_id.in_([r.id for r in rows]), LearningItem.id.in_(matching))))
     return total, _views(session, rows, matched)
 
 
