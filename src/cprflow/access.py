@@ -49,6 +49,15 @@ PERMISSIONS_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
+        "repository": {
+            "description": "the findings repository: 'readers' search it and see trends, 'exporters' take the anonymised export",
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "readers": {"type": "array", "items": {"type": "string"}},
+                "exporters": {"type": "array", "items": {"type": "string"}},
+            },
+        },
     },
 }
 
@@ -79,6 +88,7 @@ class Permissions:
     appointed_readers: dict[str, str] = field(default_factory=dict)
     starters: dict[str, list[str]] = field(default_factory=dict)
     message_senders: dict[str, list[str]] = field(default_factory=dict)
+    repository: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_document(cls, document: dict[str, Any] | None) -> Permissions:
@@ -118,3 +128,12 @@ def can_start(actor: Actor, perms: Permissions, process_id: str) -> bool:
 
 def can_send(actor: Actor, perms: Permissions, message: str) -> bool:
     return not actor.read_only and bool(actor.roles & set(perms.message_senders.get(message, ())))
+
+
+def can_read_repository(actor: Actor, perms: Permissions) -> bool:
+    """The findings repository holds no case data, only filed learning; who reads it is data."""
+    return bool(actor.roles & READ_EVERYTHING or actor.roles & set(perms.repository.get("readers", ())))
+
+
+def can_export_repository(actor: Actor, perms: Permissions) -> bool:
+    return bool(actor.roles & READ_EVERYTHING or actor.roles & set(perms.repository.get("exporters", ())))

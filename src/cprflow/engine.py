@@ -486,8 +486,8 @@ class Workflow:
         merged: dict[str, Any] = {}
         for task in [*self._completed, *(t for t in ready if str(t.id) not in known)]:
             parent_spec = getattr(task.parent, "task_spec", None)
-            if isinstance(parent_spec, MultiInstanceTask):
-                continue
+            if isinstance(parent_spec, MultiInstanceTask) and task.task_spec.name == parent_spec.task_spec:
+                continue  # an instance of the activity; the task after it is the parent's child too, and counts
             if task.parent is None or isinstance(parent_spec, StandardLoopTask):
                 merged.update(task.data)
             else:

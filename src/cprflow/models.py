@@ -246,3 +246,40 @@ class ChainHead(Base):
     chain: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+class ReviewFiling(Base):
+    """A review's learning as filed in the findings repository when its report was approved: one
+    row per instance (a later approval of the same review replaces it). ``instance_id`` links back
+    for the case's own readers and is never exported."""
+
+    __tablename__ = "review_filings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), unique=True)
+    board: Mapped[str] = mapped_column(String(200), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    review_type: Mapped[str] = mapped_column(String(60))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    filed_by: Mapped[str] = mapped_column(String(200))
+
+
+class FilingTheme(Base):
+    """A theme of the taxonomy (``processes/themes.json``) a filed review was tagged with."""
+
+    __tablename__ = "filing_themes"
+
+    filing_id: Mapped[int] = mapped_column(ForeignKey("review_filings.id", ondelete="CASCADE"), primary_key=True)
+    theme: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class LearningItem(Base):
+    """One finding, recommendation or action of a filed review; its text is indexed for full-text
+    search (an FTS5 table on SQLite, a tsvector column with a GIN index on PostgreSQL: see
+    ``findings.py`` and migration 0007, which keep those outside the models)."""
+
+    __tablename__ = "learning_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("review_filings.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from cprflow.errors import CprflowError
 
 #: Modules whose import registers the operators a deployment offers.
-BUILTIN_MODULES: tuple[str, ...] = ("cprflow.notify", "cprflow.letters", "cprflow.anonymisation")
+BUILTIN_MODULES: tuple[str, ...] = ("cprflow.notify", "cprflow.letters", "cprflow.anonymisation", "cprflow.findings")
 
 Deferred = Callable[[Session, int], None]
 

@@ -19,13 +19,16 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from cprflow import access, engine, expressions, operators
+from cprflow import access, engine, expressions, findings, operators
 from cprflow.errors import DeployRefused, ExpressionError, InvalidData, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 500
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
+ANONYMISATION_FILE = "processes/anonymisation.json"
+#: Data files deployed with the diagrams: who may do what, the theme taxonomy, the anonymisation rules.
+DATA_FILES = (access.PERMISSIONS_FILE, findings.THEMES_FILE, ANONYMISATION_FILE)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -52,7 +55,6 @@ _BPMN_CODE = (
 
 
 #: The anonymisation check's patterns and rules (see ``cprflow.anonymisation``), deployed with the set.
-ANONYMISATION_FILE = "processes/anonymisation.json"
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
             raise DeployRefused([Problem(str(folder), "folder not found")])
         for path in sorted(folder.rglob("*")):
             name = f"{prefix}/{path.relative_to(folder).as_posix()}"
-            if path.is_file() and (path.suffix in suffixes or name in (access.PERMISSIONS_FILE, ANONYMISATION_FILE)):
+            if path.is_file() and (path.suffix in suffixes or name in DATA_FILES):
                 files[name] = path.read_bytes()
     return DiagramSet(files)
 
@@ -94,7 +96,7 @@ def upload_path(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}", name):
         raise InvalidData(f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]})
-    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" in (access.PERMISSIONS_FILE, ANONYMISATION_FILE):
+    if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" in DATA_FILES:
         return f"processes/{name}"
     if name.endswith(FORM_SUFFIX):
         return f"forms/{name}"
@@ -123,6 +125,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     permissions = _load_permissions(diagrams, problems)
     problems.extend(_check_notifications(trees, forms, permissions))
     problems.extend(_check_documents(diagrams, forms))
+    problems.extend(findings.check_set(diagrams.files, forms))
     if problems:
         raise DeployRefused(problems)
     try:

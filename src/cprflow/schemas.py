@@ -369,3 +369,89 @@ class TimescaleReportOut(Schema):
     as_of = fields.Date(required=True)
     reviews = fields.List(fields.Nested(ReviewTimescalesOut), required=True)
     groups = fields.List(fields.Nested(GroupTimescalesOut), required=True)
+# The findings repository (cprflow.findings)
+
+
+class FindingsQuery(Schema):
+    q = fields.String(validate=validate.Length(max=500), metadata={"description": "words that must all appear (stemmed)"})
+    theme = fields.String(validate=validate.Length(max=2000), metadata={"description": "theme ids, comma-separated; all must apply"})
+    board = fields.String(validate=validate.Length(max=200))
+    year = fields.Integer(validate=validate.Range(min=1990, max=2200))
+    review_type = fields.String(validate=validate.Length(max=60))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class LearningItemOut(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["finding", "recommendation", "action"]))
+    text = fields.String(required=True)
+    matched = fields.Boolean(required=True)
+
+
+class FilingOut(Schema):
+    board = fields.String(required=True)
+    year = fields.Integer(required=True)
+    review_type = fields.String(required=True)
+    themes = fields.List(fields.String(), required=True)
+    items = fields.List(fields.Nested(LearningItemOut), required=True)
+
+
+class FindingsPage(Schema):
+    results = fields.List(fields.Nested(FilingOut), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+
+
+class ThemeOut(Schema):
+    id = fields.String(required=True)
+    label = fields.String(required=True)
+    label_cy = fields.String(required=True)
+
+
+class TaxonomyOut(Schema):
+    themes = fields.List(fields.Nested(ThemeOut), required=True)
+    min_reviews = fields.Integer(required=True)
+    min_boards = fields.Integer(required=True)
+
+
+class CountOut(Schema):
+    key = fields.String(required=True)
+    reviews = fields.Integer(required=True)
+
+
+class TrendsOut(Schema):
+    theme = fields.List(fields.Nested(CountOut), required=True)
+    board = fields.List(fields.Nested(CountOut), required=True)
+    year = fields.List(fields.Nested(CountOut), required=True)
+
+
+class RecurringQuery(Schema):
+    year = fields.Integer(validate=validate.Range(min=1990, max=2200))
+
+
+class RecurringOut(Schema):
+    theme = fields.String(required=True)
+    label = fields.String(required=True)
+    label_cy = fields.String(required=True)
+    year = fields.Integer(required=True)
+    reviews = fields.Integer(required=True)
+    boards = fields.List(fields.String(), required=True)
+
+
+class RecurringList(Schema):
+    recurring = fields.List(fields.Nested(RecurringOut), required=True)
+    min_reviews = fields.Integer(required=True)
+    min_boards = fields.Integer(required=True)
+
+
+class ExportReview(Schema):
+    board = fields.String(required=True)
+    year = fields.Integer(required=True)
+    review_type = fields.String(required=True)
+    themes = fields.List(fields.String(), required=True)
+    findings = fields.List(fields.String(), required=True)
+    recommendations = fields.List(fields.String(), required=True)
+    actions = fields.List(fields.String(), required=True)
+
+
+class ExportOut(Schema):
+    reviews = fields.List(fields.Nested(ExportReview), required=True)

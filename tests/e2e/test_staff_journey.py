@@ -66,6 +66,7 @@ def fill_referral(page: Any, referral: date, event: date, *, with_referral_date:
     page.get_by_role("radio", name="Life-threatening injury").check()
     page.get_by_label("Abuse or neglect known or suspected").check()
     page.get_by_label("Summary of the referral").fill("Referred by the police after an admission to hospital.")
+    page.get_by_role("radio", name="Keep as a Child Practice Review (transitional, agreed with Welsh Government)").check()
     first = page.get_by_role("group", name="Agency 1", exact=True)
     first.get_by_role("textbox", name="Agency").fill("police")
     first.get_by_role("textbox", name="Contact", exact=True).fill("DS Morgan")

@@ -183,7 +183,9 @@ def referral(referral_date: str = "2026-01-05", *, register: bool = False, in_ar
     return {"child_reference": "CPR-2026-017", "board_area": "Cwm Taf Morgannwg", "in_board_area": in_area,
             "referring_agency": "South Wales Police", "referral_date": referral_date, "event_date": "2025-12-20",
             "outcome": outcome, "abuse_or_neglect": abuse, "register_or_looked_after_in_6_months": register,
-            "agencies_involved": [{"name": a} for a in AGENCIES]}
+            "agencies_involved": [{"name": a} for a in AGENCIES],
+            # From 1 October 2024 a referral is a SUSR unless kept as a CPR (processes/review_framework.dmn).
+            "review_framework": "child_practice_review"}
 
 
 def screening(*, register: bool = False, in_area: bool = True, abuse: bool = True, outcome: str = "died",
@@ -243,8 +245,11 @@ OUTLINE = [
     {"action_id": "A2", "action": "Train health visitors", "agency": "health", "due_date": "2026-10-31"},
     {"action_id": "A3", "action": "Audit school referrals", "agency": "education", "due_date": "2026-12-31"},
 ]
+FINDINGS = [{"finding": "Concerns about the home were not shared between health and police.",
+             "learning": "Share concerns with partner agencies the same day."},
+            {"finding": "Nobody asked the child what home was like."}]
 DRAFT = {"anonymised": True, "report_summary": "Summary.",
-         "outline_action_plan": OUTLINE}
+         "findings": FINDINGS, "outline_action_plan": OUTLINE}
 
 
 def revision(number: int, note: str) -> dict[str, Any]:
@@ -255,9 +260,14 @@ def qa(choice: str, day: str, feedback: str | None = None) -> dict[str, Any]:
     return {"qa_decision": choice, "qa_date": day, **({"panel_feedback": feedback} if feedback else {})}
 
 
-def board(choice: str, day: str, challenge: str | None = None) -> dict[str, Any]:
+#: Themes the Board files an approved report under (processes/themes.json).
+THEMES = ["information_sharing", "professional_curiosity"]
+
+
+def board(choice: str, day: str, challenge: str | None = None, themes: list[str] | None = None) -> dict[str, Any]:
     return {"board_decision": choice, "board_meeting_date": day,
-            **({"board_challenge": challenge} if challenge else {})}
+            **({"board_challenge": challenge} if challenge else {}),
+            **({"review_themes": themes or THEMES} if choice == "approve" else {})}
 
 
 SUBMIT = {"submitted_to_wg_date": "2026-04-20"}

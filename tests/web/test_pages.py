@@ -21,6 +21,7 @@ REFERRAL = {
     "/child_reference": "C-2026-014", "/board_area": "Cwm Taf Morgannwg", "/in_board_area": "true",
     "/referring_agency": "police", "/referral_date": "2026-01-05", "/event_date": "2025-12-20",
     "/outcome": "died", "/abuse_or_neglect": "true", "/register_or_looked_after_in_6_months": "false",
+    "/review_framework": "child_practice_review",  # from October 2024 a referral is a SUSR unless kept as a CPR
     "/agencies_involved/0/name": "police", "/agencies_involved/1/name": "health",
 }
 

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from cprflow.web import api, audit_pages, casefiles, errors, modeler, oidc, openapi, pages
+    from cprflow.web import api, audit_pages, casefiles, errors, learning, modeler, oidc, openapi, pages
     from cprflow.web.auth import current_user
 
     errors.install(app)
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.register_blueprint(modeler.bp)
     app.register_blueprint(modeler.data_bp)
     app.register_blueprint(audit_pages.bp)
+    app.register_blueprint(learning.bp)
     oidc.install(app, settings)
     casefiles.install(app, settings)  # before CSRF: upload size limits must be set before the form is read
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.

@@ -335,3 +335,5 @@ from cprflow.web import modeling_api  # noqa: E402,F401 - registers the process 
 from cprflow.web import notify_api  # noqa: E402,F401 - email settings and failed sends, on this blueprint
 from cprflow.web import casefiles  # noqa: E402,F401 - registers the document routes on this blueprint
 from cprflow.web import audit_api  # noqa: E402,F401 - registers the audit routes on this blueprint
+# Routes kept in their own modules, registered on this blueprint (and in the OpenAPI document) on import.
+from cprflow.web import learning  # noqa: E402,F401  (last: it uses this module's helpers)

@@ -1,0 +1,62 @@
+"""In Debian's Chromium: the Case Review Group signs off a SUSR with its themes, and a colleague at
+another Board finds the review's learning by theme and sees it in the trend charts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cprflow import services
+from cprflow.repository import Database
+from tests.e2e.conftest import add_user
+from tests.e2e.test_staff_journey import open_task, shot, sign_in
+from tests.scenarios import test_susr
+
+SIGN_OFF = "Sign off the report and action plan"
+
+
+def to_sign_off(db: Database) -> int:
+    """A SUSR walked to the Case Review Group's sign-off through the services (not what this test is about)."""
+    now = datetime.now(UTC)
+    view = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=now)
+    steps = [("susr_record_referral", test_susr.susr_referral("2026-01-05")), ("susr_case_review_group", test_susr.CRG),
+             ("susr_board_chair_decision", test_susr.CHAIR), ("susr_notify_welsh_government", test_susr.NOTIFY),
+             ("susr_appoint_reviewers", test_susr.APPOINT), ("accept_appointment", {"appointment_response": "accept",
+                                                                                   "independence_declared": True}),
+             ("family_involvement", test_susr.FAMILY_DECLINED), ("learning_event", test_susr.LEARNING),
+             ("draft_report", test_susr.DRAFT)]
+    for bpmn_id, data in steps:
+        task = next(t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == bpmn_id)
+        services.complete_task(db, task.id, data, actor="someone", now=now)
+    return view.id
+
+
+def test_sign_off_with_themes_then_find_the_learning_by_theme(page: Any, live_db: Database) -> None:
+    add_user(live_db, "crg", "review_subgroup")
+    add_user(live_db, "police1", "agency", agency="police")
+    to_sign_off(live_db)
+
+    sign_in(page, "crg")
+    open_task(page, SIGN_OFF)
+    page.get_by_label("Decision (required)", exact=True).select_option(label="Sign off the report and action plan")
+    page.get_by_role("checkbox", name="Domestic abuse").check()
+    page.get_by_role("checkbox", name="Information sharing").check()
+    page.get_by_label("Date of the decision").fill("2026-04-10")
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", name="My tasks").wait_for()
+    shot(page, "findings-01-signed-off")
+
+    # An agency practitioner elsewhere finds the learning by theme.
+    colleague = page.context.browser.new_context(base_url=page.url.split("/tasks")[0]).new_page()
+    sign_in(colleague, "police1")
+    colleague.get_by_role("link", name="Learning").click()
+    colleague.get_by_role("heading", name="Findings repository", level=1).wait_for()
+    colleague.get_by_role("checkbox", name="Domestic abuse").check()
+    colleague.get_by_role("button", name="Search").click()
+    colleague.get_by_role("heading", name="1 review found").wait_for()
+    assert colleague.get_by_text("Agencies did not share escalating concerns about coercive control.").is_visible()
+    shot(colleague, "findings-02-found-by-theme")
+    colleague.get_by_role("link", name="Trends").click()
+    assert colleague.locator("svg.cpr-chart").count() == 3
+    assert colleague.get_by_role("img", name="Reviews by theme").is_visible()
+    shot(colleague, "findings-03-trends")
