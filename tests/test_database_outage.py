@@ -5,15 +5,19 @@ PostgreSQL only: SQLite is a file in the service's own process and cannot drop i
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
-from cprflow import services, users
+from cprflow import services, timers, users
 from cprflow.repository import Database
 from cprflow.web import create_app
 from tests.conftest import T0, sample_diagrams
@@ -104,3 +108,37 @@ def test_connections_terminated_by_the_server_are_replaced_without_a_restart(pre
     listed = client.get("/api/tasks", headers=headers)
     assert listed.status_code == 200 and len(listed.get_json()["tasks"]) == 3
     database.dispose()
+
+
+
+def _poll(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_the_timer_worker_rides_out_an_outage_and_fires_what_fell_due_once(
+    prepared: Database, proxy: TcpProxy, caplog: pytest.LogCaptureFixture,
+) -> None:
+    through_proxy = Database(make_url(prepared.url).set(port=proxy.port).render_as_string(hide_password=False))
+    stop = threading.Event()
+    worker = threading.Thread(target=timers.work, args=(through_proxy,), kwargs={"poll_seconds": 0.1, "stop": stop})
+    caplog.set_level(logging.ERROR, logger="cprflow.timers")
+    worker.start()
+    try:
+        proxy.stop()
+        # While the worker cannot reach the database, a case's reminder falls due (a day after recording).
+        recorded = datetime.now(timezone.utc) - timedelta(days=1, seconds=1)
+        view = services.start_instance(prepared, "sample_case", {}, actor="intake", now=recorded)
+        services.complete_task(prepared, view.open_tasks[0].id, CASE, actor="intake", now=recorded)
+        _poll(lambda: any("timer run failed" in r.getMessage() for r in caplog.records), "the worker to meet the outage")
+        assert worker.is_alive()
+        proxy.start()
+        _poll(lambda: any(e.kind == "timer_fired" for e in services.list_events(prepared, view.id)),
+              "the timer to fire once the database is back")
+    finally:
+        stop.set()
+        worker.join(30)
+        through_proxy.dispose()
+    assert [e.kind for e in services.list_events(prepared, view.id)].count("timer_fired") == 1
