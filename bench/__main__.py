@@ -144,7 +144,9 @@ def start_figures(pg: str | None) -> list[Figure]:
     figures += [
         ("instance starts per second, PostgreSQL, 1 worker", f"{r['pg_1']:.0f}/s ({r['pg_1'] / bare_1:.2f} of bare)", "-", None),
         ("instance starts per second, PostgreSQL, 2 workers", f"{r['pg_2']:.0f}/s ({r['pg_2'] / bare_2:.2f} of bare)", "-", None),
-        ("PostgreSQL starts scaling, 2 workers / 1", f"{scaling:.2f}x", ">= 1.6x", scaling >= 1.6),
+        # The bare engine's own 2/1 scaling is the most this machine gives at the moment (cores shared).
+        ("PostgreSQL starts scaling, 2 workers / 1 (bare engine 2/1)", f"{scaling:.2f}x ({bare_2 / bare_1:.2f}x)",
+         ">= 1.6x", scaling >= 1.6),
     ]
     return figures
 
