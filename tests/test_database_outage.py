@@ -73,6 +73,7 @@ def test_requests_while_the_database_is_unreachable_get_503_and_the_service_reco
     _unavailable(client.post("/api/instances", json={"process": "sample_case", "data": {}}, headers=headers))
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["status"] == "unavailable"
+    assert ready.headers["Retry-After"] == "5"
     assert client.get("/healthz").status_code == 200  # the process itself is alive: do not restart it
 
     proxy.start()  # same port, same app, same engine: nothing restarted
