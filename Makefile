@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test security bench clean assets
+.PHONY: run test security bench load clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ security: $(STAMP) $(MO)
 ## Run the benchmarks and print each figure against its target.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## 50 simulated staff working reviews through gunicorn (2 workers) on PostgreSQL for two minutes
+## (CPRFLOW_BENCH_POSTGRES_URL or CPRFLOW_TEST_POSTGRES_URL); p50/p95 latency, throughput, 5xx count.
+load: $(STAMP)
+	$(BIN)/python -m bench.load --staff 50 --seconds 120 --workers 2
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

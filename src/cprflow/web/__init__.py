@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             deployed = bool(services.list_versions(database))
         except Exception as err:  # noqa: BLE001 - any failure means not ready
             app.logger.error("readiness check failed (%s)", type(err).__name__)  # no message: it may quote data
-            return jsonify(status="unavailable", reason="database not reachable"), 503
+            retry = {"Retry-After": str(errors.RETRY_AFTER_SECONDS)}
+            return jsonify(status="unavailable", reason="database not reachable"), 503, retry
         if not deployed:
             return jsonify(status="unavailable", reason="no diagrams deployed"), 503
         return jsonify(status="ready")

@@ -22,6 +22,9 @@ class MalformedRequest(errors.CprflowError):
     code = "malformed_request"
 
 
+#: How long a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
 STATUS: list[tuple[type[errors.CprflowError], int]] = [
     (MalformedRequest, 400),
     (errors.Unauthenticated, 401),
@@ -67,7 +70,11 @@ def install(app: Flask) -> None:
     @app.errorhandler(errors.CprflowError)
     def domain_error(err: errors.CprflowError) -> Any:
         status = next(s for kind, s in STATUS if isinstance(err, kind))
-        return error_response(err.code, err.message, status, _fields_of(err))
+        response = make_response(error_response(err.code, err.message, status, _fields_of(err)))
+        if isinstance(err, DatabaseUnavailable):
+            # Nothing was written; the same request may simply be sent again once the database is back.
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(ValidationError)
     def invalid_request(err: ValidationError) -> Any:
