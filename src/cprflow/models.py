@@ -139,6 +139,13 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(200))
     task_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    #: Its place in the tamper-evident chain of its instance (audit.py; added by migration 0005).
+    chain: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("uq_events_chain_seq", "chain", "seq", unique=True),)
 
 
 class Blob(Base):
@@ -225,13 +232,6 @@ class NotificationSetting(Base):
     username: Mapped[str] = mapped_column(String(200), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)
-    #: Its place in the tamper-evident chain of its instance (audit.py; added by migration 0005).
-    chain: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-
-    __table_args__ = (Index("uq_events_chain_seq", "chain", "seq", unique=True),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,6 +246,8 @@ class ChainHead(Base):
     chain: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
 class ReviewFiling(Base):
     """A review's learning as filed in the findings repository when its report was approved: one
     row per instance (a later approval of the same review replaces it). ``instance_id`` links back
