@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy import func, select
 from cprflow import documents, services
 from cprflow.errors import InvalidData
 from cprflow.models import Blob, Document, Event
-from tests.conftest import T0
+from cprflow.repository import Database
+from tests.conftest import T0, sample_diagrams
 from tests.fixtures import files
 
 
@@ -103,3 +105,40 @@ def test_slot_and_file_names_are_checked(case):
     assert list(refused.value.fields) == ["/slot"]
     view = _store(db, instance_id, files.pdf("x"), filename="C:\\Users\\me\\Final report.pdf")
     assert view.filename == "Final report.pdf"
+
+
+def test_the_same_bytes_filed_by_two_reviews_at_once_are_stored_once(any_db):
+    """Two identical letters for two reviews, filed in overlapping transactions: both succeed."""
+    services.deploy(any_db, sample_diagrams(), actor="owner", now=T0)
+    first = services.start_instance(any_db, "sample_case", {}, actor="bu", now=T0).id
+    second = services.start_instance(any_db, "sample_case", {}, actor="bu", now=T0).id
+    letter = files.pdf("The same letter")
+    if any_db.is_sqlite:  # one writer at a time: nothing overlaps, but the outcome must be the same
+        _store(any_db, first, letter)
+        _store(any_db, second, letter)
+    else:
+        # The rival writes the blob and holds its transaction open; this one looks, finds nothing,
+        # and its insert waits on the rival, which then commits: the insert meets a duplicate.
+        other = Database(any_db.url)
+        written, release = threading.Event(), threading.Event()
+
+        def rival() -> None:
+            with other.transaction() as session:
+                documents.store(session, instance_id=second, slot="final_report", filename="l.pdf", data=letter,
+                                actor="x", now=T0)
+                written.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=rival)
+        thread.start()
+        try:
+            assert written.wait(10)
+            threading.Timer(0.5, release.set).start()
+            _store(any_db, first, letter)
+        finally:
+            release.set()
+            thread.join(10)
+            other.dispose()
+    with any_db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Blob)) == 1
+        assert session.scalar(select(func.count()).select_from(Document)) == 2

@@ -11,8 +11,9 @@ import json
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from cprflow import services, users
+from cprflow import docfields, documents, samplefiles, services, users
 from cprflow.errors import CprflowError, NotFound
 from cprflow.repository import Database
 
@@ -65,9 +66,29 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
                 task = next((t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == step["task"]), None)
                 if task is None:
                     raise NotFound(f"demo step {step['task']} is not ready")
-                services.complete_task(db, task.id, step.get("data", {}), actor=step.get("as", "demo"), now=now,
+                data = _with_documents(db, view.id, task, dict(step.get("data", {})), now=now)
+                services.complete_task(db, task.id, data, actor=step.get("as", "demo"), now=now,
                                        step_seconds=step_seconds)
         except CprflowError as err:
             raise CprflowError(f"demo case '{case.get('title', case['process'])}' failed: {err.message}") from err
         started.append(view.id)
     return started
+
+
+def _with_documents(db: Database, instance_id: int, task: services.TaskView, data: dict[str, Any], *,
+                    now: datetime) -> dict[str, Any]:
+    """A demo step gives an upload field some text: file it as a small PDF in the field's slot and
+    put the document's reference in its place, as the task page would."""
+    schema = services.get_task(db, task.id, with_values=False).schema
+    for pointer, template in docfields.fields(schema):
+        key = pointer.strip("/")
+        if "/" in key or not isinstance(data.get(key), str):
+            continue
+        slot = docfields.slot_of(template, task.assignee)
+        if slot is None:
+            continue
+        with db.transaction() as session:
+            stored = documents.store(session, instance_id=instance_id, slot=slot, filename=f"{slot}.pdf",
+                                     data=samplefiles.pdf("Demo document", data[key]), actor="demo", now=now)
+        data[key] = docfields.reference(stored)
+    return data

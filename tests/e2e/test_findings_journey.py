@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cprflow import services
+from cprflow import docfields, documents, services
 from cprflow.repository import Database
 from tests.e2e.conftest import add_user
 from tests.e2e.test_staff_journey import open_task, shot, sign_in
+from tests.fixtures import files
 from tests.scenarios import test_susr
 
 SIGN_OFF = "Sign off the report and action plan"
@@ -27,6 +28,11 @@ def to_sign_off(db: Database) -> int:
              ("draft_report", test_susr.DRAFT)]
     for bpmn_id, data in steps:
         task = next(t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == bpmn_id)
+        if bpmn_id == "draft_report":  # the draft is a file in the document store, named by reference
+            with db.transaction() as session:
+                draft = documents.store(session, instance_id=view.id, slot="draft_report", filename="draft.pdf",
+                                        data=files.pdf("Draft report"), actor="someone", now=now)
+            data = {**data, "draft_report_ref": docfields.reference(draft)}
         services.complete_task(db, task.id, data, actor="someone", now=now)
     return view.id
 

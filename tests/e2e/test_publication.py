@@ -4,7 +4,8 @@ The review is brought to the final report through the services (the scenario dri
 everything after that happens in the pages: the Business Unit uploads a final report that names the
 child and the school and the 7-minute briefing; the check's findings show on the review page; the lead
 reviewer uploads a corrected report and justifies the school; the check passes and the Business Unit
-publishes. (Finding the review by theme in the findings repository is added when that is merged.)
+publishes; then anyone on the staff finds the review's learning by theme in the findings repository,
+where it was filed when the Board approved the report.
 """
 
 from __future__ import annotations
@@ -119,3 +120,13 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     data = services.get_instance(live_db, review_id).data
     assert data["publication_status"] == "published" and data["anonymisation_check_passed"] is True
     assert data["final_report_ref"]["filename"] == "final-v2.docx"
+
+    # --- The learning travels: the review is found by theme in the findings repository -----------------
+    page.get_by_role("link", name="Learning").click()
+    page.get_by_role("heading", name="Findings repository", level=1).wait_for()
+    page.get_by_role("checkbox", name="Professional curiosity").check()
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("heading", name="1 review found").wait_for()
+    assert page.get_by_text(cpr.FINDINGS[0]["finding"]).is_visible()
+    assert "Jamie" not in text_of(page.locator("main"))  # learning travels, names do not
+    shot(page, "publication-05-found-by-theme")

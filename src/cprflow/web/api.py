@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -49,7 +50,14 @@ def _body(schema: type[Schema]) -> Any:
     if not isinstance(payload, dict):
         raise MalformedRequest("the body must be a JSON object (Content-Type: application/json)")
     _check_storable(payload)
-    return schema().load(payload)
+    return _schema(schema).load(payload)
+
+
+@functools.cache
+def _schema(schema: type[Schema]) -> Schema:
+    """One instance per schema class: marshmallow schemas keep no per-call state, and building one
+    walks its fields (a measurable part of a small request)."""
+    return schema()
 
 
 def _check_storable(payload: Any) -> None:
@@ -93,7 +101,7 @@ def _query(schema: type[Schema]) -> Any:
     bad = {key: ["contains a NUL character"] for key, value in args.items() if "\x00" in key + value}
     if bad:
         raise ValidationError(bad)
-    return schema().load(args)
+    return _schema(schema).load(args)
 
 
 @contextlib.contextmanager
@@ -107,7 +115,7 @@ def _fields_within(key: str) -> Iterator[None]:
 
 
 def _dump(schema: type[Schema], value: Any, status: int = 200) -> Any:
-    return jsonify(schema().dump(value)), status
+    return jsonify(_schema(schema).dump(value)), status
 
 
 def _instance_out(view: services.InstanceView) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from cprflow import casedocs, docfields, documents, schemas
 from cprflow.config import Settings
 from cprflow.documents import DocumentView
-from cprflow.errors import InvalidData, NotFound
+from cprflow.errors import Forbidden, InvalidData, NotFound
 from cprflow.repository import Database
 from cprflow.users import UserView
 from cprflow.web.api import _dump, _known_id, bp
@@ -93,6 +93,8 @@ def attachment(view: DocumentView, content: bytes) -> Response:
 def upload_document(instance_id: int) -> Any:
     user = current_user()
     _known_id(instance_id)
+    if user.actor.read_only:  # auditors: refused before anything about the upload is looked at
+        raise Forbidden("your role reads reviews and changes nothing")
     try:
         slot, upload = request.form.get("slot", ""), request.files.get("file")
     except RequestEntityTooLarge:
