@@ -455,3 +455,38 @@ class ExportReview(Schema):
 
 class ExportOut(Schema):
     reviews = fields.List(fields.Nested(ExportReview), required=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications: a person's email settings, and emails that failed or are in doubt
+
+
+class NotificationSettingIn(Schema):
+    email = fields.String(required=True, allow_none=True, validate=validate.Length(max=320))
+    daily_digest = fields.Boolean(required=True)
+
+
+class NotificationSettingOut(Schema):
+    username = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    daily_digest = fields.Boolean(required=True)
+
+
+class OutboxOut(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    template = fields.String(required=True)
+    recipient = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "failed or in_doubt (left sending by a stopped worker)"})
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    sending_at = fields.AwareDateTime(allow_none=True)
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    message_id = fields.String(required=True)
+
+
+class OutboxList(Schema):
+    items = fields.List(fields.Nested(OutboxOut), required=True)
