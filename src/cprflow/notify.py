@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -335,17 +336,12 @@ def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, An
         return
     settings = MailSettings.from_env()
     for row, decl in declared:
-        task = _Row(row)
+        task = SimpleNamespace(**row)
         people = task_recipients(session, info.permissions, task.lane, task.assignee)
         reference = _reference(instance.data, decl.reference_key, instance_id)
         queue(session, templates=info.templates, template=decl.on_ready or "", kind="task_ready", people=people,
               context=_task_context(settings, task, reference), now=now, instance_id=instance_id, task_id=task.id,
               settings=settings)
-
-
-class _Row:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
 
 
 # ---------------------------------------------------------------------------------------------
