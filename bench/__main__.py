@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
@@ -39,7 +39,7 @@ from cprflow.models import Instance
 from cprflow.processes import read_directories
 from cprflow.repository import Database
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _due_instances(db: Database, count: int) -> None:
@@ -106,11 +106,24 @@ def audit_figures() -> list[Figure]:
     return [
         ("review: audit completion after 1 cycle (median)", f"{audit['complete_small_s'] * 1000:.1f} ms", "-", None),
         ("review: audit completion after 100 cycles (median)", f"{audit['complete_large_s'] * 1000:.1f} ms", "-", None),
-        ("review: completion after 100 audit cycles / after 1", f"{audit['ratio']:.2f}x", "<= 1.5x", audit["ratio"] <= 1.5),
-        ("review state after 1 audit cycle (zlib / JSON)",
-         f"{audit['state_small_bytes'] / 1024:.0f} / {audit['state_small_json_chars'] / 1024:.0f} KiB", "-", None),
-        ("review state after 100 audit cycles (zlib / JSON)",
-         f"{audit['state_large_bytes'] / 1024:.0f} / {audit['state_large_json_chars'] / 1024:.0f} KiB", "-", None),
+        (
+            "review: completion after 100 audit cycles / after 1",
+            f"{audit['ratio']:.2f}x",
+            "<= 1.5x",
+            audit["ratio"] <= 1.5,
+        ),
+        (
+            "review state after 1 audit cycle (zlib / JSON)",
+            f"{audit['state_small_bytes'] / 1024:.0f} / {audit['state_small_json_chars'] / 1024:.0f} KiB",
+            "-",
+            None,
+        ),
+        (
+            "review state after 100 audit cycles (zlib / JSON)",
+            f"{audit['state_large_bytes'] / 1024:.0f} / {audit['state_large_json_chars'] / 1024:.0f} KiB",
+            "-",
+            None,
+        ),
     ]
 
 
@@ -123,8 +136,12 @@ def timer_figures() -> list[Figure]:
         ("timers run, 10 due beside 10,000 idle (median)", f"{large * 1000:.1f} ms", "-", None),
         ("timers run ratio, 10,000 idle / 10 idle", f"{ratio:.2f}x", "<= 2x", ratio <= 2),
         (f"timer lateness, default worker, {late['timers']:.0f} timers (median)", f"{late['median']:.3f} s", "-", None),
-        (f"timer lateness, default worker, {late['timers']:.0f} timers (worst)", f"{late['max']:.3f} s", "<= 1 s",
-         late["max"] <= 1.0),
+        (
+            f"timer lateness, default worker, {late['timers']:.0f} timers (worst)",
+            f"{late['max']:.3f} s",
+            "<= 1 s",
+            late["max"] <= 1.0,
+        ),
     ]
 
 
@@ -134,19 +151,37 @@ def start_figures(pg: str | None) -> list[Figure]:
     figures: list[Figure] = [
         ("bare engine start-and-save per second, 1 process", f"{bare_1:.0f}/s", "-", None),
         ("bare engine start-and-save per second, 2 processes", f"{bare_2:.0f}/s ({bare_2 / bare_1:.2f}x)", "-", None),
-        ("instance starts per second, SQLite, 1 process", f"{r['sqlite_1']:.0f}/s ({(r['sqlite_1'] or 0) / bare_1:.2f} of bare)",
-         "-", None),
+        (
+            "instance starts per second, SQLite, 1 process",
+            f"{r['sqlite_1']:.0f}/s ({(r['sqlite_1'] or 0) / bare_1:.2f} of bare)",
+            "-",
+            None,
+        ),
     ]
     if r["pg_1"] is None or r["pg_2"] is None:
         figures.append(("instance starts per second, PostgreSQL, 1 and 2 workers", "skipped: no URL", ">= 1.6x", None))
         return figures
     scaling = r["pg_2"] / r["pg_1"]
     figures += [
-        ("instance starts per second, PostgreSQL, 1 worker", f"{r['pg_1']:.0f}/s ({r['pg_1'] / bare_1:.2f} of bare)", "-", None),
-        ("instance starts per second, PostgreSQL, 2 workers", f"{r['pg_2']:.0f}/s ({r['pg_2'] / bare_2:.2f} of bare)", "-", None),
+        (
+            "instance starts per second, PostgreSQL, 1 worker",
+            f"{r['pg_1']:.0f}/s ({r['pg_1'] / bare_1:.2f} of bare)",
+            "-",
+            None,
+        ),
+        (
+            "instance starts per second, PostgreSQL, 2 workers",
+            f"{r['pg_2']:.0f}/s ({r['pg_2'] / bare_2:.2f} of bare)",
+            "-",
+            None,
+        ),
         # The bare engine's own 2/1 scaling is the most this machine gives at the moment (cores shared).
-        ("PostgreSQL starts scaling, 2 workers / 1 (bare engine 2/1)", f"{scaling:.2f}x ({bare_2 / bare_1:.2f}x)",
-         ">= 1.6x", scaling >= 1.6),
+        (
+            "PostgreSQL starts scaling, 2 workers / 1 (bare engine 2/1)",
+            f"{scaling:.2f}x ({bare_2 / bare_1:.2f}x)",
+            ">= 1.6x",
+            scaling >= 1.6,
+        ),
     ]
     return figures
 
@@ -161,8 +196,12 @@ def load_figures(pg: str | None, staff: int, seconds: float) -> list[Figure]:
     return [
         (f"{name}: p50 / p95 latency", f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms", "-", None),
         (f"{name}: throughput", f"{r['requests_per_s']:.0f} req/s, {r['completions_per_s']:.1f} tasks/s", "-", None),
-        (f"{name}: 5xx answers and broken connections", f"{r['server_errors']:.0f} / {r['connection_errors']:.0f}",
-         "0 / 0", r["server_errors"] == 0 and r["connection_errors"] == 0),
+        (
+            f"{name}: 5xx answers and broken connections",
+            f"{r['server_errors']:.0f} / {r['connection_errors']:.0f}",
+            "0 / 0",
+            r["server_errors"] == 0 and r["connection_errors"] == 0,
+        ),
     ]
 
 
@@ -174,18 +213,25 @@ def main(argv: list[str] | None = None) -> int:
     pg = postgres_url()
     began = time.perf_counter()
     figures: list[Figure] = []
-    for section in (completion_figures, audit_figures, timer_figures, lambda: start_figures(pg),
-                    lambda: load_figures(pg, args.load_staff, args.load_seconds)):
+    for section in (
+        completion_figures,
+        audit_figures,
+        timer_figures,
+        lambda: start_figures(pg),
+        lambda: load_figures(pg, args.load_staff, args.load_seconds),
+    ):
         measured = section()
         _emit(measured)
         figures += measured
     judged = [f for f in figures if f[3] is not None]
     unmet = [f[0] for f in judged if not f[3]]
     skipped = [f[0] for f in figures if f[1].startswith("skipped")]
-    print(f"\n{len(judged) - len(unmet)} of {len(judged)} targets met"
-          + (f"; NOT MET: {'; '.join(unmet)}" if unmet else "")
-          + (f"; skipped: {'; '.join(skipped)}" if skipped else "")
-          + f" ({time.perf_counter() - began:.0f} s)")
+    print(
+        f"\n{len(judged) - len(unmet)} of {len(judged)} targets met"
+        + (f"; NOT MET: {'; '.join(unmet)}" if unmet else "")
+        + (f"; skipped: {'; '.join(skipped)}" if skipped else "")
+        + f" ({time.perf_counter() - began:.0f} s)"
+    )
     return 0
 
 

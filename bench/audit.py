@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from tests.scenarios import cpr
 
 from cprflow import expressions, services, timers
 from cprflow.models import Instance
 from cprflow.repository import Database
+from tests.scenarios import cpr
 
 FIRST_AUDIT_DUE = "2026-08-06"
 CYCLE_ONE = ({"A2": "complete", "A3": "complete"}, ("A2", "A3"))  # only A1 stays open after cycle 1
@@ -37,8 +37,9 @@ def _open_audit(db: Database, instance_id: int, due: str) -> str:
     assert run.fired == [instance_id], run
     for task in services.list_tasks(db, instance_id=instance_id):
         assert task.bpmn_id == "report_action_progress", task
-        services.complete_task(db, task.id, cpr.progress(task.assignee or "", due), actor=task.assignee or "agency",
-                               now=cpr.at(due))
+        services.complete_task(
+            db, task.id, cpr.progress(task.assignee or "", due), actor=task.assignee or "agency", now=cpr.at(due)
+        )
     (audit,) = services.list_tasks(db, instance_id=instance_id)
     assert audit.bpmn_id == "audit_action_plan", audit
     return audit.id

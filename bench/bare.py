@@ -8,8 +8,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "sample"
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police", "health"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health"],
+}
 FORM_DATA: dict[str, dict[str, Any]] = {
     "record_case": CASE,
     "agency_review": {"agency_report": {"recommendation": "support", "summary": "seen"}},
@@ -42,7 +47,9 @@ def bare_engine() -> tuple[Callable[[], str], Callable[[str], list[str]], Callab
 
     def ready(state: str) -> list[str]:
         wf = serializer.deserialize_json(state)
-        return [str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True) if isinstance(t.task_spec, UserTask)]
+        return [
+            str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True) if isinstance(t.task_spec, UserTask)
+        ]
 
     def complete(state: str, task_id: str) -> str:
         wf = serializer.deserialize_json(state)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.bare import FORM_DATA, SAMPLE, bare_engine
 from cprflow import services, users
@@ -23,10 +23,14 @@ from cprflow.processes import read_directories
 from cprflow.repository import Database
 from cprflow.web import create_app
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 #: Who completes which task through the API (the sample's lanes: Intake, Agencies by agency, Manager).
-ACCOUNTS = {"intake": (["business_unit"], None), "manager": (["review_subgroup"], None),
-            "police": (["agency"], "police"), "health": (["agency"], "health")}
+ACCOUNTS = {
+    "intake": (["business_unit"], None),
+    "manager": (["review_subgroup"], None),
+    "police": (["agency"], "police"),
+    "health": (["agency"], "health"),
+}
 
 
 def _who(bpmn_id: str, assignee: str | None) -> str:
@@ -61,13 +65,17 @@ def bench_completion(instances: int, rounds: int) -> dict[str, float]:
                     began = time.perf_counter()
                     view = services.complete_task(db, task.id, FORM_DATA[task.bpmn_id], actor="bench", now=T0)
                     times["service"].append(time.perf_counter() - began)
-                body = client.post("/api/instances", json={"process": "sample_case", "data": {}},
-                                   headers=headers["intake"]).get_json()
+                body = client.post(
+                    "/api/instances", json={"process": "sample_case", "data": {}}, headers=headers["intake"]
+                ).get_json()
                 while body["open_tasks"]:
                     task = body["open_tasks"][0]
                     began = time.perf_counter()
-                    response = client.post(f"/api/tasks/{task['id']}/complete", json={"data": FORM_DATA[task["bpmn_id"]]},
-                                           headers=headers[_who(task["bpmn_id"], task["assignee"])])
+                    response = client.post(
+                        f"/api/tasks/{task['id']}/complete",
+                        json={"data": FORM_DATA[task["bpmn_id"]]},
+                        headers=headers[_who(task["bpmn_id"], task["assignee"])],
+                    )
                     times["http"].append(time.perf_counter() - began)
                     assert response.status_code == 200, response.get_json()
                     # The answer lists only tasks the completer may see: ask as the intake clerk.

@@ -12,7 +12,7 @@ import signal
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -38,13 +38,14 @@ def bench_lateness(timers: int = 20, spread_s: float = 4.0, lead_s: float = 2.0)
         url = f"sqlite:///{Path(tmp) / 'lateness.db'}"
         db = Database(url)
         db.upgrade()
-        services.deploy(db, read_directories(SAMPLE / "processes", SAMPLE / "forms"), actor="bench",
-                        now=datetime.now(timezone.utc))
+        services.deploy(
+            db, read_directories(SAMPLE / "processes", SAMPLE / "forms"), actor="bench", now=datetime.now(UTC)
+        )
         worker = timer_worker(url)
         try:
             time.sleep(3.0)  # let it start and settle into its idle poll, as a long-running worker would be
             due: dict[int, datetime] = {}
-            first = datetime.now(timezone.utc) + timedelta(seconds=lead_s)
+            first = datetime.now(UTC) + timedelta(seconds=lead_s)
             for n in range(timers):
                 when = first + timedelta(seconds=spread_s * n / timers)
                 view = services.start_instance(db, "sample_case", {}, actor="bench", now=when - REMINDER)
@@ -53,7 +54,7 @@ def bench_lateness(timers: int = 20, spread_s: float = 4.0, lead_s: float = 2.0)
             seen: dict[int, datetime] = {}
             deadline = time.monotonic() + lead_s + spread_s + 30
             while len(seen) < len(due) and time.monotonic() < deadline:
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 for instance_id in _fired(db) - set(seen):
                     seen[instance_id] = now
                 time.sleep(0.01)

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from tests.scenarios import cpr
 
 from cprflow import services, users
 from cprflow.repository import Database
+from tests.scenarios import cpr
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESS = cpr.CPR
@@ -81,8 +81,9 @@ def prepare(url: str, staff: int) -> list[tuple[str, list[str], str | None]]:
         services.deploy(db, cpr.diagrams(), actor="owner", now=cpr.at("2026-01-01"))
         made = accounts(staff)
         for username, roles, agency in made:
-            users.add_user(db, username, password=password(username), roles=roles, agency=agency,
-                           now=cpr.at("2026-01-01"))
+            users.add_user(
+                db, username, password=password(username), roles=roles, agency=agency, now=cpr.at("2026-01-01")
+            )
     finally:
         db.dispose()
     return made
@@ -99,8 +100,13 @@ def _free_port() -> int:
 
 
 def _env(url: str, secret: str) -> dict[str, str]:
-    return {**os.environ, "CPRFLOW_DATABASE_URL": url, "CPRFLOW_SECRET_KEY": secret,
-            "CPRFLOW_LOCKOUT_ATTEMPTS": "0", "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "CPRFLOW_DATABASE_URL": url,
+        "CPRFLOW_SECRET_KEY": secret,
+        "CPRFLOW_LOCKOUT_ATTEMPTS": "0",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 @dataclass
@@ -118,8 +124,18 @@ class Server:
 def gunicorn(url: str, *, workers: int = 2, log: Path | None = None, secret: str | None = None) -> Iterator[Server]:
     """gunicorn serving ``url`` with ``workers`` sync workers, ready when this yields."""
     port = _free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "120",
-               "cprflow.web:create_app()"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "120",
+        "cprflow.web:create_app()",
+    ]
     process = _spawn(command, _env(url, secret or secrets.token_hex(32)), log)
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
@@ -193,11 +209,16 @@ class Tally:
         cuts = _percentiles(every)
         sign_in = _percentiles(sorted(self.latencies.get("sign_in", [])))
         return {
-            "requests": len(every), "completions": len(self.completed), "starts": len(self.started),
-            "p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "sign_in_p50_ms": sign_in[49] * 1000,
+            "requests": len(every),
+            "completions": len(self.completed),
+            "starts": len(self.started),
+            "p50_ms": cuts[49] * 1000,
+            "p95_ms": cuts[94] * 1000,
+            "sign_in_p50_ms": sign_in[49] * 1000,
             "requests_per_s": len(every) / self.seconds if self.seconds else 0.0,
             "completions_per_s": len(self.completed) / self.seconds if self.seconds else 0.0,
-            "server_errors": self.server_errors, "connection_errors": len(self.errors),
+            "server_errors": self.server_errors,
+            "connection_errors": len(self.errors),
         }
 
 
@@ -230,8 +251,9 @@ class Staff:
         return response
 
     def sign_in(self) -> bool:
-        response = self._call("sign_in", "POST", "/api/auth/token",
-                              json={"username": self.username, "password": password(self.username)})
+        response = self._call(
+            "sign_in", "POST", "/api/auth/token", json={"username": self.username, "password": password(self.username)}
+        )
         if response is None or response.status_code != 200:
             return False
         self.headers = {"Authorization": f"Bearer {response.json()['token']}"}
@@ -244,8 +266,9 @@ class Staff:
         listed = self._call("list_tasks", "GET", "/api/tasks")
         if listed is None or listed.status_code != 200:
             return
-        workable = [t for t in listed.json()["tasks"]
-                    if t["bpmn_id"] in FORMS and t["claimed_by"] in (None, self.username)]
+        workable = [
+            t for t in listed.json()["tasks"] if t["bpmn_id"] in FORMS and t["claimed_by"] in (None, self.username)
+        ]
         if "business_unit" in self.roles and (not workable or self.rng.random() < 0.2):
             started = self._call("start", "POST", "/api/instances", json={"process": PROCESS, "data": {}})
             if started is not None and started.status_code == 201:
@@ -259,7 +282,9 @@ class Staff:
         claimed = self._call("claim", "POST", f"/api/tasks/{task['id']}/claim")
         if claimed is None or claimed.status_code != 200:
             return  # a colleague took it first (409), or the task moved on
-        done = self._call("complete", "POST", f"/api/tasks/{task['id']}/complete", json={"data": FORMS[task["bpmn_id"]]})
+        done = self._call(
+            "complete", "POST", f"/api/tasks/{task['id']}/complete", json={"data": FORMS[task["bpmn_id"]]}
+        )
         with self.tally.lock:
             if done is None:
                 self.tally.unanswered.append(task["id"])
@@ -267,8 +292,15 @@ class Staff:
                 self.tally.completed.append(task["id"])
 
 
-def run(base: str, staff: list[tuple[str, list[str], str | None]], *, seconds: float | None = None,
-        actions: int | None = None, seed: int = 7, tally: Tally | None = None) -> Tally:
+def run(
+    base: str,
+    staff: list[tuple[str, list[str], str | None]],
+    *,
+    seconds: float | None = None,
+    actions: int | None = None,
+    seed: int = 7,
+    tally: Tally | None = None,
+) -> Tally:
     """Everyone signs in, then all work at once, for ``seconds`` or for ``actions`` steps each.
 
     Signing in hashes a password on purpose slowly (argon2), once a working day: it is measured
@@ -303,8 +335,9 @@ def run(base: str, staff: list[tuple[str, list[str], str | None]], *, seconds: f
     return tally
 
 
-def load_test(base_postgres_url: str, *, staff: int, seconds: float, workers: int = 2,
-              log: Path | None = None) -> dict[str, float]:
+def load_test(
+    base_postgres_url: str, *, staff: int, seconds: float, workers: int = 2, log: Path | None = None
+) -> dict[str, float]:
     """The whole load test on PostgreSQL: its own schema, gunicorn, a timer worker, ``staff`` people."""
     from bench.pg import own_schema
 
@@ -333,11 +366,13 @@ def main(argv: list[str] | None = None) -> int:
         print("load test skipped: no URL (set CPRFLOW_BENCH_POSTGRES_URL or CPRFLOW_TEST_POSTGRES_URL)")
         return 0
     result = load_test(url, staff=args.staff, seconds=args.seconds, workers=args.workers)
-    print(f"{args.staff} staff, gunicorn -w {args.workers}, PostgreSQL, {args.seconds:.0f} s: "
-          f"{result['requests']} requests ({result['requests_per_s']:.1f}/s), "
-          f"{result['completions']} completions ({result['completions_per_s']:.1f}/s), {result['starts']} reviews started; "
-          f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms (sign-in p50 {result['sign_in_p50_ms']:.0f} ms); "
-          f"5xx: {result['server_errors']}, connection errors: {result['connection_errors']}")
+    print(
+        f"{args.staff} staff, gunicorn -w {args.workers}, PostgreSQL, {args.seconds:.0f} s: "
+        f"{result['requests']} requests ({result['requests_per_s']:.1f}/s), "
+        f"{result['completions']} completions ({result['completions_per_s']:.1f}/s), {result['starts']} reviews started; "
+        f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms (sign-in p50 {result['sign_in_p50_ms']:.0f} ms); "
+        f"5xx: {result['server_errors']}, connection errors: {result['connection_errors']}"
+    )
     return 1 if result["server_errors"] or result["connection_errors"] else 0
 
 

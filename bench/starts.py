@@ -11,14 +11,14 @@ import multiprocessing
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.bare import SAMPLE, bare_engine
 from cprflow import services
 from cprflow.processes import read_directories
 from cprflow.repository import Database
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WARM_UP_S = 4.0  # long enough for a spawned process to import everything and warm up
 
 

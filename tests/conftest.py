@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ POSTGRES_URL = os.environ.get("CPRFLOW_TEST_POSTGRES_URL")
 NO_POSTGRES = "PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL (set by .ci/run)"
 
 #: Time in tests is chosen, never read: scenarios travel from here.
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def sample_diagrams() -> processes.DiagramSet:

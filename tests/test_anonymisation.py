@@ -18,32 +18,54 @@ def _kinds(text: str, identifiers: dict | None = None, dates: dict | None = None
     assert rules is not None and not problems
     found: list[tuple[str, str]] = []
     for needle in anonymisation._needles(rules, identifiers or {}, dates or {}):
-        found += [(needle.kind, m.group(0)) for m in needle.pattern.finditer(text)
-                  if needle.check is None or anonymisation.nhs_mod11(m.group(0))]
+        found += [
+            (needle.kind, m.group(0))
+            for m in needle.pattern.finditer(text)
+            if needle.check is None or anonymisation.nhs_mod11(m.group(0))
+        ]
     return found
 
 
-@pytest.mark.parametrize("number, valid", [("943 476 5919", True), ("9434765919", True), ("943-476-5919", True),
-                                           ("943 476 5918", False), ("123 456 7890", False), ("12345", False)])
+@pytest.mark.parametrize(
+    "number, valid",
+    [
+        ("943 476 5919", True),
+        ("9434765919", True),
+        ("943-476-5919", True),
+        ("943 476 5918", False),
+        ("123 456 7890", False),
+        ("12345", False),
+    ],
+)
 def test_nhs_numbers_are_reported_only_when_their_check_digit_is_right(number: str, valid: bool) -> None:
     assert anonymisation.nhs_mod11(number) is valid
     assert (("nhs_number", number) in _kinds(f"NHS {number}.")) is valid
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Ring 029 2034 5678 today", ("uk_phone_number", "029 2034 5678")),
-    ("mobile +44 7700 900123", ("uk_phone_number", "+44 7700 900123")),
-    ("lived at CF10 1AA", ("postcode", "CF10 1AA")),
-    ("near SA1 8PP.", ("postcode", "SA1 8PP")),
-    ("DOB: 05/03/2019", ("date_of_birth", "DOB: 05/03/2019")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Ring 029 2034 5678 today", ("uk_phone_number", "029 2034 5678")),
+        ("mobile +44 7700 900123", ("uk_phone_number", "+44 7700 900123")),
+        ("lived at CF10 1AA", ("postcode", "CF10 1AA")),
+        ("near SA1 8PP.", ("postcode", "SA1 8PP")),
+        ("DOB: 05/03/2019", ("date_of_birth", "DOB: 05/03/2019")),
+    ],
+)
 def test_patterns_find_phone_numbers_postcodes_and_dates_of_birth(text: str, expected: tuple[str, str]) -> None:
     assert expected in _kinds(text)
 
 
 def test_a_recorded_date_of_birth_is_found_however_it_is_written() -> None:
-    written = ["2019-03-05", "5/3/2019", "05.03.19", "5 March 2019", "5th of March 2019", "March 5th, 2019",
-               "5 Mar 2019"]
+    written = [
+        "2019-03-05",
+        "5/3/2019",
+        "05.03.19",
+        "5 March 2019",
+        "5th of March 2019",
+        "March 5th, 2019",
+        "5 Mar 2019",
+    ]
     for text in written:
         assert _kinds(f"on {text} she", dates={"dob": "2019-03-05"})[:1] == [("dob", text)], text
     assert _kinds("on 15/3/2019", dates={"dob": "2019-03-05"}) == []
@@ -60,8 +82,9 @@ def test_reconciling_keeps_justified_findings_and_resolves_what_is_gone() -> Non
     hit = {"kind": "school", "text": "Ysgol Llanfair", "slot": "final_report", "document_id": 1, "version": 1}
     first = anonymisation.reconcile([], [hit], [], actor="a", today="2026-01-01")
     assert [(f["id"], f["status"]) for f in first] == [("F1", "open")]
-    justified = anonymisation.reconcile(first, [hit], [{"finding_id": "F1", "reason": "public body"}],
-                                        actor="b", today="2026-01-02")
+    justified = anonymisation.reconcile(
+        first, [hit], [{"finding_id": "F1", "reason": "public body"}], actor="b", today="2026-01-02"
+    )
     assert (justified[0]["status"], justified[0]["decided_by"]) == ("justified", "b")
     again = anonymisation.reconcile(justified, [dict(hit, version=2)], [], actor="c", today="2026-01-03")
     assert [(f["id"], f["status"]) for f in again] == [("F1", "justified")]  # not reported again
@@ -71,12 +94,15 @@ def test_reconciling_keeps_justified_findings_and_resolves_what_is_gone() -> Non
     assert [(f["id"], f["status"]) for f in gone] == [("F1", "justified"), ("F2", "resolved")]
 
 
-@pytest.mark.parametrize("pattern, message", [
-    ("(a+)+$", "backtracks catastrophically"),
-    ("(\\d+)*\\D{2}\\d", "backtracks catastrophically"),
-    ("(unclosed", "does not compile"),
-    ("a*", "matches empty text"),
-])
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ("(a+)+$", "backtracks catastrophically"),
+        ("(\\d+)*\\D{2}\\d", "backtracks catastrophically"),
+        ("(unclosed", "does not compile"),
+        ("a*", "matches empty text"),
+    ],
+)
 def test_deploy_refuses_a_pattern_that_could_not_run_safely(db, pattern: str, message: str) -> None:
     rules = json.loads(RULES)
     rules["patterns"].append({"id": "owners_pattern", "label": "Owner's pattern", "pattern": pattern})

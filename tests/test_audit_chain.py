@@ -225,7 +225,7 @@ def test_concurrent_writers_never_fork_a_chain(any_db: Database) -> None:
                 pass
             for j in range(5):
                 services.record_read(any_db, instance_id, actor=f"r{i}", now=T0 + timedelta(seconds=j), what="instance")
-        except BaseException as err:  # noqa: BLE001 - the test inspects it
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=read, args=(i,)) for i in range(8)]

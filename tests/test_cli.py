@@ -16,8 +16,13 @@ from click.testing import CliRunner, Result
 from cprflow.cli import main
 from tests.conftest import SAMPLE, T0
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police", "health"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health"],
+}
 REPORT = {"agency_report": {"recommendation": "support", "summary": "known to us"}}
 CLOSURE = {"closed_on": "2026-03-20", "outcome": "closed"}
 VISIT = {"visit_date": "2026-06-18", "child_doing_well": True}
@@ -124,8 +129,14 @@ def test_sample_case_runs_start_to_finish_from_the_command_line(cli: Cli, clock:
     assert trace["instance"]["status"] == "completed"
     assert len(trace["instance"]["data"]["agency_reports"]) == 2
     assert [e["kind"] for e in trace["events"]] == [
-        "started", "task_completed", "task_completed", "task_completed", "task_completed",
-        "timer_fired", "message_received", "task_completed",
+        "started",
+        "task_completed",
+        "task_completed",
+        "task_completed",
+        "task_completed",
+        "timer_fired",
+        "message_received",
+        "task_completed",
     ]
     assert trace["events"][0]["at"] == T0.isoformat()
     assert trace["events"][-1]["actor"] == "visitor"
@@ -204,7 +215,8 @@ def test_status_commands_need_and_record_a_reason(deployed_cli: Cli) -> None:
 
     assert suspended["status"] == "suspended"
     assert deployed_cli.fails("resume", str(started["id"]), "--reason", " ") == [
-        "error: a reason is required", "error: /reason: is required",
+        "error: a reason is required",
+        "error: /reason: is required",
     ]
     event = deployed_cli.ok("show", str(started["id"]), "--events")["events"][-1]
     assert (event["kind"], event["actor"], event["detail"]["reason"]) == ("status_changed", "admin", "court order")

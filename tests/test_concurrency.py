@@ -16,7 +16,13 @@ from cprflow.models import Event, Instance
 from cprflow.repository import Database
 from tests.conftest import T0, sample_diagrams
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False, "agencies": ["police"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police"],
+}
 
 
 def _start_recorded(db: Database) -> services.InstanceView:
@@ -31,7 +37,7 @@ def _run_together(n: int, target: Any) -> list[Any]:
     def run(i: int) -> None:
         try:
             results[i] = target(i)
-        except Exception as err:  # noqa: BLE001 - the outcome is what the test inspects
+        except Exception as err:
             results[i] = err
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -42,7 +48,9 @@ def _run_together(n: int, target: Any) -> list[Any]:
     return results
 
 
-def test_two_completions_of_one_task_race_and_exactly_one_wins(any_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_completions_of_one_task_race_and_exactly_one_wins(
+    any_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     services.deploy(any_db, sample_diagrams(), actor="owner", now=T0)
     view = _start_recorded(any_db)
     approval = next(t for t in view.open_tasks if t.bpmn_id == "manager_approval")
@@ -97,9 +105,7 @@ def test_two_timer_workers_fire_each_due_timer_exactly_once(any_db: Database) ->
     assert sorted(fired) == sorted(started)
     assert set(fired.values()) == {1}
     with any_db.transaction(write=False) as session:
-        per_instance = Counter(
-            session.scalars(select(Event.instance_id).where(Event.kind == "timer_fired")).all()
-        )
+        per_instance = Counter(session.scalars(select(Event.instance_id).where(Event.kind == "timer_fired")).all())
         assert per_instance == Counter({i: 1 for i in started})
         # Fired once and re-armed for the escalation, so a later run at the same moment finds nothing.
         assert session.scalar(select(func.count()).where(Instance.next_timer_at <= reminder_due)) == 0

@@ -16,8 +16,13 @@ from cprflow.models import Event, Instance, UserTask
 from cprflow.repository import Database
 from tests.conftest import ROOT, T0, sample_diagrams
 
-
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False, "agencies": ["police"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police"],
+}
 
 
 def _instances(db: Database) -> int:
@@ -27,10 +32,15 @@ def _instances(db: Database) -> int:
 
 def _kill_mid_work(db: Database, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
-    with log.open("wb") as stderr, subprocess.Popen(
-        [sys.executable, "-m", "tests.fixtures.crash_worker", db.url],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=stderr,
-    ) as worker:
+    with (
+        log.open("wb") as stderr,
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.fixtures.crash_worker", db.url],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stderr=stderr,
+        ) as worker,
+    ):
         try:
             deadline = time.monotonic() + 60
             while _instances(db) < 8:  # wait until it is well into its work, then kill it outright
@@ -52,7 +62,11 @@ def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_pa
         for instance in rows:
             instance_id, lock_version = instance.id, instance.lock_version
             workflow = store.load_workflow(session, instance)
-            indexed = set(session.scalars(select(UserTask.id).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))))
+            indexed = set(
+                session.scalars(
+                    select(UserTask.id).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
+                )
+            )
             ready = {t.id for t in workflow.snapshot(T0, 5.0, known=indexed).ready_tasks}
             assert ready == indexed, f"instance {instance_id}: task index out of step with its state"
             kinds = session.scalars(select(Event.kind).where(Event.instance_id == instance_id)).all()
@@ -68,6 +82,8 @@ def test_killed_worker_leaves_every_instance_consistent(any_db: Database, tmp_pa
         "manager_approval": {"manager_decision": "approved"},
     }
     for task in services.list_tasks(any_db)[:3]:
-        assert services.complete_task(any_db, task.id, forms[task.bpmn_id], actor="after", now=T0).id == task.instance_id
+        assert (
+            services.complete_task(any_db, task.id, forms[task.bpmn_id], actor="after", now=T0).id == task.instance_id
+        )
     fresh = services.start_instance(any_db, "sample_case", {}, actor="after", now=T0)
     assert services.complete_task(any_db, fresh.open_tasks[0].id, CASE, actor="after", now=T0).status == "running"

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -59,9 +59,12 @@ def proxy(prepared: Database) -> Iterator[TcpProxy]:
 
 
 def test_requests_while_the_database_is_unreachable_get_503_and_the_service_recovers(
-    prepared: Database, proxy: TcpProxy,
+    prepared: Database,
+    proxy: TcpProxy,
 ) -> None:
-    client, headers, database = _serve(make_url(prepared.url).set(port=proxy.port).render_as_string(hide_password=False))
+    client, headers, database = _serve(
+        make_url(prepared.url).set(port=proxy.port).render_as_string(hide_password=False)
+    )
     started = client.post("/api/instances", json={"process": "sample_case", "data": {}}, headers=headers)
     assert started.status_code == 201, started.get_json()
     task_id = started.get_json()["open_tasks"][0]["id"]
@@ -94,7 +97,10 @@ def test_connections_terminated_by_the_server_are_replaced_without_a_restart(pre
     url = make_url(prepared.url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
     client, headers, database = _serve(url)
     for _ in range(3):  # several pooled connections to lose
-        assert client.post("/api/instances", json={"process": "sample_case", "data": {}}, headers=headers).status_code == 201
+        assert (
+            client.post("/api/instances", json={"process": "sample_case", "data": {}}, headers=headers).status_code
+            == 201
+        )
 
     admin = create_engine(prepared.url)
     with admin.begin() as connection:
@@ -111,7 +117,6 @@ def test_connections_terminated_by_the_server_are_replaced_without_a_restart(pre
     database.dispose()
 
 
-
 def _poll(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():
@@ -120,7 +125,9 @@ def _poll(condition: Callable[[], bool], what: str) -> None:
 
 
 def test_the_timer_worker_rides_out_an_outage_and_fires_what_fell_due_once(
-    prepared: Database, proxy: TcpProxy, caplog: pytest.LogCaptureFixture,
+    prepared: Database,
+    proxy: TcpProxy,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     through_proxy = Database(make_url(prepared.url).set(port=proxy.port).render_as_string(hide_password=False))
     stop = threading.Event()
@@ -130,14 +137,18 @@ def test_the_timer_worker_rides_out_an_outage_and_fires_what_fell_due_once(
     try:
         proxy.stop()
         # While the worker cannot reach the database, a case's reminder falls due (a day after recording).
-        recorded = datetime.now(timezone.utc) - timedelta(days=1, seconds=1)
+        recorded = datetime.now(UTC) - timedelta(days=1, seconds=1)
         view = services.start_instance(prepared, "sample_case", {}, actor="intake", now=recorded)
         services.complete_task(prepared, view.open_tasks[0].id, CASE, actor="intake", now=recorded)
-        _poll(lambda: any("timer run failed" in r.getMessage() for r in caplog.records), "the worker to meet the outage")
+        _poll(
+            lambda: any("timer run failed" in r.getMessage() for r in caplog.records), "the worker to meet the outage"
+        )
         assert worker.is_alive()
         proxy.start()
-        _poll(lambda: any(e.kind == "timer_fired" for e in services.list_events(prepared, view.id)),
-              "the timer to fire once the database is back")
+        _poll(
+            lambda: any(e.kind == "timer_fired" for e in services.list_events(prepared, view.id)),
+            "the timer to fire once the database is back",
+        )
     finally:
         stop.set()
         worker.join(30)

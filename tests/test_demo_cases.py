@@ -15,5 +15,10 @@ def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> 
     assert [[t.bpmn_id for t in v.open_tasks] for v in susr] == [["susr_case_review_group"], ["susr_home_office_qa"]]
     with db.transaction(write=False) as session:
         total, [filed] = findings.search(session, findings.Query(text="coercive control"))
-    assert (total, filed.board, filed.review_type, filed.themes) == (1, "Demo Board", "susr", ["domestic_abuse", "information_sharing"])
+    assert (total, filed.board, filed.review_type, filed.themes) == (
+        1,
+        "Demo Board",
+        "susr",
+        ["domestic_abuse", "information_sharing"],
+    )
     assert demo.ensure_reviews(db, now=T0, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json") == []

@@ -25,11 +25,14 @@ def case(deployed):
 
 def _store(db, instance_id, data, *, slot="final_report", filename="report.pdf", **kw):
     with db.transaction() as session:
-        return documents.store(session, instance_id=instance_id, slot=slot, filename=filename, data=data,
-                               actor="reviewer1", now=T0, **kw)
+        return documents.store(
+            session, instance_id=instance_id, slot=slot, filename=filename, data=data, actor="reviewer1", now=T0, **kw
+        )
 
 
-@pytest.mark.parametrize("make, kind", [(files.pdf, documents.PDF), (files.docx, documents.DOCX), (files.odt, documents.ODT)])
+@pytest.mark.parametrize(
+    "make, kind", [(files.pdf, documents.PDF), (files.docx, documents.DOCX), (files.odt, documents.ODT)]
+)
 def test_each_accepted_format_is_recognised_and_its_text_extracted(case, make, kind):
     db, instance_id = case
     view = _store(db, instance_id, make("Learning for Gwent", "Child C was known to school"), filename="draft.bin")
@@ -62,13 +65,16 @@ def _bomb() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"MZ\x90\x00 an executable", "only PDF"),
-    (b"<html><script>alert(1)</script></html>", "only PDF"),
-    (b"PK\x03\x04 not really a zip", "damaged"),
-    (files.pdf("x") + b"0" * 2048, "larger than"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"MZ\x90\x00 an executable", "only PDF"),
+        (b"<html><script>alert(1)</script></html>", "only PDF"),
+        (b"PK\x03\x04 not really a zip", "damaged"),
+        (files.pdf("x") + b"0" * 2048, "larger than"),
+    ],
+)
 def test_refused_files_name_the_field_and_store_nothing(case, data, message):
     db, instance_id = case
     with pytest.raises(InvalidData) as refused:
@@ -90,9 +96,13 @@ def test_entities_in_a_docx_are_not_resolved(case, tmp_path):
     db, instance_id = case
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")
-    hostile = files._zip({"word/document.xml": f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>'
-                          '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-                          "<w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>"})
+    hostile = files._zip(
+        {
+            "word/document.xml": f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>'
+            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            "<w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>"
+        }
+    )
     view = _store(db, instance_id, hostile)
     with db.transaction(write=False) as session:
         assert "TOP SECRET" not in (documents.text(session, view.id) or "")
@@ -124,8 +134,9 @@ def test_the_same_bytes_filed_by_two_reviews_at_once_are_stored_once(any_db):
 
         def rival() -> None:
             with other.transaction() as session:
-                documents.store(session, instance_id=second, slot="final_report", filename="l.pdf", data=letter,
-                                actor="x", now=T0)
+                documents.store(
+                    session, instance_id=second, slot="final_report", filename="l.pdf", data=letter, actor="x", now=T0
+                )
                 written.set()
                 release.wait(10)
 

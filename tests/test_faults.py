@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -27,8 +27,13 @@ from cprflow.repository import Database
 from tests.conftest import sample_diagrams
 from tests.fixtures.consistency import assert_every_instance_whole, closed_tasks, completion_events
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police"],
+}
 #: The sample's manager approval sends a reminder one day after the case is recorded.
 REMINDER = timedelta(days=1)
 
@@ -46,7 +51,8 @@ def _kill(process_id: int) -> None:
 
 
 def test_killing_a_web_worker_and_the_timer_worker_mid_load_loses_and_doubles_nothing(
-    any_db: Database, tmp_path: Path,
+    any_db: Database,
+    tmp_path: Path,
 ) -> None:
     url = any_db.url
     people = load.prepare(url, staff=8)
@@ -65,7 +71,9 @@ def test_killing_a_web_worker_and_the_timer_worker_mid_load_loses_and_doubles_no
                     timers.wait()
                     timers = load.timer_worker(url, tmp_path / "timers.log")  # restarted, as a supervisor would
                 # gunicorn's master replaces the dead web worker by itself.
-                _until(lambda: victim not in server.workers() and len(server.workers()) == 2, "a replacement web worker")
+                _until(
+                    lambda: victim not in server.workers() and len(server.workers()) == 2, "a replacement web worker"
+                )
             staff.join()
             after = requests.get(f"{server.url}/readyz", timeout=30)
             assert after.status_code == 200
@@ -96,10 +104,11 @@ def _fired(db: Database) -> Counter[int]:
 
 
 def test_timers_due_while_the_timer_worker_was_dead_fire_exactly_once_after_restart(
-    any_db: Database, tmp_path: Path,
+    any_db: Database,
+    tmp_path: Path,
 ) -> None:
-    services.deploy(any_db, sample_diagrams(), actor="owner", now=datetime.now(timezone.utc))
-    due_now = datetime.now(timezone.utc) - REMINDER - timedelta(seconds=1)
+    services.deploy(any_db, sample_diagrams(), actor="owner", now=datetime.now(UTC))
+    due_now = datetime.now(UTC) - REMINDER - timedelta(seconds=1)
     first = [_recorded_at(any_db, due_now) for _ in range(60)]
     log = tmp_path / "timers.log"
     worker = load.timer_worker(any_db.url, log)
@@ -108,7 +117,7 @@ def test_timers_due_while_the_timer_worker_was_dead_fire_exactly_once_after_rest
         _kill(worker.pid)  # in the middle of the batch
         worker.wait()
         # While no worker runs, more timers fall due (made due already: the outage has lasted).
-        during = [_recorded_at(any_db, datetime.now(timezone.utc) - REMINDER - timedelta(seconds=1)) for _ in range(20)]
+        during = [_recorded_at(any_db, datetime.now(UTC) - REMINDER - timedelta(seconds=1)) for _ in range(20)]
         assert len(_fired(any_db)) < len(first) + len(during)
         # Restarted, and with a second worker alongside, as the README allows.
         workers: list[subprocess.Popen[bytes]] = [load.timer_worker(any_db.url, log) for _ in range(2)]
@@ -129,5 +138,5 @@ def test_timers_due_while_the_timer_worker_was_dead_fire_exactly_once_after_rest
         rows = session.execute(select(Instance.id, Instance.next_timer_at)).all()
     # Each reminder fired once; what is left is the escalation, still two days away.
     for instance_id, next_timer_at in rows:
-        assert next_timer_at is not None and next_timer_at > datetime.now(timezone.utc) + timedelta(days=1), instance_id
+        assert next_timer_at is not None and next_timer_at > datetime.now(UTC) + timedelta(days=1), instance_id
     assert assert_every_instance_whole(any_db) == len(first) + len(during)

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.postgres
 
 
 def test_staff_working_reviews_through_two_workers_get_no_server_errors_and_every_completion_lands_once(
-    postgres_url: str, tmp_path: Path,
+    postgres_url: str,
+    tmp_path: Path,
 ) -> None:
     people = load.prepare(postgres_url, staff=10)
     timers = load.timer_worker(postgres_url, tmp_path / "timers.log")

@@ -12,6 +12,8 @@ from cprflow.models import Base
 def test_migrated_schema_matches_the_models(any_db):
     with any_db.engine.connect() as connection:
         # The findings repository's full-text index is backend-specific and kept outside the models.
-        context = MigrationContext.configure(connection, opts={"include_name": lambda name, *_: name not in SEARCH_OBJECTS})
+        context = MigrationContext.configure(
+            connection, opts={"include_name": lambda name, *_: name not in SEARCH_OBJECTS}
+        )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []

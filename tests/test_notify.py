@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -79,9 +79,15 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
     port = sink.port = _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    for name, value in {"CPRFLOW_SMTP_HOST": "127.0.0.1", "CPRFLOW_SMTP_PORT": str(port), "CPRFLOW_BASE_URL": BASE,
-                        "CPRFLOW_SMTP_FROM": "cpr@example.wales", "CPRFLOW_NOTIFY_BACKOFF_SECONDS": "60",
-                        "CPRFLOW_NOTIFY_MAX_ATTEMPTS": "3", "CPRFLOW_NOTIFY_IN_DOUBT_SECONDS": "600"}.items():
+    for name, value in {
+        "CPRFLOW_SMTP_HOST": "127.0.0.1",
+        "CPRFLOW_SMTP_PORT": str(port),
+        "CPRFLOW_BASE_URL": BASE,
+        "CPRFLOW_SMTP_FROM": "cpr@example.wales",
+        "CPRFLOW_NOTIFY_BACKOFF_SECONDS": "60",
+        "CPRFLOW_NOTIFY_MAX_ATTEMPTS": "3",
+        "CPRFLOW_NOTIFY_IN_DOUBT_SECONDS": "600",
+    }.items():
         monkeypatch.setenv(name, value)
     yield sink
     if sink.hold is not None:
@@ -104,8 +110,9 @@ def any_url(request: pytest.FixtureRequest, smtp: Sink) -> str:
 def _people(db: Database) -> str:
     cpr.deploy(db.url)
     for username, (roles, language, address, digest) in PEOPLE.items():
-        users.add_user(db, username, password="long enough password", roles=roles, language=language,
-                       now=at("2026-01-01"))
+        users.add_user(
+            db, username, password="long enough password", roles=roles, language=language, now=at("2026-01-01")
+        )
         notify.set_setting(db, username, email=address, daily_digest=digest)
     users.set_disabled(db, "subgroup.gone")
     return db.url
@@ -133,8 +140,8 @@ def test_a_referral_reaches_the_sub_group_members_in_their_language_without_case
     sent = run(url, "2026-01-05", 10)
     assert len(sent.delivery.sent) == 2
     assert sorted(m["To"] for m in smtp.messages) == ["aelod@example.wales", "chair.subgroup@example.wales"]
-    english, = smtp.to("chair.subgroup@example.wales")
-    welsh, = smtp.to("aelod@example.wales")
+    (english,) = smtp.to("chair.subgroup@example.wales")
+    (welsh,) = smtp.to("aelod@example.wales")
     assert english["Subject"] == "New Child Practice Review referral CPR-2026-017"
     assert welsh["Subject"] == "Atgyfeiriad newydd am Adolygiad Ymarfer Plant CPR-2026-017"
     assert "Is-grŵp Adolygu" in welsh.get_content()
@@ -142,18 +149,29 @@ def test_a_referral_reaches_the_sub_group_members_in_their_language_without_case
         assert f"{BASE}/reviews/{r.id}" in message.get_content()
         assert not any(name in text_of(message) for name in NAMES)
     assert [e.detail["recipients"] for e in r.events() if e.kind == "notification_queued"] == [
-        ["subgroup.chair", "subgroup.member"]]
+        ["subgroup.chair", "subgroup.member"]
+    ]
     run(url, "2026-01-05", 11)
     assert len(smtp.messages) == 2  # never twice
 
 
 def test_an_overdue_task_gives_one_reminder_and_one_overdue_notice_however_often_the_worker_runs(
-        url: str, smtp: Sink) -> None:
+    url: str, smtp: Sink
+) -> None:
     r = Review.start(url)
     cpr.to_decision(r, decide="concise")  # notify_welsh_government opens, due 13 January, remindBefore P2D
     assert r.task("notify_welsh_government").due_at == midnight("2026-01-13")
-    for day, hour in [("2026-01-08", 10), ("2026-01-10", 9), ("2026-01-11", 0), ("2026-01-11", 9), ("2026-01-12", 9),
-                      ("2026-01-13", 0), ("2026-01-13", 0), ("2026-01-14", 9), ("2026-01-20", 9)]:
+    for day, hour in [
+        ("2026-01-08", 10),
+        ("2026-01-10", 9),
+        ("2026-01-11", 0),
+        ("2026-01-11", 9),
+        ("2026-01-12", 9),
+        ("2026-01-13", 0),
+        ("2026-01-13", 0),
+        ("2026-01-14", 9),
+        ("2026-01-20", 9),
+    ]:
         run(url, day, hour)
     subjects = [m["Subject"] for m in smtp.to("bu@example.wales")]
     assert subjects == [
@@ -164,7 +182,10 @@ def test_an_overdue_task_gives_one_reminder_and_one_overdue_notice_however_often
     with cpr.opened(url) as db:
         rows = [m for m in notify.messages_for(db, instance_id=r.id) if m.recipient == "bu.officer"]
     assert [(m.kind, m.created_at) for m in rows] == [
-        ("task_ready", at("2026-01-08")), ("task_due_soon", midnight("2026-01-11")), ("task_overdue", midnight("2026-01-13"))]
+        ("task_ready", at("2026-01-08")),
+        ("task_due_soon", midnight("2026-01-11")),
+        ("task_overdue", midnight("2026-01-13")),
+    ]
 
 
 def test_two_workers_scanning_at_once_queue_a_reminder_once(any_url: str, smtp: Sink) -> None:
@@ -197,7 +218,7 @@ def test_a_breach_of_the_statutory_timescale_reaches_the_board_chair(url: str, s
     assert r.tick("2026-07-05")  # six months from the referral
     assert "record_completion_delay" in r.open()
     run(url, "2026-07-05")
-    message, = smtp.to("board.chair@example.wales")
+    (message,) = smtp.to("board.chair@example.wales")
     assert message["Subject"] == "Statutory timescale breached: CPR-2026-017"
     assert f"{BASE}/reviews/{r.id}" in message.get_content()
 
@@ -218,7 +239,9 @@ def test_a_refused_send_is_retried_with_backoff_and_delivered_once(any_url: str,
     assert len(first.delivery.retrying) == 1 and first.delivery.sent == []
     with cpr.opened(any_url) as db:
         waiting = [m for m in notify.messages_for(db) if m.status == "pending"]
-    assert [(m.attempts, m.next_attempt_at, m.last_error) for m in waiting] == [(1, t0 + timedelta(seconds=60), "SMTP 451")]
+    assert [(m.attempts, m.next_attempt_at, m.last_error) for m in waiting] == [
+        (1, t0 + timedelta(seconds=60), "SMTP 451")
+    ]
     assert run(any_url, t0 + timedelta(seconds=59)).delivery.retrying == []  # not before its time
     assert len(run(any_url, t0 + timedelta(seconds=60)).delivery.retrying) == 1  # second refusal: wait doubles
     assert run(any_url, t0 + timedelta(seconds=179)).delivery.sent == []
@@ -228,7 +251,8 @@ def test_a_refused_send_is_retried_with_backoff_and_delivered_once(any_url: str,
 
 
 def test_a_server_that_is_down_fails_the_message_after_the_last_attempt_and_admins_retry_it(
-        url: str, smtp: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
+    url: str, smtp: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = _queue_referral(url)
     monkeypatch.setenv("CPRFLOW_SMTP_PORT", str(_free_port()))  # nothing listens there
     t0 = at("2026-01-05", 10)
@@ -255,8 +279,12 @@ def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_u
     r = _queue_referral(any_url)
     smtp.hold = threading.Event()
     env = {**os.environ, "CPRFLOW_DATABASE_URL": any_url}
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "cprflow"), "notify", "run", "--at", "2026-01-05T10:00:00+00:00"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "cprflow"), "notify", "run", "--at", "2026-01-05T10:00:00+00:00"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert smtp.arrived.wait(120), "the worker never reached the SMTP server"
         os.kill(worker.pid, signal.SIGKILL)  # the server has the message; the worker never hears "250"
@@ -267,7 +295,7 @@ def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_u
             worker.kill()
             worker.wait()
     assert worker.returncode == -signal.SIGKILL
-    first, = smtp.messages
+    (first,) = smtp.messages
     smtp.hold = None
     later = at("2026-01-05", 11)
     run(any_url, later)
@@ -275,7 +303,7 @@ def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_u
     assert len(smtp.messages) == 1
     with cpr.opened(any_url) as db:
         assert [v.status for v in notify.problems(db, now=later)] == ["in_doubt"]
-        doubt, = notify.problems(db, now=later)
+        (doubt,) = notify.problems(db, now=later)
         notify.retry(db, doubt.id, actor="admin", now=later)  # an admin who checked decides to resend
     run(any_url, later)
     assert len(smtp.messages) == 2 and smtp.messages[1]["Message-ID"] == first["Message-ID"]  # recognisable downstream
@@ -292,7 +320,7 @@ def test_a_daily_digest_gathers_a_persons_notifications_into_one_email(url: str,
     assert smtp.to("aelod@example.wales") == []
     run(url, "2026-01-06", 8)
     run(url, "2026-01-06", 9)
-    digest, = smtp.to("aelod@example.wales")
+    (digest,) = smtp.to("aelod@example.wales")
     assert digest["Subject"] == "Eich crynodeb dyddiol o Adolygiadau Ymarfer Plant"
     body = digest.get_content()
     assert f"{BASE}/reviews/{first.id}" in body and f"{BASE}/reviews/{second.id}" in body
@@ -304,10 +332,14 @@ def test_the_letters_the_review_needs_are_filed_as_case_documents(url: str, smtp
     cpr.to_decision(r, decide="concise")
     r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
     with cpr.opened(url) as db, db.transaction(write=False) as session:
-        letter, = documents.list_for(session, r.id)
+        (letter,) = documents.list_for(session, r.id)
         text = documents.text(session, letter.id) or ""
     assert (letter.slot, letter.version, letter.content_type, letter.uploaded_by) == (
-        "wg_notification_letter", 1, documents.PDF, "bu.officer")
+        "wg_notification_letter",
+        1,
+        documents.PDF,
+        "bu.officer",
+    )
     assert "Hysbysiad i Lywodraeth Cymru" in text and "Notification to Welsh Government" in text
     assert "CPR-2026-017" in text and "Dîm Diogelu" in text
     stored = [e for e in r.events() if e.kind == "document_stored"]
@@ -316,7 +348,7 @@ def test_the_letters_the_review_needs_are_filed_as_case_documents(url: str, smtp
 
 def test_welsh_letters_render_w_and_y_circumflex() -> None:
     template = {lang: {"title": "Tŷ {{ reference }}", "paragraphs": ["ŵ ŷ Ŵ Ŷ â ê î ô û"]} for lang in ("en", "cy")}
-    pdf = letters.render_pdf(template, {"reference": "CPR-1"}, "cy", datetime(2026, 1, 5, tzinfo=timezone.utc))
+    pdf = letters.render_pdf(template, {"reference": "CPR-1"}, "cy", datetime(2026, 1, 5, tzinfo=UTC))
     text = documents.extract_text(documents.PDF, pdf) or ""
     assert "Tŷ CPR-1" in text and "ŵ ŷ Ŵ Ŷ â ê î ô û" in text
     import io
@@ -346,23 +378,46 @@ def _json_edit(path: Path, change: Any) -> None:
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
 
 
-@pytest.mark.parametrize("edit, file, message", [
-    (lambda root: _json_edit(root / "forms/referral_received.notification.json", lambda d: d.pop("cy")),
-     "forms/referral_received.notification.json", "'cy' needs a 'subject' and a 'body'"),
-    (lambda root: _json_edit(root / "forms/task_overdue.notification.json",
-                             lambda d: d["en"].update(body="{{ child_name }} is late")),
-     "forms/task_overdue.notification.json", "'child_name' is undefined"),
-    (lambda root: (root / "forms/statutory_breach.notification.json").unlink(),
-     "processes/child_practice_review.bpmn", "notification template 'statutory_breach' not found"),
-    (lambda root: _replace(root, 'name="remindBefore" value="P2D"', 'name="remindBefore" value="two days"'),
-     "processes/child_practice_review.bpmn", "remindBefore 'two days' is not an ISO 8601 duration"),
-    (lambda root: _replace(root, "value=\"'board_chair'\"", "value=\"'board_chiar'\""),
-     "processes/child_practice_review.bpmn", "role 'board_chiar' is not a role"),
-    (lambda root: (root / "forms/wg_notification.letter.json").unlink(),
-     "processes/child_practice_review.bpmn", "letter template 'wg_notification' not found"),
-])
-def test_deploy_refuses_notifications_it_could_not_send(db: Database, tmp_path: Path, edit: Any, file: str,
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    "edit, file, message",
+    [
+        (
+            lambda root: _json_edit(root / "forms/referral_received.notification.json", lambda d: d.pop("cy")),
+            "forms/referral_received.notification.json",
+            "'cy' needs a 'subject' and a 'body'",
+        ),
+        (
+            lambda root: _json_edit(
+                root / "forms/task_overdue.notification.json", lambda d: d["en"].update(body="{{ child_name }} is late")
+            ),
+            "forms/task_overdue.notification.json",
+            "'child_name' is undefined",
+        ),
+        (
+            lambda root: (root / "forms/statutory_breach.notification.json").unlink(),
+            "processes/child_practice_review.bpmn",
+            "notification template 'statutory_breach' not found",
+        ),
+        (
+            lambda root: _replace(root, 'name="remindBefore" value="P2D"', 'name="remindBefore" value="two days"'),
+            "processes/child_practice_review.bpmn",
+            "remindBefore 'two days' is not an ISO 8601 duration",
+        ),
+        (
+            lambda root: _replace(root, "value=\"'board_chair'\"", "value=\"'board_chiar'\""),
+            "processes/child_practice_review.bpmn",
+            "role 'board_chiar' is not a role",
+        ),
+        (
+            lambda root: (root / "forms/wg_notification.letter.json").unlink(),
+            "processes/child_practice_review.bpmn",
+            "letter template 'wg_notification' not found",
+        ),
+    ],
+)
+def test_deploy_refuses_notifications_it_could_not_send(
+    db: Database, tmp_path: Path, edit: Any, file: str, message: str
+) -> None:
     with pytest.raises(DeployRefused) as refused:
         services.deploy(db, _edited(tmp_path, edit), actor="owner", now=at("2026-01-01"))
     assert any(p.file == file and message in p.message for p in refused.value.problems), refused.value.problems

@@ -18,16 +18,34 @@ def test_settings_a_pass_and_failed_emails_from_the_command_line(tmp_path: Path)
     cli.ok("init")
     cli.ok("users", "add", "alice", "--role", "business_unit", "--password", "long enough password")
     assert cli.ok("notify", "settings", "alice", "--email", "alice@example.wales", "--digest") == {
-        "username": "alice", "email": "alice@example.wales", "daily_digest": True}
+        "username": "alice",
+        "email": "alice@example.wales",
+        "daily_digest": True,
+    }
     assert cli.fails("notify", "settings", "alice", "--email", "alice") == [
-        "error: not an email address", "error: /email: is not an email address"]
+        "error: not an email address",
+        "error: /email: is not an email address",
+    ]
     assert cli.fails("notify", "settings", "nobody", "--email", "n@example.wales") == ["error: user nobody not found"]
     db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
     with db.transaction() as session:
-        session.connection().execute(insert(OutboxMessage.__table__), {
-            "kind": "event", "template": "referral_received", "recipient": "alice", "address": "alice@example.wales",
-            "language": "en", "subject": "s", "body": "b", "message_id": "<1@example.wales>", "status": "failed",
-            "attempts": 5, "last_error": "SMTP 550", "created_at": T0})
+        session.connection().execute(
+            insert(OutboxMessage.__table__),
+            {
+                "kind": "event",
+                "template": "referral_received",
+                "recipient": "alice",
+                "address": "alice@example.wales",
+                "language": "en",
+                "subject": "s",
+                "body": "b",
+                "message_id": "<1@example.wales>",
+                "status": "failed",
+                "attempts": 5,
+                "last_error": "SMTP 550",
+                "created_at": T0,
+            },
+        )
     db.dispose()
     failed = cli.ok("notify", "failed")
     assert [(f["status"], f["recipient"], f["last_error"]) for f in failed] == [("failed", "alice", "SMTP 550")]

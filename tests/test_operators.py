@@ -72,14 +72,25 @@ def test_a_failing_operator_fails_the_step_and_nothing_it_wrote_remains(db, note
     assert _noted(db, started.id) == ["opened C2"]
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda x: x.replace(b'id="test_note" resultVariable="first_note"', b'id="no_such_thing" resultVariable="first_note"'),
-     "no operator 'no_such_thing'"),
-    (lambda x: x.replace(b'<spiffworkflow:parameter id="text" type="str" value="\'opened \' + case_name" />',
-                         b'<spiffworkflow:parameter id="txt" type="str" value="1" />'),
-     "'test_note' has no parameter 'txt'"),
-    (lambda x: x.replace(b"'opened ' + case_name", b"__import__('os')"), "note_at_start"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda x: x.replace(
+                b'id="test_note" resultVariable="first_note"', b'id="no_such_thing" resultVariable="first_note"'
+            ),
+            "no operator 'no_such_thing'",
+        ),
+        (
+            lambda x: x.replace(
+                b'<spiffworkflow:parameter id="text" type="str" value="\'opened \' + case_name" />',
+                b'<spiffworkflow:parameter id="txt" type="str" value="1" />',
+            ),
+            "'test_note' has no parameter 'txt'",
+        ),
+        (lambda x: x.replace(b"'opened ' + case_name", b"__import__('os')"), "note_at_start"),
+    ],
+)
 def test_deploy_refuses_a_service_task_it_could_not_run(db, note_operator, edit, message):
     xml = (FIXTURE / "processes" / "operators.bpmn").read_bytes()
     with pytest.raises(DeployRefused) as refused:

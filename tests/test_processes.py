@@ -18,8 +18,13 @@ from tests.conftest import SAMPLE, T0, sample_diagrams
 BPMN = "processes/sample_case.bpmn"
 DMN = "processes/triage.dmn"
 REMINDER_SCRIPT = "<bpmn:script>reminded = True</bpmn:script>"
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police", "health"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health"],
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +85,8 @@ def test_sample_set_deploys_as_first_version_listing_both_processes(db: Database
     assert result.created is True
     assert [p["id"] for p in result.processes] == ["sample_case", "sample_followup"]
     assert {p["id"]: p["file"] for p in result.processes} == {
-        "sample_case": "processes/sample_case.bpmn", "sample_followup": "processes/sample_followup.bpmn",
+        "sample_case": "processes/sample_case.bpmn",
+        "sample_followup": "processes/sample_followup.bpmn",
     }
     fresh = Database(db.url)
     try:
@@ -109,7 +115,9 @@ def test_changed_set_is_a_new_version_and_running_instances_keep_their_own(deplo
     before = services.start_instance(deployed, "sample_case", {}, actor="intake", now=T0)
     # Version 2 sends high-risk cases down the "low" path instead of to a review.
     changed = edited_copy(
-        tmp_path, DMN, '<outputEntry id="triage_rule_1_priority"><text>"urgent"</text>',
+        tmp_path,
+        DMN,
+        '<outputEntry id="triage_rule_1_priority"><text>"urgent"</text>',
         '<outputEntry id="triage_rule_1_priority"><text>"low"</text>',
     )
     result = services.deploy(deployed, read_set(changed), actor="owner", now=T0 + timedelta(hours=1))
@@ -216,7 +224,9 @@ def test_hostile_condition_is_refused_at_deploy(deployed: Database, tmp_path: Pa
 
 def test_hostile_decision_output_is_refused_at_deploy(deployed: Database, tmp_path: Path) -> None:
     root = edited_copy(
-        tmp_path, DMN, '<outputEntry id="triage_rule_4_priority"><text>"low"</text>',
+        tmp_path,
+        DMN,
+        '<outputEntry id="triage_rule_4_priority"><text>"low"</text>',
         "<outputEntry id=\"triage_rule_4_priority\"><text>open('/etc/passwd').read()</text>",
     )
 
@@ -266,11 +276,17 @@ def test_entity_declarations_are_refused(
     ("old", "new", "second_rule"),
     [
         # rule 4 becomes a copy of rule 3: the same literal cells
-        ('<inputEntry id="triage_rule_4_score"><text>&lt; 4</text>',
-         '<inputEntry id="triage_rule_4_score"><text>4 &lt;= ? &lt; 8</text>', "triage_rule_4"),
+        (
+            '<inputEntry id="triage_rule_4_score"><text>&lt; 4</text>',
+            '<inputEntry id="triage_rule_4_score"><text>4 &lt;= ? &lt; 8</text>',
+            "triage_rule_4",
+        ),
         # rule 2 matches any score, so it overlaps rule 1 for a child under five
-        ('<inputEntry id="triage_rule_2_score"><text>&lt; 8</text>',
-         '<inputEntry id="triage_rule_2_score"><text>-</text>', "triage_rule_2"),
+        (
+            '<inputEntry id="triage_rule_2_score"><text>&lt; 8</text>',
+            '<inputEntry id="triage_rule_2_score"><text>-</text>',
+            "triage_rule_2",
+        ),
     ],
     ids=["same-literals", "dash-overlaps"],
 )
@@ -288,7 +304,9 @@ def test_unique_decision_table_with_overlapping_rules_is_refused(
 
 def test_decision_cell_using_not_is_refused(deployed: Database, tmp_path: Path) -> None:
     root = edited_copy(
-        tmp_path, DMN, '<inputEntry id="triage_rule_3_under_five"><text>False</text>',
+        tmp_path,
+        DMN,
+        '<inputEntry id="triage_rule_3_under_five"><text>False</text>',
         '<inputEntry id="triage_rule_3_under_five"><text>not("x")</text>',
     )
 

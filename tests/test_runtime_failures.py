@@ -86,8 +86,14 @@ def test_instance_in_error_refuses_completion_until_retried(failing: Database, f
     with pytest.raises(InstanceNotActive):
         services.set_status(fresh, started.id, "resume", reason="not how errors are cleared", actor="admin", now=T0)
 
-    retried = services.set_status(fresh, started.id, "retry", reason="divisor corrected with the clerk", actor="admin",
-                                  now=T0 + timedelta(minutes=10))
+    retried = services.set_status(
+        fresh,
+        started.id,
+        "retry",
+        reason="divisor corrected with the clerk",
+        actor="admin",
+        now=T0 + timedelta(minutes=10),
+    )
     assert retried.status == "running"
     assert [t.id for t in retried.open_tasks] == [task_id]
     assert services.get_instance(failing, started.id).error is None

@@ -13,8 +13,13 @@ from cprflow.models import Instance, ProcessVersion
 from cprflow.repository import Database
 from tests.conftest import ROOT, T0
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police", "health", "school"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health", "school"],
+}
 
 
 def _state(db: Database, instance_id: int) -> dict:
@@ -35,22 +40,35 @@ def test_interleaved_instances_of_one_version_keep_their_own_progress(deployed):
     first = services.start_instance(deployed, "sample_case", {}, actor="bu", now=T0)
     second = services.start_instance(deployed, "sample_case", {}, actor="bu", now=T0)
     first = services.complete_task(deployed, first.open_tasks[0].id, CASE, actor="bu", now=T0)
-    second = services.complete_task(deployed, second.open_tasks[0].id, {**CASE, "agencies": ["police"]}, actor="bu", now=T0)
+    second = services.complete_task(
+        deployed, second.open_tasks[0].id, {**CASE, "agencies": ["police"]}, actor="bu", now=T0
+    )
 
     def agency_tasks(view):
         return [t for t in view.open_tasks if t.bpmn_id == "agency_review"]
 
     assert len(agency_tasks(first)) == 3 and len(agency_tasks(second)) == 1
     for task in agency_tasks(first)[:2]:
-        services.complete_task(deployed, task.id, {"agency_report": {"recommendation": "support", "summary": task.assignee}},
-                               actor="agency", now=T0)
-    services.complete_task(deployed, agency_tasks(second)[0].id,
-                           {"agency_report": {"recommendation": "protection_plan", "summary": "only"}}, actor="agency", now=T0)
+        services.complete_task(
+            deployed,
+            task.id,
+            {"agency_report": {"recommendation": "support", "summary": task.assignee}},
+            actor="agency",
+            now=T0,
+        )
+    services.complete_task(
+        deployed,
+        agency_tasks(second)[0].id,
+        {"agency_report": {"recommendation": "protection_plan", "summary": "only"}},
+        actor="agency",
+        now=T0,
+    )
     first, second = services.get_instance(deployed, first.id), services.get_instance(deployed, second.id)
     assert [t.assignee for t in agency_tasks(first)] == ["school"]
     assert agency_tasks(second) == []
     assert second.data["agency_reports"] == [{"recommendation": "protection_plan", "summary": "only"}]
     assert "agency_reports" not in first.data or len(first.data["agency_reports"]) < 3
+
 
 def test_instances_of_a_version_deployed_before_sharing_keep_their_own_spec(deployed):
     """Versions deployed before specs were shared have no "shareable" mark: their instances go on

@@ -9,7 +9,13 @@ from cprflow import services, timers
 from cprflow.repository import Database
 from tests.conftest import T0
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False, "agencies": ["police"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police"],
+}
 
 
 def test_worker_fires_a_timer_that_falls_due_while_it_runs(deployed: Database) -> None:

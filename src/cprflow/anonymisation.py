@@ -43,7 +43,10 @@ SEARCH_TIMEOUT = 2.0
 DEPLOY_TIMEOUT = 0.5
 CONTEXT_CHARS = 40
 HOSTILE_INPUTS = tuple(s * 3000 + "!" for s in ("a", "1", " ", "a1", "1 ", "a ", "0 1", "ab", "-", ".")) + (
-    "12 " * 2000 + "x", "AB1 " * 2000 + "!", "0" * 6000)
+    "12 " * 2000 + "x",
+    "AB1 " * 2000 + "!",
+    "0" * 6000,
+)
 
 CHECKS = {"nhs_mod11"}
 
@@ -56,15 +59,21 @@ RULES_SCHEMA: dict[str, Any] = {
         "name_parts_for": {"type": "array", "items": {"type": "string"}},
         "min_part_length": {"type": "integer", "minimum": 2, "maximum": 20},
         "ignore_parts": {"type": "array", "items": {"type": "string"}},
-        "patterns": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False, "required": ["id", "label", "pattern"],
-            "properties": {
-                "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,60}$"},
-                "label": {"type": "string", "minLength": 1},
-                "pattern": {"type": "string", "minLength": 1, "maxLength": 1000},
-                "ignore_case": {"type": "boolean"},
-                "check": {"enum": sorted(CHECKS)},
-            }}},
+        "patterns": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "label", "pattern"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,60}$"},
+                    "label": {"type": "string", "minLength": 1},
+                    "pattern": {"type": "string", "minLength": 1, "maxLength": 1000},
+                    "ignore_case": {"type": "boolean"},
+                    "check": {"enum": sorted(CHECKS)},
+                },
+            },
+        },
     },
 }
 
@@ -83,8 +92,10 @@ def parse_rules(content: bytes) -> tuple[Rules | None, list[Problem]]:
         document = json.loads(content)
     except (ValueError, UnicodeDecodeError) as err:
         return None, [Problem(RULES_FILE, f"not valid JSON: {err}")]
-    problems = [Problem(RULES_FILE, f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}")
-                for e in Draft202012Validator(RULES_SCHEMA).iter_errors(document)]
+    problems = [
+        Problem(RULES_FILE, f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}")
+        for e in Draft202012Validator(RULES_SCHEMA).iter_errors(document)
+    ]
     if problems:
         return None, problems
     compiled = []
@@ -104,14 +115,23 @@ def parse_rules(content: bytes) -> tuple[Rules | None, list[Problem]]:
                 for _ in pattern.finditer(text, timeout=DEPLOY_TIMEOUT):
                     pass
         except TimeoutError:
-            problems.append(Problem(RULES_FILE, f"{where}: the pattern backtracks catastrophically "
-                                                f"(over {DEPLOY_TIMEOUT}s on a test input); simplify it"))
+            problems.append(
+                Problem(
+                    RULES_FILE,
+                    f"{where}: the pattern backtracks catastrophically "
+                    f"(over {DEPLOY_TIMEOUT}s on a test input); simplify it",
+                )
+            )
             continue
         compiled.append((rule["id"], rule["label"], pattern, rule.get("check")))
     if len({r["id"] for r in document["patterns"]}) != len(document["patterns"]):
         problems.append(Problem(RULES_FILE, "/patterns: two patterns share an id"))
-    rules = Rules(compiled, frozenset(document.get("name_parts_for", [])), document.get("min_part_length", 3),
-                  frozenset(p.lower() for p in document.get("ignore_parts", [])))
+    rules = Rules(
+        compiled,
+        frozenset(document.get("name_parts_for", [])),
+        document.get("min_part_length", 3),
+        frozenset(p.lower() for p in document.get("ignore_parts", [])),
+    )
     return (None if problems else rules), problems
 
 
@@ -129,8 +149,20 @@ def nhs_mod11(text: str) -> bool:
 
 # ---- searching ------------------------------------------------------------------------------------
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _date_pattern(value: str) -> str | None:
@@ -146,8 +178,12 @@ def _date_pattern(value: str) -> str | None:
     name = _MONTHS[month - 1]
     written = rf"(?:{name}|{name[:3]}\.?)"
     th = r"(?:st|nd|rd|th)?"
-    forms = [rf"{year}{sep}0?{month}{sep}0?{day}", rf"{dd}{sep}{mm}{sep}{yy}",
-             rf"{dd}{th}\s+(?:of\s+)?{written},?\s+{year}", rf"{written}\s+{dd}{th},?\s+{year}"]
+    forms = [
+        rf"{year}{sep}0?{month}{sep}0?{day}",
+        rf"{dd}{sep}{mm}{sep}{yy}",
+        rf"{dd}{th}\s+(?:of\s+)?{written},?\s+{year}",
+        rf"{written}\s+{dd}{th},?\s+{year}",
+    ]
     return r"(?<![\d])(?:" + "|".join(forms) + r")(?![\d])"
 
 
@@ -211,14 +247,27 @@ def _context(text: str, start: int, end: int) -> str:
     return " ".join(snippet.replace("\f", " ").split())
 
 
-def scan(rules: Rules, document: documents.DocumentView, text: str | None, identifiers: dict[str, Any],
-         dates: dict[str, Any]) -> list[dict[str, Any]]:
+def scan(
+    rules: Rules, document: documents.DocumentView, text: str | None, identifiers: dict[str, Any], dates: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Every hit in one document (without ids or status)."""
-    where_doc = {"slot": document.slot, "document_id": document.id, "version": document.version,
-                 "filename": document.filename}
+    where_doc = {
+        "slot": document.slot,
+        "document_id": document.id,
+        "version": document.version,
+        "filename": document.filename,
+    }
     if not text:
-        return [dict(where_doc, kind="no_text", label="No text could be read from the document",
-                     text="", where="", context="Check this document by hand (a scan, or an unreadable file).")]
+        return [
+            dict(
+                where_doc,
+                kind="no_text",
+                label="No text could be read from the document",
+                text="",
+                where="",
+                context="Check this document by hand (a scan, or an unreadable file).",
+            )
+        ]
     hits = []
     for needle in _needles(rules, identifiers, dates):
         try:
@@ -226,12 +275,27 @@ def scan(rules: Rules, document: documents.DocumentView, text: str | None, ident
                 found = match.group(0)
                 if needle.check == "nhs_mod11" and not nhs_mod11(found):
                     continue
-                hits.append(dict(where_doc, kind=needle.kind, label=needle.label, text=" ".join(found.split()),
-                                 where=_where(document.content_type, text, match.start()),
-                                 context=_context(text, match.start(), match.end())))
+                hits.append(
+                    dict(
+                        where_doc,
+                        kind=needle.kind,
+                        label=needle.label,
+                        text=" ".join(found.split()),
+                        where=_where(document.content_type, text, match.start()),
+                        context=_context(text, match.start(), match.end()),
+                    )
+                )
         except TimeoutError:
-            hits.append(dict(where_doc, kind="search_timeout", label=f"The check '{needle.kind}' did not finish",
-                             text="", where="", context="Check this document by hand for this kind of identifier."))
+            hits.append(
+                dict(
+                    where_doc,
+                    kind="search_timeout",
+                    label=f"The check '{needle.kind}' did not finish",
+                    text="",
+                    where="",
+                    context="Check this document by hand for this kind of identifier.",
+                )
+            )
     return hits
 
 
@@ -239,12 +303,21 @@ def _key(finding: dict[str, Any]) -> tuple[str, str, str]:
     return (finding["kind"], str(finding.get("text", "")).casefold(), finding["slot"])
 
 
-def reconcile(previous: list[dict[str, Any]], hits: list[dict[str, Any]], justifications: list[dict[str, Any]],
-              *, actor: str, today: str) -> list[dict[str, Any]]:
+def reconcile(
+    previous: list[dict[str, Any]],
+    hits: list[dict[str, Any]],
+    justifications: list[dict[str, Any]],
+    *,
+    actor: str,
+    today: str,
+) -> list[dict[str, Any]]:
     """The findings after this check: history kept, justified ones stay so, gone ones resolved, new ones open."""
     findings = [dict(f) for f in previous if isinstance(f, dict) and "kind" in f and "slot" in f]
-    reasons = {str(j.get("finding_id")): str(j.get("reason", "")).strip() for j in justifications or []
-               if isinstance(j, dict) and str(j.get("reason", "")).strip()}
+    reasons = {
+        str(j.get("finding_id")): str(j.get("reason", "")).strip()
+        for j in justifications or []
+        if isinstance(j, dict) and str(j.get("reason", "")).strip()
+    }
     for finding in findings:
         if finding.get("status") == "open" and finding.get("id") in reasons:
             finding.update(status="justified", resolution=reasons[finding["id"]], decided_by=actor, decided_on=today)
@@ -252,11 +325,16 @@ def reconcile(previous: list[dict[str, Any]], hits: list[dict[str, Any]], justif
     current = {_key(h): h for h in hits}
     for finding in findings:
         if finding.get("status") == "open" and _key(finding) not in current:
-            finding.update(status="resolved", decided_by=actor, decided_on=today,
-                           resolution="no longer in the newest version of the document")
+            finding.update(
+                status="resolved",
+                decided_by=actor,
+                decided_on=today,
+                resolution="no longer in the newest version of the document",
+            )
     open_by_key = {_key(f): f for f in findings if f.get("status") == "open"}
-    number = max((int(str(f.get("id", "F0"))[1:] or 0) for f in findings if str(f.get("id", "")).startswith("F")),
-                 default=0)
+    number = max(
+        (int(str(f.get("id", "F0"))[1:] or 0) for f in findings if str(f.get("id", "")).startswith("F")), default=0
+    )
     for key, hit in current.items():
         if key in justified:
             continue
@@ -274,8 +352,9 @@ _rules_cache: dict[tuple[str, int], Rules | None] = {}
 
 
 def rules_for(session: Session, instance_id: int) -> Rules | None:
-    version_id = session.connection().execute(
-        select(INSTANCES.c.version_id).where(INSTANCES.c.id == instance_id)).scalar_one()
+    version_id = (
+        session.connection().execute(select(INSTANCES.c.version_id).where(INSTANCES.c.id == instance_id)).scalar_one()
+    )
     key = (str(session.get_bind().url), version_id)
     if key not in _rules_cache:
         row = session.get(ProcessVersion, version_id)
@@ -285,8 +364,9 @@ def rules_for(session: Session, instance_id: int) -> Rules | None:
     return _rules_cache[key]
 
 
-@operators.register("anonymisation_check", required=("documents", "identifiers"),
-                    optional=("dates", "previous", "justifications"))
+@operators.register(
+    "anonymisation_check", required=("documents", "identifiers"), optional=("dates", "previous", "justifications")
+)
 def anonymisation_check(step: operators.StepContext, params: dict[str, Any]) -> Any:
     """Search the newest version of each named document slot for identifiers and patterns.
 
@@ -305,22 +385,51 @@ def anonymisation_check(step: operators.StepContext, params: dict[str, Any]) -> 
     for slot in slots:
         document = latest.get(slot)
         if document is None:
-            hits.append({"slot": slot, "document_id": None, "version": None, "filename": "", "kind": "missing",
-                         "label": "The document has not been uploaded", "text": "", "where": "",
-                         "context": f"Upload the document for '{slot}'."})
+            hits.append(
+                {
+                    "slot": slot,
+                    "document_id": None,
+                    "version": None,
+                    "filename": "",
+                    "kind": "missing",
+                    "label": "The document has not been uploaded",
+                    "text": "",
+                    "where": "",
+                    "context": f"Upload the document for '{slot}'.",
+                }
+            )
             continue
-        checked.append({"slot": slot, "document_id": document.id, "version": document.version,
-                        "filename": document.filename})
-        hits += scan(rules, document, documents.text(step.session, document.id),
-                     params["identifiers"] or {}, params.get("dates") or {})
+        checked.append(
+            {"slot": slot, "document_id": document.id, "version": document.version, "filename": document.filename}
+        )
+        hits += scan(
+            rules,
+            document,
+            documents.text(step.session, document.id),
+            params["identifiers"] or {},
+            params.get("dates") or {},
+        )
     today = (step.now.date() if isinstance(step.now, datetime) else step.now).isoformat()
-    findings = reconcile(params.get("previous") or [], hits, params.get("justifications") or [],
-                         actor=step.actor, today=today)
+    findings = reconcile(
+        params.get("previous") or [], hits, params.get("justifications") or [], actor=step.actor, today=today
+    )
     open_count = sum(1 for f in findings if f["status"] == "open")
     before = {f.get("id"): f.get("status") for f in params.get("previous") or [] if isinstance(f, dict)}
-    record_event(step.session, step.instance_id, "anonymisation_checked", step.actor, step.now, {
-        "checked": checked, "open": open_count,
-        "decisions": [{k: f.get(k) for k in ("id", "kind", "text", "status", "resolution", "decided_by")}
-                      for f in findings if f["status"] != "open" and before.get(f["id"]) == "open"],
-        "new": [f["id"] for f in findings if f["id"] not in before]})
+    record_event(
+        step.session,
+        step.instance_id,
+        "anonymisation_checked",
+        step.actor,
+        step.now,
+        {
+            "checked": checked,
+            "open": open_count,
+            "decisions": [
+                {k: f.get(k) for k in ("id", "kind", "text", "status", "resolution", "decided_by")}
+                for f in findings
+                if f["status"] != "open" and before.get(f["id"]) == "open"
+            ],
+            "new": [f["id"] for f in findings if f["id"] not in before],
+        },
+    )
     return {"findings": findings, "open": open_count, "checked": checked}

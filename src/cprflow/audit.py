@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -74,7 +75,7 @@ def event_hash(
         "chain": chain,
         "seq": seq,
         "instance_id": instance_id,
-        "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "kind": kind,
         "actor": actor,
         "task_id": task_id,

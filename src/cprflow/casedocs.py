@@ -22,8 +22,11 @@ from cprflow.store import INSTANCES, TASKS, deployed_version, record_event
 
 
 def _case(session: Session, instance_id: int) -> tuple[int, dict[str, Any]]:
-    row = session.connection().execute(
-        select(INSTANCES.c.version_id, INSTANCES.c.data).where(INSTANCES.c.id == instance_id)).first()
+    row = (
+        session.connection()
+        .execute(select(INSTANCES.c.version_id, INSTANCES.c.data).where(INSTANCES.c.id == instance_id))
+        .first()
+    )
     if row is None:
         raise NotFound(f"instance {instance_id} not found")
     return row.version_id, row.data or {}
@@ -43,23 +46,51 @@ def may_upload(session: Session, actor: access.Actor, instance_id: int, slot: st
     perms = version.permissions
     if access.can_read_case(actor, perms, data):
         return not actor.read_only and docfields.declares(version.forms.values(), slot)
-    open_tasks = session.connection().execute(
-        select(TASKS.c.form, TASKS.c.lane, TASKS.c.assignee)
-        .where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None))).all()
+    open_tasks = (
+        session.connection()
+        .execute(
+            select(TASKS.c.form, TASKS.c.lane, TASKS.c.assignee).where(
+                TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None)
+            )
+        )
+        .all()
+    )
     workable = [t for t in open_tasks if access.can_work(actor, perms, t.lane, t.assignee)]
     if not workable:
         raise NotFound(f"instance {instance_id} not found")
-    return any(docfields.slot_of(template, t.assignee) == slot
-               for t in workable for _, template in docfields.fields(version.forms.get(t.form or "") or {}))
+    return any(
+        docfields.slot_of(template, t.assignee) == slot
+        for t in workable
+        for _, template in docfields.fields(version.forms.get(t.form or "") or {})
+    )
 
 
-def upload(db: Database, actor: access.Actor, instance_id: int, slot: str, filename: str, data: bytes, *,
-           now: datetime, max_bytes: int, field: str = "/file") -> DocumentView:
+def upload(
+    db: Database,
+    actor: access.Actor,
+    instance_id: int,
+    slot: str,
+    filename: str,
+    data: bytes,
+    *,
+    now: datetime,
+    max_bytes: int,
+    field: str = "/file",
+) -> DocumentView:
     with db.transaction() as session:
         if not may_upload(session, actor, instance_id, slot):
             raise Forbidden(f"you may not file documents as '{slot}' in this review")
-        return documents.store(session, instance_id=instance_id, slot=slot, filename=filename, data=data,
-                               actor=actor.username, now=now, max_bytes=max_bytes, field=field)
+        return documents.store(
+            session,
+            instance_id=instance_id,
+            slot=slot,
+            filename=filename,
+            data=data,
+            actor=actor.username,
+            now=now,
+            max_bytes=max_bytes,
+            field=field,
+        )
 
 
 def list_documents(db: Database, actor: access.Actor, instance_id: int, *, now: datetime) -> list[DocumentView]:
@@ -69,15 +100,27 @@ def list_documents(db: Database, actor: access.Actor, instance_id: int, *, now: 
         return documents.list_for(session, instance_id)
 
 
-def download(db: Database, actor: access.Actor, instance_id: int, document_id: int, *,
-             now: datetime) -> tuple[DocumentView, bytes]:
+def download(
+    db: Database, actor: access.Actor, instance_id: int, document_id: int, *, now: datetime
+) -> tuple[DocumentView, bytes]:
     """The document and its bytes; recorded as a ``document_downloaded`` event in the same transaction."""
     with db.transaction() as session:
         _readable(session, actor, instance_id)
         document = documents.get(session, document_id)
         if document.instance_id != instance_id:
             raise NotFound(f"document {document_id} not found")
-        record_event(session, instance_id, "document_downloaded", actor.username, now, {
-            "document_id": document.id, "slot": document.slot, "version": document.version,
-            "filename": document.filename, "sha256": document.sha256})
+        record_event(
+            session,
+            instance_id,
+            "document_downloaded",
+            actor.username,
+            now,
+            {
+                "document_id": document.id,
+                "slot": document.slot,
+                "version": document.version,
+                "filename": document.filename,
+                "sha256": document.sha256,
+            },
+        )
         return document, documents.content(session, document)

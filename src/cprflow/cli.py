@@ -6,16 +6,16 @@ import dataclasses
 import json
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from cprflow import processes, services, timers, users
-from cprflow.models import ROLES
 from cprflow.config import Settings
 from cprflow.errors import CprflowError, DeployRefused, InvalidData
+from cprflow.models import ROLES
 from cprflow.repository import Database
 
 
@@ -33,7 +33,7 @@ class _Context:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _fail(err: CprflowError) -> NoReturn:
@@ -149,7 +149,9 @@ def list_processes(ctx: _Context) -> None:
     versions = services.list_versions(ctx.db)
     lines = []
     for v in versions:
-        lines.append(f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}")
+        lines.append(
+            f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}"
+        )
         lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])
     _out(ctx, versions, lines or ["nothing deployed yet"])
 
@@ -162,7 +164,9 @@ def list_processes(ctx: _Context) -> None:
 @_handles_errors
 def start(ctx: _Context, process: str, data: str, actor: str) -> None:
     """Start an instance of PROCESS."""
-    view = services.start_instance(ctx.db, process, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds)
+    view = services.start_instance(
+        ctx.db, process, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds
+    )
     _out(ctx, view, _instance_lines(view))
 
 
@@ -185,7 +189,9 @@ def tasks(ctx: _Context, lane: str | None, instance_id: int | None) -> None:
 @_handles_errors
 def complete(ctx: _Context, task: str, data: str, actor: str) -> None:
     """Complete a ready user task with form data."""
-    view = services.complete_task(ctx.db, task, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds)
+    view = services.complete_task(
+        ctx.db, task, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds
+    )
     _out(ctx, view, _instance_lines(view))
 
 
@@ -198,7 +204,15 @@ def complete(ctx: _Context, task: str, data: str, actor: str) -> None:
 @_handles_errors
 def send(ctx: _Context, instance_id: int, name: str, data: str, actor: str) -> None:
     """Send message or signal NAME with a payload to an instance."""
-    view = services.send_message(ctx.db, instance_id, name, _json_arg(data, "--data"), actor=actor, now=_now(), step_seconds=ctx.settings.step_seconds)
+    view = services.send_message(
+        ctx.db,
+        instance_id,
+        name,
+        _json_arg(data, "--data"),
+        actor=actor,
+        now=_now(),
+        step_seconds=ctx.settings.step_seconds,
+    )
     _out(ctx, view, _instance_lines(view))
 
 
@@ -219,7 +233,7 @@ def timers_run(ctx: _Context, at: str | None) -> None:
             now = datetime.fromisoformat(at)
         except ValueError:
             raise InvalidData(f"--at is not an ISO date or datetime: {at!r}") from None
-        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
     run = timers.run_due(ctx.db, now=now, step_seconds=ctx.settings.step_seconds)
     _out(ctx, run, [f"fired {len(run.fired)}, failed {len(run.failed)}, conflicts {len(run.conflicts)}"])
 
@@ -243,7 +257,9 @@ def timers_worker(ctx: _Context) -> None:
 @_handles_errors
 def instances(ctx: _Context, status: str | None, process_id: str | None, page: int) -> None:
     """List instances, newest first."""
-    found, total = services.list_instances(ctx.db, status=status, process_id=process_id, limit=50, offset=(page - 1) * 50)
+    found, total = services.list_instances(
+        ctx.db, status=status, process_id=process_id, limit=50, offset=(page - 1) * 50
+    )
     lines = [f"{i.id}  {i.process_id}  v{i.version_id}  {i.status}  updated {i.updated_at.isoformat()}" for i in found]
     _out(ctx, {"instances": found, "total": total}, lines or ["no instances"])
 
@@ -308,11 +324,26 @@ def _user_line(u: users.UserView) -> str:
 @click.option("--password", help="Prefer stdin or the prompt: a password here lands in shell history.")
 @pass_ctx
 @_handles_errors
-def users_add(ctx: _Context, username: str, roles: tuple[str, ...], agency: str | None, display_name: str | None,
-              language: str, password: str | None) -> None:
+def users_add(
+    ctx: _Context,
+    username: str,
+    roles: tuple[str, ...],
+    agency: str | None,
+    display_name: str | None,
+    language: str,
+    password: str | None,
+) -> None:
     """Add an account (the password is read from stdin or prompted for)."""
-    user = users.add_user(ctx.db, username, password=_password(password), roles=list(roles), agency=agency,
-                          display_name=display_name, language=language, now=_now())
+    user = users.add_user(
+        ctx.db,
+        username,
+        password=_password(password),
+        roles=list(roles),
+        agency=agency,
+        display_name=display_name,
+        language=language,
+        now=_now(),
+    )
     _out(ctx, user, [f"added {_user_line(user)}"])
 
 
@@ -367,13 +398,21 @@ def demo(ctx: _Context) -> None:
     from cprflow import demo as demo_data
 
     accounts = demo_data.ensure_accounts(ctx.db, now=_now())
-    started = demo_data.ensure_reviews(ctx.db, now=_now(), step_seconds=ctx.settings.step_seconds,
-                                       script=ctx.settings.processes_dir / "demo" / "cases.json")
+    started = demo_data.ensure_reviews(
+        ctx.db,
+        now=_now(),
+        step_seconds=ctx.settings.step_seconds,
+        script=ctx.settings.processes_dir / "demo" / "cases.json",
+    )
     lines = ["Demo accounts (passwords are new on every start; demo use only):"]
     lines += [f"  {name:<12} {password}   {role}" for name, password, role in accounts]
     if started:
         lines.append(f"Demo cases started: {', '.join(f'#{i}' for i in started)}")
-    _out(ctx, {"accounts": [{"username": a, "password": p, "roles": r} for a, p, r in accounts], "instances": started}, lines)
+    _out(
+        ctx,
+        {"accounts": [{"username": a, "password": p, "roles": r} for a, p, r in accounts], "instances": started},
+        lines,
+    )
 
 
 @main.command()
@@ -389,12 +428,23 @@ def serve(ctx: _Context, no_timers: bool, no_notify: bool = False) -> None:
         from cprflow import notify
         from cprflow.config import MailSettings
 
-        threading.Thread(target=notify.work, name="notify", daemon=True,
-                         kwargs={"db": ctx.db, "settings": MailSettings.from_env(), "stop": stop}).start()
+        threading.Thread(
+            target=notify.work,
+            name="notify",
+            daemon=True,
+            kwargs={"db": ctx.db, "settings": MailSettings.from_env(), "stop": stop},
+        ).start()
     if not no_timers:
         worker = threading.Thread(
-            target=timers.work, name="timers", daemon=True,
-            kwargs={"db": ctx.db, "poll_seconds": ctx.settings.timer_poll_seconds, "step_seconds": ctx.settings.step_seconds, "stop": stop},
+            target=timers.work,
+            name="timers",
+            daemon=True,
+            kwargs={
+                "db": ctx.db,
+                "poll_seconds": ctx.settings.timer_poll_seconds,
+                "step_seconds": ctx.settings.step_seconds,
+                "stop": stop,
+            },
         )
         worker.start()
     app = create_app(ctx.settings, db=ctx.db)
@@ -419,9 +469,13 @@ def export_version(ctx: _Context, version_id: int, target: Path) -> None:
     from cprflow import modeling, versioning
 
     touched = versioning.export(modeling.version_files(ctx.db, version_id), target)
-    _out(ctx, {"version_id": version_id, "written_or_removed": touched},
-         [f"version {version_id} exported to {target}", *(f"  {name}" for name in touched)] if touched
-         else [f"{target} already holds version {version_id}"])
+    _out(
+        ctx,
+        {"version_id": version_id, "written_or_removed": touched},
+        [f"version {version_id} exported to {target}", *(f"  {name}" for name in touched)]
+        if touched
+        else [f"{target} already holds version {version_id}"],
+    )
 
 
 @main.command("migrate")
@@ -432,24 +486,52 @@ def export_version(ctx: _Context, version_id: int, target: Path) -> None:
 @click.option("--as", "actor", default="cli", show_default=True)
 @pass_ctx
 @_handles_errors
-def migrate(ctx: _Context, instance_ids: tuple[int, ...], to_version: int, reason: str, preview: bool, actor: str) -> None:
+def migrate(
+    ctx: _Context, instance_ids: tuple[int, ...], to_version: int, reason: str, preview: bool, actor: str
+) -> None:
     """Move running instances (all that can, if none are named) to a newer version."""
     from cprflow import modeling
 
-    previews = modeling.preview_migrations(ctx.db, to_version, now=_now(), step_seconds=ctx.settings.step_seconds,
-                                           instance_ids=list(instance_ids) or None)
+    previews = modeling.preview_migrations(
+        ctx.db, to_version, now=_now(), step_seconds=ctx.settings.step_seconds, instance_ids=list(instance_ids) or None
+    )
     if preview:
-        _out(ctx, previews, [f"instance {p.instance_id} (version {p.from_version}): "
-                             + ("can move" if p.movable else "cannot move: " + "; ".join(p.reasons)) for p in previews]
-             or ["no running instance on an older version"])
+        _out(
+            ctx,
+            previews,
+            [
+                f"instance {p.instance_id} (version {p.from_version}): "
+                + ("can move" if p.movable else "cannot move: " + "; ".join(p.reasons))
+                for p in previews
+            ]
+            or ["no running instance on an older version"],
+        )
         return
-    moved = [modeling.migrate_instance(ctx.db, p.instance_id, to_version, reason=reason, actor=actor, now=_now(),
-                                       step_seconds=ctx.settings.step_seconds) for p in previews if p.movable]
+    moved = [
+        modeling.migrate_instance(
+            ctx.db,
+            p.instance_id,
+            to_version,
+            reason=reason,
+            actor=actor,
+            now=_now(),
+            step_seconds=ctx.settings.step_seconds,
+        )
+        for p in previews
+        if p.movable
+    ]
     refused = [p for p in previews if not p.movable]
-    _out(ctx, {"moved": [m.id for m in moved], "refused": [vars(p) for p in refused]},
-         [f"instance {m.id} moved to version {to_version}" for m in moved]
-         + [f"instance {p.instance_id} not moved: {'; '.join(p.reasons)}" for p in refused])
+    _out(
+        ctx,
+        {"moved": [m.id for m in moved], "refused": [vars(p) for p in refused]},
+        [f"instance {m.id} moved to version {to_version}" for m in moved]
+        + [f"instance {p.instance_id} not moved: {'; '.join(p.reasons)}" for p in refused],
+    )
+
+
 from cprflow import cli_notify  # noqa: E402,F401 - the "notify" command group
+
+
 @main.group("audit")
 def audit_group() -> None:
     """Check the tamper-evident event log."""
@@ -474,8 +556,14 @@ def audit_verify(ctx: _Context, instance_id: int | None) -> None:
 
 @main.command("fix-data")
 @click.argument("instance_id", type=int)
-@click.option("--set", "assignments", multiple=True, required=True, metavar="KEY=JSON",
-              help='A data key and its new value as JSON, e.g. --set completion_due=\'"2026-08-01"\'.')
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    metavar="KEY=JSON",
+    help="A data key and its new value as JSON, e.g. --set completion_due='\"2026-08-01\"'.",
+)
 @click.option("--reason", required=True, help="Why; recorded in the trace with the values before and after.")
 @click.option("--as", "actor", default="cli", show_default=True)
 @pass_ctx

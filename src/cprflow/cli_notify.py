@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -19,7 +19,7 @@ def _at(at: str | None) -> datetime:
         when = datetime.fromisoformat(at)
     except ValueError:
         raise InvalidData(f"--at is not an ISO date or datetime: {at!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @main.group("notify")
@@ -35,8 +35,14 @@ def notify_run(ctx: _Context, at: str | None) -> None:
     """Queue due reminders, gather digests and send what is due, once."""
     run = notify.run_once(ctx.db, now=_at(at), settings=MailSettings.from_env())
     d = run.delivery
-    _out(ctx, run, [f"reminders {len(run.reminders)}, digests {len(run.digests)}, sent {len(d.sent)}, "
-                    f"retrying {len(d.retrying)}, failed {len(d.failed)}"])
+    _out(
+        ctx,
+        run,
+        [
+            f"reminders {len(run.reminders)}, digests {len(run.digests)}, sent {len(d.sent)}, "
+            f"retrying {len(d.retrying)}, failed {len(d.failed)}"
+        ],
+    )
 
 
 @notify_group.command("worker")
@@ -44,7 +50,9 @@ def notify_run(ctx: _Context, at: str | None) -> None:
 def notify_worker(ctx: _Context) -> None:
     """Keep sending (Ctrl-C to stop)."""
     settings = MailSettings.from_env()
-    click.echo(f"notification worker polling every {settings.poll_seconds}s, SMTP {settings.smtp_host}:{settings.smtp_port}")
+    click.echo(
+        f"notification worker polling every {settings.poll_seconds}s, SMTP {settings.smtp_host}:{settings.smtp_port}"
+    )
     try:
         notify.work(ctx.db, settings=settings)
     except KeyboardInterrupt:
@@ -57,8 +65,15 @@ def notify_worker(ctx: _Context) -> None:
 def notify_failed(ctx: _Context) -> None:
     """Failed and in-doubt emails."""
     found = notify.problems(ctx.db, now=_now(), settings=MailSettings.from_env())
-    _out(ctx, found, [f"{v.id}  {v.status:9} {v.recipient}  {v.template}  attempts {v.attempts}  {v.last_error or ''}"
-                      for v in found] or ["none"])
+    _out(
+        ctx,
+        found,
+        [
+            f"{v.id}  {v.status:9} {v.recipient}  {v.template}  attempts {v.attempts}  {v.last_error or ''}"
+            for v in found
+        ]
+        or ["none"],
+    )
 
 
 @notify_group.command("retry")

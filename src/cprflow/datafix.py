@@ -21,9 +21,9 @@ from cprflow.store import (
     deployed_version,
     instance_view,
     load_instance,
+    load_workflow,
     pack,
     record_event,
-    load_workflow,
     update_row,
 )
 

@@ -36,6 +36,7 @@ ACCOUNTS: list[tuple[str, list[str], str | None]] = [
     ("admin", ["admin"], None),
 ]
 
+
 def ensure_accounts(db: Database, *, now: datetime) -> list[tuple[str, str, str]]:
     printed = []
     existing = {u.username for u in users.list_users(db)}
@@ -44,8 +45,9 @@ def ensure_accounts(db: Database, *, now: datetime) -> list[tuple[str, str, str]
         if username in existing:
             users.set_password(db, username, password)
         else:
-            users.add_user(db, username, password=password, roles=roles, agency=agency, now=now,
-                           display_name=f"Demo {username}")
+            users.add_user(
+                db, username, password=password, roles=roles, agency=agency, now=now, display_name=f"Demo {username}"
+            )
         printed.append((username, password, ", ".join(roles) + (f" ({agency})" if agency else "")))
     return printed
 
@@ -60,23 +62,33 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
     started = []
     for case in json.loads(script.read_text()):
         try:
-            view = services.start_instance(db, case["process"], {**case.get("data", {}), "demo": True},
-                                           actor="demo", now=now, step_seconds=step_seconds)
+            view = services.start_instance(
+                db,
+                case["process"],
+                {**case.get("data", {}), "demo": True},
+                actor="demo",
+                now=now,
+                step_seconds=step_seconds,
+            )
             for step in case.get("steps", []):
-                task = next((t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == step["task"]), None)
+                task = next(
+                    (t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == step["task"]), None
+                )
                 if task is None:
                     raise NotFound(f"demo step {step['task']} is not ready")
                 data = _with_documents(db, view.id, task, dict(step.get("data", {})), now=now)
-                services.complete_task(db, task.id, data, actor=step.get("as", "demo"), now=now,
-                                       step_seconds=step_seconds)
+                services.complete_task(
+                    db, task.id, data, actor=step.get("as", "demo"), now=now, step_seconds=step_seconds
+                )
         except CprflowError as err:
             raise CprflowError(f"demo case '{case.get('title', case['process'])}' failed: {err.message}") from err
         started.append(view.id)
     return started
 
 
-def _with_documents(db: Database, instance_id: int, task: services.TaskView, data: dict[str, Any], *,
-                    now: datetime) -> dict[str, Any]:
+def _with_documents(
+    db: Database, instance_id: int, task: services.TaskView, data: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
     """A demo step gives an upload field some text: file it as a small PDF in the field's slot and
     put the document's reference in its place, as the task page would."""
     schema = services.get_task(db, task.id, with_values=False).schema
@@ -88,7 +100,14 @@ def _with_documents(db: Database, instance_id: int, task: services.TaskView, dat
         if slot is None:
             continue
         with db.transaction() as session:
-            stored = documents.store(session, instance_id=instance_id, slot=slot, filename=f"{slot}.pdf",
-                                     data=samplefiles.pdf("Demo document", data[key]), actor="demo", now=now)
+            stored = documents.store(
+                session,
+                instance_id=instance_id,
+                slot=slot,
+                filename=f"{slot}.pdf",
+                data=samplefiles.pdf("Demo document", data[key]),
+                actor="demo",
+                now=now,
+            )
         data[key] = docfields.reference(stored)
     return data

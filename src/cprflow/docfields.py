@@ -54,8 +54,10 @@ def template_problems(schema: dict[str, Any]) -> list[str]:
     found = []
     for pointer, template in fields(schema):
         if not SLOT.match(_PLACEHOLDER.sub("x", template)) or "{" in _PLACEHOLDER.sub("", template):
-            found.append(f"{pointer}: x-document slot {template!r} must be lower-case letters, digits and "
-                         "underscores, optionally with {assignee}")
+            found.append(
+                f"{pointer}: x-document slot {template!r} must be lower-case letters, digits and "
+                "underscores, optionally with {assignee}"
+            )
     return found
 
 
@@ -81,8 +83,9 @@ def _at(data: Any, pointer: str) -> Any:
     return data
 
 
-def check(schema: dict[str, Any], data: dict[str, Any], documents: Iterable[DocumentView],
-          assignee: str | None) -> dict[str, list[str]]:
+def check(
+    schema: dict[str, Any], data: dict[str, Any], documents: Iterable[DocumentView], assignee: str | None
+) -> dict[str, list[str]]:
     """Problems with the references in ``data`` (pointer -> messages); empty if all are sound."""
     by_id = {d.id: d for d in documents}
     problems: dict[str, list[str]] = {}

@@ -57,8 +57,19 @@ class DocumentView:
 
 
 def _view(row) -> DocumentView:
-    return DocumentView(row.id, row.instance_id, row.slot, row.version, row.filename, row.content_type,
-                        row.size, row.sha256, row.uploaded_by, row.uploaded_at, bool(row.text))
+    return DocumentView(
+        row.id,
+        row.instance_id,
+        row.slot,
+        row.version,
+        row.filename,
+        row.content_type,
+        row.size,
+        row.sha256,
+        row.uploaded_by,
+        row.uploaded_at,
+        bool(row.text),
+    )
 
 
 def describe_size(size: int) -> str:
@@ -125,8 +136,16 @@ def extract_text(content_type: str, data: bytes) -> str | None:
 
 
 def store(
-    session: Session, *, instance_id: int, slot: str, filename: str, data: bytes, actor: str, now: datetime,
-    max_bytes: int = DEFAULT_MAX_BYTES, field: str = "/file",
+    session: Session,
+    *,
+    instance_id: int,
+    slot: str,
+    filename: str,
+    data: bytes,
+    actor: str,
+    now: datetime,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    field: str = "/file",
 ) -> DocumentView:
     """Keep ``data`` as the next version of ``slot`` on the instance and record the event."""
     if not SLOT.match(slot):
@@ -152,19 +171,43 @@ def store(
                 connection.execute(insert(BLOBS), {"sha256": digest, "size": len(data), "data": data})
         except IntegrityError:
             pass
-    version = 1 + (connection.execute(
-        select(func.max(DOCUMENTS.c.version)).where(DOCUMENTS.c.instance_id == instance_id, DOCUMENTS.c.slot == slot)
-    ).scalar() or 0)
+    version = 1 + (
+        connection.execute(
+            select(func.max(DOCUMENTS.c.version)).where(
+                DOCUMENTS.c.instance_id == instance_id, DOCUMENTS.c.slot == slot
+            )
+        ).scalar()
+        or 0
+    )
     row = {
-        "instance_id": instance_id, "slot": slot, "version": version, "filename": name,
-        "content_type": content_type, "size": len(data), "sha256": digest,
-        "text": extract_text(content_type, data), "uploaded_by": actor, "uploaded_at": now,
+        "instance_id": instance_id,
+        "slot": slot,
+        "version": version,
+        "filename": name,
+        "content_type": content_type,
+        "size": len(data),
+        "sha256": digest,
+        "text": extract_text(content_type, data),
+        "uploaded_by": actor,
+        "uploaded_at": now,
     }
     document_id = connection.execute(insert(DOCUMENTS).returning(DOCUMENTS.c.id), row).scalar_one()
-    record_event(session, instance_id, "document_stored", actor, now, {
-        "document_id": document_id, "slot": slot, "version": version, "filename": name,
-        "content_type": content_type, "size": len(data), "sha256": digest,
-    })
+    record_event(
+        session,
+        instance_id,
+        "document_stored",
+        actor,
+        now,
+        {
+            "document_id": document_id,
+            "slot": slot,
+            "version": version,
+            "filename": name,
+            "content_type": content_type,
+            "size": len(data),
+            "sha256": digest,
+        },
+    )
     return _view(connection.execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id)).one())
 
 
@@ -185,10 +228,15 @@ def text(session: Session, document_id: int) -> str | None:
 
 def list_for(session: Session, instance_id: int, *, latest_only: bool = False) -> list[DocumentView]:
     """An instance's documents, slot by slot, newest version first (or only the newest)."""
-    rows = session.connection().execute(
-        select(DOCUMENTS).where(DOCUMENTS.c.instance_id == instance_id)
-        .order_by(DOCUMENTS.c.slot, DOCUMENTS.c.version.desc())
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(DOCUMENTS)
+            .where(DOCUMENTS.c.instance_id == instance_id)
+            .order_by(DOCUMENTS.c.slot, DOCUMENTS.c.version.desc())
+        )
+        .all()
+    )
     views = [_view(r) for r in rows]
     if latest_only:
         seen: set[str] = set()

@@ -10,7 +10,7 @@ import json
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,7 @@ from cprflow.operators import OperatorFailed
 # local offset at import. We replace both once: timers read the injected engine clock, and a
 # naive timer value means UTC whatever the host's TZ says.
 _timer_module.datetime = expressions.EngineDatetime  # type: ignore[misc]
-_timer_module.LOCALTZ = timezone.utc
+_timer_module.LOCALTZ = UTC
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -69,7 +69,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
             raise
         except MemoryError:
             raise _out_of_memory(task) from None
-        except Exception as err:  # noqa: BLE001 - any failure of diagram code is the task's failure
+        except Exception as err:
             raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err)
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
@@ -80,7 +80,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
             err.task = task  # type: ignore[attr-defined]
             raise
         except (TypeError, ValueError) as err:
-            failed = OperatorFailed(f"operator '{kwargs.get('operation_name')}' answered with something not JSON: {err}")
+            failed = OperatorFailed(
+                f"operator '{kwargs.get('operation_name')}' answered with something not JSON: {err}"
+            )
             failed.task = task  # type: ignore[attr-defined]
             raise failed from None
 
@@ -92,7 +94,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
             raise
         except MemoryError:
             raise _out_of_memory(task) from None
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             raise self.create_task_exec_exception(task, script, err)
 
 
@@ -450,8 +452,7 @@ class Workflow:
         """State and indexes after a step. Due dates and assignees are worked out once, when a
         task first becomes ready, so tasks already in ``known`` are not evaluated again."""
         ready = [
-            t for t in self._wf.get_tasks(state=TaskState.READY, manual=True)
-            if isinstance(t.task_spec, UserTaskMixin)
+            t for t in self._wf.get_tasks(state=TaskState.READY, manual=True) if isinstance(t.task_spec, UserTaskMixin)
         ]
         try:
             with expressions.engine_context(now, step_seconds):
@@ -462,7 +463,11 @@ class Workflow:
             raise ScriptFailed(f"diagram code failed: {_NO_MEMORY}") from None
         timers = [due for _, due in self._timers()]
         waiting = sorted(
-            {e.name for e in self._wf.waiting_events() if e.event_type in ("MessageEventDefinition", "SignalEventDefinition")}
+            {
+                e.name
+                for e in self._wf.waiting_events()
+                if e.event_type in ("MessageEventDefinition", "SignalEventDefinition")
+            }
         )
         return Snapshot(
             state=_SERIALIZER.serialize_json(self._wf),
@@ -542,8 +547,14 @@ class Workflow:
         """An administrator's correction: set these keys wherever the process will read them next
         (the workflow's data and every task not yet finished), without running anything."""
         self._wf.data.update(values)
-        for task in self._wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.FUTURE
-                                       | TaskState.LIKELY | TaskState.MAYBE):
+        for task in self._wf.get_tasks(
+            state=TaskState.READY
+            | TaskState.WAITING
+            | TaskState.STARTED
+            | TaskState.FUTURE
+            | TaskState.LIKELY
+            | TaskState.MAYBE
+        ):
             task.data.update(values)
 
     def _find(self, task_id: str) -> Any:
@@ -566,7 +577,7 @@ class Workflow:
             if value is None:
                 continue
             due = value if isinstance(value, datetime) else _timer_module.TimerEventDefinition.get_datetime(str(value))
-            found.append((task.task_spec.bpmn_id or task.task_spec.name, due.astimezone(timezone.utc)))
+            found.append((task.task_spec.bpmn_id or task.task_spec.name, due.astimezone(UTC)))
         return found
 
 
@@ -602,7 +613,7 @@ def _as_due(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
         raise ExpressionError(f"dueDate gave {value!r}, not a date")
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _describe_failure(err: Exception) -> str:
@@ -657,15 +668,16 @@ def _refusals(workflow_diff: Any, spec_diff: Any, process: str) -> list[str]:
             reasons.append(f"it has passed {where}, which the new version removes, so its history could not be kept")
     for task in workflow_diff.changed:
         if task.has_state(_ACTIVE) and "typename" in spec_diff.changed.get(task.task_spec, ()):
-            reasons.append(f"it is at '{task.task_spec.bpmn_name or _label(task.task_spec)}' ({process}), "
-                           "which the new version makes a different kind of element")
+            reasons.append(
+                f"it is at '{task.task_spec.bpmn_name or _label(task.task_spec)}' ({process}), "
+                "which the new version makes a different kind of element"
+            )
     return reasons
 
 
 def _open_user_tasks(wf: Any) -> list[str]:
     return sorted(
-        str(t.task_spec.bpmn_id) for t in wf.get_tasks(state=TaskState.READY)
-        if isinstance(t.task_spec, UserTaskMixin)
+        str(t.task_spec.bpmn_id) for t in wf.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTaskMixin)
     )
 
 
@@ -726,8 +738,10 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
     token = _SHARING.set(shared)
     try:  # the state must restore as it will be stored; anything else is a refusal
         _SERIALIZER.deserialize_json(_SERIALIZER.serialize_json(wf))
-    except Exception as err:  # noqa: BLE001 - any failure to restore means it cannot move
-        return Migration(False, [f"its state would not restore on the new version ({type(err).__name__}: {err})"], changes)
+    except Exception as err:
+        return Migration(
+            False, [f"its state would not restore on the new version ({type(err).__name__}: {err})"], changes
+        )
     finally:
         _SHARING.reset(token)
     timers_after = self._timers()
@@ -757,5 +771,7 @@ def _move(diff: Any, wf: Any, spec: Any) -> None:
 
 
 def _timer_list(timers: list[tuple[str, datetime]]) -> list[dict[str, str]]:
-    return sorted(({"element": bpmn_id, "due": due.isoformat()} for bpmn_id, due in timers), key=lambda t: (t["element"], t["due"]))
-
+    return sorted(
+        ({"element": bpmn_id, "due": due.isoformat()} for bpmn_id, due in timers),
+        key=lambda t: (t["element"], t["due"]),
+    )

@@ -8,11 +8,10 @@ each engine step.
 
 from __future__ import annotations
 
-import functools
-
 import ast
 import contextlib
 import contextvars
+import functools
 import math
 import operator
 import os
@@ -21,7 +20,7 @@ import threading
 import time
 from calendar import monthrange
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
@@ -48,9 +47,29 @@ except ImportError:  # pragma: no cover
 # mentions them is an attempt at something no review process needs.
 FORBIDDEN_NAMES = frozenset(
     {
-        "open", "exec", "eval", "compile", "globals", "locals", "vars", "getattr", "setattr",
-        "delattr", "breakpoint", "input", "help", "memoryview", "type", "object", "super",
-        "classmethod", "staticmethod", "property", "dir", "id", "hash",
+        "open",
+        "exec",
+        "eval",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "getattr",
+        "setattr",
+        "delattr",
+        "breakpoint",
+        "input",
+        "help",
+        "memoryview",
+        "type",
+        "object",
+        "super",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "dir",
+        "id",
+        "hash",
     }
 )
 
@@ -61,7 +80,7 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("cprflo
 def clock_now() -> datetime:
     """The engine's idea of now: the injected clock if set, else the real UTC time."""
     injected = _clock.get()
-    return injected if injected is not None else datetime.now(timezone.utc)
+    return injected if injected is not None else datetime.now(UTC)
 
 
 class EngineDatetime(datetime):
@@ -78,7 +97,7 @@ def engine_context(now: datetime, step_seconds: float) -> Iterator[None]:
     """Run engine steps as of ``now``, failing any that take longer than ``step_seconds``."""
     if now.tzinfo is None:
         raise ValueError("the engine clock must be timezone-aware (UTC)")
-    clock_token = _clock.set(now.astimezone(timezone.utc))
+    clock_token = _clock.set(now.astimezone(UTC))
     deadline_token = _deadline.set(time.monotonic() + step_seconds)
     try:
         with _memory_bound():
@@ -169,8 +188,9 @@ class _BoundedTransformer(RestrictingNodeTransformer):
         symbol = _GUARDED_OPS.get(type(node.op))
         if symbol is None:
             return node
-        call = ast.Call(func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(symbol), node.left, node.right],
-                        keywords=[])
+        call = ast.Call(
+            func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(symbol), node.left, node.right], keywords=[]
+        )
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
 
@@ -194,7 +214,7 @@ def _constant(node: ast.AST) -> Any:
             return guarded_binop(_GUARDED_OPS[type(node.op)], left, right)
         except ExpressionError:
             raise
-        except Exception:  # noqa: BLE001 - a type error and the like fail at run time, as they would anyway
+        except Exception:
             return _NOT_CONSTANT
     return _NOT_CONSTANT
 
@@ -286,7 +306,7 @@ def _parse_when(value: Any) -> date | datetime:
     if len(value) == 10:
         return date.fromisoformat(value)
     parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse_duration(text: str) -> tuple[int, timedelta]:
@@ -296,7 +316,10 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
     body = text.upper()[1:]
     date_part, _, time_part = body.partition("T")
     months, days, seconds = 0, 0.0, 0.0
-    for part, units in ((date_part, {"Y": 12 * 31, "M": 31, "W": 7, "D": 1}), (time_part, {"H": 3600, "M": 60, "S": 1})):
+    for part, units in (
+        (date_part, {"Y": 12 * 31, "M": 31, "W": 7, "D": 1}),
+        (time_part, {"H": 3600, "M": 60, "S": 1}),
+    ):
         number = ""
         for char in part:
             if char.isdigit() or char == ".":
@@ -383,8 +406,8 @@ def timer_at(value: Any) -> str:
     """An absolute timer moment (UTC ISO datetime) from a date or datetime: dates mean midnight UTC."""
     when = _parse_when(value)
     if not isinstance(when, datetime):
-        when = datetime.combine(when, datetime.min.time(), timezone.utc)
-    return when.astimezone(timezone.utc).isoformat()
+        when = datetime.combine(when, datetime.min.time(), UTC)
+    return when.astimezone(UTC).isoformat()
 
 
 def now() -> str:
@@ -409,9 +432,22 @@ _BUILTINS: dict[str, Any] = dict(safe_builtins)
 _BUILTINS.update(
     {
         "range": limited_range,
-        "list": list, "dict": dict, "set": set, "frozenset": frozenset, "tuple": tuple,
-        "sum": sum, "min": min, "max": max, "any": any, "all": all, "sorted": sorted,
-        "enumerate": enumerate, "zip": zip, "reversed": reversed, "map": map, "filter": filter,
+        "list": list,
+        "dict": dict,
+        "set": set,
+        "frozenset": frozenset,
+        "tuple": tuple,
+        "sum": sum,
+        "min": min,
+        "max": max,
+        "any": any,
+        "all": all,
+        "sorted": sorted,
+        "enumerate": enumerate,
+        "zip": zip,
+        "reversed": reversed,
+        "map": map,
+        "filter": filter,
         "pow": _guarded_pow,
     }
 )
@@ -430,10 +466,16 @@ _GUARDS: dict[str, Any] = {
     "_binop_": guarded_binop,
 }
 _INPLACE = {
-    "+=": lambda x, y: guarded_binop("+", x, y), "-=": lambda x, y: x - y, "*=": lambda x, y: guarded_binop("*", x, y),
-    "/=": lambda x, y: x / y, "//=": lambda x, y: x // y, "%=": lambda x, y: x % y,
-    "|=": lambda x, y: x | y, "&=": lambda x, y: x & y,
-    "**=": lambda x, y: guarded_binop("**", x, y), "<<=": lambda x, y: guarded_binop("<<", x, y),
+    "+=": lambda x, y: guarded_binop("+", x, y),
+    "-=": lambda x, y: x - y,
+    "*=": lambda x, y: guarded_binop("*", x, y),
+    "/=": lambda x, y: x / y,
+    "//=": lambda x, y: x // y,
+    "%=": lambda x, y: x % y,
+    "|=": lambda x, y: x | y,
+    "&=": lambda x, y: x & y,
+    "**=": lambda x, y: guarded_binop("**", x, y),
+    "<<=": lambda x, y: guarded_binop("<<", x, y),
 }
 GLOBAL_NAMES = frozenset(_GUARDS) | frozenset(HELPERS)
 
@@ -451,8 +493,10 @@ def _refuse_visible_hazards(tree: ast.AST) -> list[str]:
             problems.append("imports are not allowed in diagram expressions")
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
             problems.append(f"'{node.id}' is not allowed in diagram expressions")
-        elif isinstance(node, ast.While) and _always_true(node.test) and not any(
-            isinstance(inner, ast.Break) for inner in ast.walk(node)
+        elif (
+            isinstance(node, ast.While)
+            and _always_true(node.test)
+            and not any(isinstance(inner, ast.Break) for inner in ast.walk(node))
         ):
             problems.append("an endless loop ('while' with a constant true test and no break)")
         elif isinstance(node, ast.BinOp) and type(node.op) in _GUARDED_OPS and id(node) not in inner:
@@ -526,7 +570,7 @@ def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = 
     scope.update(extra or {})
     scope.update(context)
     with _time_bound():
-        return eval(code, scope)  # noqa: S307 - restricted code with guarded builtins
+        return eval(code, scope)
 
 
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
@@ -541,7 +585,7 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
     context.update(injected)
     try:
         with _time_bound():
-            exec(code, context)  # noqa: S102 - restricted code with guarded builtins
+            exec(code, context)
     finally:
         for key in list(context):
             if key in injected or key == "__builtins__" or callable(context[key]):

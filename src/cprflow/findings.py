@@ -42,10 +42,18 @@ FORM_MARK = "x-taxonomy"
 KINDS = ("finding", "recommendation", "action")
 MAX_TEXT = 20_000
 #: Schema objects of the search index that migration 0007 makes outside the models.
-SEARCH_OBJECTS = frozenset({
-    "learning_items_fts", "learning_items_fts_data", "learning_items_fts_idx", "learning_items_fts_docsize",
-    "learning_items_fts_config", "learning_items_fts_content", "search_vector", "ix_learning_items_search",
-})
+SEARCH_OBJECTS = frozenset(
+    {
+        "learning_items_fts",
+        "learning_items_fts_data",
+        "learning_items_fts_idx",
+        "learning_items_fts_docsize",
+        "learning_items_fts_config",
+        "learning_items_fts_content",
+        "search_vector",
+        "ix_learning_items_search",
+    }
+)
 
 TAXONOMY_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -112,8 +120,10 @@ EMPTY = Taxonomy((), 1, 1)
 
 def parse_taxonomy(document: Any) -> tuple[Taxonomy | None, list[str]]:
     """The taxonomy, or the problems with it (JSON pointer: message)."""
-    problems = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
-                for e in Draft202012Validator(TAXONOMY_SCHEMA).iter_errors(document)]
+    problems = [
+        f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+        for e in Draft202012Validator(TAXONOMY_SCHEMA).iter_errors(document)
+    ]
     if problems:
         return None, problems
     ids = [t["id"] for t in document["themes"]]
@@ -133,8 +143,10 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     marked = [(name, pointer, node) for name, form in forms.items() for pointer, node in _marked(form)]
     content = files.get(THEMES_FILE)
     if content is None:
-        return [Problem(f"forms/{name}", f"{pointer} takes themes, but the set has no {THEMES_FILE}")
-                for name, pointer, _ in marked]
+        return [
+            Problem(f"forms/{name}", f"{pointer} takes themes, but the set has no {THEMES_FILE}")
+            for name, pointer, _ in marked
+        ]
     try:
         document = json.loads(content)
     except (ValueError, UnicodeDecodeError) as err:
@@ -148,11 +160,18 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
         if not isinstance(items, dict):
             found.append(Problem(f"forms/{name}", f"{pointer} takes themes, so it must be an array of choices"))
             continue
-        for key, expected in (("enum", taxonomy.ids), ("x-enumNames", [t.label for t in taxonomy.themes]),
-                              ("x-enumNames-cy", [t.label_cy for t in taxonomy.themes])):
+        for key, expected in (
+            ("enum", taxonomy.ids),
+            ("x-enumNames", [t.label for t in taxonomy.themes]),
+            ("x-enumNames-cy", [t.label_cy for t in taxonomy.themes]),
+        ):
             if items.get(key) != expected:
-                found.append(Problem(f"forms/{name}", f"{pointer}/items/{key} must list the themes of {THEMES_FILE} "
-                                                      f"in order: {expected}"))
+                found.append(
+                    Problem(
+                        f"forms/{name}",
+                        f"{pointer}/items/{key} must list the themes of {THEMES_FILE} in order: {expected}",
+                    )
+                )
     return found
 
 
@@ -210,8 +229,11 @@ def _year(value: Any) -> int:
     return year
 
 
-@operators.register("file_findings", required=("board", "year", "review_type", "themes", "findings"),
-                    optional=("recommendations", "actions"))
+@operators.register(
+    "file_findings",
+    required=("board", "year", "review_type", "themes", "findings"),
+    optional=("recommendations", "actions"),
+)
 def file_findings(step: operators.StepContext, params: dict[str, Any]) -> Any:
     """File an approved review's learning in the findings repository (replacing an earlier filing)."""
     board, review_type = params["board"], params["review_type"]
@@ -231,8 +253,11 @@ def file_findings(step: operators.StepContext, params: dict[str, Any]) -> Any:
     unknown = sorted(set(themes) - set(taxonomy.ids))
     if unknown:
         raise operators.OperatorFailed(f"file_findings: not themes of {THEMES_FILE}: {', '.join(unknown)}")
-    items = [(kind, n, t) for kind, key in zip(KINDS, ("findings", "recommendations", "actions"))
-             for n, t in enumerate(_texts(key, params.get(key)))]
+    items = [
+        (kind, n, t)
+        for kind, key in zip(KINDS, ("findings", "recommendations", "actions"))
+        for n, t in enumerate(_texts(key, params.get(key)))
+    ]
     if not items:
         raise operators.OperatorFailed("file_findings: nothing to file: no finding, recommendation or action")
     themes = sorted(set(themes))
@@ -240,14 +265,30 @@ def file_findings(step: operators.StepContext, params: dict[str, Any]) -> Any:
     def write(session: Session, instance_id: int) -> None:
         connection = session.connection()
         connection.execute(delete(ReviewFiling.__table__).where(ReviewFiling.instance_id == instance_id))
-        filing_id = connection.execute(insert(ReviewFiling.__table__).returning(ReviewFiling.id), {
-            "instance_id": instance_id, "board": board.strip(), "year": year, "review_type": review_type,
-            "filed_at": step.now, "filed_by": step.actor}).scalar_one()
+        filing_id = connection.execute(
+            insert(ReviewFiling.__table__).returning(ReviewFiling.id),
+            {
+                "instance_id": instance_id,
+                "board": board.strip(),
+                "year": year,
+                "review_type": review_type,
+                "filed_at": step.now,
+                "filed_by": step.actor,
+            },
+        ).scalar_one()
         connection.execute(insert(FilingTheme.__table__), [{"filing_id": filing_id, "theme": t} for t in themes])
-        connection.execute(insert(LearningItem.__table__),
-                           [{"filing_id": filing_id, "kind": k, "position": n, "text": t} for k, n, t in items])
-        record_event(session, instance_id, "findings_filed", step.actor, step.now,
-                     {"filing_id": filing_id, "themes": themes, "items": len(items)})
+        connection.execute(
+            insert(LearningItem.__table__),
+            [{"filing_id": filing_id, "kind": k, "position": n, "text": t} for k, n, t in items],
+        )
+        record_event(
+            session,
+            instance_id,
+            "findings_filed",
+            step.actor,
+            step.now,
+            {"filing_id": filing_id, "themes": themes, "items": len(items)},
+        )
 
     step.defer(write)
     return {"filed_on": step.now.date().isoformat(), "themes": themes, "items": len(items)}
@@ -291,10 +332,14 @@ def _matching(session: Session, query: str) -> Any:
         return None
     if session.get_bind().dialect.name == "postgresql":
         return select(LearningItem.id).where(
-            text("search_vector @@ plainto_tsquery('english', :q)").bindparams(q=" ".join(words)))
+            text("search_vector @@ plainto_tsquery('english', :q)").bindparams(q=" ".join(words))
+        )
     phrase = " ".join('"' + w.replace('"', "") + '"' for w in words)
-    return (select(literal_column("rowid")).select_from(text("learning_items_fts"))
-            .where(text("learning_items_fts MATCH :q").bindparams(q=phrase)))
+    return (
+        select(literal_column("rowid"))
+        .select_from(text("learning_items_fts"))
+        .where(text("learning_items_fts MATCH :q").bindparams(q=phrase))
+    )
 
 
 def matching_items(session: Session, query: str) -> set[int]:
@@ -312,7 +357,9 @@ def _filtered(query: Query) -> Any:
     if query.review_type:
         statement = statement.where(ReviewFiling.review_type == query.review_type)
     for theme in query.themes:
-        statement = statement.where(ReviewFiling.id.in_(select(FilingTheme.filing_id).where(FilingTheme.theme == theme)))
+        statement = statement.where(
+            ReviewFiling.id.in_(select(FilingTheme.filing_id).where(FilingTheme.theme == theme))
+        )
     return statement
 
 
@@ -321,14 +368,24 @@ def search(session: Session, query: Query, *, limit: int = 50, offset: int = 0) 
     statement = _filtered(query)
     matching = _matching(session, query.text)
     if matching is not None:
-        statement = statement.where(ReviewFiling.id.in_(select(LearningItem.filing_id).where(LearningItem.id.in_(matching))))
+        statement = statement.where(
+            ReviewFiling.id.in_(select(LearningItem.filing_id).where(LearningItem.id.in_(matching)))
+        )
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.scalars(statement.order_by(ReviewFiling.year.desc(), ReviewFiling.board, ReviewFiling.id.desc())
-                           .limit(limit).offset(offset)).all()
+    rows = session.scalars(
+        statement.order_by(ReviewFiling.year.desc(), ReviewFiling.board, ReviewFiling.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
     matched: set[int] = set()
     if matching is not None and rows:
-        matched = set(session.scalars(select(LearningItem.id).where(
-            LearningItem.filing_id.in_([r.id for r in rows]), LearningItem.id.in_(matching))))
+        matched = set(
+            session.scalars(
+                select(LearningItem.id).where(
+                    LearningItem.filing_id.in_([r.id for r in rows]), LearningItem.id.in_(matching)
+                )
+            )
+        )
     return total, _views(session, rows, matched)
 
 
@@ -337,16 +394,32 @@ def _views(session: Session, rows: Any, matched: set[int]) -> list[Filing]:
     themes: dict[int, list[str]] = {i: [] for i in ids}
     items: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     if ids:
-        for filing_id, theme in session.execute(select(FilingTheme.filing_id, FilingTheme.theme)
-                                                .where(FilingTheme.filing_id.in_(ids)).order_by(FilingTheme.theme)):
+        for filing_id, theme in session.execute(
+            select(FilingTheme.filing_id, FilingTheme.theme)
+            .where(FilingTheme.filing_id.in_(ids))
+            .order_by(FilingTheme.theme)
+        ):
             themes[filing_id].append(theme)
         order = {k: n for n, k in enumerate(KINDS)}
         found = session.execute(select(LearningItem).where(LearningItem.filing_id.in_(ids))).scalars().all()
         for item in sorted(found, key=lambda i: (order.get(i.kind, 9), i.position)):
-            items[item.filing_id].append({"id": item.id, "kind": item.kind, "text": item.text,
-                                          "matched": item.id in matched})
-    return [Filing(r.id, r.instance_id, r.board, r.year, r.review_type, r.filed_at, themes[r.id], items[r.id],
-                   [i["id"] for i in items[r.id] if i["matched"]]) for r in rows]
+            items[item.filing_id].append(
+                {"id": item.id, "kind": item.kind, "text": item.text, "matched": item.id in matched}
+            )
+    return [
+        Filing(
+            r.id,
+            r.instance_id,
+            r.board,
+            r.year,
+            r.review_type,
+            r.filed_at,
+            themes[r.id],
+            items[r.id],
+            [i["id"] for i in items[r.id] if i["matched"]],
+        )
+        for r in rows
+    ]
 
 
 def facets(session: Session) -> dict[str, list[Any]]:
@@ -354,7 +427,9 @@ def facets(session: Session) -> dict[str, list[Any]]:
     return {
         "boards": list(session.scalars(select(ReviewFiling.board).distinct().order_by(ReviewFiling.board))),
         "years": list(session.scalars(select(ReviewFiling.year).distinct().order_by(ReviewFiling.year))),
-        "review_types": list(session.scalars(select(ReviewFiling.review_type).distinct().order_by(ReviewFiling.review_type))),
+        "review_types": list(
+            session.scalars(select(ReviewFiling.review_type).distinct().order_by(ReviewFiling.review_type))
+        ),
     }
 
 
@@ -364,17 +439,26 @@ def facets(session: Session) -> dict[str, list[Any]]:
 
 def trends(session: Session, query: Query) -> dict[str, list[tuple[Any, int]]]:
     """Reviews filed, counted by theme, by Board and by year, within the query's filters (text aside)."""
-    filings = _filtered(Query(themes=query.themes, board=query.board, year=query.year,
-                              review_type=query.review_type)).subquery()
+    filings = _filtered(
+        Query(themes=query.themes, board=query.board, year=query.year, review_type=query.review_type)
+    ).subquery()
     by_theme = session.execute(
         select(FilingTheme.theme, func.count(func.distinct(FilingTheme.filing_id)))
-        .where(FilingTheme.filing_id.in_(select(filings.c.id))).group_by(FilingTheme.theme)
-        .order_by(func.count(func.distinct(FilingTheme.filing_id)).desc(), FilingTheme.theme)).all()
-    by_board = session.execute(select(filings.c.board, func.count()).group_by(filings.c.board)
-                               .order_by(func.count().desc(), filings.c.board)).all()
-    by_year = session.execute(select(filings.c.year, func.count()).group_by(filings.c.year).order_by(filings.c.year)).all()
-    return {"theme": [(t, int(n)) for t, n in by_theme], "board": [(b, int(n)) for b, n in by_board],
-            "year": [(y, int(n)) for y, n in by_year]}
+        .where(FilingTheme.filing_id.in_(select(filings.c.id)))
+        .group_by(FilingTheme.theme)
+        .order_by(func.count(func.distinct(FilingTheme.filing_id)).desc(), FilingTheme.theme)
+    ).all()
+    by_board = session.execute(
+        select(filings.c.board, func.count()).group_by(filings.c.board).order_by(func.count().desc(), filings.c.board)
+    ).all()
+    by_year = session.execute(
+        select(filings.c.year, func.count()).group_by(filings.c.year).order_by(filings.c.year)
+    ).all()
+    return {
+        "theme": [(t, int(n)) for t, n in by_theme],
+        "board": [(b, int(n)) for b, n in by_board],
+        "year": [(y, int(n)) for y, n in by_year],
+    }
 
 
 @dataclass(frozen=True)
@@ -387,8 +471,9 @@ class Recurring:
 
 def recurring(session: Session, taxonomy: Taxonomy, *, year: int | None = None) -> list[Recurring]:
     """Themes in at least ``min_reviews`` reviews across at least ``min_boards`` Boards in one year."""
-    statement = (select(FilingTheme.theme, ReviewFiling.year, ReviewFiling.board, ReviewFiling.id)
-                 .join(ReviewFiling, ReviewFiling.id == FilingTheme.filing_id))
+    statement = select(FilingTheme.theme, ReviewFiling.year, ReviewFiling.board, ReviewFiling.id).join(
+        ReviewFiling, ReviewFiling.id == FilingTheme.filing_id
+    )
     if year is not None:
         statement = statement.where(ReviewFiling.year == year)
     groups: dict[tuple[str, int], tuple[set[int], set[str]]] = {}
@@ -396,9 +481,11 @@ def recurring(session: Session, taxonomy: Taxonomy, *, year: int | None = None) 
         reviews, boards = groups.setdefault((theme, filed_year), (set(), set()))
         reviews.add(filing_id)
         boards.add(board)
-    found = [Recurring(theme, filed_year, len(reviews), tuple(sorted(boards)))
-             for (theme, filed_year), (reviews, boards) in groups.items()
-             if len(reviews) >= taxonomy.min_reviews and len(boards) >= taxonomy.min_boards]
+    found = [
+        Recurring(theme, filed_year, len(reviews), tuple(sorted(boards)))
+        for (theme, filed_year), (reviews, boards) in groups.items()
+        if len(reviews) >= taxonomy.min_reviews and len(boards) >= taxonomy.min_boards
+    ]
     return sorted(found, key=lambda r: (-r.year, -r.reviews, r.theme))
 
 
@@ -411,9 +498,15 @@ def export_rows(session: Session, query: Query = Query()) -> list[dict[str, Any]
     _, filings = search(session, query, limit=1_000_000)
     rows = []
     for filing in sorted(filings, key=lambda f: (f.year, f.board, f.review_type, f.items and f.items[0]["text"] or "")):
-        rows.append({"board": filing.board, "year": filing.year, "review_type": filing.review_type,
-                     "themes": list(filing.themes),
-                     **{kind + "s": [i["text"] for i in filing.items if i["kind"] == kind] for kind in KINDS}})
+        rows.append(
+            {
+                "board": filing.board,
+                "year": filing.year,
+                "review_type": filing.review_type,
+                "themes": list(filing.themes),
+                **{kind + "s": [i["text"] for i in filing.items if i["kind"] == kind] for kind in KINDS},
+            }
+        )
     return rows
 
 
@@ -434,8 +527,12 @@ def export_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         for kind in KINDS:
             for item in row[kind + "s"]:
-                writer.writerow([_cell(v) for v in (row["board"], row["year"], row["review_type"],
-                                                    ";".join(row["themes"]), kind, item)])
+                writer.writerow(
+                    [
+                        _cell(v)
+                        for v in (row["board"], row["year"], row["review_type"], ";".join(row["themes"]), kind, item)
+                    ]
+                )
     return out.getvalue()
 
 
@@ -449,16 +546,20 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
     height = top + row * max(len(bars), 1) + 10
     largest = max((v for _, v in bars), default=0) or 1
     span = width - label_width - 50
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cpr-chart" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="0" y="18" font-weight="bold" font-size="16">{escape(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cpr-chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="18" font-weight="bold" font-size="16">{escape(title)}</text>',
+    ]
     for n, (label, value) in enumerate(bars):
         y = top + n * row
         bar = max(1, round(span * value / largest)) if value else 0
-        parts.append(f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="14">{escape(label)}</text>'
-                     f'<rect x="{label_width}" y="{y + 4}" width="{bar}" height="{row - 8}" fill="#1d70b8"/>'
-                     f'<text x="{label_width + bar + 6}" y="{y + 17}" font-size="14">{int(value)}</text>')
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="14">{escape(label)}</text>'
+            f'<rect x="{label_width}" y="{y + 4}" width="{bar}" height="{row - 8}" fill="#1d70b8"/>'
+            f'<text x="{label_width + bar + 6}" y="{y + 17}" font-size="14">{int(value)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -476,11 +577,15 @@ def _check(session: Session, actor: access.Actor, *, export: bool = False) -> Ta
     perms = _permissions(session)
     allowed = access.can_export_repository(actor, perms) if export else access.can_read_repository(actor, perms)
     if not allowed:
-        raise Forbidden("your roles may not " + ("export the findings repository" if export else "read the findings repository"))
+        raise Forbidden(
+            "your roles may not " + ("export the findings repository" if export else "read the findings repository")
+        )
     return taxonomy_of(session)
 
 
-def lookup(db: Database, actor: access.Actor, args: dict[str, Any], *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def lookup(
+    db: Database, actor: access.Actor, args: dict[str, Any], *, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
     """Search: the taxonomy, the matching filings and the choices the search form offers."""
     with db.transaction(write=False) as session:
         taxonomy = _check(session, actor)
@@ -527,5 +632,10 @@ def parse_query(args: dict[str, Any], taxonomy: Taxonomy) -> Query:
     text_ = args.get("q") or ""
     if len(text_) > 500:
         raise InvalidData("search text too long", fields={"/q": ["at most 500 characters"]})
-    return Query(text=text_, themes=themes, board=args.get("board") or None,
-                 year=year, review_type=args.get("review_type") or None)
+    return Query(
+        text=text_,
+        themes=themes,
+        board=args.get("board") or None,
+        year=year,
+        review_type=args.get("review_type") or None,
+    )

@@ -44,8 +44,9 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 _validators: dict[int, Draft202012Validator] = {}
 
 
-def validate(schema: dict[str, Any], data: Any, *, documents: Iterable[Any] | None = None,
-             assignee: str | None = None) -> None:
+def validate(
+    schema: dict[str, Any], data: Any, *, documents: Iterable[Any] | None = None, assignee: str | None = None
+) -> None:
     """Raise InvalidData naming every field at fault (JSON pointer -> messages).
 
     ``documents`` (the instance's, from the document store) are what document fields may name; see
@@ -91,4 +92,6 @@ def check_reserved(data: Any) -> None:
         raise InvalidData("data must be a JSON object", fields={"/": ["must be an object"]})
     found = reserved_keys(data)
     if found:
-        raise InvalidData("data uses a reserved key", fields={p: [f"'{RESERVED_KEY}' is a reserved key"] for p in found})
+        raise InvalidData(
+            "data uses a reserved key", fields={p: [f"'{RESERVED_KEY}' is a reserved key"] for p in found}
+        )

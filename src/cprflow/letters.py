@@ -68,8 +68,11 @@ def render_pdf(template: dict[str, Any], fields: dict[str, Any], language: str, 
 def _template(session: Session, instance_id: int, name: str) -> dict[str, Any]:
     import json
 
-    files = session.scalar(select(ProcessVersion.files).join(Instance, Instance.version_id == ProcessVersion.id)
-                           .where(Instance.id == instance_id))
+    files = session.scalar(
+        select(ProcessVersion.files)
+        .join(Instance, Instance.version_id == ProcessVersion.id)
+        .where(Instance.id == instance_id)
+    )
     text = (files or {}).get(f"forms/{name}{LETTER_SUFFIX}")
     if text is None:
         raise operators.OperatorFailed(f"no letter template '{name}' (forms/{name}{LETTER_SUFFIX})")
@@ -94,8 +97,9 @@ def letter_operator(step: operators.StepContext, params: dict[str, Any]) -> Any:
             data = render_pdf(template, fields, language, step.now)
         except TemplateError as err:
             raise operators.OperatorFailed(f"letter '{name}': {err}") from None
-        documents.store(session, instance_id=instance_id, slot=slot, filename=filename, data=data,
-                        actor=step.actor, now=step.now)
+        documents.store(
+            session, instance_id=instance_id, slot=slot, filename=filename, data=data, actor=step.actor, now=step.now
+        )
 
     step.defer(write)
     return {"template": name, "slot": slot}
@@ -111,9 +115,15 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
         document = forms[f"{name}{LETTER_SUFFIX}"]
         for language in LANGUAGES:
             texts = document.get(language) if isinstance(document, dict) else None
-            if not isinstance(texts, dict) or not isinstance(texts.get("title"), str) or \
-                    not isinstance(texts.get("paragraphs"), list) or not all(isinstance(p, str) for p in texts["paragraphs"]):
-                found.append(Problem(f"forms/{name}{LETTER_SUFFIX}", f"'{language}' needs a 'title' and a list of 'paragraphs'"))
+            if (
+                not isinstance(texts, dict)
+                or not isinstance(texts.get("title"), str)
+                or not isinstance(texts.get("paragraphs"), list)
+                or not all(isinstance(p, str) for p in texts["paragraphs"])
+            ):
+                found.append(
+                    Problem(f"forms/{name}{LETTER_SUFFIX}", f"'{language}' needs a 'title' and a list of 'paragraphs'")
+                )
                 continue
             for source in [texts["title"], *texts["paragraphs"]]:
                 try:
@@ -123,11 +133,18 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
     for file, root in trees.items():
         if not file.endswith(".bpmn"):
             continue
-        for op in root.xpath(".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='letter']",
-                             namespaces=NS):
+        for op in root.xpath(
+            ".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='letter']", namespaces=NS
+        ):
             params = {p.get("id"): p.get("value") for p in op.xpath(".//spiffworkflow:parameter", namespaces=NS)}
             template = _literal_param(params.get("template"))
             if isinstance(template, str) and template not in names:
-                found.append(Problem(file, f"letter template '{template}' not found (forms/{template}{LETTER_SUFFIX})",
-                                     op.getparent().getparent().get("id"), op.sourceline))
+                found.append(
+                    Problem(
+                        file,
+                        f"letter template '{template}' not found (forms/{template}{LETTER_SUFFIX})",
+                        op.getparent().getparent().get("id"),
+                        op.sourceline,
+                    )
+                )
     return found

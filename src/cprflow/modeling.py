@@ -20,8 +20,17 @@ from cprflow.errors import DeployRefused, InvalidData, MigrationRefused, NotFoun
 from cprflow.models import ACTIVE_STATUSES, ProcessVersion
 from cprflow.repository import Database
 from cprflow.store import (
-    INSTANCES, TASKS, DeployResult, InstanceView, active_instance, deployed_version, instance_view, record_event,
-    load_workflow, save_step, update_row,
+    INSTANCES,
+    TASKS,
+    DeployResult,
+    InstanceView,
+    active_instance,
+    deployed_version,
+    instance_view,
+    load_workflow,
+    record_event,
+    save_step,
+    update_row,
 )
 
 #: Files a web edit may add or replace: a diagram, a form, or the permissions.
@@ -73,7 +82,12 @@ def check_edits(db: Database, edits: dict[str, str], *, base_version: int | None
 
 
 def deploy_edits(
-    db: Database, edits: dict[str, str], *, actor: str, now: datetime, base_version: int | None = None,
+    db: Database,
+    edits: dict[str, str],
+    *,
+    actor: str,
+    now: datetime,
+    base_version: int | None = None,
 ) -> DeployResult:
     """Deploy the newest version with ``edits`` on top, refused (DeployRefused) as the CLI is."""
     return services.deploy(db, _edited_set(db, edits, base_version), actor=actor, now=now)
@@ -94,8 +108,13 @@ def version_files(db: Database, version_id: int) -> dict[str, str]:
 def version_info(db: Database, version_id: int) -> dict[str, Any]:
     with db.transaction(write=False) as session:
         row = session.execute(
-            select(ProcessVersion.id, ProcessVersion.content_hash, ProcessVersion.deployed_at, ProcessVersion.deployed_by,
-                   ProcessVersion.processes).where(ProcessVersion.id == version_id)
+            select(
+                ProcessVersion.id,
+                ProcessVersion.content_hash,
+                ProcessVersion.deployed_at,
+                ProcessVersion.deployed_by,
+                ProcessVersion.processes,
+            ).where(ProcessVersion.id == version_id)
         ).first()
         if row is None:
             raise NotFound(f"process version {version_id} not found")
@@ -138,8 +157,9 @@ def _spec_for(session: Any, version_id: int, process_id: str) -> str | None:
     return deployed_version(session, version_id).specs.get(process_id)
 
 
-def preview_migrations(db: Database, to_version: int, *, now: datetime, step_seconds: float = 5.0,
-                       instance_ids: list[int] | None = None) -> list[MigrationPreview]:
+def preview_migrations(
+    db: Database, to_version: int, *, now: datetime, step_seconds: float = 5.0, instance_ids: list[int] | None = None
+) -> list[MigrationPreview]:
     """For each active instance on an older version of a process the version has: can it move,
     and what would change for it. Nothing is saved (each is tried on a copy of its state)."""
     version_info(db, to_version)
@@ -155,15 +175,32 @@ def preview_migrations(db: Database, to_version: int, *, now: datetime, step_sec
                 continue
             try:
                 found = load_workflow(session, row).migrate(spec, now, step_seconds)
-            except Exception as err:  # noqa: BLE001 - a failure of its diagram code is a reason too
+            except Exception as err:
                 found = engine.Migration(False, [f"moving it fails: {getattr(err, 'message', type(err).__name__)}"], {})
-            previews.append(MigrationPreview(row.id, row.process_id, row.version_id, to_version, row.status,
-                                             (row.data or {}).get("stage"), found.movable, found.reasons, found.changes))
+            previews.append(
+                MigrationPreview(
+                    row.id,
+                    row.process_id,
+                    row.version_id,
+                    to_version,
+                    row.status,
+                    (row.data or {}).get("stage"),
+                    found.movable,
+                    found.reasons,
+                    found.changes,
+                )
+            )
     return previews
 
 
 def migrate_instance(
-    db: Database, instance_id: int, to_version: int, *, reason: str, actor: str, now: datetime,
+    db: Database,
+    instance_id: int,
+    to_version: int,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
     step_seconds: float = 5.0,
 ) -> InstanceView:
     """Move one running instance to ``to_version`` in one transaction, or refuse saying why.
@@ -177,27 +214,39 @@ def migrate_instance(
     with db.transaction() as session:
         instance = active_instance(session, instance_id)
         if instance.version_id >= to_version:
-            raise MigrationRefused(f"instance {instance_id} is on version {instance.version_id}; it can only move to a newer one")
+            raise MigrationRefused(
+                f"instance {instance_id} is on version {instance.version_id}; it can only move to a newer one"
+            )
         if session.get(ProcessVersion, to_version) is None:
             raise NotFound(f"process version {to_version} not found")
         spec = _spec_for(session, to_version, instance.process_id)
         if spec is None:
             raise MigrationRefused(f"version {to_version} has no process '{instance.process_id}'")
-        open_rows = session.connection().execute(
-            select(TASKS).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None))
-        ).all()
+        open_rows = (
+            session.connection()
+            .execute(select(TASKS).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None)))
+            .all()
+        )
         workflow = load_workflow(session, instance)
         found = workflow.migrate(spec, now, step_seconds)
         if not found.movable:
-            raise MigrationRefused(f"instance {instance_id} cannot move to version {to_version}: " + "; ".join(found.reasons))
+            raise MigrationRefused(
+                f"instance {instance_id} cannot move to version {to_version}: " + "; ".join(found.reasons)
+            )
         from_version = instance.version_id
         update_row(session, instance, {"version_id": to_version})
         instance.version_id = to_version
         tasks = save_step(session, instance, workflow, now, step_seconds, open_rows)
         _refresh_kept(session, workflow, now, step_seconds, {r.id for r in open_rows})
         _carry_over(session, open_rows, tasks)
-        record_event(session, instance_id, "migrated", actor, now,
-                     {"from_version": from_version, "to_version": to_version, "reason": reason, "changes": found.changes})
+        record_event(
+            session,
+            instance_id,
+            "migrated",
+            actor,
+            now,
+            {"from_version": from_version, "to_version": to_version, "reason": reason, "changes": found.changes},
+        )
         return instance_view(session, instance)
 
 
@@ -206,10 +255,19 @@ def _refresh_kept(session: Any, workflow: engine.Workflow, now: datetime, step_s
     lane, due date, assignee) now comes from the new version's element."""
     for task in workflow.snapshot(now, step_seconds).ready_tasks:
         if task.id in kept:
-            session.connection().execute(update(TASKS).where(TASKS.c.id == task.id).values(
-                name=task.name, lane=task.lane, form=task.form, ui_form=task.ui_form, instructions=task.instructions,
-                due_at=task.due_at, assignee=task.assignee,
-            ))
+            session.connection().execute(
+                update(TASKS)
+                .where(TASKS.c.id == task.id)
+                .values(
+                    name=task.name,
+                    lane=task.lane,
+                    form=task.form,
+                    ui_form=task.ui_form,
+                    instructions=task.instructions,
+                    due_at=task.due_at,
+                    assignee=task.assignee,
+                )
+            )
 
 
 def _carry_over(session: Any, old_rows: list[Any], new_tasks: list[Any]) -> None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint,
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -23,10 +33,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 Json = JSON().with_variant(JSONB(), "postgresql")
@@ -101,8 +111,17 @@ class UserTask(Base):
 
 
 ROLES = (
-    "business_unit", "review_subgroup", "board_chair", "board_member", "panel_chair", "panel_member",
-    "reviewer", "agency", "process_owner", "auditor", "admin",
+    "business_unit",
+    "review_subgroup",
+    "board_chair",
+    "board_member",
+    "panel_chair",
+    "panel_member",
+    "reviewer",
+    "agency",
+    "process_owner",
+    "auditor",
+    "admin",
 )
 
 

@@ -34,7 +34,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import SimpleNamespace
@@ -50,7 +50,17 @@ from sqlalchemy.orm import Session
 from cprflow import access, expressions, operators
 from cprflow.config import MailSettings
 from cprflow.errors import Conflict, InvalidData, NotFound, Problem
-from cprflow.models import ACTIVE_STATUSES, ROLES, Instance, NotificationSetting, OutboxMessage, ProcessVersion, TaskNotice, User, UserTask
+from cprflow.models import (
+    ACTIVE_STATUSES,
+    ROLES,
+    Instance,
+    NotificationSetting,
+    OutboxMessage,
+    ProcessVersion,
+    TaskNotice,
+    User,
+    UserTask,
+)
 from cprflow.repository import Database
 from cprflow.store import record_event
 
@@ -69,8 +79,11 @@ DIGEST_TEMPLATE = "daily_digest"
 DEFAULT_REMIND_TEMPLATE = "task_due_soon"
 #: What a template may use: nothing about the case beyond its pseudonymous reference.
 SAMPLE_CONTEXT: dict[str, Any] = {
-    "reference": "CPR-0001", "link": "https://cprflow.example/reviews/1", "recipient_name": "A Person",
-    "task_name": "A task", "due_date": "2026-01-31",
+    "reference": "CPR-0001",
+    "link": "https://cprflow.example/reviews/1",
+    "recipient_name": "A Person",
+    "task_name": "A task",
+    "due_date": "2026-01-31",
     "items": [{"subject": "A notification", "link": "https://cprflow.example/tasks/1"}],
 }
 NS = {
@@ -142,13 +155,19 @@ class TaskDeclaration:
 
 
 def _declared(task: Any) -> TaskDeclaration | None:
-    props = {p.get("name"): p.get("value") for p in task.xpath(
-        "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)}
+    props = {
+        p.get("name"): p.get("value")
+        for p in task.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)
+    }
     if not any(props.get(k) for k in TASK_PROPERTIES):
         return None
-    return TaskDeclaration(props.get("notifyOnReady") or None, props.get("remindBefore") or None,
-                           props.get("remindTemplate") or DEFAULT_REMIND_TEMPLATE, props.get("notifyOverdue") or None,
-                           props.get(REFERENCE_PROPERTY) or None)
+    return TaskDeclaration(
+        props.get("notifyOnReady") or None,
+        props.get("remindBefore") or None,
+        props.get("remindTemplate") or DEFAULT_REMIND_TEMPLATE,
+        props.get("notifyOverdue") or None,
+        props.get(REFERENCE_PROPERTY) or None,
+    )
 
 
 def declarations(trees: Iterable[Any]) -> dict[str, TaskDeclaration]:
@@ -183,10 +202,14 @@ def version_info(session: Session, version_id: int) -> VersionInfo:
         if files is None:
             raise NotFound(f"process version {version_id} not found")
         trees = [etree.fromstring(text.encode(), _PARSER) for name, text in files.items() if name.endswith(".bpmn")]
-        templates = {n.removeprefix("forms/"): json.loads(t) for n, t in files.items()
-                     if n.startswith("forms/") and n.endswith(TEMPLATE_SUFFIX)}
+        templates = {
+            n.removeprefix("forms/"): json.loads(t)
+            for n, t in files.items()
+            if n.startswith("forms/") and n.endswith(TEMPLATE_SUFFIX)
+        }
         perms = access.Permissions.from_document(
-            json.loads(files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in files else None)
+            json.loads(files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in files else None
+        )
         info = VersionInfo(declarations(trees), templates, perms)
         with _infos_lock:
             _infos[key] = info
@@ -212,17 +235,33 @@ class Recipient:
 
 
 def recipients(
-    session: Session, *, roles: Iterable[str] = (), usernames: Iterable[str] = (), agency: str | None = None,
+    session: Session,
+    *,
+    roles: Iterable[str] = (),
+    usernames: Iterable[str] = (),
+    agency: str | None = None,
 ) -> list[Recipient]:
     """Enabled accounts holding any of ``roles`` (of ``agency`` if given) or named in ``usernames``,
     with an address to write to (their setting, or a username that is an address)."""
     wanted_roles, wanted_names = set(roles), set(usernames)
-    rows = session.connection().execute(
-        select(USERS.c.username, USERS.c.display_name, USERS.c.language, USERS.c.roles, USERS.c.agency,
-               SETTINGS.c.email, SETTINGS.c.daily_digest)
-        .outerjoin(SETTINGS, SETTINGS.c.username == USERS.c.username)
-        .where(USERS.c.disabled.is_(False)).order_by(USERS.c.username)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                USERS.c.username,
+                USERS.c.display_name,
+                USERS.c.language,
+                USERS.c.roles,
+                USERS.c.agency,
+                SETTINGS.c.email,
+                SETTINGS.c.daily_digest,
+            )
+            .outerjoin(SETTINGS, SETTINGS.c.username == USERS.c.username)
+            .where(USERS.c.disabled.is_(False))
+            .order_by(USERS.c.username)
+        )
+        .all()
+    )
     found = []
     for row in rows:
         by_role = bool(wanted_roles & set(row.roles or [])) and (agency is None or row.agency == agency)
@@ -230,11 +269,15 @@ def recipients(
             continue
         address = row.email or (row.username if "@" in row.username else None)
         if address:
-            found.append(Recipient(row.username, row.display_name, row.language or "en", address, bool(row.daily_digest)))
+            found.append(
+                Recipient(row.username, row.display_name, row.language or "en", address, bool(row.daily_digest))
+            )
     return found
 
 
-def task_recipients(session: Session, perms: access.Permissions, lane: str | None, assignee: str | None) -> list[Recipient]:
+def task_recipients(
+    session: Session, perms: access.Permissions, lane: str | None, assignee: str | None
+) -> list[Recipient]:
     """Who may work a task: its lane's roles, narrowed to the assignee where the lane is assigned."""
     roles = perms.lanes.get(lane or "", [])
     rule = perms.assigned_lanes.get(lane or "")
@@ -255,22 +298,50 @@ def _message_id(settings: MailSettings) -> str:
 
 
 def queue(
-    session: Session, *, templates: dict[str, Any], template: str, kind: str, people: Sequence[Recipient],
-    context: dict[str, Any], now: datetime, instance_id: int | None = None, task_id: str | None = None,
-    settings: MailSettings | None = None, held: bool = True,
+    session: Session,
+    *,
+    templates: dict[str, Any],
+    template: str,
+    kind: str,
+    people: Sequence[Recipient],
+    context: dict[str, Any],
+    now: datetime,
+    instance_id: int | None = None,
+    task_id: str | None = None,
+    settings: MailSettings | None = None,
+    held: bool = True,
 ) -> list[int]:
     """Write one outbox row per person, in their language; held for those who take a daily digest."""
     settings = settings or MailSettings.from_env()
     ids = []
     for person in people:
-        subject, body = render_email(templates, template, person.language, {**context, "recipient_name": person.display_name})
+        subject, body = render_email(
+            templates, template, person.language, {**context, "recipient_name": person.display_name}
+        )
         status = "held" if held and person.digest else "pending"
-        ids.append(session.connection().execute(insert(OUTBOX).returning(OUTBOX.c.id), {
-            "instance_id": instance_id, "task_id": task_id, "kind": kind, "template": template,
-            "recipient": person.username, "address": person.address, "language": person.language,
-            "subject": subject, "body": body, "message_id": _message_id(settings), "status": status,
-            "attempts": 0, "next_attempt_at": now, "created_at": now,
-        }).scalar_one())
+        ids.append(
+            session.connection()
+            .execute(
+                insert(OUTBOX).returning(OUTBOX.c.id),
+                {
+                    "instance_id": instance_id,
+                    "task_id": task_id,
+                    "kind": kind,
+                    "template": template,
+                    "recipient": person.username,
+                    "address": person.address,
+                    "language": person.language,
+                    "subject": subject,
+                    "body": body,
+                    "message_id": _message_id(settings),
+                    "status": status,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                },
+            )
+            .scalar_one()
+        )
     return ids
 
 
@@ -300,12 +371,31 @@ def notify_operator(step: operators.StepContext, params: dict[str, Any]) -> Any:
         if lane:
             roles += info.permissions.lanes.get(lane, [])
         people = recipients(session, roles=roles, usernames=[str(u) for u in users])
-        context = {"reference": str(reference or f"#{instance_id}"), "link": _links(settings, instance_id),
-                   "task_name": "", "due_date": ""}
-        ids = queue(session, templates=info.templates, template=template, kind="event", people=people,
-                    context=context, now=step.now, instance_id=instance_id, settings=settings)
-        record_event(session, instance_id, "notification_queued", step.actor, step.now,
-                     {"template": template, "recipients": [p.username for p in people], "outbox_ids": ids})
+        context = {
+            "reference": str(reference or f"#{instance_id}"),
+            "link": _links(settings, instance_id),
+            "task_name": "",
+            "due_date": "",
+        }
+        ids = queue(
+            session,
+            templates=info.templates,
+            template=template,
+            kind="event",
+            people=people,
+            context=context,
+            now=step.now,
+            instance_id=instance_id,
+            settings=settings,
+        )
+        record_event(
+            session,
+            instance_id,
+            "notification_queued",
+            step.actor,
+            step.now,
+            {"template": template, "recipients": [p.username for p in people], "outbox_ids": ids},
+        )
 
     step.defer(write)
     return {"template": template}
@@ -313,8 +403,12 @@ def notify_operator(step: operators.StepContext, params: dict[str, Any]) -> Any:
 
 def _task_context(settings: MailSettings, task: Any, reference: str) -> dict[str, Any]:
     due = task.due_at
-    return {"reference": reference, "link": _links(settings, task_id=task.id), "task_name": task.name,
-            "due_date": due.date().isoformat() if due else ""}
+    return {
+        "reference": reference,
+        "link": _links(settings, task_id=task.id),
+        "task_name": task.name,
+        "due_date": due.date().isoformat() if due else "",
+    }
 
 
 def _reference(data: dict[str, Any] | None, key: str | None, instance_id: int) -> str:
@@ -325,8 +419,11 @@ def _reference(data: dict[str, Any] | None, key: str | None, instance_id: int) -
 
 def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, Any]], now: datetime) -> None:
     """Called as tasks enter the index (store.sync_tasks): queue their ``notifyOnReady`` emails."""
-    instance = session.connection().execute(
-        select(INSTANCES.c.version_id, INSTANCES.c.data).where(INSTANCES.c.id == instance_id)).first()
+    instance = (
+        session.connection()
+        .execute(select(INSTANCES.c.version_id, INSTANCES.c.data).where(INSTANCES.c.id == instance_id))
+        .first()
+    )
     if instance is None:
         return
     info = version_info(session, instance.version_id)
@@ -339,9 +436,18 @@ def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, An
         task = SimpleNamespace(**row)
         people = task_recipients(session, info.permissions, task.lane, task.assignee)
         reference = _reference(instance.data, decl.reference_key, instance_id)
-        queue(session, templates=info.templates, template=decl.on_ready or "", kind="task_ready", people=people,
-              context=_task_context(settings, task, reference), now=now, instance_id=instance_id, task_id=task.id,
-              settings=settings)
+        queue(
+            session,
+            templates=info.templates,
+            template=decl.on_ready or "",
+            kind="task_ready",
+            people=people,
+            context=_task_context(settings, task, reference),
+            now=now,
+            instance_id=instance_id,
+            task_id=task.id,
+            settings=settings,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,16 +467,31 @@ def queue_reminders(db: Database, *, now: datetime, settings: MailSettings | Non
     same at once fails on its key and writes nothing."""
     settings = settings or MailSettings.from_env()
     with db.transaction(write=False) as session:
-        candidates = session.connection().execute(
-            select(TASKS, INSTANCES.c.version_id, INSTANCES.c.data.label("instance_data"))
-            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
-            .where(TASKS.c.closed_at.is_(None), TASKS.c.due_at.is_not(None), INSTANCES.c.status.in_(ACTIVE_STATUSES),
-                   ~exists().where(NOTICES.c.task_id == TASKS.c.id, NOTICES.c.kind == "overdue"))
-            .order_by(TASKS.c.due_at)
-        ).all()
-        done = {(n.task_id, n.kind) for n in session.connection().execute(
-            select(NOTICES).where(NOTICES.c.task_id.in_([c.id for c in candidates]))
-        )} if candidates else set()
+        candidates = (
+            session.connection()
+            .execute(
+                select(TASKS, INSTANCES.c.version_id, INSTANCES.c.data.label("instance_data"))
+                .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+                .where(
+                    TASKS.c.closed_at.is_(None),
+                    TASKS.c.due_at.is_not(None),
+                    INSTANCES.c.status.in_(ACTIVE_STATUSES),
+                    ~exists().where(NOTICES.c.task_id == TASKS.c.id, NOTICES.c.kind == "overdue"),
+                )
+                .order_by(TASKS.c.due_at)
+            )
+            .all()
+        )
+        done = (
+            {
+                (n.task_id, n.kind)
+                for n in session.connection().execute(
+                    select(NOTICES).where(NOTICES.c.task_id.in_([c.id for c in candidates]))
+                )
+            }
+            if candidates
+            else set()
+        )
         infos = {c.version_id: version_info(session, c.version_id) for c in candidates}
     queued = []
     for task in candidates:
@@ -391,9 +512,18 @@ def queue_reminders(db: Database, *, now: datetime, settings: MailSettings | Non
                     info = infos[task.version_id]
                     people = task_recipients(session, info.permissions, task.lane, task.assignee)
                     reference = _reference(task.instance_data, decl.reference_key, task.instance_id)
-                    queue(session, templates=info.templates, template=template, kind=f"task_{kind}", people=people,
-                          context=_task_context(settings, task, reference), now=now, instance_id=task.instance_id,
-                          task_id=task.id, settings=settings)
+                    queue(
+                        session,
+                        templates=info.templates,
+                        template=template,
+                        kind=f"task_{kind}",
+                        people=people,
+                        context=_task_context(settings, task, reference),
+                        now=now,
+                        instance_id=task.instance_id,
+                        task_id=task.id,
+                        settings=settings,
+                    )
                 queued.append((task.id, kind))
             except IntegrityError:  # another worker queued it first
                 continue
@@ -426,27 +556,50 @@ def collect_digests(db: Database, *, now: datetime, settings: MailSettings | Non
 def _digest_for(db: Database, username: str, cutoff: datetime, now: datetime, settings: MailSettings) -> list[int]:
     """One person's digest, in one transaction: the digest row written, the held rows marked in it."""
     with db.transaction() as session:
-        held = session.connection().execute(
-            select(OUTBOX).where(OUTBOX.c.status == "held", OUTBOX.c.recipient == username,
-                                 OUTBOX.c.created_at < cutoff).order_by(OUTBOX.c.id)
-        ).all()
+        held = (
+            session.connection()
+            .execute(
+                select(OUTBOX)
+                .where(OUTBOX.c.status == "held", OUTBOX.c.recipient == username, OUTBOX.c.created_at < cutoff)
+                .order_by(OUTBOX.c.id)
+            )
+            .all()
+        )
         info = _newest_info(session)
         if not held or info is None:
             return []
         ids = [h.id for h in held]
         person = next(iter(recipients(session, usernames=[username])), None)
         if person is None:  # no longer reachable: the held rows fail where admins see them
-            session.connection().execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
-                                         .values(status="failed", last_error="recipient has no address"))
+            session.connection().execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids))
+                .values(status="failed", last_error="recipient has no address")
+            )
             return []
         items = [{"subject": h.subject, "link": _first_link(h.body)} for h in held]
-        digest_id = queue(session, templates=info.templates, template=DIGEST_TEMPLATE, kind="digest",
-                          people=[person], context={"reference": "", "link": settings.base_url + "/tasks",
-                                                    "items": items, "task_name": "", "due_date": ""},
-                          now=now, settings=settings, held=False)[0]
+        digest_id = queue(
+            session,
+            templates=info.templates,
+            template=DIGEST_TEMPLATE,
+            kind="digest",
+            people=[person],
+            context={
+                "reference": "",
+                "link": settings.base_url + "/tasks",
+                "items": items,
+                "task_name": "",
+                "due_date": "",
+            },
+            now=now,
+            settings=settings,
+            held=False,
+        )[0]
         result = session.connection().execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "held")
-            .values(status="digested", digest_id=digest_id))
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "held")
+            .values(status="digested", digest_id=digest_id)
+        )
         if result.rowcount != len(held):  # another worker took some: undo this digest, let it
             raise _Raced
         return [digest_id]
@@ -506,16 +659,22 @@ class DeliveryRun:
 def _claim(db: Database, now: datetime) -> Any:
     """Take the next due row: ``sending``, attempt counted, committed before any SMTP is spoken."""
     with db.transaction() as session:
-        query = (select(OUTBOX).where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
-                 .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(1))
+        query = (
+            select(OUTBOX)
+            .where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now)
+            .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+            .limit(1)
+        )
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         row = session.connection().execute(query).first()
         if row is None:
             return None
         result = session.connection().execute(
-            update(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.status == "pending")
-            .values(status="sending", attempts=row.attempts + 1, sending_at=now))
+            update(OUTBOX)
+            .where(OUTBOX.c.id == row.id, OUTBOX.c.status == "pending")
+            .values(status="sending", attempts=row.attempts + 1, sending_at=now)
+        )
         if result.rowcount != 1:
             return False
         return session.connection().execute(select(OUTBOX).where(OUTBOX.c.id == row.id)).first()
@@ -531,7 +690,12 @@ def _describe(err: Exception) -> str:
 
 
 def deliver_due(
-    db: Database, *, now: datetime, settings: MailSettings | None = None, mailer: Any = None, limit: int = 100,
+    db: Database,
+    *,
+    now: datetime,
+    settings: MailSettings | None = None,
+    mailer: Any = None,
+    limit: int = 100,
 ) -> DeliveryRun:
     """Send every pending message whose time has come (at most ``limit``)."""
     settings = settings or MailSettings.from_env()
@@ -549,14 +713,23 @@ def deliver_due(
             last = row.attempts >= settings.max_attempts
             wait = timedelta(seconds=settings.backoff_seconds * 2 ** (row.attempts - 1))
             with db.transaction() as session:
-                session.connection().execute(update(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.status == "sending").values(
-                    status="failed" if last else "pending", next_attempt_at=None if last else now + wait,
-                    last_error=_describe(err)))
+                session.connection().execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == row.id, OUTBOX.c.status == "sending")
+                    .values(
+                        status="failed" if last else "pending",
+                        next_attempt_at=None if last else now + wait,
+                        last_error=_describe(err),
+                    )
+                )
             (run.failed if last else run.retrying).append(row.id)
             continue
         with db.transaction() as session:
-            session.connection().execute(update(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.status == "sending")
-                                         .values(status="sent", sent_at=now, last_error=None))
+            session.connection().execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == row.id, OUTBOX.c.status == "sending")
+                .values(status="sent", sent_at=now, last_error=None)
+            )
         run.sent.append(row.id)
     return run
 
@@ -576,8 +749,11 @@ def run_once(db: Database, *, now: datetime, settings: MailSettings | None = Non
 
 
 def work(
-    db: Database, *, settings: MailSettings | None = None, stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    db: Database,
+    *,
+    settings: MailSettings | None = None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Queue reminders, gather digests and send, every ``poll_seconds``, until ``stop`` is set."""
     settings = settings or MailSettings.from_env()
@@ -586,9 +762,14 @@ def work(
         try:
             run = run_once(db, now=clock(), settings=settings)
             if run.delivery.sent or run.delivery.failed or run.reminders:
-                log.info("notifications sent=%d retrying=%d failed=%d reminders=%d", len(run.delivery.sent),
-                         len(run.delivery.retrying), len(run.delivery.failed), len(run.reminders))
-        except Exception as err:  # noqa: BLE001 - the worker outlives a database hiccup
+                log.info(
+                    "notifications sent=%d retrying=%d failed=%d reminders=%d",
+                    len(run.delivery.sent),
+                    len(run.delivery.retrying),
+                    len(run.delivery.failed),
+                    len(run.reminders),
+                )
+        except Exception as err:
             log.error("notification run failed (%s); retrying", type(err).__name__)
         stop.wait(settings.poll_seconds)
 
@@ -618,13 +799,29 @@ def _view(row: Any, now: datetime, settings: MailSettings) -> OutboxView:
     status = row.status
     if status == "sending" and _in_doubt(row, now, settings):
         status = "in_doubt"
-    return OutboxView(row.id, row.instance_id, row.task_id, row.kind, row.template, row.recipient, status, row.attempts,
-                      row.last_error, row.created_at, row.sending_at, row.next_attempt_at, row.message_id)
+    return OutboxView(
+        row.id,
+        row.instance_id,
+        row.task_id,
+        row.kind,
+        row.template,
+        row.recipient,
+        status,
+        row.attempts,
+        row.last_error,
+        row.created_at,
+        row.sending_at,
+        row.next_attempt_at,
+        row.message_id,
+    )
 
 
 def _in_doubt(row: Any, now: datetime, settings: MailSettings) -> bool:
-    return row.status == "sending" and row.sending_at is not None and \
-        row.sending_at <= now - timedelta(seconds=settings.in_doubt_seconds)
+    return (
+        row.status == "sending"
+        and row.sending_at is not None
+        and row.sending_at <= now - timedelta(seconds=settings.in_doubt_seconds)
+    )
 
 
 def problems(db: Database, *, now: datetime, settings: MailSettings | None = None) -> list[OutboxView]:
@@ -632,15 +829,26 @@ def problems(db: Database, *, now: datetime, settings: MailSettings | None = Non
     settings = settings or MailSettings.from_env()
     doubt_before = now - timedelta(seconds=settings.in_doubt_seconds)
     with db.transaction(write=False) as session:
-        rows = session.connection().execute(
-            select(OUTBOX).where(or_(OUTBOX.c.status == "failed",
-                                     and_(OUTBOX.c.status == "sending", OUTBOX.c.sending_at <= doubt_before)))
-            .order_by(OUTBOX.c.id)
-        ).all()
+        rows = (
+            session.connection()
+            .execute(
+                select(OUTBOX)
+                .where(
+                    or_(
+                        OUTBOX.c.status == "failed",
+                        and_(OUTBOX.c.status == "sending", OUTBOX.c.sending_at <= doubt_before),
+                    )
+                )
+                .order_by(OUTBOX.c.id)
+            )
+            .all()
+        )
     return [_view(r, now, settings) for r in rows]
 
 
-def retry(db: Database, outbox_id: int, *, actor: str, now: datetime, settings: MailSettings | None = None) -> OutboxView:
+def retry(
+    db: Database, outbox_id: int, *, actor: str, now: datetime, settings: MailSettings | None = None
+) -> OutboxView:
     """An admin sends a failed or in-doubt message again (once more); recorded as an event."""
     settings = settings or MailSettings.from_env()
     with db.transaction() as session:
@@ -649,11 +857,20 @@ def retry(db: Database, outbox_id: int, *, actor: str, now: datetime, settings: 
             raise NotFound(f"notification {outbox_id} not found")
         if not (row.status == "failed" or _in_doubt(row, now, settings)):
             raise Conflict(f"notification {outbox_id} is {row.status}: only failed or in-doubt ones are retried")
-        session.connection().execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(
-            status="pending", next_attempt_at=now, attempts=min(row.attempts, settings.max_attempts - 1)))
+        session.connection().execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == outbox_id)
+            .values(status="pending", next_attempt_at=now, attempts=min(row.attempts, settings.max_attempts - 1))
+        )
         previous = "in_doubt" if row.status == "sending" else row.status
-        record_event(session, row.instance_id, "notification_retried", actor, now,
-                     {"outbox_id": outbox_id, "from": previous, "recipient": row.recipient, "template": row.template})
+        record_event(
+            session,
+            row.instance_id,
+            "notification_retried",
+            actor,
+            now,
+            {"outbox_id": outbox_id, "from": previous, "recipient": row.recipient, "template": row.template},
+        )
         row = session.connection().execute(select(OUTBOX).where(OUTBOX.c.id == outbox_id)).first()
         return _view(row, now, settings)
 
@@ -675,14 +892,24 @@ def set_setting(db: Database, username: str, *, email: str | None, daily_digest:
     """A person's address and digest choice; an address is checked for shape, not delivered to."""
     if email is not None:
         email = email.strip()
-        if not email or len(email) > 320 or email.count("@") != 1 or any(c.isspace() or c in "<>,;\"" for c in email) \
-                or not all(email.split("@")):
+        if (
+            not email
+            or len(email) > 320
+            or email.count("@") != 1
+            or any(c.isspace() or c in '<>,;"' for c in email)
+            or not all(email.split("@"))
+        ):
             raise InvalidData("not an email address", fields={"/email": ["is not an email address"]})
     with db.transaction() as session:
         if session.scalar(select(USERS.c.id).where(USERS.c.username == username)) is None:
             raise NotFound(f"user {username} not found")
         values = {"email": email, "daily_digest": daily_digest}
-        if session.connection().execute(update(SETTINGS).where(SETTINGS.c.username == username).values(**values)).rowcount == 0:
+        if (
+            session.connection()
+            .execute(update(SETTINGS).where(SETTINGS.c.username == username).values(**values))
+            .rowcount
+            == 0
+        ):
             session.connection().execute(insert(SETTINGS), {"username": username, **values})
     return SettingView(username, email, daily_digest)
 
@@ -712,13 +939,19 @@ def check(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, A
     found: list[Problem] = []
     templates = {n.removesuffix(TEMPLATE_SUFFIX) for n in forms if n.endswith(TEMPLATE_SUFFIX)}
     for name in sorted(templates):
-        found.extend(Problem(f"forms/{template_file(name)}", message) for message in _template_problems(name, forms[template_file(name)]))
+        found.extend(
+            Problem(f"forms/{template_file(name)}", message)
+            for message in _template_problems(name, forms[template_file(name)])
+        )
     lanes = set((permissions or {}).get("lanes", {}))
 
     def need(file: str, element: Any, name: Any, line: int | None) -> None:
         if name not in templates:
-            found.append(Problem(file, f"notification template '{name}' not found (forms/{template_file(str(name))})",
-                                 element, line))
+            found.append(
+                Problem(
+                    file, f"notification template '{name}' not found (forms/{template_file(str(name))})", element, line
+                )
+            )
 
     declares = False
     for file, root in trees.items():
@@ -738,13 +971,18 @@ def check(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, A
                 try:
                     expressions._parse_duration(decl.remind_before)
                 except ValueError:
-                    found.append(Problem(file, f"remindBefore '{decl.remind_before}' is not an ISO 8601 duration", tid, line))
-            has_due = task.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='dueDate']",
-                                 namespaces=NS)
+                    found.append(
+                        Problem(file, f"remindBefore '{decl.remind_before}' is not an ISO 8601 duration", tid, line)
+                    )
+            has_due = task.xpath(
+                "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='dueDate']",
+                namespaces=NS,
+            )
             if (decl.remind_before or decl.overdue) and not has_due:
                 found.append(Problem(file, "a reminder or overdue notice needs the task's dueDate", tid, line))
-        for op in root.xpath(".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='notify']",
-                             namespaces=NS):
+        for op in root.xpath(
+            ".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='notify']", namespaces=NS
+        ):
             declares = True
             element = op.getparent().getparent().get("id")
             params = {p.get("id"): p.get("value") for p in op.xpath(".//spiffworkflow:parameter", namespaces=NS)}
@@ -753,13 +991,21 @@ def check(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, A
                 need(file, element, template, op.sourceline)
             role = _literal_param(params.get("role"))
             if isinstance(role, str) and role not in ROLES:
-                found.append(Problem(file, f"role '{role}' is not a role (known: {', '.join(ROLES)})", element, op.sourceline))
+                found.append(
+                    Problem(file, f"role '{role}' is not a role (known: {', '.join(ROLES)})", element, op.sourceline)
+                )
             lane = _literal_param(params.get("lane"))
             if isinstance(lane, str) and lane not in lanes:
-                found.append(Problem(file, f"lane '{lane}' has no roles in {access.PERMISSIONS_FILE}", element, op.sourceline))
+                found.append(
+                    Problem(file, f"lane '{lane}' has no roles in {access.PERMISSIONS_FILE}", element, op.sourceline)
+                )
             if not any(params.get(k) for k in ("role", "lane", "users")):
                 found.append(Problem(file, "'notify' needs a role, a lane or users to tell", element, op.sourceline))
     if declares and DIGEST_TEMPLATE not in templates:
-        found.append(Problem(f"forms/{template_file(DIGEST_TEMPLATE)}",
-                             "the daily digest template is missing (people who choose a digest get it)"))
+        found.append(
+            Problem(
+                f"forms/{template_file(DIGEST_TEMPLATE)}",
+                "the daily digest template is missing (people who choose a digest get it)",
+            )
+        )
     return found

@@ -81,7 +81,10 @@ class CheckedSet:
 
 def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
     files: dict[str, bytes] = {}
-    for folder, prefix, suffixes in ((processes_dir, "processes", DIAGRAM_SUFFIXES), (forms_dir, "forms", (FORM_SUFFIX,))):
+    for folder, prefix, suffixes in (
+        (processes_dir, "processes", DIAGRAM_SUFFIXES),
+        (forms_dir, "forms", (FORM_SUFFIX,)),
+    ):
         if not folder.is_dir():
             raise DeployRefused([Problem(str(folder), "folder not found")])
         for path in sorted(folder.rglob("*")):
@@ -95,12 +98,17 @@ def upload_path(filename: str) -> str:
     """Where an uploaded file belongs in the set: diagrams and permissions in processes/, forms in forms/."""
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}", name):
-        raise InvalidData(f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]})
+        raise InvalidData(
+            f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]}
+        )
     if name.endswith(DIAGRAM_SUFFIXES) or f"processes/{name}" in DATA_FILES:
         return f"processes/{name}"
     if name.endswith(FORM_SUFFIX):
         return f"forms/{name}"
-    raise InvalidData(f"'{name}' is neither a diagram (.bpmn, .dmn) nor a form (.json)", fields={"/files": [f"{name}: unsupported type"]})
+    raise InvalidData(
+        f"'{name}' is neither a diagram (.bpmn, .dmn) nor a form (.json)",
+        fields={"/files": [f"{name}: unsupported type"]},
+    )
 
 
 def check(diagrams: DiagramSet) -> CheckedSet:
@@ -133,7 +141,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
             {n: r for n, r in trees.items() if n.endswith(".bpmn")},
             {n: r for n, r in trees.items() if n.endswith(".dmn")},
         )
-    except Exception as err:  # noqa: BLE001 - any parser failure is a problem with the files
+    except Exception as err:
         file, element, line = engine.parse_error_location(err)
         raise DeployRefused([Problem(file or "(diagram set)", str(err).splitlines()[0], element, line)]) from None
     problems.extend(_check_user_task_forms(parsed, forms, trees))
@@ -150,9 +158,12 @@ def _check_documents(diagrams: DiagramSet, forms: dict[str, Any]) -> list[Proble
     """Upload fields name usable slots; the anonymisation rules parse and every pattern is safe to run."""
     from cprflow import anonymisation, docfields  # they import the engine adapter's neighbours
 
-    problems = [Problem(f"forms/{name}", message) for name, schema in forms.items()
-                if name.endswith(".schema.json") and isinstance(schema, dict)
-                for message in docfields.template_problems(schema)]
+    problems = [
+        Problem(f"forms/{name}", message)
+        for name, schema in forms.items()
+        if name.endswith(".schema.json") and isinstance(schema, dict)
+        for message in docfields.template_problems(schema)
+    ]
     if ANONYMISATION_FILE in diagrams.files:
         problems += anonymisation.parse_rules(diagrams.files[ANONYMISATION_FILE])[1]
     return problems
@@ -207,7 +218,12 @@ def _check_call_targets(trees: dict[str, Any]) -> list[Problem]:
     bpmn = {n: r for n, r in trees.items() if n.endswith(".bpmn")}
     known = {p.get("id") for root in bpmn.values() for p in root.xpath(".//bpmn:process", namespaces=NS)}
     return [
-        Problem(name, f"calls process '{call.get('calledElement')}', which is not in the diagram set", call.get("id"), call.sourceline)
+        Problem(
+            name,
+            f"calls process '{call.get('calledElement')}', which is not in the diagram set",
+            call.get("id"),
+            call.sourceline,
+        )
         for name, root in bpmn.items()
         for call in root.xpath(".//bpmn:callActivity", namespaces=NS)
         if call.get("calledElement") not in known
@@ -223,11 +239,20 @@ def _check_operators(trees: dict[str, Any]) -> list[Problem]:
         for task in root.xpath(".//bpmn:serviceTask", namespaces=NS):
             declared = task.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
             if not declared:
-                found.append(Problem(name, "a service task needs an operator (spiffworkflow:serviceTaskOperator)", task.get("id"), task.sourceline))
+                found.append(
+                    Problem(
+                        name,
+                        "a service task needs an operator (spiffworkflow:serviceTaskOperator)",
+                        task.get("id"),
+                        task.sourceline,
+                    )
+                )
                 continue
             params = {p.get("id") for p in declared[0].xpath(".//spiffworkflow:parameter", namespaces=NS)}
-            found.extend(Problem(name, message, task.get("id"), declared[0].sourceline)
-                         for message in operators.problems_with(declared[0].get("id") or "", params))
+            found.extend(
+                Problem(name, message, task.get("id"), declared[0].sourceline)
+                for message in operators.problems_with(declared[0].get("id") or "", params)
+            )
     return found
 
 
@@ -240,12 +265,21 @@ def _check_event_subprocesses(trees: dict[str, Any]) -> list[Problem]:
         if not name.endswith(".bpmn"):
             continue
         for sub in root.xpath(".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NS):
-            starts = sub.xpath("./bpmn:startEvent/*[self::bpmn:messageEventDefinition or self::bpmn:signalEventDefinition"
-                               " or self::bpmn:errorEventDefinition or self::bpmn:escalationEventDefinition]", namespaces=NS)
+            starts = sub.xpath(
+                "./bpmn:startEvent/*[self::bpmn:messageEventDefinition or self::bpmn:signalEventDefinition"
+                " or self::bpmn:errorEventDefinition or self::bpmn:escalationEventDefinition]",
+                namespaces=NS,
+            )
             if starts:
-                found.append(Problem(
-                    name, "an event subprocess started by a message, signal, error or escalation never starts here: "
-                    "use a boundary event, or a receive task on a parallel branch", sub.get("id"), sub.sourceline))
+                found.append(
+                    Problem(
+                        name,
+                        "an event subprocess started by a message, signal, error or escalation never starts here: "
+                        "use a boundary event, or a receive task on a parallel branch",
+                        sub.get("id"),
+                        sub.sourceline,
+                    )
+                )
     return found
 
 
@@ -335,7 +369,14 @@ def _check_input_cell(name: str, entry: Any, text: str) -> list[Problem]:
         return []
     if re.match(r"^not\s*\(", text):
         element = _element_of(entry)
-        return [Problem(name, "not(...) never matches in this engine: write '!= value' instead", element.get("id"), entry.sourceline)]
+        return [
+            Problem(
+                name,
+                "not(...) never matches in this engine: write '!= value' instead",
+                element.get("id"),
+                entry.sourceline,
+            )
+        ]
     candidate = text.replace("?", "dmninput")
     try:
         ast.parse(candidate, mode="eval")
@@ -375,7 +416,7 @@ def _may_both_match(left: str, right: str) -> bool:
 def _overlaps(name: str, decision: Any, rules: list[tuple[Any, list[str]]]) -> list[Problem]:
     problems = []
     for i, (rule_a, cells_a) in enumerate(rules):
-        for rule_b, cells_b in rules[i + 1:]:
+        for rule_b, cells_b in rules[i + 1 :]:
             if len(cells_a) == len(cells_b) and all(_may_both_match(a, b) for a, b in zip(cells_a, cells_b)):
                 problems.append(
                     Problem(
@@ -405,7 +446,9 @@ def _load_forms(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any]
                 Draft202012Validator.check_schema(document)
             except SchemaError as err:
                 pointer = "/" + "/".join(str(p) for p in err.path)
-                problems.append(Problem(f"forms/{name}", f"not a valid JSON Schema (2020-12) at {pointer}: {err.message}"))
+                problems.append(
+                    Problem(f"forms/{name}", f"not a valid JSON Schema (2020-12) at {pointer}: {err.message}")
+                )
                 continue
         forms[name] = document
     return forms
@@ -417,7 +460,9 @@ def _check_user_task_forms(parsed: engine.ParsedSet, forms: dict[str, Any], tree
         file = task.file or "(diagram set)"
         line = _line_of(trees.get(file), task.bpmn_id)
         if not task.form:
-            problems.append(Problem(file, "user task names no form (property formJsonSchemaFilename)", task.bpmn_id, line))
+            problems.append(
+                Problem(file, "user task names no form (property formJsonSchemaFilename)", task.bpmn_id, line)
+            )
         elif task.form not in forms:
             problems.append(Problem(file, f"form '{task.form}' not found in forms/", task.bpmn_id, line))
         if task.ui_form and task.ui_form not in forms:
@@ -454,14 +499,20 @@ def _load_permissions(diagrams: DiagramSet, problems: list[Problem]) -> dict[str
 def _check_lanes(parsed: engine.ParsedSet, permissions: dict[str, Any], trees: dict[str, Any]) -> list[Problem]:
     lanes = permissions.get("lanes", {})
     return [
-        Problem(task.file or "(diagram set)", f"lane '{task.lane}' has no roles in {access.PERMISSIONS_FILE}",
-                task.bpmn_id, _line_of(trees.get(task.file or ""), task.bpmn_id))
+        Problem(
+            task.file or "(diagram set)",
+            f"lane '{task.lane}' has no roles in {access.PERMISSIONS_FILE}",
+            task.bpmn_id,
+            _line_of(trees.get(task.file or ""), task.bpmn_id),
+        )
         for task in parsed.user_tasks
         if task.lane is not None and task.lane not in lanes
     ]
 
 
-def _check_notifications(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, Any] | None) -> list[Problem]:
+def _check_notifications(
+    trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, Any] | None
+) -> list[Problem]:
     """Notification and letter templates exist in both languages; durations parse; roles exist."""
     from cprflow import letters, notify
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select
 

@@ -67,10 +67,22 @@ class Database:
 
 #: What drivers say when the server is gone, refuses, or is going away (psycopg, sqlite3).
 _DISCONNECTED = (
-    "connection refused", "server closed the connection", "terminating connection", "connection failed",
-    "could not connect", "connection reset", "connection timed out", "timeout expired", "connection is closed",
-    "connection is lost", "the database system is shutting down", "the database system is starting up",
-    "no route to host", "consuming input failed", "could not receive data", "could not send data",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "connection failed",
+    "could not connect",
+    "connection reset",
+    "connection timed out",
+    "timeout expired",
+    "connection is closed",
+    "connection is lost",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "no route to host",
+    "consuming input failed",
+    "could not receive data",
+    "could not send data",
 )
 
 

@@ -157,9 +157,12 @@ _MAX_EDIT = 2 * 1024 * 1024
 
 
 class EditsRequest(Schema):
-    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=300)),
-                        values=fields.String(validate=validate.Length(max=_MAX_EDIT)), required=True,
-                        validate=validate.Length(min=1, max=500))
+    files = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=300)),
+        values=fields.String(validate=validate.Length(max=_MAX_EDIT)),
+        required=True,
+        validate=validate.Length(min=1, max=500),
+    )
 
 
 class ProblemOut(Schema):
@@ -248,6 +251,8 @@ class MigrateRequest(Schema):
 class FormPreviewRequest(Schema):
     schema = fields.String(required=True, validate=validate.Length(max=_MAX_EDIT))
     ui_schema = fields.String(load_default="", validate=validate.Length(max=_MAX_EDIT))
+
+
 class DocumentOut(Schema):
     id = fields.Integer(required=True)
     instance_id = fields.Integer(required=True)
@@ -265,6 +270,8 @@ class DocumentOut(Schema):
 
 class DocumentList(Schema):
     documents = fields.List(fields.Nested(DocumentOut), required=True)
+
+
 # Audit: the event chain, traces, data fixes and the timescale report (web/audit_api.py)
 
 
@@ -369,12 +376,18 @@ class TimescaleReportOut(Schema):
     as_of = fields.Date(required=True)
     reviews = fields.List(fields.Nested(ReviewTimescalesOut), required=True)
     groups = fields.List(fields.Nested(GroupTimescalesOut), required=True)
+
+
 # The findings repository (cprflow.findings)
 
 
 class FindingsQuery(Schema):
-    q = fields.String(validate=validate.Length(max=500), metadata={"description": "words that must all appear (stemmed)"})
-    theme = fields.String(validate=validate.Length(max=2000), metadata={"description": "theme ids, comma-separated; all must apply"})
+    q = fields.String(
+        validate=validate.Length(max=500), metadata={"description": "words that must all appear (stemmed)"}
+    )
+    theme = fields.String(
+        validate=validate.Length(max=2000), metadata={"description": "theme ids, comma-separated; all must apply"}
+    )
     board = fields.String(validate=validate.Length(max=200))
     year = fields.Integer(validate=validate.Range(min=1990, max=2200))
     review_type = fields.String(validate=validate.Length(max=60))
@@ -479,7 +492,9 @@ class OutboxOut(Schema):
     kind = fields.String(required=True)
     template = fields.String(required=True)
     recipient = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "failed or in_doubt (left sending by a stopped worker)"})
+    status = fields.String(
+        required=True, metadata={"description": "failed or in_doubt (left sending by a stopped worker)"}
+    )
     attempts = fields.Integer(required=True)
     last_error = fields.String(allow_none=True)
     created_at = fields.AwareDateTime(required=True)

@@ -7,9 +7,9 @@ state, task index and event are written together or not at all. Time is always a
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -17,31 +17,31 @@ from sqlalchemy.orm import Session
 
 from cprflow import access, audit, docfields, documents, engine, forms, operators, processes
 from cprflow.errors import Conflict, InstanceNotActive, InvalidData, NotFound, ScriptFailed, TaskNotReady
-from cprflow.models import ACTIVE_STATUSES, Event, Instance, UserTask, ProcessVersion
+from cprflow.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
 from cprflow.repository import Database
 from cprflow.store import (  # noqa: F401 - the views are part of this module's interface
-    TaskView,
-    InstanceView,
-    DeployResult,
-    EventView,
-    deployed_version,
-    load_workflow,
     INSTANCES,
     TASKS,
-    pack,
-    unpack,
-    status_of,
-    save_step,
-    update_row,
-    sync_tasks,
-    record_event,
-    mark_error,
-    load_instance,
+    DeployResult,
+    EventView,
+    InstanceView,
+    TaskView,
     active_instance,
-    open_task,
+    deployed_version,
     instance_of_task,
-    task_view,
     instance_view,
+    load_instance,
+    load_workflow,
+    mark_error,
+    open_task,
+    pack,
+    record_event,
+    save_step,
+    status_of,
+    sync_tasks,
+    task_view,
+    unpack,
+    update_row,
 )
 
 DEFAULT_STEP_SECONDS = 5.0
@@ -73,15 +73,27 @@ def deploy(db: Database, diagrams: processes.DiagramSet, *, actor: str, now: dat
         )
         session.add(version)
         session.flush()
-        record_event(session, None, "deployed", actor, now, {"version_id": version.id, "content_hash": content_hash, "processes": [p["id"] for p in listed]})
+        record_event(
+            session,
+            None,
+            "deployed",
+            actor,
+            now,
+            {"version_id": version.id, "content_hash": content_hash, "processes": [p["id"] for p in listed]},
+        )
         return DeployResult(version.id, True, content_hash, listed)
 
 
 def list_versions(db: Database) -> list[dict[str, Any]]:
     with db.transaction(write=False) as session:
         rows = session.execute(
-            select(ProcessVersion.id, ProcessVersion.content_hash, ProcessVersion.deployed_at, ProcessVersion.deployed_by, ProcessVersion.processes)
-            .order_by(ProcessVersion.id.desc())
+            select(
+                ProcessVersion.id,
+                ProcessVersion.content_hash,
+                ProcessVersion.deployed_at,
+                ProcessVersion.deployed_by,
+                ProcessVersion.processes,
+            ).order_by(ProcessVersion.id.desc())
         ).all()
         return [r._asdict() for r in rows]
 
@@ -107,24 +119,47 @@ def _latest_version_with(session: Session, process_id: str) -> int:
 
 
 def start_instance(
-    db: Database, process_id: str, data: dict[str, Any], *, actor: str, now: datetime,
+    db: Database,
+    process_id: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
     step_seconds: float = DEFAULT_STEP_SECONDS,
 ) -> InstanceView:
     forms.check_reserved(data)
     with db.transaction() as session:
         version_id = _latest_version_with(session, process_id)
         with operators.step(session, None, actor, now) as effects:
-            workflow = engine.Workflow.start(deployed_version(session, version_id).specs[process_id], data, now, step_seconds)
+            workflow = engine.Workflow.start(
+                deployed_version(session, version_id).specs[process_id], data, now, step_seconds
+            )
             snapshot = workflow.snapshot(now, step_seconds)
         instance = Instance(
-            process_id=process_id, version_id=version_id, status=status_of(snapshot), state=pack(snapshot.state),
-            serializer_version=engine.SERIALIZER_VERSION, next_timer_at=snapshot.next_timer_at, lock_version=1,
-            waiting_for=snapshot.waiting_for, data=snapshot.data, created_at=now, created_by=actor, updated_at=now,
+            process_id=process_id,
+            version_id=version_id,
+            status=status_of(snapshot),
+            state=pack(snapshot.state),
+            serializer_version=engine.SERIALIZER_VERSION,
+            next_timer_at=snapshot.next_timer_at,
+            lock_version=1,
+            waiting_for=snapshot.waiting_for,
+            data=snapshot.data,
+            created_at=now,
+            created_by=actor,
+            updated_at=now,
         )
         session.add(instance)
         session.flush()
         tasks = sync_tasks(session, instance.id, process_id, snapshot, now, {})
-        record_event(session, instance.id, "started", actor, now, {"process_id": process_id, "version_id": version_id, "data": data})
+        record_event(
+            session,
+            instance.id,
+            "started",
+            actor,
+            now,
+            {"process_id": process_id, "version_id": version_id, "data": data},
+        )
         effects.apply(instance.id)
         return instance_view(session, instance, tasks=tasks)
 
@@ -205,8 +240,9 @@ def get_task(db: Database, task_id: str, *, with_values: bool = True) -> TaskDet
         fields_ = schema.get("properties", {})
         data = {k: v for k, v in current.items() if k in fields_}
         data.update(task.draft or {})
-        return TaskDetail(task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data,
-                          instance.data)
+        return TaskDetail(
+            task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data, instance.data
+        )
 
 
 @dataclass(frozen=True)
@@ -225,11 +261,15 @@ def task_access(db: Database, task_id: str) -> TaskAccess:
 
 
 def _task_access(session: Session, task_id: str) -> TaskAccess:
-    row = session.connection().execute(
-        select(TASKS.c.lane, TASKS.c.assignee, INSTANCES.c.version_id, INSTANCES.c.data)
-        .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
-        .where(TASKS.c.id == task_id)
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            select(TASKS.c.lane, TASKS.c.assignee, INSTANCES.c.version_id, INSTANCES.c.data)
+            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+            .where(TASKS.c.id == task_id)
+        )
+        .first()
+    )
     if row is None:
         raise NotFound(f"task {task_id} not found")
     return TaskAccess(row.lane, row.assignee, row.version_id, row.data or {})
@@ -263,7 +303,15 @@ def claim_task(db: Database, task_id: str, *, actor: str, now: datetime, release
         if claimed_by == task.claimed_by:
             return task_view(task)  # already so: nothing to record
         session.connection().execute(update(TASKS).where(TASKS.c.id == task_id).values(claimed_by=claimed_by))
-        record_event(session, task.instance_id, "task_released" if release else "task_claimed", actor, now, {"bpmn_id": task.bpmn_id}, task_id=task_id)
+        record_event(
+            session,
+            task.instance_id,
+            "task_released" if release else "task_claimed",
+            actor,
+            now,
+            {"bpmn_id": task.bpmn_id},
+            task_id=task_id,
+        )
         return replace(task_view(task), claimed_by=claimed_by)
 
 
@@ -276,7 +324,15 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: str, 
         if task.claimed_by not in (None, actor):
             raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
         session.connection().execute(update(TASKS).where(TASKS.c.id == task_id).values(draft=data))
-        record_event(session, task.instance_id, "draft_saved", actor, now, {"bpmn_id": task.bpmn_id, "data": data}, task_id=task_id)
+        record_event(
+            session,
+            task.instance_id,
+            "draft_saved",
+            actor,
+            now,
+            {"bpmn_id": task.bpmn_id, "data": data},
+            task_id=task_id,
+        )
         return task_view(task)
 
 
@@ -294,8 +350,14 @@ _OPEN_SIBLINGS = select(TASKS).where(
 
 
 def complete_task(
-    db: Database, task_id: str, data: dict[str, Any], *, actor: str, now: datetime,
-    step_seconds: float = DEFAULT_STEP_SECONDS, check_access: Callable[[TaskAccess], None] | None = None,
+    db: Database,
+    task_id: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
+    check_access: Callable[[TaskAccess], None] | None = None,
 ) -> InstanceView:
     """Complete an open task with its form data. ``check_access`` (the web layer's permission
     check) sees the task and its case before anything else is said about either, in the same
@@ -316,8 +378,12 @@ def complete_task(
             schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
             if schema is None:
                 raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
-            forms.validate(schema, data, assignee=task.assignee,
-                           documents=documents.list_for(session, instance.id) if docfields.has_fields(schema) else ())
+            forms.validate(
+                schema,
+                data,
+                assignee=task.assignee,
+                documents=documents.list_for(session, instance.id) if docfields.has_fields(schema) else (),
+            )
             workflow = load_workflow(session, instance)
             before = instance.data
             with operators.step(session, instance.id, actor, now) as effects:
@@ -326,9 +392,21 @@ def complete_task(
                 except LookupError:
                     raise TaskNotReady(f"task {task_id} is no longer ready") from None
                 tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
-            record_event(session, instance.id, "task_completed", actor, now,
-                    {"bpmn_id": task.bpmn_id, "name": task.name, "lane": task.lane, "data": data,
-                     "changes": audit.changes(before, instance.data)}, task_id=task_id)
+            record_event(
+                session,
+                instance.id,
+                "task_completed",
+                actor,
+                now,
+                {
+                    "bpmn_id": task.bpmn_id,
+                    "name": task.name,
+                    "lane": task.lane,
+                    "data": data,
+                    "changes": audit.changes(before, instance.data),
+                },
+                task_id=task_id,
+            )
             effects.apply(instance.id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
@@ -337,7 +415,13 @@ def complete_task(
 
 
 def send_message(
-    db: Database, instance_id: int, name: str, payload: dict[str, Any], *, actor: str, now: datetime,
+    db: Database,
+    instance_id: int,
+    name: str,
+    payload: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
     step_seconds: float = DEFAULT_STEP_SECONDS,
 ) -> InstanceView:
     forms.check_reserved(payload)
@@ -349,8 +433,14 @@ def send_message(
             with operators.step(session, instance.id, actor, now) as effects:
                 kind = workflow.send(name, payload, now, step_seconds)
                 tasks = save_step(session, instance, workflow, now, step_seconds)
-            record_event(session, instance.id, f"{kind}_received", actor, now,
-                         {"name": name, "payload": payload, "changes": audit.changes(before, instance.data)})
+            record_event(
+                session,
+                instance.id,
+                f"{kind}_received",
+                actor,
+                now,
+                {"name": name, "payload": payload, "changes": audit.changes(before, instance.data)},
+            )
             effects.apply(instance.id)
             return instance_view(session, instance, tasks=tasks)
     except ScriptFailed as err:
@@ -373,7 +463,9 @@ def set_status(db: Database, instance_id: int, action: str, *, reason: str, acto
         "retry": ("error",),
     }
     if action not in allowed:
-        raise InvalidData(f"unknown action '{action}'", fields={"/action": ["must be suspend, resume, terminate or retry"]})
+        raise InvalidData(
+            f"unknown action '{action}'", fields={"/action": ["must be suspend, resume, terminate or retry"]}
+        )
     with db.transaction() as session:
         instance = load_instance(session, instance_id)
         if instance.status not in allowed[action]:
@@ -383,19 +475,30 @@ def set_status(db: Database, instance_id: int, action: str, *, reason: str, acto
         elif action == "terminate":
             new_status = "terminated"
         else:
-            new_status = "running" if session.scalar(
-                select(func.count()).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
-            ) else "waiting"
+            new_status = (
+                "running"
+                if session.scalar(
+                    select(func.count()).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
+                )
+                else "waiting"
+            )
         previous = instance.status
         values = {"status": new_status, "error": None, "updated_at": now}
         update_row(session, instance, values)
         if new_status == "terminated":
             session.execute(
-                update(UserTask).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None)).values(closed_at=now)
+                update(UserTask)
+                .where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
+                .values(closed_at=now)
             )
-        record_event(session, instance_id, "status_changed", actor, now,
-                {"action": action, "from": previous, "to": new_status, "reason": reason})
+        record_event(
+            session,
+            instance_id,
+            "status_changed",
+            actor,
+            now,
+            {"action": action, "from": previous, "to": new_status, "reason": reason},
+        )
         for key, value in values.items():
             setattr(instance, key, value)
         return instance_view(session, instance)
-

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import threading
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -24,9 +25,8 @@ INSTANCES = Instance.__table__
 TASKS = UserTask.__table__
 EVENTS = Event.__table__
 _INSTANCE_BY_ID = select(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"))
-_UPDATE_INSTANCE = (
-    INSTANCES.update()
-    .where(INSTANCES.c.id == bindparam("row_id"), INSTANCES.c.lock_version == bindparam("expected"))
+_UPDATE_INSTANCE = INSTANCES.update().where(
+    INSTANCES.c.id == bindparam("row_id"), INSTANCES.c.lock_version == bindparam("expected")
 )
 
 
@@ -150,19 +150,28 @@ def status_of(snapshot: engine.Snapshot) -> str:
 
 
 def save_step(
-    session: Session, instance: Instance, workflow: engine.Workflow, now: datetime, step_seconds: float,
+    session: Session,
+    instance: Instance,
+    workflow: engine.Workflow,
+    now: datetime,
+    step_seconds: float,
     open_tasks: Sequence[Any] | None = None,
 ) -> list[TaskView]:
     """Write state, indexes and status after a step; returns the open tasks as they now are."""
     if open_tasks is None:
-        open_tasks = session.connection().execute(
-            select(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.closed_at.is_(None))
-        ).all()
+        open_tasks = (
+            session.connection()
+            .execute(select(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.closed_at.is_(None)))
+            .all()
+        )
     known = {t.id: t for t in open_tasks}
     snapshot = workflow.snapshot(now, step_seconds, known=set(known))
     values = {
-        "status": status_of(snapshot), "state": pack(snapshot.state), "serializer_version": engine.SERIALIZER_VERSION,
-        "next_timer_at": snapshot.next_timer_at, "waiting_for": snapshot.waiting_for,
+        "status": status_of(snapshot),
+        "state": pack(snapshot.state),
+        "serializer_version": engine.SERIALIZER_VERSION,
+        "next_timer_at": snapshot.next_timer_at,
+        "waiting_for": snapshot.waiting_for,
         "data": snapshot.data if snapshot.completed else {**instance.data, **snapshot.data},
         "updated_at": now,
     }
@@ -175,7 +184,8 @@ def save_step(
 def update_row(session: Session, instance: Instance, values: dict[str, Any]) -> None:
     """Write only if nobody else has since: the version counter makes one of two racers lose."""
     result = session.connection().execute(
-        _UPDATE_INSTANCE, {"row_id": instance.id, "expected": instance.lock_version, "lock_version": instance.lock_version + 1, **values}
+        _UPDATE_INSTANCE,
+        {"row_id": instance.id, "expected": instance.lock_version, "lock_version": instance.lock_version + 1, **values},
     )
     if result.rowcount != 1:
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
@@ -183,7 +193,11 @@ def update_row(session: Session, instance: Instance, values: dict[str, Any]) -> 
 
 
 def sync_tasks(
-    session: Session, instance_id: int, process_id: str, snapshot: engine.Snapshot, now: datetime,
+    session: Session,
+    instance_id: int,
+    process_id: str,
+    snapshot: engine.Snapshot,
+    now: datetime,
     known: dict[str, Any],
 ) -> list[TaskView]:
     current = {t.id: t for t in snapshot.ready_tasks}
@@ -192,9 +206,18 @@ def sync_tasks(
         session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now))
     new = [
         {
-            "id": t.id, "instance_id": instance_id, "process_id": process_id, "bpmn_id": t.bpmn_id, "name": t.name,
-            "lane": t.lane, "form": t.form, "ui_form": t.ui_form, "instructions": t.instructions,
-            "due_at": t.due_at, "assignee": t.assignee, "ready_at": now,
+            "id": t.id,
+            "instance_id": instance_id,
+            "process_id": process_id,
+            "bpmn_id": t.bpmn_id,
+            "name": t.name,
+            "lane": t.lane,
+            "form": t.form,
+            "ui_form": t.ui_form,
+            "instructions": t.instructions,
+            "due_at": t.due_at,
+            "assignee": t.assignee,
+            "ready_at": now,
         }
         for t in snapshot.ready_tasks
         if t.id not in known
@@ -209,13 +232,20 @@ def sync_tasks(
 
 
 def record_event(
-    session: Session, instance_id: int | None, kind: str, actor: str, now: datetime, detail: dict[str, Any],
+    session: Session,
+    instance_id: int | None,
+    kind: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
     task_id: str | None = None,
 ) -> None:
     audit.append(session, instance_id, kind, actor, now, detail, task_id)
 
 
-def mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor: str, now: datetime, during: str) -> None:
+def mark_error(
+    db: Database, instance_id: int | None, err: ScriptFailed, actor: str, now: datetime, during: str
+) -> None:
     """Leave the instance at its last committed state, flagged for an admin to see and retry."""
     if instance_id is None:
         return
@@ -224,7 +254,14 @@ def mark_error(db: Database, instance_id: int | None, err: ScriptFailed, actor: 
         if instance.status not in ACTIVE_STATUSES:
             return
         update_row(session, instance, {"status": "error", "error": err.message, "updated_at": now})
-        record_event(session, instance_id, "error", actor, now, {"during": during, "message": err.message, "from": instance.status})
+        record_event(
+            session,
+            instance_id,
+            "error",
+            actor,
+            now,
+            {"during": during, "message": err.message, "from": instance.status},
+        )
 
 
 def load_instance(session: Session, instance_id: int) -> Instance:
@@ -259,8 +296,19 @@ def instance_of_task(db: Database, task_id: str) -> int | None:
 
 def task_view(task: Any, version_id: int | None = None) -> TaskView:
     return TaskView(
-        task.id, task.instance_id, task.process_id, task.bpmn_id, task.name, task.lane, task.form, task.ui_form,
-        task.instructions, task.due_at, task.assignee, task.ready_at, getattr(task, "claimed_by", None),
+        task.id,
+        task.instance_id,
+        task.process_id,
+        task.bpmn_id,
+        task.name,
+        task.lane,
+        task.form,
+        task.ui_form,
+        task.instructions,
+        task.due_at,
+        task.assignee,
+        task.ready_at,
+        getattr(task, "claimed_by", None),
         version_id if version_id is not None else getattr(task, "version_id", None),
     )
 
@@ -272,11 +320,21 @@ def instance_view(
         tasks = [
             task_view(t)
             for t in session.scalars(
-                select(UserTask).where(UserTask.instance_id == instance.id, UserTask.closed_at.is_(None)).order_by(UserTask.ready_at)
+                select(UserTask)
+                .where(UserTask.instance_id == instance.id, UserTask.closed_at.is_(None))
+                .order_by(UserTask.ready_at)
             )
         ]
     return InstanceView(
-        instance.id, instance.process_id, instance.version_id, instance.status, instance.data, instance.next_timer_at,
-        list(instance.waiting_for or []), instance.error, instance.created_at, instance.updated_at, tasks or [],
+        instance.id,
+        instance.process_id,
+        instance.version_id,
+        instance.status,
+        instance.data,
+        instance.next_timer_at,
+        list(instance.waiting_for or []),
+        instance.error,
+        instance.created_at,
+        instance.updated_at,
+        tasks or [],
     )
-

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from cprflow import audit, engine, operators
+from cprflow import audit, operators
 from cprflow.errors import Conflict, ScriptFailed
 from cprflow.models import ACTIVE_STATUSES, Instance
 from cprflow.repository import Database
@@ -78,7 +78,14 @@ def _fire_next(db: Database, now: datetime, step_seconds: float, seen: set[int])
             with operators.step(session, claimed, ACTOR, now) as effects:
                 workflow.fire_timers(now, step_seconds)
                 save_step(session, instance, workflow, now, step_seconds)
-            record_event(session, claimed, "timer_fired", ACTOR, now, {"timers": due, "changes": audit.changes(before, instance.data)})
+            record_event(
+                session,
+                claimed,
+                "timer_fired",
+                ACTOR,
+                now,
+                {"timers": due, "changes": audit.changes(before, instance.data)},
+            )
             effects.apply(claimed)
             return claimed, None
     except (ScriptFailed, Conflict) as err:
@@ -93,8 +100,12 @@ def next_due(db: Database) -> datetime | None:
 
 
 def work(
-    db: Database, *, poll_seconds: float, step_seconds: float = DEFAULT_STEP_SECONDS,
-    stop: threading.Event | None = None, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    db: Database,
+    *,
+    poll_seconds: float,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Fire due timers until ``stop`` is set, sleeping until the next due time (at most ``poll_seconds``)."""
     stop = stop or threading.Event()
@@ -104,7 +115,7 @@ def work(
             if run.fired or run.failed:
                 log.info("timers fired=%s failed=%s", run.fired, run.failed)
             upcoming = next_due(db)
-        except Exception as err:  # noqa: BLE001 - a worker outlives a database hiccup; it logs and retries
+        except Exception as err:
             # The type only: a database error's message can quote case data.
             log.error("timer run failed (%s); retrying", type(err).__name__)
             upcoming = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -42,16 +42,28 @@ class UserView:
 
 
 def _view(user: User) -> UserView:
-    return UserView(user.id, user.username, user.display_name, list(user.roles), user.agency, user.language,
-                    user.disabled, user.token_version)
+    return UserView(
+        user.id,
+        user.username,
+        user.display_name,
+        list(user.roles),
+        user.agency,
+        user.language,
+        user.disabled,
+        user.token_version,
+    )
 
 
 def _check_roles(roles: list[str], agency: str | None) -> None:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
-        raise InvalidData(f"unknown role(s): {', '.join(unknown)}", fields={"/roles": [f"must be among {', '.join(ROLES)}"]})
+        raise InvalidData(
+            f"unknown role(s): {', '.join(unknown)}", fields={"/roles": [f"must be among {', '.join(ROLES)}"]}
+        )
     if "agency" in roles and not agency:
-        raise InvalidData("agency staff need the agency they act for", fields={"/agency": ["is required for the agency role"]})
+        raise InvalidData(
+            "agency staff need the agency they act for", fields={"/agency": ["is required for the agency role"]}
+        )
 
 
 def _check_password(password: str) -> None:
@@ -60,8 +72,15 @@ def _check_password(password: str) -> None:
 
 
 def add_user(
-    db: Database, username: str, *, password: str, roles: list[str], now: datetime, display_name: str | None = None,
-    agency: str | None = None, language: str = "en",
+    db: Database,
+    username: str,
+    *,
+    password: str,
+    roles: list[str],
+    now: datetime,
+    display_name: str | None = None,
+    agency: str | None = None,
+    language: str = "en",
 ) -> UserView:
     _check_roles(roles, agency)
     _check_password(password)
@@ -70,9 +89,17 @@ def add_user(
     with db.transaction() as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidData(f"user '{username}' already exists", fields={"/username": ["is taken"]})
-        user = User(username=username, display_name=display_name or username, password_hash=_hasher.hash(password),
-                    roles=sorted(set(roles)), agency=agency, language=language, disabled=False, token_version=1,
-                    created_at=now)
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=_hasher.hash(password),
+            roles=sorted(set(roles)),
+            agency=agency,
+            language=language,
+            disabled=False,
+            token_version=1,
+            created_at=now,
+        )
         session.add(user)
         session.flush()
         return _view(user)
@@ -94,8 +121,17 @@ def sign_in_external(
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            user = User(username=username, display_name=display_name, password_hash=None, roles=sorted(set(roles)),
-                        agency=agency, language="en", disabled=False, token_version=1, created_at=now)
+            user = User(
+                username=username,
+                display_name=display_name,
+                password_hash=None,
+                roles=sorted(set(roles)),
+                agency=agency,
+                language="en",
+                disabled=False,
+                token_version=1,
+                created_at=now,
+            )
             session.add(user)
         elif user.disabled:
             raise Unauthenticated("this account is disabled")
@@ -144,8 +180,13 @@ def set_language(db: Database, user_id: int, language: str) -> UserView:
 
 
 def authenticate(
-    db: Database, username: str, password: str, *, now: datetime | None = None,
-    lockout_attempts: int = LOCKOUT_ATTEMPTS, lockout_minutes: float = LOCKOUT_MINUTES,
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    lockout_attempts: int = LOCKOUT_ATTEMPTS,
+    lockout_minutes: float = LOCKOUT_MINUTES,
 ) -> UserView:
     """The user if the password is right, the account enabled and not locked; one vague error otherwise.
 
@@ -154,7 +195,7 @@ def authenticate(
     the count. A locked account gets the same answer as a wrong password (and pays for a hash all
     the same), so an attacker cannot tell that guessing has stopped working; the log says so.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with db.transaction(write=False) as session:
         user = session.scalar(select(User).where(User.username == username))
         view = _view(user) if user is not None else None
@@ -188,13 +229,17 @@ def _record_failure(db: Database, user_id: int, username: str, now: datetime, at
         return
     with db.transaction() as session:
         # A lock that has run out starts the count afresh.
-        session.execute(update(User).where(User.id == user_id, User.locked_until <= now)
-                        .values(failed_sign_ins=0, locked_until=None))
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.locked_until <= now)
+            .values(failed_sign_ins=0, locked_until=None)
+        )
         session.execute(update(User).where(User.id == user_id).values(failed_sign_ins=User.failed_sign_ins + 1))
         count = session.scalar(select(User.failed_sign_ins).where(User.id == user_id)) or 0
         if count >= attempts:
-            session.execute(update(User).where(User.id == user_id)
-                            .values(locked_until=now + timedelta(minutes=minutes)))
+            session.execute(
+                update(User).where(User.id == user_id).values(locked_until=now + timedelta(minutes=minutes))
+            )
     if count >= attempts:
         log.warning("account %r locked for %s minutes after %d failed sign-ins", username, minutes, count)
 
@@ -208,16 +253,30 @@ def _dummy_hash() -> str:
     return _dummy[0]
 
 
-_USER_COLUMNS = [User.__table__.c[name] for name in (
-    "id", "username", "display_name", "roles", "agency", "language", "disabled", "token_version")]
+_USER_COLUMNS = [
+    User.__table__.c[name]
+    for name in ("id", "username", "display_name", "roles", "agency", "language", "disabled", "token_version")
+]
 
 
 def get_user(db: Database, user_id: int) -> UserView | None:
     """Every API request asks this to check its token: one plain query, no ORM identity map."""
     with db.transaction(write=False) as session:
         row = session.connection().execute(select(*_USER_COLUMNS).where(User.__table__.c.id == user_id)).first()
-        return None if row is None else UserView(row.id, row.username, row.display_name, list(row.roles), row.agency,
-                                                 row.language, row.disabled, row.token_version)
+        return (
+            None
+            if row is None
+            else UserView(
+                row.id,
+                row.username,
+                row.display_name,
+                list(row.roles),
+                row.agency,
+                row.language,
+                row.disabled,
+                row.token_version,
+            )
+        )
 
 
 def list_users(db: Database) -> list[UserView]:

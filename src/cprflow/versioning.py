@@ -18,16 +18,42 @@ from lxml import etree
 from cprflow import access, processes
 
 _BPMN = processes.NS["bpmn"]
-_DI_NAMESPACES = ("http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DMN/20180521/DMNDI/",
-                  "https://www.omg.org/spec/DMN/20191111/DMNDI/")
+_DI_NAMESPACES = (
+    "http://www.omg.org/spec/BPMN/20100524/DI",
+    "http://www.omg.org/spec/DMN/20180521/DMNDI/",
+    "https://www.omg.org/spec/DMN/20191111/DMNDI/",
+)
 #: Elements a process owner draws and names; ids on anything else (definitions, event definitions,
 #: documentation) belong to the element around them.
 _DRAWN = {
-    "process", "subProcess", "lane", "sequenceFlow", "startEvent", "endEvent", "intermediateCatchEvent",
-    "intermediateThrowEvent", "boundaryEvent", "userTask", "manualTask", "scriptTask", "serviceTask",
-    "businessRuleTask", "callActivity", "receiveTask", "sendTask", "task", "exclusiveGateway",
-    "parallelGateway", "inclusiveGateway", "eventBasedGateway", "dataObject", "dataObjectReference",
-    "message", "signal", "participant", "collaboration",
+    "process",
+    "subProcess",
+    "lane",
+    "sequenceFlow",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "businessRuleTask",
+    "callActivity",
+    "receiveTask",
+    "sendTask",
+    "task",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "dataObject",
+    "dataObjectReference",
+    "message",
+    "signal",
+    "participant",
+    "collaboration",
 }
 
 
@@ -103,18 +129,34 @@ def _own(node: Any) -> list[Any]:
 
 def _bpmn_aspects(node: Any) -> dict[str, Any]:
     aspects: dict[str, Any] = {"kind": _local(node), "name": node.get("name")}
-    for attr in ("calledElement", "messageRef", "signalRef", "sourceRef", "targetRef", "default",
-                 "attachedToRef", "cancelActivity", "isExecutable"):
+    for attr in (
+        "calledElement",
+        "messageRef",
+        "signalRef",
+        "sourceRef",
+        "targetRef",
+        "default",
+        "attachedToRef",
+        "cancelActivity",
+        "isExecutable",
+    ):
         if node.get(attr) is not None and node.get(attr) != _DEFAULTS.get(attr):
             aspects[attr] = node.get(attr)
     own = _own(node)
     wanted = {
-        "timer": ("timeDate", "timeDuration", "timeCycle"), "condition": ("conditionExpression",),
-        "script": ("script",), "preScript": ("preScript",), "postScript": ("postScript",),
-        "instructions": ("instructionsForEndUser",), "calledDecisionId": ("calledDecisionId",),
-        "messageVariable": ("messageVariable",), "messagePayload": ("messagePayload",),
-        "loopCondition": ("loopCondition",), "completionCondition": ("completionCondition",),
-        "loopCardinality": ("loopCardinality",), "documentation": ("documentation",),
+        "timer": ("timeDate", "timeDuration", "timeCycle"),
+        "condition": ("conditionExpression",),
+        "script": ("script",),
+        "preScript": ("preScript",),
+        "postScript": ("postScript",),
+        "instructions": ("instructionsForEndUser",),
+        "calledDecisionId": ("calledDecisionId",),
+        "messageVariable": ("messageVariable",),
+        "messagePayload": ("messagePayload",),
+        "loopCondition": ("loopCondition",),
+        "completionCondition": ("completionCondition",),
+        "loopCardinality": ("loopCardinality",),
+        "documentation": ("documentation",),
     }
     for aspect, locals_ in wanted.items():
         texts = [(n.text or "").strip() for n in own if _local(n) in locals_]
@@ -131,7 +173,8 @@ def _bpmn_aspects(node: Any) -> dict[str, Any]:
     # Anything else, whitespace and attribute order aside (a modeler re-indents what it saves).
     rest = sorted(
         json.dumps([n.tag, sorted(n.attrib.items()), (n.text or "").strip()])
-        for n in own if _local(n) not in ("incoming", "outgoing")
+        for n in own
+        if _local(n) not in ("incoming", "outgoing")
     )
     aspects["(other)"] = "\n".join(rest)
     return aspects
@@ -153,14 +196,19 @@ def _dmn_elements(root: Any) -> dict[str, dict[str, Any]]:
             inputs = [_cell(i) or i.get("label") or "" for i in table if _local(i) == "input"]
             outputs = [o.get("name") or o.get("label") or "" for o in table if _local(o) == "output"]
             out[decision.get("id")] = {
-                "kind": "decision", "name": decision.get("name"), "hit policy": table.get("hitPolicy", "UNIQUE"),
-                "inputs": " | ".join(inputs), "outputs": " | ".join(outputs),
+                "kind": "decision",
+                "name": decision.get("name"),
+                "hit policy": table.get("hitPolicy", "UNIQUE"),
+                "inputs": " | ".join(inputs),
+                "outputs": " | ".join(outputs),
             }
             for number, rule in enumerate((r for r in table if _local(r) == "rule"), start=1):
                 cells = [_cell(c) for c in rule if _local(c) in ("inputEntry", "outputEntry")]
                 out[rule.get("id")] = {
-                    "kind": "rule", "name": f"{decision.get('id')} row {number}",
-                    "cells": " | ".join(cells), "annotation": _texts(rule, "./*[local-name()='description']"),
+                    "kind": "rule",
+                    "name": f"{decision.get('id')} row {number}",
+                    "cells": " | ".join(cells),
+                    "annotation": _texts(rule, "./*[local-name()='description']"),
                 }
     return out
 
@@ -172,7 +220,8 @@ def _cell(node: Any) -> str:
 
 def _layout(root: Any) -> bytes:
     return b"".join(
-        etree.tostring(n, method="c14n") for n in root.iter()
+        etree.tostring(n, method="c14n")
+        for n in root.iter()
         if isinstance(n.tag, str) and etree.QName(n).namespace in _DI_NAMESPACES and n.getparent() is root
     )
 
@@ -199,7 +248,9 @@ def _diff_xml(name: str, old_text: str, new_text: str, elements_of: Any) -> File
         if not changes and a.get("(other)") != b.get("(other)"):
             changes = [{"aspect": "other details", "before": None, "after": None}]
         if changes:
-            result.elements_changed.append({"id": key, "kind": b["kind"], "name": b.get("name") or "", "changes": changes})
+            result.elements_changed.append(
+                {"id": key, "kind": b["kind"], "name": b.get("name") or "", "changes": changes}
+            )
     result.layout_changed = _layout(old_root) != _layout(new_root)
     return result
 
@@ -229,14 +280,23 @@ def _diff_json(name: str, old_text: str, new_text: str) -> FileDiff:
             if a != b:
                 changes = [
                     {"aspect": k, "before": _short(a.get(k)), "after": _short(b.get(k))}
-                    for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+                    for k in sorted(set(a) | set(b))
+                    if a.get(k) != b.get(k)
                 ]
-                result.elements_changed.append({"id": key, "kind": "field", "name": str(b.get("title", "")), "changes": changes})
+                result.elements_changed.append(
+                    {"id": key, "kind": "field", "name": str(b.get("title", "")), "changes": changes}
+                )
         old, new = ({k: v for k, v in d.items() if k != "properties"} for d in (old, new))
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
-            result.elements_changed.append({"id": key, "kind": "setting", "name": key, "changes": [
-                {"aspect": key, "before": _short(old.get(key)), "after": _short(new.get(key))}]})
+            result.elements_changed.append(
+                {
+                    "id": key,
+                    "kind": "setting",
+                    "name": key,
+                    "changes": [{"aspect": key, "before": _short(old.get(key)), "after": _short(new.get(key))}],
+                }
+            )
     return result
 
 

@@ -10,7 +10,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,13 @@ from tests.conftest import ROOT
 CHROMIUM = os.environ.get("CPRFLOW_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 PASSWORD = "correct horse battery"
 
@@ -36,15 +41,22 @@ PASSWORD = "correct horse battery"
 def live_db(tmp_path: Path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path / 'e2e.db'}")
     db.upgrade()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     services.deploy(db, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=now)
     yield db
     db.dispose()
 
 
 def add_user(db: Database, username: str, *roles: str, agency: str | None = None) -> None:
-    users.add_user(db, username, password=PASSWORD, roles=list(roles), agency=agency, now=datetime.now(timezone.utc),
-                   display_name=username.capitalize())
+    users.add_user(
+        db,
+        username,
+        password=PASSWORD,
+        roles=list(roles),
+        agency=agency,
+        now=datetime.now(UTC),
+        display_name=username.capitalize(),
+    )
 
 
 @pytest.fixture

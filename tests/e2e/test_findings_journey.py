@@ -20,18 +20,30 @@ def to_sign_off(db: Database) -> int:
     """A SUSR walked to the Case Review Group's sign-off through the services (not what this test is about)."""
     now = datetime.now(UTC)
     view = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=now)
-    steps = [("susr_record_referral", test_susr.susr_referral("2026-01-05")), ("susr_case_review_group", test_susr.CRG),
-             ("susr_board_chair_decision", test_susr.CHAIR), ("susr_notify_welsh_government", test_susr.NOTIFY),
-             ("susr_appoint_reviewers", test_susr.APPOINT), ("accept_appointment", {"appointment_response": "accept",
-                                                                                   "independence_declared": True}),
-             ("family_involvement", test_susr.FAMILY_DECLINED), ("learning_event", test_susr.LEARNING),
-             ("draft_report", test_susr.DRAFT)]
+    steps = [
+        ("susr_record_referral", test_susr.susr_referral("2026-01-05")),
+        ("susr_case_review_group", test_susr.CRG),
+        ("susr_board_chair_decision", test_susr.CHAIR),
+        ("susr_notify_welsh_government", test_susr.NOTIFY),
+        ("susr_appoint_reviewers", test_susr.APPOINT),
+        ("accept_appointment", {"appointment_response": "accept", "independence_declared": True}),
+        ("family_involvement", test_susr.FAMILY_DECLINED),
+        ("learning_event", test_susr.LEARNING),
+        ("draft_report", test_susr.DRAFT),
+    ]
     for bpmn_id, data in steps:
         task = next(t for t in services.list_tasks(db, instance_id=view.id) if t.bpmn_id == bpmn_id)
         if bpmn_id == "draft_report":  # the draft is a file in the document store, named by reference
             with db.transaction() as session:
-                draft = documents.store(session, instance_id=view.id, slot="draft_report", filename="draft.pdf",
-                                        data=files.pdf("Draft report"), actor="someone", now=now)
+                draft = documents.store(
+                    session,
+                    instance_id=view.id,
+                    slot="draft_report",
+                    filename="draft.pdf",
+                    data=files.pdf("Draft report"),
+                    actor="someone",
+                    now=now,
+                )
             data = {**data, "draft_report_ref": docfields.reference(draft)}
         services.complete_task(db, task.id, data, actor="someone", now=now)
     return view.id

@@ -5,7 +5,7 @@ editors with its SpiffWorkflow extension elements intact."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -47,11 +47,13 @@ def approved(review: Review) -> Review:
 @pytest.fixture
 def mid_april() -> Iterator[None]:
     """The web layer reads the clock: put it the day after the Board's approval, and let it run."""
-    with time_machine.travel(datetime(2026, 4, 16, 9, tzinfo=timezone.utc), tick=True):
+    with time_machine.travel(datetime(2026, 4, 16, 9, tzinfo=UTC), tick=True):
         yield
 
 
-def test_owner_changes_the_action_plan_deadline_deploys_and_migrates(page: Any, live_db: Database, mid_april: None) -> None:
+def test_owner_changes_the_action_plan_deadline_deploys_and_migrates(
+    page: Any, live_db: Database, mid_april: None
+) -> None:
     add_user(live_db, "olwen", "process_owner")
     running = Review.start(live_db.url, "2026-01-05")  # on version 1: 4 weeks for the action plan
 
@@ -123,7 +125,8 @@ def spiff_elements(xml: str) -> dict[str, list[Any]]:
         while owner.get("id") is None:
             owner = owner.getparent()
         found.setdefault(owner.get("id"), []).append(
-            (etree.QName(node).localname, sorted(node.attrib.items()), (node.text or "").strip()))
+            (etree.QName(node).localname, sorted(node.attrib.items()), (node.text or "").strip())
+        )
     return found
 
 

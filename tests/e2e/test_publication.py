@@ -47,7 +47,8 @@ def _findings(page: Any) -> Any:
 
 
 def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_published(
-        page: Any, live_server: str, live_db: Database, tmp_path: Path) -> None:
+    page: Any, live_server: str, live_db: Database, tmp_path: Path
+) -> None:
     add_user(live_db, "bu", "business_unit")
     add_user(live_db, cpr.LEAD, "reviewer")
     review_id = _review_at_final_report(live_db)
@@ -68,7 +69,8 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     open_task(page, PREPARE)
     briefing = files.pdf("7-minute briefing", "Share concerns early.")
     page.locator('input[type="file"][name="/seven_minute_briefing_ref"]').set_input_files(
-        _file(tmp_path, "briefing.pdf", briefing))
+        _file(tmp_path, "briefing.pdf", briefing)
+    )
     page.get_by_label("Date checked").fill(today)
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
@@ -87,13 +89,16 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
         open_task(reviewer, RESOLVE)
         shown = reviewer.get_by_role("table").filter(has=reviewer.get_by_role("columnheader", name="Text found"))
         school_row = shown.get_by_role("row").filter(
-            has=reviewer.get_by_role("cell", name="Ysgol Gynradd Llanfair", exact=True))
+            has=reviewer.get_by_role("cell", name="Ysgol Gynradd Llanfair", exact=True)
+        )
         school_id = text_of(school_row.get_by_role("cell").first)
         assert school_id.startswith("F")
-        corrected = files.docx("Final report", "Child A was known to Ysgol Gynradd Llanfair from 2024.",
-                               "Agencies shared late.")
+        corrected = files.docx(
+            "Final report", "Child A was known to Ysgol Gynradd Llanfair from 2024.", "Agencies shared late."
+        )
         reviewer.locator('input[type="file"][name="/final_report_ref"]').set_input_files(
-            _file(tmp_path, "final-v2.docx", corrected))
+            _file(tmp_path, "final-v2.docx", corrected)
+        )
         justification = reviewer.get_by_role("group", name="Justification 1", exact=True)
         justification.get_by_label("Finding number").fill(school_id)
         justification.get_by_label("Reason").fill("The school's own review is public; the Board agreed to name it.")

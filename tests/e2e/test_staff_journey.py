@@ -66,7 +66,9 @@ def fill_referral(page: Any, referral: date, event: date, *, with_referral_date:
     page.get_by_role("radio", name="Life-threatening injury").check()
     page.get_by_label("Abuse or neglect known or suspected").check()
     page.get_by_label("Summary of the referral").fill("Referred by the police after an admission to hospital.")
-    page.get_by_role("radio", name="Keep as a Child Practice Review (transitional, agreed with Welsh Government)").check()
+    page.get_by_role(
+        "radio", name="Keep as a Child Practice Review (transitional, agreed with Welsh Government)"
+    ).check()
     first = page.get_by_role("group", name="Agency 1", exact=True)
     first.get_by_role("textbox", name="Agency").fill("police")
     first.get_by_role("textbox", name="Contact", exact=True).fill("DS Morgan")
@@ -74,7 +76,8 @@ def fill_referral(page: Any, referral: date, event: date, *, with_referral_date:
 
 
 def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
-        page: Any, live_server: str, live_db: Database) -> None:
+    page: Any, live_server: str, live_db: Database
+) -> None:
     add_user(live_db, "bu", "business_unit")
     add_user(live_db, "rsg", "review_subgroup")
     add_user(live_db, "chair", "board_chair")
@@ -99,8 +102,10 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     second.get_by_role("textbox", name="Agency").wait_for()
     assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
     assert page.get_by_label("Date referred to the Review Sub-Group").input_value() == referral.isoformat()
-    assert page.get_by_role("group", name="Agency 1", exact=True).get_by_role(
-        "textbox", name="Agency").input_value() == "police"
+    assert (
+        page.get_by_role("group", name="Agency 1", exact=True).get_by_role("textbox", name="Agency").input_value()
+        == "police"
+    )
     second.get_by_role("textbox", name="Agency").fill("health")
     second.get_by_role("textbox", name="Contact", exact=True).fill("Dr Evans")
     shot(page, "02-referral-form-filled")
@@ -189,8 +194,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         chair.context.close()
 
 
-def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_completed(
-        page: Any, live_db: Database) -> None:
+def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_completed(page: Any, live_db: Database) -> None:
     add_user(live_db, "bu", "business_unit")
     review_id = start_review(live_db)
     referral = date.today() - timedelta(days=3)

@@ -30,9 +30,12 @@ def test_export_writes_a_web_edit_back_to_processes(db: Database, tmp_path: Path
     assert run(db, "export", str(v2), str(checkout))["written_or_removed"] == [BPMN]
     assert 'action_plan_period = "P2W"' in (checkout / BPMN).read_text()
     # Deploying the exported files is the same version: the files and the database agree.
-    assert run(db, "deploy", "--dir", str(checkout / "processes"), "--forms", str(checkout / "forms")) \
-        == {"version_id": v2, "created": False, "content_hash": modeling.version_info(db, v2)["content_hash"],
-            "processes": modeling.version_info(db, v2)["processes"]}
+    assert run(db, "deploy", "--dir", str(checkout / "processes"), "--forms", str(checkout / "forms")) == {
+        "version_id": v2,
+        "created": False,
+        "content_hash": modeling.version_info(db, v2)["content_hash"],
+        "processes": modeling.version_info(db, v2)["processes"],
+    }
 
 
 def test_migrate_previews_then_moves_every_movable_instance(db: Database) -> None:

@@ -44,21 +44,29 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
     review = at_action_plan
     before = review.data()
     task_before = review.task("finalise_action_plan")
-    v2 = modeling.deploy_edits(db, edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P2W"'),
-                               actor="owner", now=at("2026-04-16")).version_id
+    v2 = modeling.deploy_edits(
+        db, edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P2W"'), actor="owner", now=at("2026-04-16")
+    ).version_id
 
     [preview] = modeling.preview_migrations(db, v2, now=at("2026-04-16"))
     assert (preview.instance_id, preview.movable, preview.reasons) == (review.id, True, [])
-    assert preview.changes["elements"] == {"child_practice_review": {"added": [], "removed": [], "changed": {"set_timescales": ["script"]}}}
-    assert preview.changes["timers"]["before"] == preview.changes["timers"]["after"] == [
-        {"element": "action_plan_overdue_timer", "due": "2026-05-13T00:00:00+00:00"}]
+    assert preview.changes["elements"] == {
+        "child_practice_review": {"added": [], "removed": [], "changed": {"set_timescales": ["script"]}}
+    }
+    assert (
+        preview.changes["timers"]["before"]
+        == preview.changes["timers"]["after"]
+        == [{"element": "action_plan_overdue_timer", "due": "2026-05-13T00:00:00+00:00"}]
+    )
     assert review.view().version_id == 1  # a preview changes nothing
 
     view = modeling.migrate_instance(db, review.id, v2, reason="new timescales", actor="owner", now=at("2026-04-16"))
     assert view.version_id == v2
     after = Review(db.url, review.id)
     data = after.data()
-    assert {k: v for k, v in data.items() if k.endswith("_due")} == {k: v for k, v in before.items() if k.endswith("_due")}
+    assert {k: v for k, v in data.items() if k.endswith("_due")} == {
+        k: v for k, v in before.items() if k.endswith("_due")
+    }
     assert data["action_plan_due"] == "2026-05-13"  # an absolute date: the new period does not touch it
     assert after.view().next_timer_at == midnight("2026-05-13")
     assert after.open() == ["finalise_action_plan", "submit_final_report"]
@@ -77,11 +85,13 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
 
 def test_an_open_task_keeps_its_id_claim_and_draft(db: Database, at_action_plan: Review) -> None:
     from cprflow import services
+
     task = at_action_plan.task("finalise_action_plan")
     services.save_draft(db, task.id, {"actions": []}, actor="board.member", now=at("2026-04-16"))
     services.claim_task(db, task.id, actor="board.member", now=at("2026-04-16"))
-    v2 = modeling.deploy_edits(db, edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P3W"'),
-                               actor="owner", now=at("2026-04-16")).version_id
+    v2 = modeling.deploy_edits(
+        db, edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P3W"'), actor="owner", now=at("2026-04-16")
+    ).version_id
     modeling.migrate_instance(db, at_action_plan.id, v2, reason="r", actor="owner", now=at("2026-04-16"))
     detail = services.get_task(db, at_action_plan.task("finalise_action_plan").id)
     assert detail.task.id == task.id  # still open on the new version: the same task
@@ -90,17 +100,24 @@ def test_an_open_task_keeps_its_id_claim_and_draft(db: Database, at_action_plan:
 
 
 def test_a_review_at_an_element_made_another_kind_is_refused(db: Database, at_action_plan: Review) -> None:
-    v2 = modeling.deploy_edits(db, retyped(db, "finalise_action_plan", "manualTask"), actor="owner",
-                               now=at("2026-04-16")).version_id
+    v2 = modeling.deploy_edits(
+        db, retyped(db, "finalise_action_plan", "manualTask"), actor="owner", now=at("2026-04-16")
+    ).version_id
     [preview] = modeling.preview_migrations(db, v2, now=at("2026-04-16"))
     assert not preview.movable
-    assert preview.reasons == ["it is at 'Finalise the action plan' (child_practice_review), which the new version "
-                               "makes a different kind of element"]
+    assert preview.reasons == [
+        "it is at 'Finalise the action plan' (child_practice_review), which the new version "
+        "makes a different kind of element"
+    ]
     state_before = at_action_plan.view()
     with pytest.raises(MigrationRefused, match="different kind of element"):
         modeling.migrate_instance(db, at_action_plan.id, v2, reason="r", actor="owner", now=at("2026-04-16"))
     after = at_action_plan.view()
-    assert (after.version_id, after.updated_at, after.open_tasks) == (1, state_before.updated_at, state_before.open_tasks)
+    assert (after.version_id, after.updated_at, after.open_tasks) == (
+        1,
+        state_before.updated_at,
+        state_before.open_tasks,
+    )
     assert not [e for e in at_action_plan.events() if e.kind == "migrated"]
 
 
@@ -147,7 +164,8 @@ def test_a_review_that_passed_a_removed_element_is_refused(db: Database) -> None
     assert not preview.movable
     assert preview.reasons == [
         "it has passed 'Set timescales and the 6-month completion date' (child_practice_review), which the new "
-        "version removes, so its history could not be kept"]
+        "version removes, so its history could not be kept"
+    ]
     assert preview.changes["elements"]["child_practice_review"]["removed"] == ["set_timescales"]
     with pytest.raises(MigrationRefused, match="which the new version removes"):
         modeling.migrate_instance(db, review.id, v2, reason="r", actor="owner", now=at("2026-01-20"))
@@ -162,8 +180,9 @@ def test_a_renamed_element_it_passed_is_followed(db: Database) -> None:
     review = Review.start(db.url, "2026-01-05")
     cpr.to_reviewers(review)  # waiting on three agencies' timelines (multi-instance) and a reviewer
     text = modeling.version_files(db, 1)[BPMN]
-    v2 = modeling.deploy_edits(db, {BPMN: text.replace("set_timescales", "set_the_timescales")}, actor="owner",
-                               now=at("2026-01-20")).version_id
+    v2 = modeling.deploy_edits(
+        db, {BPMN: text.replace("set_timescales", "set_the_timescales")}, actor="owner", now=at("2026-01-20")
+    ).version_id
     before = review.view()
     [preview] = modeling.preview_migrations(db, v2, now=at("2026-01-20"))
     assert preview.movable

@@ -42,6 +42,7 @@ def test_check_finds_what_deploy_would_refuse_naming_element_and_line(db: Databa
 
 def cpr_versions(db: Database) -> list[dict[str, object]]:
     from cprflow import services
+
     return services.list_versions(db)
 
 
@@ -62,10 +63,16 @@ def test_a_deploy_records_who_and_when_and_the_diff_reads_as_changes(db: Databas
     bpmn = v1[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
     dmn = v1[DMN].replace('<text>"concise"</text>', '<text>"extended"</text>', 1)
     form = json.loads(v1[FORM])
-    form["properties"]["extra_note"] = {"type": "string", "title": "Note", "description": "d", "x-title-cy": "Nodyn",
-                                        "x-description-cy": "d"}
-    result = modeling.deploy_edits(db, {BPMN: bpmn, DMN: dmn, FORM: json.dumps(form, indent=2)}, actor="olwen",
-                                   now=at("2026-02-01"))
+    form["properties"]["extra_note"] = {
+        "type": "string",
+        "title": "Note",
+        "description": "d",
+        "x-title-cy": "Nodyn",
+        "x-description-cy": "d",
+    }
+    result = modeling.deploy_edits(
+        db, {BPMN: bpmn, DMN: dmn, FORM: json.dumps(form, indent=2)}, actor="olwen", now=at("2026-02-01")
+    )
     info = modeling.version_info(db, result.version_id)
     assert (info["deployed_by"], info["deployed_at"]) == ("olwen", at("2026-02-01"))
 
@@ -77,7 +84,11 @@ def test_a_deploy_records_who_and_when_and_the_diff_reads_as_changes(db: Databas
     assert 'action_plan_period = "P2W"' in script["changes"][0]["after"]
     assert not diffs[BPMN].layout_changed
     [row] = diffs[DMN].elements_changed
-    assert row["kind"] == "rule" and '"extended"' in row["changes"][0]["after"] and '"concise"' in row["changes"][0]["before"]
+    assert (
+        row["kind"] == "rule"
+        and '"extended"' in row["changes"][0]["after"]
+        and '"concise"' in row["changes"][0]["before"]
+    )
     assert diffs[FORM].elements_added == [{"id": "extra_note", "kind": "field", "name": "Note"}]
     # Against any version: back to the first, the same changes the other way round.
     back = {d.file: d for d in modeling.version_diff(db, 1, against=result.version_id)}
@@ -90,10 +101,19 @@ def test_timer_changes_and_added_or_removed_elements_are_named() -> None:
 <bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/>
 <bpmn:intermediateCatchEvent id="wait" name="Wait"><bpmn:timerEventDefinition id="t"><bpmn:timeDate>{timer}</bpmn:timeDate>
 </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>{extra}</bpmn:process></bpmn:definitions>"""
-    [found] = versioning.diff({"processes/p.bpmn": diagram("timer_at(a)")},
-                              {"processes/p.bpmn": diagram("timer_at(b)", '<bpmn:endEvent id="e" name="Done"/>')})
-    assert found.elements_changed == [{"id": "wait", "kind": "intermediateCatchEvent", "name": "Wait",
-                                       "changes": [{"aspect": "timer", "before": "timer_at(a)", "after": "timer_at(b)"}]}]
+
+    [found] = versioning.diff(
+        {"processes/p.bpmn": diagram("timer_at(a)")},
+        {"processes/p.bpmn": diagram("timer_at(b)", '<bpmn:endEvent id="e" name="Done"/>')},
+    )
+    assert found.elements_changed == [
+        {
+            "id": "wait",
+            "kind": "intermediateCatchEvent",
+            "name": "Wait",
+            "changes": [{"aspect": "timer", "before": "timer_at(a)", "after": "timer_at(b)"}],
+        }
+    ]
     assert found.elements_added == [{"id": "e", "kind": "endEvent", "name": "Done"}]
 
 

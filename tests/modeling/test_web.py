@@ -8,9 +8,8 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -24,7 +23,7 @@ from tests.conftest import ROOT
 
 PASSWORD = "a long enough password"
 BPMN = "processes/child_practice_review.bpmn"
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     database.upgrade()
     services.deploy(database, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=NOW)
     for role in ROLES:
-        users.add_user(database, role, password=PASSWORD, roles=[role], agency="police" if role == "agency" else None,
-                       now=NOW)
+        users.add_user(
+            database, role, password=PASSWORD, roles=[role], agency="police" if role == "agency" else None, now=NOW
+        )
     database.dispose()
     return path
 
@@ -145,7 +145,7 @@ def test_the_editors_json_needs_the_csrf_token(client: FlaskClient, db: Database
 
 def test_check_then_deploy_from_the_editor_makes_a_version(client: FlaskClient, db: Database) -> None:
     token = sign_in(client, "process_owner")
-    broken = edited_bpmn(db, 'action_plan_period = "P4W"', 'action_plan_period = _secret')
+    broken = edited_bpmn(db, 'action_plan_period = "P4W"', "action_plan_period = _secret")
     report = client.post("/modeler/data/check", json={"files": {BPMN: broken}}, headers={"X-CSRFToken": token}).json
     assert report["ok"] is False
     assert [(p["file"], p["element"]) for p in report["problems"]] == [(BPMN, "set_timescales")]
@@ -153,7 +153,9 @@ def test_check_then_deploy_from_the_editor_makes_a_version(client: FlaskClient, 
     assert refused.status_code == 422 and refused.json["error"]["code"] == "deploy_refused"
     assert list(refused.json["error"]["fields"]) == [f"{BPMN}#set_timescales"]
 
-    deployed = client.post("/modeler/data/deploy", json={"files": {BPMN: edited_bpmn(db)}}, headers={"X-CSRFToken": token})
+    deployed = client.post(
+        "/modeler/data/deploy", json={"files": {BPMN: edited_bpmn(db)}}, headers={"X-CSRFToken": token}
+    )
     assert deployed.status_code == 201 and deployed.json["version_id"] == 2
     listed = client.get("/modeler/versions").text
     assert "process_owner" in listed and "/modeler/versions/2/migrate" in listed
@@ -177,8 +179,10 @@ def test_form_preview_renders_as_the_task_page_does(client: FlaskClient, db: Dat
     schema = modeling.version_files(db, 1)["forms/finalise_action_plan.schema.json"]
     shown = client.post("/modeler/data/form-preview", json={"schema": schema}, headers={"X-CSRFToken": token})
     assert shown.status_code == 200
-    from cprflow.web import formrender
     import json
+
+    from cprflow.web import formrender
+
     assert shown.json["html"] == str(formrender.render_form(json.loads(schema), {}, {}, {}, "en"))
     bad = client.post("/modeler/data/form-preview", json={"schema": '{"type": 5}'}, headers={"X-CSRFToken": token})
     assert bad.status_code == 422 and list(bad.json["error"]["fields"]) == ["/schema"]
@@ -194,9 +198,13 @@ def test_api_versions_diff_and_migration(client: FlaskClient, db: Database) -> N
     assert diff["against"] == 1 and [f["file"] for f in diff["files"]] == [BPMN]
     [preview] = client.get("/api/versions/2/migrations", headers=headers).json["instances"]
     assert (preview["instance_id"], preview["movable"]) == (review.id, True)
-    moved = client.post(f"/api/instances/{review.id}/migrate", json={"to_version": 2, "reason": "new timescales"}, headers=headers)
+    moved = client.post(
+        f"/api/instances/{review.id}/migrate", json={"to_version": 2, "reason": "new timescales"}, headers=headers
+    )
     assert moved.status_code == 200 and moved.json["version_id"] == 2
-    again = client.post(f"/api/instances/{review.id}/migrate", json={"to_version": 2, "reason": "again"}, headers=headers)
+    again = client.post(
+        f"/api/instances/{review.id}/migrate", json={"to_version": 2, "reason": "again"}, headers=headers
+    )
     assert again.status_code == 409 and again.json["error"]["code"] == "migration_refused"
     missing = client.post(f"/api/instances/{review.id}/migrate", json={"reason": ""}, headers=headers)
     assert missing.status_code == 422 and set(missing.json["error"]["fields"]) == {"/to_version", "/reason"}
@@ -209,8 +217,10 @@ def test_migration_page_moves_the_chosen_reviews(client: FlaskClient, db: Databa
     sign_in(client, "process_owner")
     page = client.get("/modeler/versions/2/migrate").text
     assert f'name="instance" value="{first.id}"' in page and f'name="instance" value="{second.id}"' in page
-    response = client.post("/modeler/versions/2/migrate", data={"csrf_token": csrf(page), "instance": [str(first.id)],
-                                                                "reason": "new timescales"})
+    response = client.post(
+        "/modeler/versions/2/migrate",
+        data={"csrf_token": csrf(page), "instance": [str(first.id)], "reason": "new timescales"},
+    )
     assert response.status_code == 302
     assert services.get_instance(db, first.id).version_id == 2
     assert services.get_instance(db, second.id).version_id == 1

@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ def at(when: str | datetime, hour: int = 9) -> datetime:
     """``"2026-01-05"`` -> 09:00 UTC that day (or the given hour); datetimes pass through."""
     if isinstance(when, datetime):
         return when
-    return datetime.fromisoformat(when).replace(hour=hour, tzinfo=timezone.utc)
+    return datetime.fromisoformat(when).replace(hour=hour, tzinfo=UTC)
 
 
 def midnight(day: str) -> datetime:
@@ -84,8 +84,15 @@ class Review:
         self.id = instance_id
 
     @classmethod
-    def start(cls, url: str, when: str | datetime = "2026-01-05", *, process_id: str = CPR,
-              data: dict[str, Any] | None = None, actor: str = "bu.officer") -> Review:
+    def start(
+        cls,
+        url: str,
+        when: str | datetime = "2026-01-05",
+        *,
+        process_id: str = CPR,
+        data: dict[str, Any] | None = None,
+        actor: str = "bu.officer",
+    ) -> Review:
         with opened(url) as db:
             view = services.start_instance(db, process_id, data or {}, actor=actor, now=at(when))
         return cls(url, view.id)
@@ -112,7 +119,8 @@ class Review:
         found = [t for t in self.tasks(bpmn_id) if assignee is None or t.assignee == assignee]
         if len(found) != 1:
             raise AssertionError(
-                f"expected one open {bpmn_id}" + (f" for {assignee}" if assignee else "")
+                f"expected one open {bpmn_id}"
+                + (f" for {assignee}" if assignee else "")
                 + f", got {[(t.bpmn_id, t.assignee) for t in self.tasks()]}"
             )
         return found[0]
@@ -123,8 +131,15 @@ class Review:
 
     # -- acting --------------------------------------------------------------------------------
 
-    def do(self, bpmn_id: str, data: dict[str, Any], when: str | datetime, actor: str | None = None, *,
-           assignee: str | None = None) -> services.InstanceView:
+    def do(
+        self,
+        bpmn_id: str,
+        data: dict[str, Any],
+        when: str | datetime,
+        actor: str | None = None,
+        *,
+        assignee: str | None = None,
+    ) -> services.InstanceView:
         """Complete the one open ``bpmn_id`` task (the one assigned to ``assignee`` if given).
 
         A document the form requires and ``data`` leaves out is uploaded first (a clean PDF), as the
@@ -138,22 +153,38 @@ class Review:
             key = pointer.strip("/")
             if "/" not in key and key in schema.get("required", []) and key not in data:
                 slot = docfields.slot_of(template, task.assignee) or "unknown"
-                data[key] = self.upload(slot, files.pdf(f"{slot.replace('_', ' ').capitalize()}",
-                                                        "The review found that agencies shared information late."),
-                                        when, actor=who, filename=f"{slot}.pdf")
+                data[key] = self.upload(
+                    slot,
+                    files.pdf(
+                        f"{slot.replace('_', ' ').capitalize()}",
+                        "The review found that agencies shared information late.",
+                    ),
+                    when,
+                    actor=who,
+                    filename=f"{slot}.pdf",
+                )
         with opened(self.url) as db:
             return services.complete_task(db, task.id, data, actor=who, now=at(when))
 
-    def upload(self, slot: str, content: bytes, when: str | datetime, *, actor: str = "rev.lewis",
-               filename: str = "document.pdf") -> dict[str, Any]:
+    def upload(
+        self,
+        slot: str,
+        content: bytes,
+        when: str | datetime,
+        *,
+        actor: str = "rev.lewis",
+        filename: str = "document.pdf",
+    ) -> dict[str, Any]:
         """File a document in a slot of this review; the reference a form's document field holds."""
         with opened(self.url) as db, db.transaction() as session:
-            view = documents.store(session, instance_id=self.id, slot=slot, filename=filename, data=content,
-                                   actor=actor, now=at(when))
+            view = documents.store(
+                session, instance_id=self.id, slot=slot, filename=filename, data=content, actor=actor, now=at(when)
+            )
         return docfields.reference(view)
 
-    def send(self, name: str, payload: dict[str, Any], when: str | datetime,
-             actor: str = "board.chair") -> services.InstanceView:
+    def send(
+        self, name: str, payload: dict[str, Any], when: str | datetime, actor: str = "board.chair"
+    ) -> services.InstanceView:
         with opened(self.url) as db:
             return services.send_message(db, self.id, name, payload, actor=actor, now=at(when))
 
@@ -178,34 +209,67 @@ ACTION_OF = {"police": "A1", "health": "A2", "education": "A3"}
 LEAD, SECOND, REPLACEMENT = "rev.lewis", "rev.jones", "rev.evans"
 
 
-def referral(referral_date: str = "2026-01-05", *, register: bool = False, in_area: bool = True,
-             abuse: bool = True, outcome: str = "died") -> dict[str, Any]:
-    return {"child_reference": "CPR-2026-017", "board_area": "Cwm Taf Morgannwg", "in_board_area": in_area,
-            "referring_agency": "South Wales Police", "referral_date": referral_date, "event_date": "2025-12-20",
-            "outcome": outcome, "abuse_or_neglect": abuse, "register_or_looked_after_in_6_months": register,
-            "agencies_involved": [{"name": a} for a in AGENCIES],
-            # From 1 October 2024 a referral is a SUSR unless kept as a CPR (processes/review_framework.dmn).
-            "review_framework": "child_practice_review"}
+def referral(
+    referral_date: str = "2026-01-05",
+    *,
+    register: bool = False,
+    in_area: bool = True,
+    abuse: bool = True,
+    outcome: str = "died",
+) -> dict[str, Any]:
+    return {
+        "child_reference": "CPR-2026-017",
+        "board_area": "Cwm Taf Morgannwg",
+        "in_board_area": in_area,
+        "referring_agency": "South Wales Police",
+        "referral_date": referral_date,
+        "event_date": "2025-12-20",
+        "outcome": outcome,
+        "abuse_or_neglect": abuse,
+        "register_or_looked_after_in_6_months": register,
+        "agencies_involved": [{"name": a} for a in AGENCIES],
+        # From 1 October 2024 a referral is a SUSR unless kept as a CPR (processes/review_framework.dmn).
+        "review_framework": "child_practice_review",
+    }
 
 
-def screening(*, register: bool = False, in_area: bool = True, abuse: bool = True, outcome: str = "died",
-              mapf: bool = False) -> dict[str, Any]:
-    return {"in_board_area": in_area, "abuse_or_neglect": abuse, "outcome": outcome,
-            "register_or_looked_after_in_6_months": register, "multi_agency_learning_available": mapf,
-            "adult_at_risk": False, "homicide_by_relative_partner_household": False,
-            "recommendation": "Recommend as the table says."}
+def screening(
+    *, register: bool = False, in_area: bool = True, abuse: bool = True, outcome: str = "died", mapf: bool = False
+) -> dict[str, Any]:
+    return {
+        "in_board_area": in_area,
+        "abuse_or_neglect": abuse,
+        "outcome": outcome,
+        "register_or_looked_after_in_6_months": register,
+        "multi_agency_learning_available": mapf,
+        "adult_at_risk": False,
+        "homicide_by_relative_partner_household": False,
+        "recommendation": "Recommend as the table says.",
+    }
 
 
 def decision(choice: str) -> dict[str, Any]:
-    return {"decision": choice, "decision_rationale": "Criteria considered by the Board.",
-            "decided_by": "Chair, CTM Board"}
+    return {
+        "decision": choice,
+        "decision_rationale": "Criteria considered by the Board.",
+        "decided_by": "Chair, CTM Board",
+    }
 
 
 NOTIFIED = {"date_notified": "2026-01-12"}
-PANEL = {"panel_established_date": "2026-01-16", "panel_chair_name": "A. Independent", "panel_chair_independent": True,
-         "panel_members": [{"name": "P. Police", "agency": "police"}, {"name": "H. Health", "agency": "health"}]}
-TOR = {"review_period_start": "2024-12-20", "review_period_end": "2025-12-20", "scope": "Practice in the 12 months.",
-       "key_questions": [{"question": "Was information shared?"}], "tor_agreed_date": "2026-01-19"}
+PANEL = {
+    "panel_established_date": "2026-01-16",
+    "panel_chair_name": "A. Independent",
+    "panel_chair_independent": True,
+    "panel_members": [{"name": "P. Police", "agency": "police"}, {"name": "H. Health", "agency": "health"}],
+}
+TOR = {
+    "review_period_start": "2024-12-20",
+    "review_period_end": "2025-12-20",
+    "scope": "Practice in the 12 months.",
+    "key_questions": [{"question": "Was information shared?"}],
+    "tor_agreed_date": "2026-01-19",
+}
 
 
 def reviewers(count: int) -> dict[str, Any]:
@@ -218,38 +282,64 @@ DECLINE = {"appointment_response": "decline", "decline_reason": "Unavailable"}
 
 
 def duties(slot: str, *, withdraw: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {"statutory_duties": [{"agency": "police", "duty": "s.47 enquiry", "fulfilled": "partly",
-                                                  "findings": f"{slot}: strategy meeting late"}]}
+    data: dict[str, Any] = {
+        "statutory_duties": [
+            {
+                "agency": "police",
+                "duty": "s.47 enquiry",
+                "fulfilled": "partly",
+                "findings": f"{slot}: strategy meeting late",
+            }
+        ]
+    }
     if withdraw:
         data.update(withdraw_from_review=True, withdrawal_reason="Appointed to a conflicting role")
     return data
 
 
-REPLACE = {"withdrawal_reason": "Conflict of interest found", "replacement_username": REPLACEMENT,
-           "replacement_name": "T. Evans", "replacement_organisation": "Independent"}
+REPLACE = {
+    "withdrawal_reason": "Conflict of interest found",
+    "replacement_username": REPLACEMENT,
+    "replacement_name": "T. Evans",
+    "replacement_organisation": "Independent",
+}
 
 
 def timeline(day: str) -> dict[str, Any]:
-    return {"timeline_events": [{"date": "2025-06-01", "event": "Home visit", "significance": "medium"}],
-            "submitted_by": "Records officer", "submitted_date": day}
+    return {
+        "timeline_events": [{"date": "2025-06-01", "event": "Home visit", "significance": "medium"}],
+        "submitted_by": "Records officer",
+        "submitted_date": day,
+    }
 
 
-MERGE = {"summary_timeline": [{"date": "2025-06-01", "event": "Home visit", "agencies": "health"}],
-         "timeline_merged_date": "2026-02-12"}
-FAMILY_DECLINED = {"family_wishes": "declined", "declined_reason": "The family chose not to take part.",
-                   "family_recorded_date": "2026-03-01"}
-LEARNING = {"learning_event_date": "2026-03-10", "facilitated_by": "R. Lewis",
-            "learning_points": [{"theme": "Information sharing", "learning": "Share concerns early."}]}
+MERGE = {
+    "summary_timeline": [{"date": "2025-06-01", "event": "Home visit", "agencies": "health"}],
+    "timeline_merged_date": "2026-02-12",
+}
+FAMILY_DECLINED = {
+    "family_wishes": "declined",
+    "declined_reason": "The family chose not to take part.",
+    "family_recorded_date": "2026-03-01",
+}
+LEARNING = {
+    "learning_event_date": "2026-03-10",
+    "facilitated_by": "R. Lewis",
+    "learning_points": [{"theme": "Information sharing", "learning": "Share concerns early."}],
+}
 OUTLINE = [
     {"action_id": "A1", "action": "Share referrals within 24 hours", "agency": "police", "due_date": "2026-09-30"},
     {"action_id": "A2", "action": "Train health visitors", "agency": "health", "due_date": "2026-10-31"},
     {"action_id": "A3", "action": "Audit school referrals", "agency": "education", "due_date": "2026-12-31"},
 ]
-FINDINGS = [{"finding": "Concerns about the home were not shared between health and police.",
-             "learning": "Share concerns with partner agencies the same day."},
-            {"finding": "Nobody asked the child what home was like."}]
-DRAFT = {"anonymised": True, "report_summary": "Summary.",
-         "findings": FINDINGS, "outline_action_plan": OUTLINE}
+FINDINGS = [
+    {
+        "finding": "Concerns about the home were not shared between health and police.",
+        "learning": "Share concerns with partner agencies the same day.",
+    },
+    {"finding": "Nobody asked the child what home was like."},
+]
+DRAFT = {"anonymised": True, "report_summary": "Summary.", "findings": FINDINGS, "outline_action_plan": OUTLINE}
 
 
 def revision(number: int, note: str) -> dict[str, Any]:
@@ -265,17 +355,19 @@ THEMES = ["information_sharing", "professional_curiosity"]
 
 
 def board(choice: str, day: str, challenge: str | None = None, themes: list[str] | None = None) -> dict[str, Any]:
-    return {"board_decision": choice, "board_meeting_date": day,
-            **({"board_challenge": challenge} if challenge else {}),
-            **({"review_themes": themes or THEMES} if choice == "approve" else {})}
+    return {
+        "board_decision": choice,
+        "board_meeting_date": day,
+        **({"board_challenge": challenge} if challenge else {}),
+        **({"review_themes": themes or THEMES} if choice == "approve" else {}),
+    }
 
 
 SUBMIT = {"submitted_to_wg_date": "2026-04-20"}
 
 
 def prepare(day: str = "2026-04-22", *, criminal: bool = False, coroner: bool = False) -> dict[str, Any]:
-    return {"live_criminal_proceedings": criminal,
-            "coroner_advises_delay": coroner, "publication_checked_date": day}
+    return {"live_criminal_proceedings": criminal, "coroner_advises_delay": coroner, "publication_checked_date": day}
 
 
 def publish(day: str) -> dict[str, Any]:
@@ -286,46 +378,69 @@ DISSEMINATE = {"dissemination": [{"channel": "seven_minute_briefing", "audience"
 KEEP = {"publication_decision_after_period": "keep_published"}
 FINALISE = {"actions": OUTLINE, "finalised_date": "2026-04-29"}
 APPROVE_PLAN = {"action_plan_approved_date": "2026-05-06", "action_plan_submitted_to_wg_date": "2026-05-07"}
-DELAY = {"delay_reasons": [{"reason": "agency_information", "details": "Late timelines"}],
-         "expected_completion_date": "2026-10-31", "delay_reported_to": "Board; WG",
-         "delay_recorded_date": "2026-07-05"}
+DELAY = {
+    "delay_reasons": [{"reason": "agency_information", "details": "Late timelines"}],
+    "expected_completion_date": "2026-10-31",
+    "delay_reported_to": "Board; WG",
+    "delay_recorded_date": "2026-07-05",
+}
 PLAN_OVERDUE = {"overdue_reasons": "Agencies slow to agree owners", "board_direction": "Finalise by 27 May"}
 
 
 def progress(agency: str, day: str, status: str = "on_track") -> dict[str, Any]:
     """An agency's report on its action (agencies cannot report "superseded": only the audit can)."""
     status = status if status in ("complete", "on_track", "overdue", "blocked") else "on_track"
-    return {"action_updates": [{"action_id": ACTION_OF[agency], "status_reported": status,
-                                "evidence": "EV-" + ACTION_OF[agency]}],
-            "reported_by": agency + " lead", "reported_date": day}
+    return {
+        "action_updates": [
+            {"action_id": ACTION_OF[agency], "status_reported": status, "evidence": "EV-" + ACTION_OF[agency]}
+        ],
+        "reported_by": agency + " lead",
+        "reported_date": day,
+    }
 
 
 def audit(day: str, statuses: dict[str, str], accepted: tuple[str, ...] = ()) -> dict[str, Any]:
     rows = []
     for action in OUTLINE:
         status = statuses.get(action["action_id"], "on_track")
-        rows.append(dict(action, audit_status=status, evidence_accepted=action["action_id"] in accepted,
-                         superseded_reason="Replaced by the regional protocol" if status == "superseded" else ""))
+        rows.append(
+            dict(
+                action,
+                audit_status=status,
+                evidence_accepted=action["action_id"] in accepted,
+                superseded_reason="Replaced by the regional protocol" if status == "superseded" else "",
+            )
+        )
     return {"actions": rows, "audit_date": day, "auditor": "Sub-Group chair"}
 
 
 ALL_CLOSED = ({"A1": "complete", "A2": "complete", "A3": "complete"}, ("A1", "A2", "A3"))
-REPORT_PROGRESS = {"reported_to_board_date": "2026-08-20", "reported_to_wg_date": "2026-08-21",
-                   "progress_summary": "Progress this cycle."}
-DIFFERENCE = {"difference_made_summary": "Referrals now shared within a day.",
-              "difference_reported_to_wg_date": "2027-01-10"}
+REPORT_PROGRESS = {
+    "reported_to_board_date": "2026-08-20",
+    "reported_to_wg_date": "2026-08-21",
+    "progress_summary": "Progress this cycle.",
+}
+DIFFERENCE = {
+    "difference_made_summary": "Referrals now shared within a day.",
+    "difference_reported_to_wg_date": "2027-01-10",
+}
 CLOSE = {"closure_date": "2027-01-15", "learning_disseminated": True}
 OTHER_BOARD = {"other_board": "Gwent Safeguarding Board", "date_referred": "2026-01-08"}
 
-PLAN_FORUM = {"forum_title": "Learning from CPR-2026-017", "forum_purpose": "Examine information sharing",
-              "facilitator": "Sub-Group chair", "planned_date": "2026-02-20"}
+PLAN_FORUM = {
+    "forum_title": "Learning from CPR-2026-017",
+    "forum_purpose": "Examine information sharing",
+    "facilitator": "Sub-Group chair",
+    "planned_date": "2026-02-20",
+}
 HOLD_FORUM = {"held_date": "2026-02-20", "discussion_summary": "Reflection on information sharing."}
 FORUM_LEARNING = {"learning_points": [{"learning": "Use the regional referral form"}]}
 FORUM_DISSEMINATION = {"dissemination": [{"channel": "training"}], "dissemination_completed_date": "2026-03-05"}
 
 
-def hold(hold_id: str, scope: list[str], *, kind: str = "criminal", reason: str = "Charging decision pending",
-         **extra: Any) -> dict[str, Any]:
+def hold(
+    hold_id: str, scope: list[str], *, kind: str = "criminal", reason: str = "Charging decision pending", **extra: Any
+) -> dict[str, Any]:
     return {"hold_id": hold_id, "type": kind, "reason": reason, "authorised_by": "Board Chair", "scope": scope, **extra}
 
 
@@ -337,26 +452,40 @@ def release(hold_id: str, reason: str = "Charging decision made", **extra: Any) 
 # Stretches of a review that many scenarios share (the dates are the proven ones)
 
 
-def to_decision(r: Review, *, register: bool = False, decide: str | None = None, mapf: bool = False,
-                in_area: bool = True, abuse: bool = True, outcome: str = "died",
-                identifiers: dict[str, Any] | None = None) -> None:
-    r.do("record_referral", dict(referral(register=register, in_area=in_area, abuse=abuse, outcome=outcome),
-                                 **(identifiers or {})), "2026-01-05")
-    r.do("screen_referral", screening(register=register, mapf=mapf, in_area=in_area, abuse=abuse, outcome=outcome),
-         "2026-01-08")
+def to_decision(
+    r: Review,
+    *,
+    register: bool = False,
+    decide: str | None = None,
+    mapf: bool = False,
+    in_area: bool = True,
+    abuse: bool = True,
+    outcome: str = "died",
+    identifiers: dict[str, Any] | None = None,
+) -> None:
+    r.do(
+        "record_referral",
+        dict(referral(register=register, in_area=in_area, abuse=abuse, outcome=outcome), **(identifiers or {})),
+        "2026-01-05",
+    )
+    r.do(
+        "screen_referral",
+        screening(register=register, mapf=mapf, in_area=in_area, abuse=abuse, outcome=outcome),
+        "2026-01-08",
+    )
     if decide:
         r.do("record_board_decision", decision(decide), "2026-01-08")
 
 
-def to_reviewers(r: Review, kind: str = "concise", *, register: bool | None = None,
-                 identifiers: dict[str, Any] | None = None) -> None:
+def to_reviewers(
+    r: Review, kind: str = "concise", *, register: bool | None = None, identifiers: dict[str, Any] | None = None
+) -> None:
     """Referral to the reviewers' appointment on 20 January (timelines then due 17 February).
 
     ``kind`` is what the Board's form asks for; the review type itself comes from the criteria
     (``register`` defaults to the facts that give ``kind``), and as many reviewers are appointed
     as that type needs."""
-    to_decision(r, register=kind == "extended" if register is None else register, decide=kind,
-                identifiers=identifiers)
+    to_decision(r, register=kind == "extended" if register is None else register, decide=kind, identifiers=identifiers)
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     r.do("establish_review_panel", PANEL, "2026-01-16")
     r.do("agree_terms_of_reference", TOR, "2026-01-19")
@@ -377,8 +506,9 @@ def timelines(r: Review, day: str = "2026-02-10") -> None:
         r.do("submit_agency_timeline", timeline(day), day, assignee=agency)
 
 
-def to_draft(r: Review, kind: str = "concise", *, register: bool | None = None,
-             identifiers: dict[str, Any] | None = None) -> None:
+def to_draft(
+    r: Review, kind: str = "concise", *, register: bool | None = None, identifiers: dict[str, Any] | None = None
+) -> None:
     """A review up to its open first draft (learning event held on 10 March, draft due 21 April).
 
     ``identifiers`` (``child_name``, ``schools``...) are recorded with the referral."""
@@ -396,8 +526,9 @@ def approve_report(r: Review) -> None:
     r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
 
 
-def publication(r: Review, prepare_day: str = "2026-04-22", publish_day: str = "2026-04-25", *,
-                submit_day: str = "2026-04-20") -> None:
+def publication(
+    r: Review, prepare_day: str = "2026-04-22", publish_day: str = "2026-04-25", *, submit_day: str = "2026-04-20"
+) -> None:
     r.do("submit_final_report", dict(SUBMIT, submitted_to_wg_date=submit_day), submit_day)
     r.do("prepare_publication", prepare(prepare_day), prepare_day)
     r.do("publish_report", publish(publish_day), publish_day)
@@ -419,17 +550,25 @@ def to_audit_loop(r: Review) -> None:
     r.do("review_publication", KEEP, "2026-07-18")
 
 
-def audit_cycle(r: Review, due: str, statuses: dict[str, str], accepted: tuple[str, ...] = (), *,
-                escalate: bool = False) -> dict[str, Any]:
+def audit_cycle(
+    r: Review, due: str, statuses: dict[str, str], accepted: tuple[str, ...] = (), *, escalate: bool = False
+) -> dict[str, Any]:
     """Fire the cycle's timer at ``due``, let each reporting agency report, audit, direct, report."""
     assert r.tick(due), f"the audit timer did not fire on {due}"
     for agency in sorted(t.assignee for t in r.tasks("report_action_progress")):
-        r.do("report_action_progress", progress(agency, due, statuses.get(ACTION_OF[agency], "on_track")), due,
-             assignee=agency)
+        r.do(
+            "report_action_progress",
+            progress(agency, due, statuses.get(ACTION_OF[agency], "on_track")),
+            due,
+            assignee=agency,
+        )
     r.do("audit_action_plan", audit(due, statuses, accepted), due)
     if escalate:
-        directions = [{"action_id": a, "direction": "Report monthly to the Chair"}
-                      for a, s in sorted(statuses.items()) if s in ("overdue", "blocked")]
+        directions = [
+            {"action_id": a, "direction": "Report monthly to the Chair"}
+            for a, s in sorted(statuses.items())
+            if s in ("overdue", "blocked")
+        ]
         r.do("direct_escalated_actions", {"board_directions": directions, "board_meeting_date": due}, due)
     r.do("report_audit_progress", REPORT_PROGRESS, due)
     return r.data()

@@ -17,16 +17,23 @@ from tests.scenarios import cpr
 from tests.scenarios.cpr import LEAD, SUBMIT, Review, prepare, publish
 
 IDENTIFIERS = {
-    "child_name": "Jamie Pritchard", "child_date_of_birth": "2019-03-05",
-    "family_members": [{"name": "Carys Pritchard"}], "addresses": [{"address": "14 Heol y Felin"}],
-    "schools": [{"name": "Ysgol Gynradd Llanfair"}], "practitioners": [{"name": "Dr Rhodri Evans"}],
+    "child_name": "Jamie Pritchard",
+    "child_date_of_birth": "2019-03-05",
+    "family_members": [{"name": "Carys Pritchard"}],
+    "addresses": [{"address": "14 Heol y Felin"}],
+    "schools": [{"name": "Ysgol Gynradd Llanfair"}],
+    "practitioners": [{"name": "Dr Rhodri Evans"}],
 }
-REPORT = ("Child Practice Review CPR-2026-017: final report",
-          "Jamie was known to Ysgol Gynradd Llanfair from September 2024.",
-          "Agencies did not share concerns about the household quickly enough.")
-CLEANED = ("Child Practice Review CPR-2026-017: final report",
-           "Child A was known to Ysgol Gynradd Llanfair from September 2024.",
-           "Agencies did not share concerns about the household quickly enough.")
+REPORT = (
+    "Child Practice Review CPR-2026-017: final report",
+    "Jamie was known to Ysgol Gynradd Llanfair from September 2024.",
+    "Agencies did not share concerns about the household quickly enough.",
+)
+CLEANED = (
+    "Child Practice Review CPR-2026-017: final report",
+    "Child A was known to Ysgol Gynradd Llanfair from September 2024.",
+    "Agencies did not share concerns about the household quickly enough.",
+)
 BRIEFING = ("7-minute briefing", "Share concerns early; ask about the household.")
 
 
@@ -47,8 +54,9 @@ def _to_publication_check(url: str, report: bytes) -> Review:
     cpr.approve_report(r)
     final = r.upload("final_report", report, "2026-04-20", actor="bu.officer", filename="final-report.docx")
     r.do("submit_final_report", dict(SUBMIT, final_report_ref=final), "2026-04-20")
-    briefing = r.upload("seven_minute_briefing", files.pdf(*BRIEFING), "2026-04-22", actor="bu.officer",
-                        filename="briefing.pdf")
+    briefing = r.upload(
+        "seven_minute_briefing", files.pdf(*BRIEFING), "2026-04-22", actor="bu.officer", filename="briefing.pdf"
+    )
     r.do("prepare_publication", dict(prepare("2026-04-22"), seven_minute_briefing_ref=briefing), "2026-04-22")
     return r
 
@@ -77,20 +85,28 @@ def test_a_report_naming_the_child_and_school_waits_until_both_findings_are_reso
     assert "no longer in the newest version" in child["resolution"]
 
     # A justification naming no open finding decides nothing.
-    r.do("resolve_anonymisation_findings", {"justifications": [{"finding_id": "F99", "reason": "Not a finding"}]},
-         "2026-04-24")
+    r.do(
+        "resolve_anonymisation_findings",
+        {"justifications": [{"finding_id": "F99", "reason": "Not a finding"}]},
+        "2026-04-24",
+    )
     assert [f["kind"] for f in _open_findings(r)] == ["school"]
 
     # The reviewer justifies the school; the check passes and the report can be published.
     school_id = _open_findings(r)[0]["id"]
     reason = "The Board agreed to name the school: its own review is already public."
-    r.do("resolve_anonymisation_findings", {"justifications": [{"finding_id": school_id, "reason": reason}]},
-         "2026-04-25")
+    r.do(
+        "resolve_anonymisation_findings",
+        {"justifications": [{"finding_id": school_id, "reason": reason}]},
+        "2026-04-25",
+    )
     assert "publish_report" in r.open() and "resolve_anonymisation_findings" not in r.open()
     data = r.data()
     assert data["anonymisation_check_passed"] is True and data["publication_decision"] == "publish"
-    decided = {f["kind"]: (f["status"], f["resolution"], f["decided_by"], f["decided_on"])
-               for f in data["anonymisation_findings"]}
+    decided = {
+        f["kind"]: (f["status"], f["resolution"], f["decided_by"], f["decided_on"])
+        for f in data["anonymisation_findings"]
+    }
     assert decided["school"] == ("justified", reason, LEAD, "2026-04-25")
     view = r.do("publish_report", publish("2026-04-26"), "2026-04-26")
     assert view.data["publication_status"] == "published"
@@ -99,22 +115,35 @@ def test_a_report_naming_the_child_and_school_waits_until_both_findings_are_reso
     checks = [e for e in r.events() if e.kind == "anonymisation_checked"]
     assert [c.detail["open"] for c in checks] == [2, 1, 1, 0]
     assert [(d["kind"], d["status"]) for c in checks for d in c.detail["decisions"]] == [
-        ("child", "resolved"), ("school", "justified")]
+        ("child", "resolved"),
+        ("school", "justified"),
+    ]
 
 
 def test_patterns_and_recorded_dates_are_found_in_a_pdf_with_their_page(url: str) -> None:
-    report = files.pdf("Final report", "The family could be reached on 07700 900123 at CF10 1AA.",
-                       "NHS number 943 476 5919 was on the referral; 943 476 5918 is not a valid one.",
-                       "Born 5th March 2019.")
+    report = files.pdf(
+        "Final report",
+        "The family could be reached on 07700 900123 at CF10 1AA.",
+        "NHS number 943 476 5919 was on the referral; 943 476 5918 is not a valid one.",
+        "Born 5th March 2019.",
+    )
     r = _to_publication_check(url, report)
     kinds = sorted((f["kind"], f["text"]) for f in _open_findings(r))
     # The recorded date of birth, and the pattern for a date of birth written out, both catch the last line;
     # the number that fails the NHS check digit is not reported.
-    assert kinds == [("date of birth", "5th March 2019"), ("date_of_birth", "Born 5th March 2019"),
-                     ("nhs_number", "943 476 5919"), ("postcode", "CF10 1AA"), ("uk_phone_number", "07700 900123")]
+    assert kinds == [
+        ("date of birth", "5th March 2019"),
+        ("date_of_birth", "Born 5th March 2019"),
+        ("nhs_number", "943 476 5919"),
+        ("postcode", "CF10 1AA"),
+        ("uk_phone_number", "07700 900123"),
+    ]
     where = {f["kind"]: f["where"] for f in _open_findings(r)}
     assert (where["postcode"], where["nhs_number"], where["date of birth"]) == (
-        "page 1, paragraph 2", "page 1, paragraph 3", "page 1, paragraph 4")
+        "page 1, paragraph 2",
+        "page 1, paragraph 3",
+        "page 1, paragraph 4",
+    )
 
 
 def test_a_clean_report_goes_straight_to_publication(url: str) -> None:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from cprflow import services
+from cprflow.errors import InvalidData, ScriptFailed, TaskNotReady
+from cprflow.repository import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
     ACCEPT,
@@ -58,10 +62,6 @@ from tests.scenarios.cpr import (
     revision,
 )
 
-from cprflow import services
-from cprflow.errors import InvalidData, ScriptFailed, TaskNotReady
-from cprflow.repository import Database
-
 CLOCK_AND_HOLDS = ["cpr_case_closed", "cpr_review_completed", "hold_ended", "hold_started"]
 
 
@@ -102,14 +102,21 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
 
     cpr.to_decision(r)
     assert pick(r.data(), "stage", "review_type", "criteria_review_type") == {
-        "stage": "decision", "review_type": "concise", "criteria_review_type": "concise"}
+        "stage": "decision",
+        "review_type": "concise",
+        "criteria_review_type": "concise",
+    }
     assert desks(r) == [("record_board_decision", "Board Chair", None)]
 
     view = r.do("record_board_decision", decision("concise"), "2026-01-08")
     assert pick(view.data, "decision", "route", "stage", "completion_due", "notification_due", "panel_setup_due") == {
-        "decision": "concise", "route": "cpr", "stage": "notification",
+        "decision": "concise",
+        "route": "cpr",
+        "stage": "notification",
         "completion_due": "2026-07-05",  # referral (5 January) + 6 months
-        "notification_due": "2026-01-13", "panel_setup_due": "2026-01-22"}
+        "notification_due": "2026-01-13",
+        "panel_setup_due": "2026-01-22",
+    }
     assert view.data["timescales"]["completion"] == "P6M"
     notify = r.task("notify_welsh_government")
     assert (notify.lane, notify.due_at) == ("Business Unit", midnight("2026-01-13"))
@@ -127,9 +134,13 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     view = r.do("appoint_reviewers", cpr.reviewers(1), "2026-01-20")
     assert view.data["stage"] == "reviewers_and_timelines"
     assert pick(view.data, "lead_reviewer", "reviewer_usernames", "timelines_due") == {
-        "lead_reviewer": LEAD, "reviewer_usernames": [LEAD], "timelines_due": "2026-02-17"}
-    assert desks(r) == sorted([("accept_appointment", "Reviewers", LEAD)]
-                              + [("submit_agency_timeline", "Agencies", a) for a in AGENCIES])
+        "lead_reviewer": LEAD,
+        "reviewer_usernames": [LEAD],
+        "timelines_due": "2026-02-17",
+    }
+    assert desks(r) == sorted(
+        [("accept_appointment", "Reviewers", LEAD)] + [("submit_agency_timeline", "Agencies", a) for a in AGENCIES]
+    )
     assert {t.due_at for t in r.tasks("submit_agency_timeline")} == {midnight("2026-02-17")}
 
     r.do("accept_appointment", ACCEPT, "2026-01-22")
@@ -154,23 +165,43 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
     assert desks(r) == [("board_consideration", "Board", None)]
     view = r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
-    assert pick(view.data, "stage", "completion_date", "completed_within_timescale", "days_late", "action_plan_due",
-                "panel_returns", "board_returns") == {
-        "stage": "publication_and_action_plan", "completion_date": "2026-04-15", "completed_within_timescale": True,
-        "days_late": 0, "action_plan_due": "2026-05-13", "panel_returns": 0, "board_returns": 0}
+    assert pick(
+        view.data,
+        "stage",
+        "completion_date",
+        "completed_within_timescale",
+        "days_late",
+        "action_plan_due",
+        "panel_returns",
+        "board_returns",
+    ) == {
+        "stage": "publication_and_action_plan",
+        "completion_date": "2026-04-15",
+        "completed_within_timescale": True,
+        "days_late": 0,
+        "action_plan_due": "2026-05-13",
+        "panel_returns": 0,
+        "board_returns": 0,
+    }
     assert "cpr_review_completed" not in view.waiting_for  # the 6-month clock has stopped
     assert view.next_timer_at == midnight("2026-05-13")  # the action plan's 4 weeks
     assert desks(r) == [("finalise_action_plan", "Review Panel", None), ("submit_final_report", "Business Unit", None)]
 
     cpr.publication(r)
     assert pick(r.data(), "publication_status", "published_date", "publication_period_due") == {
-        "publication_status": "published", "published_date": "2026-04-25", "publication_period_due": "2026-07-18"}
+        "publication_status": "published",
+        "published_date": "2026-04-25",
+        "publication_period_due": "2026-07-18",
+    }
     view = r.do("finalise_action_plan", FINALISE, "2026-04-29")
     assert view.data["action_plan_status"] == "finalised"
     assert desks(r) == [("approve_action_plan", "Board", None)]
     view = r.do("approve_action_plan", APPROVE_PLAN, "2026-05-06")
     assert pick(view.data, "action_plan_status", "next_audit_due", "audit_cycle") == {
-        "action_plan_status": "in_audit", "next_audit_due": "2026-08-06", "audit_cycle": 0}
+        "action_plan_status": "in_audit",
+        "next_audit_due": "2026-08-06",
+        "audit_cycle": 0,
+    }
     assert (view.status, view.open_tasks, view.next_timer_at) == ("waiting", [], midnight("2026-07-18"))
 
     assert r.tick("2026-07-18")
@@ -181,22 +212,46 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
 
     data = audit_cycle(r, "2026-08-06", *ALL_CLOSED)
     assert pick(data, "audit_cycle", "all_actions_closed") == {"audit_cycle": 1, "all_actions_closed": True}
-    assert data["last_audit"] == {"cycle": 1, "audit_date": "2026-08-06", "actions": 3, "closed": 3, "overdue": 0,
-                                  "blocked": 0, "escalated_to_board": False}
+    assert data["last_audit"] == {
+        "cycle": 1,
+        "audit_date": "2026-08-06",
+        "actions": 3,
+        "closed": 3,
+        "overdue": 0,
+        "blocked": 0,
+        "escalated_to_board": False,
+    }
     assert desks(r) == [("report_difference_made", "Board", None)]
     r.do("report_difference_made", DIFFERENCE, "2027-01-10")
     assert desks(r) == [("close_review", "Business Unit", None)]
     view = r.do("close_review", CLOSE, "2027-01-15")
 
     assert (view.status, view.next_timer_at, view.waiting_for, view.open_tasks) == ("completed", None, [], [])
-    assert pick(view.data, "stage", "route", "review_type", "action_plan_status", "closure_date", "days_on_hold",
-                "elapsed_days_to_completion", "elapsed_days_to_closure") == {
-        "stage": "closed", "route": "cpr", "review_type": "concise", "action_plan_status": "closed",
-        "closure_date": "2027-01-15", "days_on_hold": 0, "elapsed_days_to_completion": 100,
-        "elapsed_days_to_closure": 375}
+    assert pick(
+        view.data,
+        "stage",
+        "route",
+        "review_type",
+        "action_plan_status",
+        "closure_date",
+        "days_on_hold",
+        "elapsed_days_to_completion",
+        "elapsed_days_to_closure",
+    ) == {
+        "stage": "closed",
+        "route": "cpr",
+        "review_type": "concise",
+        "action_plan_status": "closed",
+        "closure_date": "2027-01-15",
+        "days_on_hold": 0,
+        "elapsed_days_to_completion": 100,
+        "elapsed_days_to_closure": 375,
+    }
     assert r.tasks() == []
     assert [e.detail["timers"] for e in r.events() if e.kind == "timer_fired"] == [
-        ["publication_period_ended"], ["audit_due"]]
+        ["publication_period_ended"],
+        ["audit_due"],
+    ]
     assert completed(r)[-3:] == ["report_audit_progress", "report_difference_made", "close_review"]
     assert len(completed(r)) == 31
 
@@ -206,7 +261,10 @@ def test_extended_review_waits_for_both_reviewers(url: str) -> None:
     cpr.to_reviewers(r, "extended")
     data = r.data()
     assert pick(data, "review_type", "decision", "completion_due") == {
-        "review_type": "extended", "decision": "extended", "completion_due": "2026-07-05"}
+        "review_type": "extended",
+        "decision": "extended",
+        "completion_due": "2026-07-05",
+    }
     assert "looked after" in data["review_type_reason"]
     assert [(x["slot"], x["username"]) for x in data["reviewers"]] == [("lead", LEAD), ("second", SECOND)]
     assert sorted(t.assignee for t in r.tasks("accept_appointment")) == sorted([LEAD, SECOND])
@@ -228,8 +286,10 @@ def test_extended_review_waits_for_both_reviewers(url: str) -> None:
     assert data["stage"] == "summary_timeline"
     assert desks(r) == [("merge_summary_timeline", "Reviewers", LEAD)]
     results = [(x["slot"], x["accepted_date"], x["statutory_duties"][0]["findings"]) for x in data["reviewer_results"]]
-    assert results == [("lead", "2026-01-22", "lead: strategy meeting late"),
-                       ("second", "2026-01-24", "second: strategy meeting late")]
+    assert results == [
+        ("lead", "2026-01-22", "lead: strategy meeting late"),
+        ("second", "2026-01-24", "second: strategy meeting late"),
+    ]
     assert data["reviewer_usernames"] == [LEAD, SECOND]
 
     r.do("merge_summary_timeline", MERGE, "2026-02-12")
@@ -237,7 +297,10 @@ def test_extended_review_waits_for_both_reviewers(url: str) -> None:
     r.do("learning_event", LEARNING, "2026-03-10")
     cpr.approve_report(r)
     assert pick(r.data(), "review_type", "completed_within_timescale", "stage") == {
-        "review_type": "extended", "completed_within_timescale": True, "stage": "publication_and_action_plan"}
+        "review_type": "extended",
+        "completed_within_timescale": True,
+        "stage": "publication_and_action_plan",
+    }
 
 
 def test_criteria_not_met_leads_to_a_professional_forum(url: str) -> None:
@@ -245,21 +308,32 @@ def test_criteria_not_met_leads_to_a_professional_forum(url: str) -> None:
     cpr.to_decision(r, outcome="other", mapf=True)
     data = r.data()
     assert pick(data, "review_type", "suggested_routes", "stage") == {
-        "review_type": "not_statutory", "suggested_routes": ["mapf"], "stage": "decision"}
+        "review_type": "not_statutory",
+        "suggested_routes": ["mapf"],
+        "stage": "decision",
+    }
     assert desks(r) == [("record_board_decision", "Board Chair", None)]
 
     view = r.do("record_board_decision", decision("mapf"), "2026-01-08")
     assert pick(view.data, "route", "decision", "stage") == {
-        "route": "mapf", "decision": "mapf", "stage": "notification"}
+        "route": "mapf",
+        "decision": "mapf",
+        "stage": "notification",
+    }
     assert desks(r) == [("notify_welsh_government", "Business Unit", None)]
 
     view = r.do("notify_welsh_government", {"date_notified": "2026-01-09"}, "2026-01-09")
     assert (view.status, view.next_timer_at, view.waiting_for) == ("completed", None, [])  # no 6-month clock
     assert pick(view.data, "route", "stage") == {"route": "mapf", "stage": "closed"}
     request = view.data["mapf_request"]
-    assert request == {"child_reference": "CPR-2026-017", "board_area": "Cwm Taf Morgannwg",
-                       "referral_date": "2026-01-05", "agencies": AGENCIES,
-                       "reason": "Criteria considered by the Board.", "requested_date": "2026-01-09"}
+    assert request == {
+        "child_reference": "CPR-2026-017",
+        "board_area": "Cwm Taf Morgannwg",
+        "referral_date": "2026-01-05",
+        "agencies": AGENCIES,
+        "reason": "Criteria considered by the Board.",
+        "requested_date": "2026-01-09",
+    }
     assert "establish_review_panel" not in completed(r)
 
     forum = Review.start(url, "2026-01-12", process_id=cpr.FORUM, data={"mapf_request": request})
@@ -270,9 +344,13 @@ def test_criteria_not_met_leads_to_a_professional_forum(url: str) -> None:
     assert desks(forum) == [("disseminate_forum_learning", "Business Unit", None)]
     done = forum.do("disseminate_forum_learning", FORUM_DISSEMINATION, "2026-03-05")
     assert done.status == "completed"
-    assert done.data["forum_outcome"] == {"title": "Learning from CPR-2026-017", "held_date": "2026-02-20",
-                                          "learning_points": 1, "disseminated_date": "2026-03-05",
-                                          "origin": "review_decision"}
+    assert done.data["forum_outcome"] == {
+        "title": "Learning from CPR-2026-017",
+        "held_date": "2026-02-20",
+        "learning_points": 1,
+        "disseminated_date": "2026-03-05",
+        "origin": "review_decision",
+    }
     assert done.data["forum_request"] == request
 
 
@@ -285,7 +363,10 @@ def test_another_boards_case_is_referred_on(url: str) -> None:
     view = r.do("refer_to_other_board", OTHER_BOARD, "2026-01-08")
     assert (view.status, view.waiting_for, view.next_timer_at) == ("completed", [], None)
     assert pick(view.data, "route", "stage", "other_board") == {
-        "route": "other_board", "stage": "closed", "other_board": "Gwent Safeguarding Board"}
+        "route": "other_board",
+        "stage": "closed",
+        "other_board": "Gwent Safeguarding Board",
+    }
     assert completed(r) == ["record_referral", "screen_referral", "refer_to_other_board"]
 
 
@@ -296,7 +377,10 @@ def test_panel_returns_the_draft_twice_and_the_board_challenges_once(url: str) -
 
     view = r.do("panel_quality_assurance", qa("return", "2026-03-30", "Analysis too thin"), "2026-03-30")
     assert pick(view.data, "stage", "panel_returns", "board_returns") == {
-        "stage": "revision", "panel_returns": 1, "board_returns": 0}
+        "stage": "revision",
+        "panel_returns": 1,
+        "board_returns": 0,
+    }
     assert desks(r) == [("revise_draft_report", "Reviewers", LEAD)]
     assert form_values(r, "revise_draft_report")["panel_feedback"] == "Analysis too thin"
     r.do("revise_draft_report", revision(2, "Deepened analysis"), "2026-04-03")
@@ -310,7 +394,10 @@ def test_panel_returns_the_draft_twice_and_the_board_challenges_once(url: str) -
 
     view = r.do("board_consideration", board("return", "2026-04-13", "Regional implications missing"), "2026-04-13")
     assert pick(view.data, "stage", "panel_returns", "board_returns") == {
-        "stage": "revision", "panel_returns": 2, "board_returns": 1}
+        "stage": "revision",
+        "panel_returns": 2,
+        "board_returns": 1,
+    }
     assert "completion_date" not in view.data
     assert form_values(r, "revise_draft_report")["board_challenge"] == "Regional implications missing"
     r.do("revise_draft_report", revision(4, "Added regional implications"), "2026-04-14")
@@ -319,7 +406,11 @@ def test_panel_returns_the_draft_twice_and_the_board_challenges_once(url: str) -
     view = r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
 
     assert pick(view.data, "panel_returns", "board_returns", "completion_date", "stage") == {
-        "panel_returns": 2, "board_returns": 1, "completion_date": "2026-04-15", "stage": "publication_and_action_plan"}
+        "panel_returns": 2,
+        "board_returns": 1,
+        "completion_date": "2026-04-15",
+        "stage": "publication_and_action_plan",
+    }
     assert view.data["draft_report_ref"]["version"] == 4  # the first draft and three revisions
     assert completed(r).count("revise_draft_report") == 3
     assert completed(r).count("panel_quality_assurance") == 4
@@ -335,7 +426,8 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     view = r.send("hold_started", hold("H1", ["learning_event", "practitioner_contact"]), "2026-01-13")
     assert [(h["hold_id"], h["type"], h["started_on"], h["ended_on"]) for h in view.data["holds"]] == [
-        ("H1", "criminal", "2026-01-13", None)]
+        ("H1", "criminal", "2026-01-13", None)
+    ]
     assert view.data["stage"] == "panel_setup"  # the register does not change the review's stage
 
     # Everything else goes on: Panel, terms of reference, reviewers, timelines, summary, family.
@@ -360,19 +452,32 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     assert desks(r) == [("learning_event", "Reviewers", LEAD)]
     assert r.task("learning_event").due_at == midnight("2026-04-09")  # the deadline was not reset by the hold
     assert view.data["holds"][0] == {
-        "hold_id": "H1", "type": "criminal", "reason": "Charging decision pending", "authorised_by": "Board Chair",
-        "scope": ["learning_event", "practitioner_contact"], "started_on": "2026-01-13", "ended_on": "2026-03-20",
-        "days": 66, "ended_by": "Board Chair", "end_reason": "Charging decision made"}
+        "hold_id": "H1",
+        "type": "criminal",
+        "reason": "Charging decision pending",
+        "authorised_by": "Board Chair",
+        "scope": ["learning_event", "practitioner_contact"],
+        "started_on": "2026-01-13",
+        "ended_on": "2026-03-20",
+        "days": 66,
+        "ended_by": "Board Chair",
+        "end_reason": "Charging decision made",
+    }
     assert [(h["hold_id"], h["started_on"], h["ended_on"], h["days"]) for h in view.data["holds"]] == [
-        ("H1", "2026-01-13", "2026-03-20", 66), ("H2", "2026-02-20", "2026-03-12", 20)]
+        ("H1", "2026-01-13", "2026-03-20", 66),
+        ("H2", "2026-02-20", "2026-03-12", 20),
+    ]
     assert "hold_released" not in view.waiting_for
 
     r.do("learning_event", LEARNING, "2026-03-25")
     assert r.open() == ["draft_report"]
     cpr.approve_report(r)
     # A later hold, recorded after the event with the dates it really ran (nothing is left to hold).
-    r.send("hold_started", hold("H3", ["family_contact"], kind="coroner", reason="Inquest",
-                                start_date="2026-04-14"), "2026-04-16")
+    r.send(
+        "hold_started",
+        hold("H3", ["family_contact"], kind="coroner", reason="Inquest", start_date="2026-04-14"),
+        "2026-04-16",
+    )
     view = r.send("hold_ended", release("H3", "Inquest closed", end_date="2026-04-24"), "2026-04-26")
     assert view.data["holds"][2]["days"] == 10
     cpr.publication(r)
@@ -385,7 +490,10 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     assert view.status == "completed"
     # Calendar days under at least one hold: H1 (66) and H3 (10); H2 lay inside H1 and counts once.
     assert pick(view.data, "days_on_hold", "elapsed_days_to_completion", "completed_within_timescale") == {
-        "days_on_hold": 76, "elapsed_days_to_completion": 100, "completed_within_timescale": True}
+        "days_on_hold": 76,
+        "elapsed_days_to_completion": 100,
+        "completed_within_timescale": True,
+    }
 
 
 def test_a_hold_recorded_while_the_learning_event_is_open_withdraws_it(url: str) -> None:
@@ -407,7 +515,9 @@ def test_a_hold_recorded_while_the_learning_event_is_open_withdraws_it(url: str)
     with cpr.opened(url) as db, pytest.raises(TaskNotReady):
         services.complete_task(db, offered.id, LEARNING, actor=LEAD, now=at("2026-03-02"))
     assert [(h["hold_id"], h["ended_on"], h["days"]) for h in r.data()["holds"]] == [
-        ("H2", "2026-03-02", 15), ("H3", None, None)]
+        ("H2", "2026-03-02", 15),
+        ("H3", None, None),
+    ]
 
 
 def test_publication_hold_lets_the_action_plan_proceed(url: str) -> None:
@@ -423,7 +533,10 @@ def test_publication_hold_lets_the_action_plan_proceed(url: str) -> None:
     cpr.action_plan(r)
     view = r.view()
     assert (view.status, view.data["action_plan_status"], view.next_timer_at) == (
-        "waiting", "in_audit", midnight("2026-08-06"))
+        "waiting",
+        "in_audit",
+        midnight("2026-08-06"),
+    )
     assert r.tick("2026-08-06")
     assert r.open() == ["report_action_progress"] * 3  # the audit runs while publication is held
 
@@ -443,7 +556,9 @@ def test_publication_hold_lets_the_action_plan_proceed(url: str) -> None:
     assert "publish_report" in r.open()
     view = r.do("publish_report", publish("2026-09-10"), "2026-09-10")
     assert pick(view.data, "publication_status", "publication_period_due") == {
-        "publication_status": "published", "publication_period_due": "2026-12-03"}
+        "publication_status": "published",
+        "publication_period_due": "2026-12-03",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,10 +583,16 @@ def test_six_month_breach_is_recorded_while_the_review_continues(url: str) -> No
     assert form_values(r, "record_completion_delay") == {"completion_due": "2026-07-05", "days_since_referral": 181}
 
     view = r.do("record_completion_delay", DELAY, "2026-07-05")
-    assert view.data["delay_records"] == [{
-        "recorded_date": "2026-07-05", "completion_due": "2026-07-05", "expected_completion_date": "2026-10-31",
-        "reasons": [{"reason": "agency_information", "details": "Late timelines"}], "reported_to": "Board; WG",
-        "recorded_by": "Board Chair"}]
+    assert view.data["delay_records"] == [
+        {
+            "recorded_date": "2026-07-05",
+            "completion_due": "2026-07-05",
+            "expected_completion_date": "2026-10-31",
+            "reasons": [{"reason": "agency_information", "details": "Late timelines"}],
+            "reported_to": "Board; WG",
+            "recorded_by": "Board Chair",
+        }
+    ]
     assert view.data["stage"] == "summary_timeline"
     assert r.open() == ["merge_summary_timeline"]
     assert view.next_timer_at is None  # the clock does not fire again
@@ -483,7 +604,10 @@ def test_six_month_breach_is_recorded_while_the_review_continues(url: str) -> No
     r.do("panel_quality_assurance", qa("approve", "2026-08-20"), "2026-08-20")
     view = r.do("board_consideration", board("approve", "2026-09-01"), "2026-09-01")
     assert pick(view.data, "completion_date", "completed_within_timescale", "days_late") == {
-        "completion_date": "2026-09-01", "completed_within_timescale": False, "days_late": 58}
+        "completion_date": "2026-09-01",
+        "completed_within_timescale": False,
+        "days_late": 58,
+    }
     assert len(view.data["delay_records"]) == 1
     assert "cpr_review_completed" not in view.waiting_for
 
@@ -525,8 +649,11 @@ def test_publication_review_comes_only_after_twelve_weeks_on_the_website(url: st
     assert desks(r) == [("review_publication", "Business Unit", None)]
     assert form_values(r, "review_publication")["publication_period_due"] == "2026-07-18"
 
-    view = r.do("review_publication", {"publication_decision_after_period": "take_down",
-                                       "taken_down_date": "2026-07-20"}, "2026-07-20")
+    view = r.do(
+        "review_publication",
+        {"publication_decision_after_period": "take_down", "taken_down_date": "2026-07-20"},
+        "2026-07-20",
+    )
     assert view.data["publication_status"] == "taken_down"
     assert "close_review" not in r.open()  # the action plan is still being audited
     audit_cycle(r, "2026-08-06", *ALL_CLOSED)
@@ -551,8 +678,16 @@ def test_eight_audit_cycles_with_an_overdue_escalation_then_closure(url: str) ->
         ({"A2": "complete", "A3": "superseded", "A1": "complete"}, ("A2",), []),
         ({"A2": "complete", "A3": "superseded", "A1": "complete"}, ("A1", "A2"), []),
     ]
-    dues = ["2026-08-06", "2026-11-06", "2027-02-06", "2027-05-06", "2027-08-06", "2027-11-06", "2028-02-06",
-            "2028-05-06"]
+    dues = [
+        "2026-08-06",
+        "2026-11-06",
+        "2027-02-06",
+        "2027-05-06",
+        "2027-08-06",
+        "2027-11-06",
+        "2028-02-06",
+        "2028-05-06",
+    ]
     reporting = [AGENCIES] * 3 + [["police", "education"]] * 2 + [["police"]] * 3
     summaries = []
     cycles = zip(plan, dues, reporting, strict=True)
@@ -564,8 +699,12 @@ def test_eight_audit_cycles_with_an_overdue_escalation_then_closure(url: str) ->
         assert sorted(t.assignee for t in progress_tasks) == sorted(agencies), f"cycle {cycle}"
         assert {(t.lane, t.due_at) for t in progress_tasks} == {("Agencies", at(due, 0).replace(day=20))}
         for agency in agencies:
-            r.do("report_action_progress", progress(agency, due, statuses.get(cpr.ACTION_OF[agency], "on_track")), due,
-                 assignee=agency)
+            r.do(
+                "report_action_progress",
+                progress(agency, due, statuses.get(cpr.ACTION_OF[agency], "on_track")),
+                due,
+                assignee=agency,
+            )
         assert desks(r) == [("audit_action_plan", "Review Sub-Group", None)]
         assert form_values(r, "audit_action_plan")["audit_cycle"] == cycle
         r.do("audit_action_plan", audit(due, statuses, accepted), due)
@@ -573,27 +712,53 @@ def test_eight_audit_cycles_with_an_overdue_escalation_then_closure(url: str) ->
             assert desks(r) == [("direct_escalated_actions", "Board", None)]
             shown = form_values(r, "direct_escalated_actions")["escalated_actions"]
             assert [a["action_id"] for a in shown] == escalated
-            r.do("direct_escalated_actions", {"board_directions": [{"action_id": a, "direction": "Report monthly"}
-                                                                   for a in escalated],
-                                              "board_meeting_date": due}, due)
+            r.do(
+                "direct_escalated_actions",
+                {
+                    "board_directions": [{"action_id": a, "direction": "Report monthly"} for a in escalated],
+                    "board_meeting_date": due,
+                },
+                due,
+            )
         assert desks(r) == [("report_audit_progress", "Business Unit", None)]
         data = r.do("report_audit_progress", REPORT_PROGRESS, due).data
         assert data["audit_cycle"] == cycle
-        summaries.append((data["last_audit"]["closed"], data["last_audit"]["overdue"], data["last_audit"]["blocked"],
-                          data["last_audit"]["escalated_to_board"], data["all_actions_closed"]))
+        summaries.append(
+            (
+                data["last_audit"]["closed"],
+                data["last_audit"]["overdue"],
+                data["last_audit"]["blocked"],
+                data["last_audit"]["escalated_to_board"],
+                data["all_actions_closed"],
+            )
+        )
 
-    assert summaries == [(0, 0, 0, False, False), (0, 1, 0, True, False), (1, 0, 1, True, False),
-                         (1, 0, 0, False, False), (2, 0, 0, False, False), (2, 0, 0, False, False),
-                         (2, 0, 0, False, False), (3, 0, 0, False, True)]
+    assert summaries == [
+        (0, 0, 0, False, False),
+        (0, 1, 0, True, False),
+        (1, 0, 1, True, False),
+        (1, 0, 0, False, False),
+        (2, 0, 0, False, False),
+        (2, 0, 0, False, False),
+        (2, 0, 0, False, False),
+        (3, 0, 0, False, True),
+    ]
     assert desks(r) == [("report_difference_made", "Board", None)]
     assert r.view().next_timer_at is None  # no ninth cycle
     r.do("report_difference_made", DIFFERENCE, "2028-07-10")
     view = r.do("close_review", dict(CLOSE, closure_date="2028-07-10"), "2028-07-10")
     assert view.status == "completed"
     assert pick(view.data, "stage", "audit_cycle", "action_plan_status", "all_actions_closed") == {
-        "stage": "closed", "audit_cycle": 8, "action_plan_status": "closed", "all_actions_closed": True}
+        "stage": "closed",
+        "audit_cycle": 8,
+        "action_plan_status": "closed",
+        "all_actions_closed": True,
+    }
     assert [(a["action_id"], a["audit_status"], a["evidence_accepted"]) for a in view.data["actions"]] == [
-        ("A1", "complete", True), ("A2", "complete", True), ("A3", "superseded", False)]
+        ("A1", "complete", True),
+        ("A2", "complete", True),
+        ("A3", "superseded", False),
+    ]
     assert [e.detail["timers"] for e in r.events() if e.kind == "timer_fired"].count(["audit_due"]) == 8
 
 
@@ -624,15 +789,23 @@ def test_a_withdrawing_reviewer_is_replaced_and_the_review_keeps_its_state(url: 
     data = r.data()
     assert data["stage"] == "summary_timeline"
     assert desks(r) == [("merge_summary_timeline", "Reviewers", LEAD)]
-    assert data["reviewers"] == [{"slot": "lead", "username": LEAD, "name": "R. Lewis"},
-                                 {"slot": "second", "username": REPLACEMENT, "name": "T. Evans"}]
+    assert data["reviewers"] == [
+        {"slot": "lead", "username": LEAD, "name": "R. Lewis"},
+        {"slot": "second", "username": REPLACEMENT, "name": "T. Evans"},
+    ]
     assert data["reviewer_usernames"] == [LEAD, REPLACEMENT]
     lead, second = data["reviewer_results"]
     assert (lead["username"], lead["accepted_date"], lead["replacements"]) == (LEAD, "2026-01-22", [])
     assert lead["statutory_duties"][0]["findings"] == "lead: strategy meeting late"  # the lead's work is as it was
-    assert second["replacements"] == [{"slot": "second", "withdrawn_username": SECOND,
-                                       "reason": "Conflict of interest found", "replacement_username": REPLACEMENT,
-                                       "date": "2026-02-13"}]
+    assert second["replacements"] == [
+        {
+            "slot": "second",
+            "withdrawn_username": SECOND,
+            "reason": "Conflict of interest found",
+            "replacement_username": REPLACEMENT,
+            "date": "2026-02-13",
+        }
+    ]
     assert (second["username"], second["accepted_date"]) == (REPLACEMENT, "2026-02-14")
     for key in ("agency_timelines", "completion_due", "review_type", "timelines_due", "decision", "route"):
         assert data[key] == before[key], key
@@ -643,13 +816,17 @@ def test_a_declining_concise_reviewer_is_replaced_as_lead(url: str) -> None:
     r = Review.start(url)
     cpr.to_reviewers(r)
     r.do("accept_appointment", DECLINE, "2026-01-22")
-    assert desks(r) == sorted([("appoint_replacement_reviewer", "Review Panel", None)]
-                              + [("submit_agency_timeline", "Agencies", a) for a in AGENCIES])
+    assert desks(r) == sorted(
+        [("appoint_replacement_reviewer", "Review Panel", None)]
+        + [("submit_agency_timeline", "Agencies", a) for a in AGENCIES]
+    )
     r.do("appoint_replacement_reviewer", dict(REPLACE, withdrawal_reason="Declined: unavailable"), "2026-01-23")
     r.do("accept_appointment", ACCEPT, "2026-01-24", assignee=REPLACEMENT)
     cpr.timelines(r)
     assert pick(r.data(), "lead_reviewer", "reviewer_usernames") == {
-        "lead_reviewer": REPLACEMENT, "reviewer_usernames": [REPLACEMENT]}
+        "lead_reviewer": REPLACEMENT,
+        "reviewer_usernames": [REPLACEMENT],
+    }
     assert desks(r) == [("merge_summary_timeline", "Reviewers", REPLACEMENT)]
 
 
@@ -666,7 +843,11 @@ def test_a_tampered_decision_form_cannot_turn_a_statutory_review_into_no_review(
     view = r.do("record_board_decision", decision("no_review"), "2026-01-08")
     assert view.status == "running"
     assert pick(view.data, "review_type", "decision", "route", "stage") == {
-        "review_type": "concise", "decision": "concise", "route": "cpr", "stage": "notification"}
+        "review_type": "concise",
+        "decision": "concise",
+        "route": "cpr",
+        "stage": "notification",
+    }
     assert desks(r) == [("notify_welsh_government", "Business Unit", None)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,8 +14,13 @@ from cprflow.errors import InstanceNotActive, InvalidData, NotFound, NotWaiting,
 from cprflow.repository import Database
 from tests.conftest import T0
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police", "health"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health"],
+}
 LOW_RISK_CASE = {**CASE, "risk_score": 2}
 APPROVAL = {"manager_decision": "approved"}
 ESCALATION = {"escalation_reason": "manager away", "manager_decision": "approved"}
@@ -30,11 +35,11 @@ def report(summary: str) -> dict[str, Any]:
 
 def at(day: int, hour: int = 9, minute: int = 0) -> datetime:
     """A moment in March 2026 (the sample case starts on 2 March at 09:00 UTC)."""
-    return datetime(2026, 3, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
 
 
 def midnight(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def only(view: services.InstanceView, bpmn_id: str) -> services.TaskView:
@@ -51,7 +56,13 @@ def state_of(view: services.InstanceView) -> tuple[Any, ...]:
     """What a user sees of an instance, open tasks in a stable order."""
     tasks = sorted((t.id, t.bpmn_id, t.assignee, t.due_at, t.ready_at) for t in view.open_tasks)
     return (
-        view.status, view.data, view.next_timer_at, view.waiting_for, view.error, view.updated_at, view.version_id,
+        view.status,
+        view.data,
+        view.next_timer_at,
+        view.waiting_for,
+        view.error,
+        view.updated_at,
+        view.version_id,
         tasks,
     )
 
@@ -145,7 +156,7 @@ def test_urgent_case_with_two_agencies_runs_to_completion(deployed: Database, re
     assert visit.lane == "Intake"
 
     db = reopen()
-    visited_at = datetime(2026, 6, 18, 15, tzinfo=timezone.utc)
+    visited_at = datetime(2026, 6, 18, 15, tzinfo=UTC)
     view = services.complete_task(db, visit.id, VISIT, actor="visitor", now=visited_at)
     assert view.status == "completed"
     assert view.open_tasks == []
@@ -157,13 +168,22 @@ def test_urgent_case_with_two_agencies_runs_to_completion(deployed: Database, re
 
     events = services.list_events(db, view.id)
     assert [e.kind for e in events] == [
-        "started", "task_completed", "task_completed", "task_completed", "task_completed",
-        "timer_fired", "message_received", "task_completed",
+        "started",
+        "task_completed",
+        "task_completed",
+        "task_completed",
+        "task_completed",
+        "timer_fired",
+        "message_received",
+        "task_completed",
     ]
     completed = [(e.detail["bpmn_id"], e.actor) for e in events if e.kind == "task_completed"]
     assert completed == [
-        ("record_case", "intake"), ("agency_review", "police"), ("agency_review", "health"),
-        ("manager_approval", "manager"), ("followup_visit", "visitor"),
+        ("record_case", "intake"),
+        ("agency_review", "police"),
+        ("agency_review", "health"),
+        ("manager_approval", "manager"),
+        ("followup_visit", "visitor"),
     ]
     assert events[5].detail["timers"] == ["wait_one_hour"]
     assert events[6].detail["payload"] == CLOSURE
@@ -191,7 +211,9 @@ def test_low_risk_case_records_advice_instead_of_a_review(deployed: Database, re
     assert view.data["advice_given"] == "parenting course"
     assert "agency_reports" not in view.data
     assert [e.detail.get("bpmn_id") for e in services.list_events(db, view.id) if e.kind == "task_completed"] == [
-        "record_case", "record_advice", "followup_visit",
+        "record_case",
+        "record_advice",
+        "followup_visit",
     ]
 
 

@@ -10,35 +10,67 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.scenarios import cpr
-from tests.scenarios.cpr import ACCEPT, ALL_CLOSED, DECLINE, FAMILY_DECLINED, LEAD, LEARNING, REPLACE, REPLACEMENT, Review
 
 from cprflow import findings, services
 from cprflow.repository import Database
+from tests.scenarios import cpr
+from tests.scenarios.cpr import (
+    ACCEPT,
+    ALL_CLOSED,
+    DECLINE,
+    FAMILY_DECLINED,
+    LEAD,
+    LEARNING,
+    REPLACE,
+    REPLACEMENT,
+    Review,
+)
 
 SUSR = "single_unified_safeguarding_review"
 OUTLINE = cpr.OUTLINE
 
 
 def susr_referral(day: str = "2026-01-05", criteria: list[str] | None = None) -> dict[str, Any]:
-    return {"subject_reference": "SUSR-2026-004", "board_area": "Gwent", "referring_agency": "Gwent Police",
-            "referral_date": day, "event_date": "2025-12-28",
-            "criteria_met": criteria or ["adult_practice_review"],
-            "agencies_involved": [{"name": a} for a in cpr.AGENCIES]}
+    return {
+        "subject_reference": "SUSR-2026-004",
+        "board_area": "Gwent",
+        "referring_agency": "Gwent Police",
+        "referral_date": day,
+        "event_date": "2025-12-28",
+        "criteria_met": criteria or ["adult_practice_review"],
+        "agencies_involved": [{"name": a} for a in cpr.AGENCIES],
+    }
 
 
 CRG = {"criteria_met": ["adult_practice_review"], "recommendation": "undertake_susr", "discussed_date": "2026-01-09"}
 CHAIR = {"susr_decision": "undertake_susr", "decision_rationale": "Criteria met.", "decided_date": "2026-01-12"}
 NOTIFY = {"date_notified": "2026-01-13"}
-APPOINT = {"review_chair_name": "C. Chair", "review_chair_list_ref": "WG-AL-101",
-           "reviewers": [{"username": LEAD, "name": "R. Lewis", "approved_list_ref": "WG-AL-207"}],
-           "approved_list_checked": True, "appointment_date": "2026-01-20"}
-DRAFT = dict(cpr.DRAFT, findings=[{"finding": "Agencies did not share escalating concerns about coercive control.",
-                                   "learning": "Escalate concerns through the MARAC."}])
-SIGN_OFF = {"signoff_decision": "approve", "signoff_date": "2026-04-10",
-            "review_themes": ["domestic_abuse", "information_sharing"]}
-HOME_OFFICE = {"submitted_to_home_office_date": "2026-04-14", "home_office_outcome": "assured",
-               "home_office_outcome_date": "2026-05-20"}
+APPOINT = {
+    "review_chair_name": "C. Chair",
+    "review_chair_list_ref": "WG-AL-101",
+    "reviewers": [{"username": LEAD, "name": "R. Lewis", "approved_list_ref": "WG-AL-207"}],
+    "approved_list_checked": True,
+    "appointment_date": "2026-01-20",
+}
+DRAFT = dict(
+    cpr.DRAFT,
+    findings=[
+        {
+            "finding": "Agencies did not share escalating concerns about coercive control.",
+            "learning": "Escalate concerns through the MARAC.",
+        }
+    ],
+)
+SIGN_OFF = {
+    "signoff_decision": "approve",
+    "signoff_date": "2026-04-10",
+    "review_themes": ["domestic_abuse", "information_sharing"],
+}
+HOME_OFFICE = {
+    "submitted_to_home_office_date": "2026-04-14",
+    "home_office_outcome": "assured",
+    "home_office_outcome_date": "2026-05-20",
+}
 DEPOSIT = {"deposited_date": "2026-05-25", "repository_reference": "WSR-2026-0042"}
 
 
@@ -75,11 +107,24 @@ def test_a_susr_from_referral_to_closure(url: str) -> None:
     assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("susr_board_chair_decision", "Board Chair")]
     r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
     assert cpr_pick(r.data(), "route", "review_type", "stage", "home_office_required") == {
-        "route": "susr", "review_type": "susr", "stage": "notification", "home_office_required": False}
+        "route": "susr",
+        "review_type": "susr",
+        "stage": "notification",
+        "home_office_required": False,
+    }
     r.do("susr_notify_welsh_government", NOTIFY, "2026-01-13")
-    r.do("susr_appoint_reviewers", dict(APPOINT, reviewers=APPOINT["reviewers"] + [
-        {"username": cpr.SECOND, "name": "S. Jones", "approved_list_ref": "WG-AL-300"}]), "2026-01-20")
-    assert sorted((t.bpmn_id, t.assignee) for t in r.tasks()) == sorted([("accept_appointment", LEAD), ("accept_appointment", cpr.SECOND)])
+    r.do(
+        "susr_appoint_reviewers",
+        dict(
+            APPOINT,
+            reviewers=APPOINT["reviewers"]
+            + [{"username": cpr.SECOND, "name": "S. Jones", "approved_list_ref": "WG-AL-300"}],
+        ),
+        "2026-01-20",
+    )
+    assert sorted((t.bpmn_id, t.assignee) for t in r.tasks()) == sorted(
+        [("accept_appointment", LEAD), ("accept_appointment", cpr.SECOND)]
+    )
     r.do("accept_appointment", ACCEPT, "2026-01-21", assignee=LEAD)
     r.do("accept_appointment", DECLINE, "2026-01-21", assignee=cpr.SECOND)
     r.do("appoint_replacement_reviewer", REPLACE, "2026-01-23")  # the reused call activity replaces a reviewer
@@ -90,33 +135,51 @@ def test_a_susr_from_referral_to_closure(url: str) -> None:
     r.do("learning_event", LEARNING, "2026-02-20", assignee=LEAD)
     r.do("draft_report", DRAFT, "2026-03-20", assignee=LEAD)
     assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("susr_sign_off", "Case Review Group")]
-    r.do("susr_sign_off", {"signoff_decision": "return", "signoff_comments": "Say more about escalation.",
-                           "signoff_date": "2026-03-27"}, "2026-03-27")
+    r.do(
+        "susr_sign_off",
+        {"signoff_decision": "return", "signoff_comments": "Say more about escalation.", "signoff_date": "2026-03-27"},
+        "2026-03-27",
+    )
     assert r.data()["panel_feedback"] == "Say more about escalation."
     r.do("revise_draft_report", dict(DRAFT, revision_notes="Escalation added."), "2026-04-03", assignee=LEAD)
     assert filed(url) == []  # nothing is filed before sign-off
     view = r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
     assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]  # no Home Office step
     assert cpr_pick(view.data, "stage", "completion_date", "signoff_returns") == {
-        "stage": "repository", "completion_date": "2026-04-10", "signoff_returns": 1}
+        "stage": "repository",
+        "completion_date": "2026-04-10",
+        "signoff_returns": 1,
+    }
     [filing] = filed(url)
     assert (filing.board, filing.year, filing.review_type, filing.themes) == (
-        "Gwent", 2026, "susr", ["domestic_abuse", "information_sharing"])
+        "Gwent",
+        2026,
+        "susr",
+        ["domestic_abuse", "information_sharing"],
+    )
     assert [(i["kind"], i["text"]) for i in filing.items][:2] == [
         ("finding", "Agencies did not share escalating concerns about coercive control."),
-        ("recommendation", "Escalate concerns through the MARAC.")]
+        ("recommendation", "Escalate concerns through the MARAC."),
+    ]
     assert [i["text"] for i in filing.items if i["kind"] == "action"] == [a["action"] for a in OUTLINE]
     assert "findings_filed" in [e.kind for e in r.events()]
 
     r.do("susr_deposit_in_repository", DEPOSIT, "2026-05-25")
     assert cpr_pick(r.data(), "publication_status", "action_plan_status", "next_audit_due") == {
-        "publication_status": "deposited", "action_plan_status": "in_audit", "next_audit_due": "2026-07-10"}
+        "publication_status": "deposited",
+        "action_plan_status": "in_audit",
+        "next_audit_due": "2026-07-10",
+    }
     data = cpr.audit_cycle(r, "2026-07-10", *ALL_CLOSED)  # the CPR's audit cycle, reused
     assert data["all_actions_closed"] is True
     view = r.do("close_review", cpr.CLOSE, "2027-01-15")
     assert view.status == "completed"
     assert cpr_pick(view.data, "stage", "route", "action_plan_status", "elapsed_days_to_closure") == {
-        "stage": "closed", "route": "susr", "action_plan_status": "closed", "elapsed_days_to_closure": 375}
+        "stage": "closed",
+        "route": "susr",
+        "action_plan_status": "closed",
+        "elapsed_days_to_closure": 375,
+    }
 
 
 def test_a_domestic_homicide_goes_to_the_home_office_before_deposit(url: str) -> None:
@@ -138,11 +201,15 @@ def test_the_chair_may_decide_against_a_review(url: str) -> None:
     r.do("susr_record_referral", susr_referral(), "2026-01-06")
     r.do("susr_case_review_group", dict(CRG, recommendation="no_susr"), "2026-01-09")
     view = r.do("susr_board_chair_decision", dict(CHAIR, susr_decision="no_susr"), "2026-01-12")
-    assert view.status == "completed" and cpr_pick(view.data, "route", "stage") == {"route": "no_review", "stage": "closed"}
+    assert view.status == "completed" and cpr_pick(view.data, "route", "stage") == {
+        "route": "no_review",
+        "stage": "closed",
+    }
 
 
 def test_sign_off_needs_themes_from_the_taxonomy(url: str) -> None:
     from cprflow.errors import InvalidData
+
     r = Review.start(url, "2026-01-06", process_id=SUSR)
     to_sign_off(r)
     for themes, pointer in (([], "/review_themes"), (["not_a_theme"], "/review_themes/0")):
@@ -156,8 +223,9 @@ def test_sign_off_needs_themes_from_the_taxonomy(url: str) -> None:
 # The referral date rule (processes/review_framework.dmn), both sides of 1 October 2024
 
 
-@pytest.mark.parametrize("day, framework", [("2024-09-30", "child_practice_review"),
-                                            ("2024-10-01", SUSR), ("2025-03-01", SUSR)])
+@pytest.mark.parametrize(
+    "day, framework", [("2024-09-30", "child_practice_review"), ("2024-10-01", SUSR), ("2025-03-01", SUSR)]
+)
 def test_a_susr_referral_dated_before_october_2024_is_a_legacy_cpr(url: str, day: str, framework: str) -> None:
     r = Review.start(url, day, process_id=SUSR)
     view = r.do("susr_record_referral", susr_referral(day), day)
@@ -166,17 +234,25 @@ def test_a_susr_referral_dated_before_october_2024_is_a_legacy_cpr(url: str, day
         assert [t.bpmn_id for t in view.open_tasks] == ["susr_case_review_group"]
     else:
         assert view.status == "completed"
-        assert cpr_pick(view.data, "route", "stage") == {"route": "child_practice_review", "stage": "referred_elsewhere"}
+        assert cpr_pick(view.data, "route", "stage") == {
+            "route": "child_practice_review",
+            "stage": "referred_elsewhere",
+        }
         assert view.data["cpr_request"]["referral_date"] == day
 
 
-@pytest.mark.parametrize("day, chosen, framework", [
-    ("2024-09-30", None, "child_practice_review"),
-    ("2024-10-01", None, SUSR),
-    ("2026-01-05", None, SUSR),
-    ("2026-01-05", "child_practice_review", "child_practice_review"),  # kept as a CPR at referral
-])
-def test_a_cpr_referral_from_october_2024_defaults_to_susr(url: str, day: str, chosen: str | None, framework: str) -> None:
+@pytest.mark.parametrize(
+    "day, chosen, framework",
+    [
+        ("2024-09-30", None, "child_practice_review"),
+        ("2024-10-01", None, SUSR),
+        ("2026-01-05", None, SUSR),
+        ("2026-01-05", "child_practice_review", "child_practice_review"),  # kept as a CPR at referral
+    ],
+)
+def test_a_cpr_referral_from_october_2024_defaults_to_susr(
+    url: str, day: str, chosen: str | None, framework: str
+) -> None:
     r = Review.start(url, day)
     data = cpr.referral(day)
     data.pop("review_framework", None)
@@ -205,5 +281,8 @@ def test_a_cpr_referral_routed_to_susr_prefills_the_susr_referral(url: str) -> N
     with cpr.opened(url) as db:
         shown = services.get_task(db, r.task("susr_record_referral").id).data
     assert cpr_pick(shown, "subject_reference", "board_area", "referral_date", "agencies_involved") == {
-        "subject_reference": "CPR-2026-017", "board_area": "Cwm Taf Morgannwg", "referral_date": "2026-01-05",
-        "agencies_involved": [{"name": a} for a in cpr.AGENCIES]}
+        "subject_reference": "CPR-2026-017",
+        "board_area": "Cwm Taf Morgannwg",
+        "referral_date": "2026-01-05",
+        "agencies_involved": [{"name": a} for a in cpr.AGENCIES],
+    }

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cprflow.repository import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, midnight
-
-from cprflow.repository import Database
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -25,8 +24,9 @@ def test_reviews_keep_the_timers_and_decisions_of_the_version_they_started_on(db
     # A Board edits its diagrams: 2 weeks for the action plan, and every review that meets the
     # criteria is to be an extended one.
     v2_root = cpr.copy_diagrams(tmp_path / "v2")
-    edit(v2_root / "processes" / "child_practice_review.bpmn",
-         'action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    edit(
+        v2_root / "processes" / "child_practice_review.bpmn", 'action_plan_period = "P4W"', 'action_plan_period = "P2W"'
+    )
     edit(v2_root / "processes" / "cpr_review_type.dmn", '<text>"concise"</text>', '<text>"extended"</text>')
     v2 = cpr.deploy(db.url, v2_root, when="2026-01-05")
     assert v2 != v1

@@ -10,7 +10,7 @@ import os
 import resource
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -20,7 +20,7 @@ from cprflow.repository import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = "<bpmn:script>result = 100 / divisor</bpmn:script>"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def main() -> None:
@@ -30,18 +30,22 @@ def main() -> None:
         diagram = work / "set" / "processes" / "failing.bpmn"
         text = diagram.read_text(encoding="utf-8")
         assert ORIGINAL in text
-        diagram.write_text(text.replace(ORIGINAL, f"<bpmn:script>{escape(os.environ['MEMORY_SCRIPT'])}</bpmn:script>"),
-                           encoding="utf-8")
+        diagram.write_text(
+            text.replace(ORIGINAL, f"<bpmn:script>{escape(os.environ['MEMORY_SCRIPT'])}</bpmn:script>"),
+            encoding="utf-8",
+        )
         db = Database(f"sqlite:///{work / 'cprflow.db'}")
         db.upgrade()
-        services.deploy(db, processes.read_directories(work / "set" / "processes", work / "set" / "forms"),
-                        actor="owner", now=NOW)
+        services.deploy(
+            db, processes.read_directories(work / "set" / "processes", work / "set" / "forms"), actor="owner", now=NOW
+        )
         started = services.start_instance(db, "divide", {}, actor="clerk", now=NOW)
         limit_before = resource.getrlimit(resource.RLIMIT_AS)
         out: dict[str, object] = {}
         try:
-            services.complete_task(db, started.open_tasks[0].id, {"divisor": int(os.environ["DIVISOR"])},
-                                   actor="clerk", now=NOW)
+            services.complete_task(
+                db, started.open_tasks[0].id, {"divisor": int(os.environ["DIVISOR"])}, actor="clerk", now=NOW
+            )
             out["outcome"] = "completed"
         except ScriptFailed as err:
             out.update(outcome="script_failed", message=err.message)
@@ -53,8 +57,12 @@ def main() -> None:
         fresh = Database(db.url)
         after = services.get_instance(fresh, started.id)
         out.update(
-            status=after.status, error=after.error, data=after.data, data_before=started.data,
-            open_tasks=[t.id for t in after.open_tasks], open_tasks_before=[t.id for t in started.open_tasks],
+            status=after.status,
+            error=after.error,
+            data=after.data,
+            data_before=started.data,
+            open_tasks=[t.id for t in after.open_tasks],
+            open_tasks_before=[t.id for t in started.open_tasks],
             events=[e.kind for e in services.list_events(fresh, started.id)],
         )
         fresh.dispose()

@@ -22,7 +22,13 @@ from cprflow.models import Document
 from cprflow.repository import Database
 from tests.fixtures import files
 from tests.web.casefiles_world import (  # noqa: F401 - fixtures
-    World, bearer, docs_app, docs_client, docs_db, upload, world,
+    World,
+    bearer,
+    docs_app,
+    docs_client,
+    docs_db,
+    upload,
+    world,
 )
 from tests.web.test_casefiles import counts
 
@@ -37,15 +43,25 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-XXE_DOCX = _zip({"word/document.xml": (
-    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-    b"<w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>")})
-LAUGHS_DOCX = _zip({"word/document.xml": (
-    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
-    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-    b"<w:body><w:p><w:r><w:t>&d;&d;&d;</w:t></w:r></w:p></w:body></w:document>")})
+XXE_DOCX = _zip(
+    {
+        "word/document.xml": (
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            b"<w:body><w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>"
+        )
+    }
+)
+LAUGHS_DOCX = _zip(
+    {
+        "word/document.xml": (
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            b"<w:body><w:p><w:r><w:t>&d;&d;&d;</w:t></w:r></w:p></w:body></w:document>"
+        )
+    }
+)
 BOMB = _zip({"word/document.xml": b"0" * (documents.MAX_EXPANDED_BYTES + 1)})
 POLYGLOT = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF"
 
@@ -69,8 +85,7 @@ ROWS = [
     Row("empty file", b"", message="empty"),
     Row("control characters in the name", files.pdf("x"), "rep\x07ort.pdf", message="plain name"),
     Row("one byte over the limit", files.pdf("x") + b"%" + b"0" * LIMIT, message="larger than"),
-    Row("far over the limit", b"%PDF-" + b"0" * (6 * 1024 * 1024), status=413, code="too_large",
-        message="larger than"),
+    Row("far over the limit", b"%PDF-" + b"0" * (6 * 1024 * 1024), status=413, code="too_large", message="larger than"),
     Row("external entity in a docx", XXE_DOCX, "report.docx", status=201),
     Row("billion laughs in a docx", LAUGHS_DOCX, "report.docx", status=201),
     Row("html hidden behind a PDF header", POLYGLOT, "report.pdf", status=201),
@@ -101,8 +116,9 @@ def test_hostile_upload(docs_client: FlaskClient, docs_db: Database, bearer: Any
     assert download.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_hostile_file_through_a_task_form_is_refused_at_its_field(docs_client: FlaskClient, docs_db: Database,
-                                                                    world: World) -> None:
+def test_a_hostile_file_through_a_task_form_is_refused_at_its_field(
+    docs_client: FlaskClient, docs_db: Database, world: World
+) -> None:
     import re
 
     from tests.web.test_casefiles import _sign_in
@@ -111,8 +127,10 @@ def test_a_hostile_file_through_a_task_form_is_refused_at_its_field(docs_client:
     link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', docs_client.get("/tasks").text).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', docs_client.get(link).text).group(1)
     before = counts(docs_db)
-    response = docs_client.post(link, data={"csrf_token": token, "_action": "draft",
-                                            "/timeline_document": (io.BytesIO(BOMB), "timeline.docx")},
-                                content_type="multipart/form-data")
+    response = docs_client.post(
+        link,
+        data={"csrf_token": token, "_action": "draft", "/timeline_document": (io.BytesIO(BOMB), "timeline.docx")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422 and "expands" in response.text
     assert counts(docs_db) == before

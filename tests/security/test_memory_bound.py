@@ -36,15 +36,26 @@ ORIGINAL = "<bpmn:script>result = 100 / divisor</bpmn:script>"
 
 
 def run_child(script: str, divisor: int = 10, step_memory_mb: int = 1024, afterwards: int = 0) -> dict[str, Any]:
-    env = {**os.environ, "MEMORY_SCRIPT": script, "DIVISOR": str(divisor), "AFTERWARDS_BYTES": str(afterwards),
-           "CPRFLOW_STEP_MEMORY_MB": str(step_memory_mb), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "MEMORY_SCRIPT": script,
+        "DIVISOR": str(divisor),
+        "AFTERWARDS_BYTES": str(afterwards),
+        "CPRFLOW_STEP_MEMORY_MB": str(step_memory_mb),
+        "PYTHONPATH": str(ROOT),
+    }
 
     def safety_limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (SAFETY_LIMIT, SAFETY_LIMIT))
 
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.security.memory_child"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, preexec_fn=safety_limit,  # noqa: PLW1509 - a single-threaded setrlimit, before exec
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.security.memory_child"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=safety_limit,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -61,25 +72,33 @@ def assert_failed_cleanly(out: dict[str, Any]) -> None:
     assert out["limit_restored"] is True
 
 
-@pytest.mark.parametrize("script", [
-    'x = "a" * (divisor ** 10)',
-    "x = [0] * (divisor ** 10)",
-    "x = divisor ** divisor ** 10",
-    "x = pow(divisor, divisor ** 9)",
-    "x = 1 << (divisor ** 10)",
-    'x = "ab"\nx *= divisor ** 9',
-    'x = "a" * (divisor ** 7)\nx = x + x',
-], ids=["str-times", "list-times", "power-tower", "pow-builtin", "shift", "in-place-times", "str-plus"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        'x = "a" * (divisor ** 10)',
+        "x = [0] * (divisor ** 10)",
+        "x = divisor ** divisor ** 10",
+        "x = pow(divisor, divisor ** 9)",
+        "x = 1 << (divisor ** 10)",
+        'x = "ab"\nx *= divisor ** 9',
+        'x = "a" * (divisor ** 7)\nx = x + x',
+    ],
+    ids=["str-times", "list-times", "power-tower", "pow-builtin", "shift", "in-place-times", "str-plus"],
+)
 def test_oversized_values_fail_the_task_before_they_are_built(script: str) -> None:
     out = run_child(script)
     assert_failed_cleanly(out)
     assert "more than the sandbox allows" in out["message"]
 
 
-@pytest.mark.parametrize("script", [
-    'x = "a".ljust(divisor * 200000000)',  # one C call: no operator to guard, no line to time
-    'chunks = [("x" * 9000000) + str(i) for i in range(divisor * 90)]',  # each under the cap, 8 GB together
-], ids=["one-call", "many-under-the-cap"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        'x = "a".ljust(divisor * 200000000)',  # one C call: no operator to guard, no line to time
+        'chunks = [("x" * 9000000) + str(i) for i in range(divisor * 90)]',  # each under the cap, 8 GB together
+    ],
+    ids=["one-call", "many-under-the-cap"],
+)
 def test_any_other_exhaustion_hits_the_step_memory_limit(script: str) -> None:
     out = run_child(script, step_memory_mb=256, afterwards=768 * MiB)
     assert_failed_cleanly(out)
@@ -88,8 +107,10 @@ def test_any_other_exhaustion_hits_the_step_memory_limit(script: str) -> None:
 
 
 def test_code_within_the_bounds_still_runs() -> None:
-    out = run_child('x = "a" * (divisor * 1000)\ny = [0] * 1000 + [1]\nresult = len(x) + 2 ** 64 + pow(divisor, 3)',
-                    step_memory_mb=256)
+    out = run_child(
+        'x = "a" * (divisor * 1000)\ny = [0] * 1000 + [1]\nresult = len(x) + 2 ** 64 + pow(divisor, 3)',
+        step_memory_mb=256,
+    )
     assert out["outcome"] == "completed", out
     assert out["status"] == "running"
     assert out["limit_restored"] is True
@@ -99,26 +120,40 @@ def test_code_within_the_bounds_still_runs() -> None:
 # Constant bombs are refused at deploy, naming the element (nothing is computed)
 
 
-@pytest.mark.parametrize("script", [
-    'x = "a" * (10 ** 10)', "x = [0] * (10 ** 10)", "x = 10 ** 10 ** 10", "x = 1 << 10 ** 10",
-    'x = "ab" * 6000000 + "c"',
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        'x = "a" * (10 ** 10)',
+        "x = [0] * (10 ** 10)",
+        "x = 10 ** 10 ** 10",
+        "x = 1 << 10 ** 10",
+        'x = "ab" * 6000000 + "c"',
+    ],
+)
 def test_constant_memory_bombs_are_refused_at_deploy(tmp_path: Path, script: str) -> None:
     root = tmp_path / "set"
     shutil.copytree(FAILING, root)
     diagram = root / "processes" / "failing.bpmn"
     diagram.write_text(
         diagram.read_text(encoding="utf-8").replace(ORIGINAL, f"<bpmn:script>{escape(script)}</bpmn:script>"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with pytest.raises(DeployRefused) as caught:
         processes.check(read_set(root))
     problem = problem_at(caught.value.problems, "processes/failing.bpmn", "divide_it")
     assert "more than the sandbox allows" in problem.message
 
 
-@pytest.mark.parametrize("code", [
-    "x = 2 ** 64", 'x = "a" * 1000', "x = [0] * 100 + [1]", "x = 1 << 100", "x = 10 ** -3",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = 2 ** 64",
+        'x = "a" * 1000',
+        "x = [0] * 100 + [1]",
+        "x = 1 << 100",
+        "x = 10 ** -3",
+    ],
+)
 def test_ordinary_arithmetic_is_not_refused(code: str) -> None:
     expressions.check_expression(code, "exec")
     scope: dict[str, Any] = {}

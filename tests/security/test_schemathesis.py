@@ -33,13 +33,23 @@ FUZZER_PASSWORD = "a password for the fuzzer"
 #: bodies; a 405 with an Allow header for undocumented methods. (Left out: positive_data_acceptance,
 #: since the document does not say that NUL characters and some file names are refused; the stateful
 #: checks, since the document declares no links.)
-CONFIG = schemathesis.Config.from_dict({"checks": {
-    "enabled": False,
-    **{name: {"enabled": True} for name in (
-        "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-        "unsupported_method",
-    )},
-}})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "checks": {
+            "enabled": False,
+            **{
+                name: {"enabled": True}
+                for name in (
+                    "not_a_server_error",
+                    "status_code_conformance",
+                    "content_type_conformance",
+                    "response_schema_conformance",
+                    "unsupported_method",
+                )
+            },
+        }
+    }
+)
 
 _headers: dict[str, str] = {}
 
@@ -49,8 +59,13 @@ def fuzzed_app(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     path = tmp_path_factory.mktemp("fuzz") / "cprflow.db"
     shutil.copyfile(template_db, path)
     db = Database(f"sqlite:///{path}")
-    users.add_user(db, FUZZER, password=FUZZER_PASSWORD, now=T0,
-                   roles=["admin", "business_unit", "review_subgroup", "process_owner"])
+    users.add_user(
+        db,
+        FUZZER,
+        password=FUZZER_PASSWORD,
+        now=T0,
+        roles=["admin", "business_unit", "review_subgroup", "process_owner"],
+    )
     in_review(db)
     started(db)
     app = create_app(make_settings(db.url), db=db)
@@ -84,16 +99,23 @@ def test_the_fuzzed_document_is_the_served_one(fuzzed_app: Flask) -> None:
 ERROR = {"error": {"code": "x", "message": "m", "fields": {}}}
 
 
-@pytest.mark.parametrize(("path", "status", "body", "failure"), [
-    ("/api/processes", 500, ERROR, "Server error"),
-    ("/api/processes", 418, ERROR, "Undocumented status code"),
-    ("/api/processes", 200, {"version_id": "one", "processes": []}, "Response violates schema"),
-    ("/api/processes", 401, {"error": {"code": "x"}}, "Response violates schema"),
-    ("/api/processes", 401, ERROR, None),
-    ("/api/instances", 422, ERROR, None),  # a valid request refused: not checked (see CONFIG)
-])
+@pytest.mark.parametrize(
+    ("path", "status", "body", "failure"),
+    [
+        ("/api/processes", 500, ERROR, "Server error"),
+        ("/api/processes", 418, ERROR, "Undocumented status code"),
+        ("/api/processes", 200, {"version_id": "one", "processes": []}, "Response violates schema"),
+        ("/api/processes", 401, {"error": {"code": "x"}}, "Response violates schema"),
+        ("/api/processes", 401, ERROR, None),
+        ("/api/instances", 422, ERROR, None),  # a valid request refused: not checked (see CONFIG)
+    ],
+)
 def test_the_checks_catch_what_they_should(
-    fuzzed_app: Flask, path: str, status: int, body: dict[str, Any], failure: str | None,
+    fuzzed_app: Flask,
+    path: str,
+    status: int,
+    body: dict[str, Any],
+    failure: str | None,
 ) -> None:
     """The run is not vacuous: the configured checks fail a 5xx, an undocumented status and a body
     that breaks its schema, and pass a documented answer."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from cprflow.repository import Database
 from cprflow.web import create_app
 from tests.web.conftest import make_settings, password
 
-START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 WRONG = {"username": "intake", "password": "not-the-password"}
 RIGHT = {"username": "intake", "password": password("intake")}
 VAGUE = "wrong username or password"
@@ -191,10 +191,13 @@ def test_migration_0003_adds_the_counters_to_existing_accounts(tmp_path: Path) -
             config.attributes["connection"] = connection
             command.upgrade(config, "0002")
         with db.engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO users (username, display_name, password_hash, roles, agency, language, disabled, "
-                "token_version, created_at) "
-                "VALUES ('old', 'Old', NULL, '[]', NULL, 'en', 0, 1, '2026-01-01 00:00:00')"))
+            connection.execute(
+                text(
+                    "INSERT INTO users (username, display_name, password_hash, roles, agency, language, disabled, "
+                    "token_version, created_at) "
+                    "VALUES ('old', 'Old', NULL, '[]', NULL, 'en', 0, 1, '2026-01-01 00:00:00')"
+                )
+            )
         db.upgrade()
         columns = {c["name"] for c in inspect(db.engine).get_columns("users")}
         assert {"failed_sign_ins", "locked_until"} <= columns

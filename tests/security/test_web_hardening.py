@@ -27,18 +27,26 @@ GENERIC = {"error": {"code": "internal_error", "message": "something went wrong;
 # Headers on API answers (tests/web/test_pages.py covers the sign-in page)
 
 
-@pytest.mark.parametrize(("method", "url", "who", "status"), [
-    ("GET", "/api/processes", "intake", 200),
-    ("GET", "/api/instances", None, 401),
-    ("GET", "/api/instances/999", "manager", 404),
-    ("POST", "/api/instances", "intake", 400),
-    ("GET", "/api/openapi.json", None, 200),
-    ("GET", "/api/docs", None, 200),
-    ("GET", "/api/no-such-thing", None, 404),
-    ("GET", "/static/cprflow.css", None, 200),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "who", "status"),
+    [
+        ("GET", "/api/processes", "intake", 200),
+        ("GET", "/api/instances", None, 401),
+        ("GET", "/api/instances/999", "manager", 404),
+        ("POST", "/api/instances", "intake", 400),
+        ("GET", "/api/openapi.json", None, 200),
+        ("GET", "/api/docs", None, 200),
+        ("GET", "/api/no-such-thing", None, 404),
+        ("GET", "/static/cprflow.css", None, 200),
+    ],
+)
 def test_every_answer_carries_the_security_headers(
-    client: FlaskClient, auth: Callable[[str], dict[str, str]], method: str, url: str, who: str | None, status: int,
+    client: FlaskClient,
+    auth: Callable[[str], dict[str, str]],
+    method: str,
+    url: str,
+    who: str | None,
+    status: int,
 ) -> None:
     response = client.open(url, method=method, headers=auth(who) if who else {})
     assert response.status_code == status
@@ -96,7 +104,8 @@ def test_the_app_refuses_to_start_without_a_secret_key(tmp_path: Path, monkeypat
 
 
 def test_the_secret_key_and_the_request_limit_come_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CPRFLOW_SECRET_KEY", "from-the-environment-" + "z" * 20)
     monkeypatch.setenv("CPRFLOW_MAX_REQUEST_BYTES", "2048")
@@ -132,8 +141,12 @@ def _assert_the_log_locates_but_does_not_quote(caplog: pytest.LogCaptureFixture)
 
 
 def test_an_unexpected_api_failure_answers_generically_and_logs_no_case_data(
-    app: Flask, client: FlaskClient, web_db: Database, auth: Callable[[str], dict[str, str]],
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    app: Flask,
+    client: FlaskClient,
+    web_db: Database,
+    auth: Callable[[str], dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     view = in_review(web_db, {"child_name": CHILD})
     headers = auth("manager")
@@ -148,7 +161,10 @@ def test_an_unexpected_api_failure_answers_generically_and_logs_no_case_data(
 
 
 def test_an_unexpected_page_failure_answers_generically_and_logs_no_case_data(
-    client: FlaskClient, web_db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    client: FlaskClient,
+    web_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     view = in_review(web_db, {"child_name": CHILD})
     sign_in(client)

@@ -107,13 +107,23 @@ BOUNDARY = "cprflow-test-boundary"
 
 def multipart(slot: str, content: bytes, filename: str) -> bytes:
     """The body a browser would send (built here: the test client spools big bodies to files it leaves open)."""
-    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="slot"\r\n\r\n{slot}\r\n'
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="slot"\r\n\r\n{slot}\r\n'
             f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
-def upload(client: FlaskClient, headers: dict[str, str], review: int, slot: str, content: bytes,
-           filename: str = "report.pdf") -> Any:
-    return client.post(f"/api/instances/{review}/documents", data=multipart(slot, content, filename),
-                       headers=headers, content_type=f"multipart/form-data; boundary={BOUNDARY}")
-
+def upload(
+    client: FlaskClient, headers: dict[str, str], review: int, slot: str, content: bytes, filename: str = "report.pdf"
+) -> Any:
+    return client.post(
+        f"/api/instances/{review}/documents",
+        data=multipart(slot, content, filename),
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+    )

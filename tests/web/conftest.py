@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,13 @@ USERS: dict[str, tuple[list[str], str | None]] = {
     "admin": (["admin"], None),
 }
 
-CASE = {"child_name": "Sam", "referral_date": "2026-03-02", "risk_score": 9, "child_under_five": False,
-        "agencies": ["police", "health"]}
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health"],
+}
 APPROVAL = {"manager_decision": "approved"}
 CLOSURE = {"closed_on": "2026-03-20", "outcome": "closed"}
 
@@ -58,7 +63,7 @@ def report(summary: str = "seen and supported") -> dict[str, Any]:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +168,7 @@ def db_state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row that a request could change: to prove a refused request changed nothing."""
     with db.engine.connect() as connection:
         return {
-            table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]  # noqa: S608
+            table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
             for table in ("instances", "user_tasks", "events", "process_versions", "users")
         }
 
@@ -187,8 +192,11 @@ def json_schema(node: Any, keyword_level: bool = True) -> Any:
         return node
     if not keyword_level:  # a mapping of names (properties, $defs) to schemas
         return {k: json_schema(v) for k, v in node.items()}
-    out = {k: json_schema(v, k not in ("properties", "$defs", "patternProperties")) for k, v in node.items()
-           if k != "nullable"}
+    out = {
+        k: json_schema(v, k not in ("properties", "$defs", "patternProperties"))
+        for k, v in node.items()
+        if k != "nullable"
+    }
     if isinstance(out.get("$ref"), str):
         out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/$defs/")
     if node.get("nullable") and "type" in out:
@@ -215,11 +223,16 @@ def validate_response(document: dict[str, Any], app: Flask, response: Any) -> No
     if status not in responses:
         ok = [s for s in responses if s.startswith("2")]
         status = ok[0] if response.status_code < 300 else ""
-    schema = (responses[status]["content"]["application/json"]["schema"] if status
-              else {"$ref": "#/components/schemas/ErrorResponse"})
+    schema = (
+        responses[status]["content"]["application/json"]["schema"]
+        if status
+        else {"$ref": "#/components/schemas/ErrorResponse"}
+    )
     full = {"$defs": json_schema(document["components"]["schemas"], False), **json_schema(schema)}
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in Draft202012Validator(full, format_checker=_FORMATS).iter_errors(response.get_json())]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in Draft202012Validator(full, format_checker=_FORMATS).iter_errors(response.get_json())
+    ]
     assert not errors, errors
 
 

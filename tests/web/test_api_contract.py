@@ -6,7 +6,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,27 @@ from cprflow.web import api as _api  # noqa: F401 - registers the operations
 from cprflow.web import create_app, openapi
 from tests.conftest import SAMPLE
 from tests.web.conftest import (
-    APPROVAL, CASE, CLOSURE, SECRET, awaiting_closure, db_state, in_review, make_settings, now, password, report,
-    started, task_of,
+    APPROVAL,
+    CASE,
+    CLOSURE,
+    SECRET,
+    awaiting_closure,
+    db_state,
+    in_review,
+    make_settings,
+    now,
+    password,
+    report,
+    started,
+    task_of,
 )
 
 Call = Callable[..., Any]
 TRIAGE = (SAMPLE / "processes" / "triage.dmn").read_bytes()
 CHANGED_TRIAGE = TRIAGE.replace(b"<description>High risk score</description>", b"<description>Very high</description>")
-XXE_TRIAGE = (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-              + TRIAGE.split(b"?>", 1)[1].replace(b"High risk score", b"&xxe;"))
+XXE_TRIAGE = b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n' + TRIAGE.split(
+    b"?>", 1
+)[1].replace(b"High risk score", b"&xxe;")
 
 
 def kinds(db: Database, instance_id: int) -> list[str]:
@@ -39,8 +51,10 @@ def kinds(db: Database, instance_id: int) -> list[str]:
 
 
 def upload(*files: tuple[bytes, str]) -> dict[str, Any]:
-    return {"data": {"files": [(io.BytesIO(content), name) for content, name in files]},
-            "content_type": "multipart/form-data"}
+    return {
+        "data": {"files": [(io.BytesIO(content), name) for content, name in files]},
+        "content_type": "multipart/form-data",
+    }
 
 
 def fresh_token(client: FlaskClient, username: str = "intake") -> str:
@@ -126,7 +140,9 @@ def test_documented_paths_are_the_served_urls(app: Flask, client: FlaskClient) -
     documented, unserved = set(), []
     for path, operations in document["paths"].items():
         for method in operations:
-            url = base + path.replace("{instance_id}", "1").replace("{task_id}", "t").replace("{version_id}", "1").replace("{document_id}", "1")
+            url = base + path.replace("{instance_id}", "1").replace("{task_id}", "t").replace(
+                "{version_id}", "1"
+            ).replace("{document_id}", "1")
             try:
                 endpoint, _ = adapter.match(url, method=method.upper())
             except HTTPException:
@@ -142,11 +158,18 @@ def test_documented_paths_are_the_served_urls(app: Flask, client: FlaskClient) -
 #: Statuses the API is known to answer with; each must be in the document for its operation.
 RETURNED = [
     ("post", "/processes/deploy", "200"),  # the same set again: unchanged
-    *[("post", path, "400") for path in (
-        "/instances", "/instances/{instance_id}/messages", "/instances/{instance_id}/suspend",
-        "/instances/{instance_id}/resume", "/instances/{instance_id}/terminate", "/tasks/{task_id}/draft",
-        "/tasks/{task_id}/complete",
-    )],  # a body that is not a JSON object
+    *[
+        ("post", path, "400")
+        for path in (
+            "/instances",
+            "/instances/{instance_id}/messages",
+            "/instances/{instance_id}/suspend",
+            "/instances/{instance_id}/resume",
+            "/instances/{instance_id}/terminate",
+            "/tasks/{task_id}/draft",
+            "/tasks/{task_id}/complete",
+        )
+    ],  # a body that is not a JSON object
 ]
 
 
@@ -162,12 +185,18 @@ def test_returned_statuses_are_documented(client: FlaskClient, method: str, path
 
 
 def test_the_contract_check_is_not_vacuous(
-    client: FlaskClient, auth: Callable[[str], dict[str, str]], expect: Callable[..., Any],
+    client: FlaskClient,
+    auth: Callable[[str], dict[str, str]],
+    expect: Callable[..., Any],
 ) -> None:
     response = client.get("/api/processes", headers=auth("intake"))
     expect(response, 200)
-    for wrong in ({"version_id": "one", "processes": []}, {"processes": []},
-                  {"version_id": 1, "processes": [{"id": 1}]}, {"version_id": 1, "processes": [], "extra": True}):
+    for wrong in (
+        {"version_id": "one", "processes": []},
+        {"processes": []},
+        {"version_id": 1, "processes": [{"id": 1}]},
+        {"version_id": 1, "processes": [], "extra": True},
+    ):
         response.set_data(json.dumps(wrong))
         with pytest.raises(AssertionError):
             expect(response, 200)
@@ -205,10 +234,13 @@ def test_token(call: Call) -> None:
     call("GET", "/api/processes", None, 200, headers={"Authorization": f"Bearer {body['token']}"})
 
 
-@pytest.mark.parametrize("credentials", [
-    {"username": "intake", "password": "not-the-password"},
-    {"username": "nobody", "password": "whatever-it-is"},
-])
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"username": "intake", "password": "not-the-password"},
+        {"username": "nobody", "password": "whatever-it-is"},
+    ],
+)
 def test_token_refused(call: Call, credentials: dict[str, str]) -> None:
     body = call("POST", "/api/auth/token", None, 401, json=credentials)
     assert error_of(body)["code"] == "unauthenticated"
@@ -220,14 +252,17 @@ def test_token_refused_to_a_disabled_account(call: Call, web_db: Database) -> No
     call("POST", "/api/auth/token", None, 401, json={"username": "intake", "password": password("intake")})
 
 
-@pytest.mark.parametrize(("options", "status", "pointer"), [
-    ({"json": ["intake", "pw"]}, 400, None),
-    ({"data": "{not json", "content_type": "application/json"}, 400, None),
-    ({"data": "username=intake", "content_type": "application/x-www-form-urlencoded"}, 400, None),
-    ({"json": {"username": "intake"}}, 422, "/password"),
-    ({"json": {"username": 5, "password": "password-of-intake"}}, 422, "/username"),
-    ({"json": {"username": "intake", "password": password("intake"), "remember": True}}, 422, "/remember"),
-])
+@pytest.mark.parametrize(
+    ("options", "status", "pointer"),
+    [
+        ({"json": ["intake", "pw"]}, 400, None),
+        ({"data": "{not json", "content_type": "application/json"}, 400, None),
+        ({"data": "username=intake", "content_type": "application/x-www-form-urlencoded"}, 400, None),
+        ({"json": {"username": "intake"}}, 422, "/password"),
+        ({"json": {"username": 5, "password": "password-of-intake"}}, 422, "/username"),
+        ({"json": {"username": "intake", "password": password("intake"), "remember": True}}, 422, "/remember"),
+    ],
+)
 def test_token_bad_requests(call: Call, options: dict[str, Any], status: int, pointer: str | None) -> None:
     body = call("POST", "/api/auth/token", None, status, **options)
     assert list(error_of(body)["fields"]) == ([pointer] if pointer else [])
@@ -235,17 +270,31 @@ def test_token_bad_requests(call: Call, options: dict[str, Any], status: int, po
 
 def _secured() -> list[tuple[str, str]]:
     """Every operation that needs a token, as (method, URL) with ids filled in."""
-    return [(op.method, "/api" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "t" if m[1] == "task_id" else "1", op.rule))
-            for op in openapi.OPERATIONS if op.auth]
+    return [
+        (op.method, "/api" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "t" if m[1] == "task_id" else "1", op.rule))
+        for op in openapi.OPERATIONS
+        if op.auth
+    ]
 
 
 @pytest.mark.parametrize(("method", "url"), _secured())
-@pytest.mark.parametrize("authorization", [
-    None, "Basic aW50YWtlOnB3", "Bearer", "Bearer not-a-token",
-    "Bearer " + URLSafeTimedSerializer("another-secret-" + "y" * 20, salt="cprflow-api-token").dumps({"u": 1, "v": 1}),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Basic aW50YWtlOnB3",
+        "Bearer",
+        "Bearer not-a-token",
+        "Bearer "
+        + URLSafeTimedSerializer("another-secret-" + "y" * 20, salt="cprflow-api-token").dumps({"u": 1, "v": 1}),
+    ],
+)
 def test_every_secured_endpoint_needs_a_valid_token(
-    call: Call, web_db: Database, method: str, url: str, authorization: str | None,
+    call: Call,
+    web_db: Database,
+    method: str,
+    url: str,
+    authorization: str | None,
 ) -> None:
     in_review(web_db)  # instance 1 exists, so a 401 is not a 404 in disguise
     before = db_state(web_db)
@@ -267,8 +316,10 @@ def test_tampered_token(call: Call, auth: Callable[[str], dict[str, str]]) -> No
     token = auth("admin")["Authorization"].removeprefix("Bearer ")
     payload, stamp, signature = token.rsplit(".", 2)
     forged_payload = URLSafeTimedSerializer("x", salt="y").dumps({"u": 1, "v": 1}).split(".")[0]
-    for forged in (f"{payload}.{stamp}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}",
-                   f"{forged_payload}.{stamp}.{signature}"):
+    for forged in (
+        f"{payload}.{stamp}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}",
+        f"{forged_payload}.{stamp}.{signature}",
+    ):
         body = call("GET", "/api/instances", None, 401, headers={"Authorization": f"Bearer {forged}"})
         assert error_of(body)["message"] == "the token is not valid"
 
@@ -281,7 +332,7 @@ def test_signed_token_without_a_valid_user(call: Call, claims: Any) -> None:
 
 def test_token_expires_after_token_hours(web_db: Database) -> None:
     client = create_app(make_settings(web_db.url, token_hours=1.0), db=web_db).test_client()
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as traveller:
         issued = client.post("/api/auth/token", json={"username": "intake", "password": password("intake")}).get_json()
         assert datetime.fromisoformat(issued["expires_at"]) == start + timedelta(hours=1)
@@ -295,7 +346,7 @@ def test_token_expires_after_token_hours(web_db: Database) -> None:
 
 
 def test_default_token_lifetime_is_eight_hours(client: FlaskClient) -> None:
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False) as traveller:
         token = fresh_token(client)
         headers = {"Authorization": f"Bearer {token}"}
@@ -305,11 +356,15 @@ def test_default_token_lifetime_is_eight_hours(client: FlaskClient) -> None:
         assert client.get("/api/processes", headers=headers).status_code == 401
 
 
-@pytest.mark.parametrize("revoke", [
-    lambda db: users.set_password(db, "intake", "a-brand-new-password"),
-    lambda db: users.set_disabled(db, "intake"),
-    lambda db: users.set_roles(db, "intake", ["business_unit", "reviewer"]),
-], ids=["set_password", "set_disabled", "set_roles"])
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        lambda db: users.set_password(db, "intake", "a-brand-new-password"),
+        lambda db: users.set_disabled(db, "intake"),
+        lambda db: users.set_roles(db, "intake", ["business_unit", "reviewer"]),
+    ],
+    ids=["set_password", "set_disabled", "set_roles"],
+)
 def test_revoked_token(call: Call, client: FlaskClient, web_db: Database, revoke: Callable[[Database], Any]) -> None:
     token = fresh_token(client)
     headers = {"Authorization": f"Bearer {token}"}
@@ -397,8 +452,9 @@ def test_oversized_bodies(web_db: Database, expect: Callable[..., Any], auth: Ca
     response = small.post("/api/processes/deploy", headers=auth("owner"), **upload((CHANGED_TRIAGE, "triage.dmn")))
     assert response.status_code == 413
     assert set(error_of(response.get_json())) == {"code", "message", "fields"}
-    response = small.post("/api/instances", headers=auth("intake"),
-                          json={"process": "sample_case", "data": {"note": "x" * 2000}})
+    response = small.post(
+        "/api/instances", headers=auth("intake"), json={"process": "sample_case", "data": {"note": "x" * 2000}}
+    )
     assert response.status_code == 413
     assert set(error_of(response.get_json())) == {"code", "message", "fields"}
     assert db_state(web_db) == before
@@ -419,28 +475,41 @@ def test_start(call: Call, web_db: Database) -> None:
     assert kinds(web_db, body["id"]) == ["started"]
 
 
-@pytest.mark.parametrize(("who", "process", "status"), [
-    ("manager", "sample_case", 403), ("auditor", "sample_case", 403), ("admin", "sample_case", 403),
-    ("police", "sample_case", 403), ("intake", "no_such_process", 404),
-])
+@pytest.mark.parametrize(
+    ("who", "process", "status"),
+    [
+        ("manager", "sample_case", 403),
+        ("auditor", "sample_case", 403),
+        ("admin", "sample_case", 403),
+        ("police", "sample_case", 403),
+        ("intake", "no_such_process", 404),
+    ],
+)
 def test_start_refused(call: Call, web_db: Database, who: str, process: str, status: int) -> None:
     before = db_state(web_db)
     call("POST", "/api/instances", who, status, json={"process": process})
     assert db_state(web_db) == before
 
 
-@pytest.mark.parametrize(("options", "status", "pointers"), [
-    ({"json": []}, 400, []),
-    ({"data": "process=sample_case", "content_type": "application/x-www-form-urlencoded"}, 400, []),
-    ({"json": {}}, 422, ["/process"]),
-    ({"json": {"process": "sample_case", "colour": "red"}}, 422, ["/colour"]),
-    ({"json": {"process": 7}}, 422, ["/process"]),
-    ({"json": {"process": "sample_case", "data": ["a"]}}, 422, ["/data"]),
-    ({"json": {"process": "sample_case", "data": {"typename": "Task"}}}, 422, ["/data/typename"]),
-    ({"json": {"process": "sample_case", "data": {"a": [{"typename": "x"}]}}}, 422, ["/data/a/0/typename"]),
-])
+@pytest.mark.parametrize(
+    ("options", "status", "pointers"),
+    [
+        ({"json": []}, 400, []),
+        ({"data": "process=sample_case", "content_type": "application/x-www-form-urlencoded"}, 400, []),
+        ({"json": {}}, 422, ["/process"]),
+        ({"json": {"process": "sample_case", "colour": "red"}}, 422, ["/colour"]),
+        ({"json": {"process": 7}}, 422, ["/process"]),
+        ({"json": {"process": "sample_case", "data": ["a"]}}, 422, ["/data"]),
+        ({"json": {"process": "sample_case", "data": {"typename": "Task"}}}, 422, ["/data/typename"]),
+        ({"json": {"process": "sample_case", "data": {"a": [{"typename": "x"}]}}}, 422, ["/data/a/0/typename"]),
+    ],
+)
 def test_start_bad_requests(
-    call: Call, web_db: Database, options: dict[str, Any], status: int, pointers: list[str],
+    call: Call,
+    web_db: Database,
+    options: dict[str, Any],
+    status: int,
+    pointers: list[str],
 ) -> None:
     before = db_state(web_db)
     body = call("POST", "/api/instances", "intake", status, **options)
@@ -460,9 +529,15 @@ def test_list_instances(call: Call, web_db: Database) -> None:
     assert call("GET", "/api/instances", "police", 200) == {"instances": [], "total": 0, "page": 1}
 
 
-@pytest.mark.parametrize(("query", "pointer"), [
-    ("status=sleeping", "/status"), ("page=0", "/page"), ("page=x", "/page"), ("sort=id", "/sort"),
-])
+@pytest.mark.parametrize(
+    ("query", "pointer"),
+    [
+        ("status=sleeping", "/status"),
+        ("page=0", "/page"),
+        ("page=x", "/page"),
+        ("sort=id", "/sort"),
+    ],
+)
 def test_list_instances_bad_query(call: Call, query: str, pointer: str) -> None:
     body = call("GET", f"/api/instances?{query}", "manager", 422)
     assert list(error_of(body)["fields"]) == [pointer]
@@ -512,20 +587,28 @@ def test_send_message(call: Call, web_db: Database) -> None:
     assert kinds(web_db, view.id)[-1] == "message_received"
 
 
-@pytest.mark.parametrize(("who", "json", "status", "pointers"), [
-    ("intake", {"name": "case_closed", "payload": CLOSURE}, 409, []),  # nothing waits for it yet
-    ("manager", {"name": "case_closed", "payload": CLOSURE}, 403, []),  # reads the case, may not send
-    ("auditor", {"name": "case_closed", "payload": CLOSURE}, 403, []),
-    ("intake", {"name": "something_else"}, 403, []),
-    ("police", {"name": "case_closed", "payload": CLOSURE}, 404, []),  # may not read the case
-    ("intake", {"name": "case_closed", "payload": {"typename": "x"}}, 422, ["/payload/typename"]),
-    ("intake", {"name": "case_closed", "urgent": True}, 422, ["/urgent"]),
-    ("intake", {"payload": CLOSURE}, 422, ["/name"]),
-    ("intake", {"name": "case_closed", "payload": "closed"}, 422, ["/payload"]),
-    ("intake", ["case_closed"], 400, []),
-])
+@pytest.mark.parametrize(
+    ("who", "json", "status", "pointers"),
+    [
+        ("intake", {"name": "case_closed", "payload": CLOSURE}, 409, []),  # nothing waits for it yet
+        ("manager", {"name": "case_closed", "payload": CLOSURE}, 403, []),  # reads the case, may not send
+        ("auditor", {"name": "case_closed", "payload": CLOSURE}, 403, []),
+        ("intake", {"name": "something_else"}, 403, []),
+        ("police", {"name": "case_closed", "payload": CLOSURE}, 404, []),  # may not read the case
+        ("intake", {"name": "case_closed", "payload": {"typename": "x"}}, 422, ["/payload/typename"]),
+        ("intake", {"name": "case_closed", "urgent": True}, 422, ["/urgent"]),
+        ("intake", {"payload": CLOSURE}, 422, ["/name"]),
+        ("intake", {"name": "case_closed", "payload": "closed"}, 422, ["/payload"]),
+        ("intake", ["case_closed"], 400, []),
+    ],
+)
 def test_send_message_refused(
-    call: Call, web_db: Database, who: str, json: Any, status: int, pointers: list[str],
+    call: Call,
+    web_db: Database,
+    who: str,
+    json: Any,
+    status: int,
+    pointers: list[str],
 ) -> None:
     view = in_review(web_db)
     before = db_state(web_db)
@@ -552,7 +635,10 @@ def test_suspend_resume_terminate(call: Call, web_db: Database) -> None:
     call("POST", f"{url}/terminate", "admin", 409, json={"reason": "again"})
     changes = [e.detail for e in services.list_events(web_db, view.id) if e.kind == "status_changed"]
     assert [(c["action"], c["reason"]) for c in changes] == [
-        ("suspend", "court order"), ("resume", "order lifted"), ("terminate", "duplicate referral")]
+        ("suspend", "court order"),
+        ("resume", "order lifted"),
+        ("terminate", "duplicate referral"),
+    ]
 
 
 def test_a_suspended_case_takes_no_work(call: Call, web_db: Database) -> None:
@@ -571,19 +657,28 @@ def test_a_suspended_case_takes_no_work(call: Call, web_db: Database) -> None:
 
 
 @pytest.mark.parametrize("action", ["suspend", "resume", "terminate"])
-@pytest.mark.parametrize(("who", "json", "status", "pointers"), [
-    ("intake", {"reason": "r"}, 403, []),
-    ("auditor", {"reason": "r"}, 403, []),
-    ("admin", {}, 422, ["/reason"]),
-    ("admin", {"reason": ""}, 422, ["/reason"]),
-    ("admin", {"reason": "   "}, 422, ["/reason"]),
-    ("admin", {"reason": "x" * 2001}, 422, ["/reason"]),
-    ("admin", {"reason": "r", "force": True}, 422, ["/force"]),
-    ("admin", {"reason": 5}, 422, ["/reason"]),
-    ("admin", "suspend it", 400, []),
-])
+@pytest.mark.parametrize(
+    ("who", "json", "status", "pointers"),
+    [
+        ("intake", {"reason": "r"}, 403, []),
+        ("auditor", {"reason": "r"}, 403, []),
+        ("admin", {}, 422, ["/reason"]),
+        ("admin", {"reason": ""}, 422, ["/reason"]),
+        ("admin", {"reason": "   "}, 422, ["/reason"]),
+        ("admin", {"reason": "x" * 2001}, 422, ["/reason"]),
+        ("admin", {"reason": "r", "force": True}, 422, ["/force"]),
+        ("admin", {"reason": 5}, 422, ["/reason"]),
+        ("admin", "suspend it", 400, []),
+    ],
+)
 def test_status_changes_refused(
-    call: Call, web_db: Database, action: str, who: str, json: Any, status: int, pointers: list[str],
+    call: Call,
+    web_db: Database,
+    action: str,
+    who: str,
+    json: Any,
+    status: int,
+    pointers: list[str],
 ) -> None:
     view = in_review(web_db)
     if action == "resume":
@@ -614,9 +709,14 @@ def test_list_tasks(call: Call, web_db: Database) -> None:
     assert [t["id"] for t in call("GET", "/api/tasks?lane=Intake", "intake", 200)["tasks"]] == [other.open_tasks[0].id]
 
 
-@pytest.mark.parametrize(("query", "pointer"), [
-    ("instance=abc", "/instance"), ("instance=0", "/instance"), ("mine=1", "/mine"),
-])
+@pytest.mark.parametrize(
+    ("query", "pointer"),
+    [
+        ("instance=abc", "/instance"),
+        ("instance=0", "/instance"),
+        ("mine=1", "/mine"),
+    ],
+)
 def test_list_tasks_bad_query(call: Call, query: str, pointer: str) -> None:
     assert list(error_of(call("GET", f"/api/tasks?{query}", "intake", 422))["fields"]) == [pointer]
 
@@ -668,14 +768,22 @@ def test_claim_and_unclaim(call: Call, web_db: Database) -> None:
     assert call("POST", f"{url}/claim", "intake", 200)["claimed_by"] == "intake"
     assert call("POST", f"{url}/claim", "intake", 200)["claimed_by"] == "intake"  # again: still mine, nothing new
     before = db_state(web_db)
-    for step, body_json in (("/claim", None), ("/unclaim", None), ("/draft", {"data": {}}), ("/complete", {"data": CASE})):
+    for step, body_json in (
+        ("/claim", None),
+        ("/unclaim", None),
+        ("/draft", {"data": {}}),
+        ("/complete", {"data": CASE}),
+    ):
         body = call("POST", url + step, "clerk", 409, json=body_json)
         assert "claimed by intake" in error_of(body)["message"]
     assert db_state(web_db) == before
     assert call("POST", f"{url}/unclaim", "intake", 200)["claimed_by"] is None
     assert call("POST", f"{url}/claim", "clerk", 200)["claimed_by"] == "clerk"
     assert [e.kind for e in services.list_events(web_db, task.instance_id)][1:] == [
-        "task_claimed", "task_released", "task_claimed"]
+        "task_claimed",
+        "task_released",
+        "task_claimed",
+    ]
 
 
 @pytest.mark.parametrize("step", ["claim", "unclaim"])
@@ -700,16 +808,19 @@ def test_draft(call: Call, web_db: Database) -> None:
     assert "draft_saved" in kinds(web_db, task.instance_id)
 
 
-@pytest.mark.parametrize(("who", "json", "status", "pointers"), [
-    ("intake", {"data": {"child_name": {"typename": "x"}}}, 422, ["/data/child_name/typename"]),
-    ("intake", {"data": "Sam"}, 422, ["/data"]),
-    ("intake", {}, 422, ["/data"]),
-    ("intake", {"data": {}, "autosave": True}, 422, ["/autosave"]),
-    ("intake", '{"data": ', 400, []),
-    ("manager", {"data": {}}, 403, []),
-    ("auditor", {"data": {}}, 403, []),
-    ("police", {"data": {}}, 404, []),
-])
+@pytest.mark.parametrize(
+    ("who", "json", "status", "pointers"),
+    [
+        ("intake", {"data": {"child_name": {"typename": "x"}}}, 422, ["/data/child_name/typename"]),
+        ("intake", {"data": "Sam"}, 422, ["/data"]),
+        ("intake", {}, 422, ["/data"]),
+        ("intake", {"data": {}, "autosave": True}, 422, ["/autosave"]),
+        ("intake", '{"data": ', 400, []),
+        ("manager", {"data": {}}, 403, []),
+        ("auditor", {"data": {}}, 403, []),
+        ("police", {"data": {}}, 404, []),
+    ],
+)
 def test_draft_refused(call: Call, web_db: Database, who: str, json: Any, status: int, pointers: list[str]) -> None:
     task = started(web_db).open_tasks[0]
     before = db_state(web_db)
@@ -724,27 +835,33 @@ def test_complete(call: Call, web_db: Database) -> None:
     body = call("POST", f"/api/tasks/{task.id}/complete", "intake", 200, json={"data": CASE})
     assert body["data"]["priority"] == "urgent"
     assert sorted((t["bpmn_id"], t["assignee"]) for t in body["open_tasks"]) == [
-        ("agency_review", "health"), ("agency_review", "police"), ("manager_approval", None)]
+        ("agency_review", "health"),
+        ("agency_review", "police"),
+        ("manager_approval", None),
+    ]
     before = db_state(web_db)
     body = call("POST", f"/api/tasks/{task.id}/complete", "intake", 409, json={"data": CASE})  # twice
     assert error_of(body)["code"] == "task_not_ready"
     assert db_state(web_db) == before
 
 
-@pytest.mark.parametrize(("who", "json", "status", "pointers"), [
-    ("intake", {"data": {**CASE, "risk_score": "high"}}, 422, ["/data/risk_score"]),
-    ("intake", {"data": {k: v for k, v in CASE.items() if k != "child_name"}}, 422, ["/data/child_name"]),
-    ("intake", {"data": {**CASE, "favourite_colour": "red"}}, 422, ["/data/favourite_colour"]),
-    ("intake", {"data": {**CASE, "referral_date": "yesterday"}}, 422, ["/data/referral_date"]),
-    ("intake", {"data": {**CASE, "typename": "Task"}}, 422, ["/data/typename"]),
-    ("intake", {"data": CASE, "comment": "done"}, 422, ["/comment"]),
-    ("intake", {"data": [CASE]}, 422, ["/data"]),
-    ("intake", [CASE], 400, []),
-    ("manager", {"data": CASE}, 403, []),
-    ("auditor", {"data": CASE}, 403, []),
-    ("admin", {"data": CASE}, 403, []),
-    ("police", {"data": CASE}, 404, []),
-])
+@pytest.mark.parametrize(
+    ("who", "json", "status", "pointers"),
+    [
+        ("intake", {"data": {**CASE, "risk_score": "high"}}, 422, ["/data/risk_score"]),
+        ("intake", {"data": {k: v for k, v in CASE.items() if k != "child_name"}}, 422, ["/data/child_name"]),
+        ("intake", {"data": {**CASE, "favourite_colour": "red"}}, 422, ["/data/favourite_colour"]),
+        ("intake", {"data": {**CASE, "referral_date": "yesterday"}}, 422, ["/data/referral_date"]),
+        ("intake", {"data": {**CASE, "typename": "Task"}}, 422, ["/data/typename"]),
+        ("intake", {"data": CASE, "comment": "done"}, 422, ["/comment"]),
+        ("intake", {"data": [CASE]}, 422, ["/data"]),
+        ("intake", [CASE], 400, []),
+        ("manager", {"data": CASE}, 403, []),
+        ("auditor", {"data": CASE}, 403, []),
+        ("admin", {"data": CASE}, 403, []),
+        ("police", {"data": CASE}, 404, []),
+    ],
+)
 def test_complete_refused(call: Call, web_db: Database, who: str, json: Any, status: int, pointers: list[str]) -> None:
     task = started(web_db).open_tasks[0]
     before = db_state(web_db)

@@ -16,15 +16,27 @@ from tests.conftest import T0
 from tests.fixtures import files
 from tests.scenarios.cpr import LEAD
 from tests.web.casefiles_world import (  # noqa: F401 - fixtures
-    DRAFT_TEXT, PASSWORD, PEOPLE, READERS, World, bearer, docs_app, docs_client, docs_db, upload, world,
+    DRAFT_TEXT,
+    PASSWORD,
+    PEOPLE,
+    READERS,
+    World,
+    bearer,
+    docs_app,
+    docs_client,
+    docs_db,
+    upload,
+    world,
 )
 
 
 def counts(db: Database) -> tuple[int, int, int]:
     with db.transaction(write=False) as session:
-        return (session.scalar(select(func.count()).select_from(Document)) or 0,
-                session.scalar(select(func.count()).select_from(Event)) or 0,
-                session.scalar(text("SELECT count(*) FROM blobs")) or 0)
+        return (
+            session.scalar(select(func.count()).select_from(Document)) or 0,
+            session.scalar(select(func.count()).select_from(Event)) or 0,
+            session.scalar(text("SELECT count(*) FROM blobs")) or 0,
+        )
 
 
 def events_of(db: Database, kind: str) -> list[Event]:
@@ -33,6 +45,7 @@ def events_of(db: Database, kind: str) -> list[Event]:
 
 
 # ---- who may do what: the table ---------------------------------------------------------------------
+
 
 def may_upload(who: str, slot: str) -> int:
     """Readers (not auditors) file in any declared slot; others only what an open task of theirs asks for."""
@@ -43,8 +56,11 @@ def may_upload(who: str, slot: str) -> int:
     return 404  # neither reads the case nor has a task in it: the review does not exist for them
 
 
-CELLS = [(who, op) for who in PEOPLE for op in ("list", "download", "upload:final_report",
-                                                "upload:agency_timeline_police", "upload:undeclared_slot")]
+CELLS = [
+    (who, op)
+    for who in PEOPLE
+    for op in ("list", "download", "upload:final_report", "upload:agency_timeline_police", "upload:undeclared_slot")
+]
 
 
 def expected(who: str, op: str) -> int:
@@ -56,8 +72,9 @@ def expected(who: str, op: str) -> int:
 
 
 @pytest.mark.parametrize(("who", "op"), CELLS, ids=[f"{w}-{o}" for w, o in CELLS])
-def test_document_access_by_role(docs_client: FlaskClient, docs_db: Database, bearer: Any, world: World,
-                                 who: str, op: str) -> None:
+def test_document_access_by_role(
+    docs_client: FlaskClient, docs_db: Database, bearer: Any, world: World, who: str, op: str
+) -> None:
     status = expected(who, op)
     before = counts(docs_db)
     base = f"/api/instances/{world.review}/documents"
@@ -76,7 +93,9 @@ def test_document_access_by_role(docs_client: FlaskClient, docs_db: Database, be
     if op == "list":
         # The review's formal letter to Welsh Government is a case document too (notifications).
         assert [(d["slot"], d["version"], d["filename"]) for d in response.get_json()["documents"]] == [
-            ("draft_report", 1, "draft.pdf"), ("wg_notification_letter", 1, "wg_notification_letter.pdf")]
+            ("draft_report", 1, "draft.pdf"),
+            ("wg_notification_letter", 1, "wg_notification_letter.pdf"),
+        ]
         assert [(e.kind, e.actor) for e in events_of(docs_db, "case_read")][-1] == ("case_read", who)
     elif op == "download":
         assert response.data == files.pdf(*DRAFT_TEXT)
@@ -86,7 +105,8 @@ def test_document_access_by_role(docs_client: FlaskClient, docs_db: Database, be
         assert "no-store" in response.headers["Cache-Control"]
         downloaded = events_of(docs_db, "document_downloaded")
         assert [(e.actor, e.detail["document_id"], e.detail["version"]) for e in downloaded] == [
-            (who, world.draft_id, 1)]
+            (who, world.draft_id, 1)
+        ]
     else:
         body = response.get_json()
         assert (body["slot"], body["version"], body["uploaded_by"]) == (op.split(":")[1], 1, who)
@@ -104,8 +124,10 @@ def test_the_table_is_not_vacuous() -> None:
 
 # ---- the API's answers -----------------------------------------------------------------------------
 
-def test_a_second_upload_is_the_next_version_and_the_list_shows_both(docs_client: FlaskClient, bearer: Any,
-                                                                     world: World) -> None:
+
+def test_a_second_upload_is_the_next_version_and_the_list_shows_both(
+    docs_client: FlaskClient, bearer: Any, world: World
+) -> None:
     first = upload(docs_client, bearer("bu"), world.review, "final_report", files.docx("v1"), "final.docx")
     second = upload(docs_client, bearer("bu"), world.review, "final_report", files.odt("v2"), "final.odt")
     assert (first.status_code, second.status_code) == (201, 201)
@@ -113,46 +135,59 @@ def test_a_second_upload_is_the_next_version_and_the_list_shows_both(docs_client
     assert second.get_json()["content_type"] == "application/vnd.oasis.opendocument.text"
     listed = docs_client.get(f"/api/instances/{world.review}/documents", headers=bearer("bu")).get_json()
     assert [(d["slot"], d["version"]) for d in listed["documents"]] == [
-        ("draft_report", 1), ("final_report", 2), ("final_report", 1), ("wg_notification_letter", 1)]
+        ("draft_report", 1),
+        ("final_report", 2),
+        ("final_report", 1),
+        ("wg_notification_letter", 1),
+    ]
 
 
-def test_a_document_of_another_review_is_not_found_through_this_one(docs_client: FlaskClient, bearer: Any,
-                                                                      world: World) -> None:
+def test_a_document_of_another_review_is_not_found_through_this_one(
+    docs_client: FlaskClient, bearer: Any, world: World
+) -> None:
     response = docs_client.get(f"/api/instances/{world.review + 1}/documents/{world.draft_id}", headers=bearer("admin"))
     assert response.status_code == 404
     response = docs_client.get(f"/api/instances/{world.review}/documents/999", headers=bearer("admin"))
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(("data", "pointers"), [
-    ({"slot": "final_report"}, ["/file"]),
-    ({"file": (b"x", "a.pdf")}, ["/slot"]),
-    ({"slot": "Final Report", "file": (b"x", "a.pdf")}, ["/slot"]),
-])
-def test_an_incomplete_upload_names_the_missing_part(docs_client: FlaskClient, docs_db: Database, bearer: Any,
-                                                     world: World, data: dict[str, Any], pointers: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("data", "pointers"),
+    [
+        ({"slot": "final_report"}, ["/file"]),
+        ({"file": (b"x", "a.pdf")}, ["/slot"]),
+        ({"slot": "Final Report", "file": (b"x", "a.pdf")}, ["/slot"]),
+    ],
+)
+def test_an_incomplete_upload_names_the_missing_part(
+    docs_client: FlaskClient, docs_db: Database, bearer: Any, world: World, data: dict[str, Any], pointers: list[str]
+) -> None:
     import io
 
     before = counts(docs_db)
     if "file" in data:
         data = dict(data, file=(io.BytesIO(data["file"][0]), data["file"][1]))
-    response = docs_client.post(f"/api/instances/{world.review}/documents", data=data, headers=bearer("bu"),
-                                content_type="multipart/form-data")
+    response = docs_client.post(
+        f"/api/instances/{world.review}/documents", data=data, headers=bearer("bu"), content_type="multipart/form-data"
+    )
     assert response.status_code == 422 and list(response.get_json()["error"]["fields"]) == pointers
     assert counts(docs_db) == before
 
 
-def test_only_upload_routes_accept_documents_larger_than_a_request(docs_app: Any, docs_client: FlaskClient,
-                                                                   bearer: Any, world: World) -> None:
+def test_only_upload_routes_accept_documents_larger_than_a_request(
+    docs_app: Any, docs_client: FlaskClient, bearer: Any, world: World
+) -> None:
     settings = docs_app.config["CPRFLOW"]
     assert settings.max_document_bytes < settings.max_request_bytes  # this world's limit is small: 256 KiB
     big = files.pdf("x" * 10) + b"%" + b"0" * (settings.max_request_bytes + 10)
-    response = docs_client.post(f"/api/instances/{world.review}/messages", data=big, headers=bearer("bu"),
-                                content_type="application/json")
+    response = docs_client.post(
+        f"/api/instances/{world.review}/messages", data=big, headers=bearer("bu"), content_type="application/json"
+    )
     assert response.status_code == 413
 
 
 # ---- pages -----------------------------------------------------------------------------------------
+
 
 def _sign_in(client: FlaskClient, username: str) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
@@ -160,8 +195,9 @@ def _sign_in(client: FlaskClient, username: str) -> None:
     assert response.status_code == 302
 
 
-def test_the_review_page_lists_documents_and_downloads_them_as_attachments(docs_client: FlaskClient,
-                                                                            docs_db: Database, world: World) -> None:
+def test_the_review_page_lists_documents_and_downloads_them_as_attachments(
+    docs_client: FlaskClient, docs_db: Database, world: World
+) -> None:
     _sign_in(docs_client, "panel")
     page = docs_client.get(f"/reviews/{world.review}").text
     link = f"/reviews/{world.review}/documents/{world.draft_id}"
@@ -172,15 +208,17 @@ def test_the_review_page_lists_documents_and_downloads_them_as_attachments(docs_
     assert [e.actor for e in events_of(docs_db, "document_downloaded")] == ["panel"]
 
 
-def test_people_who_may_not_read_the_case_cannot_download_from_the_pages(docs_client: FlaskClient,
-                                                                         docs_db: Database, world: World) -> None:
+def test_people_who_may_not_read_the_case_cannot_download_from_the_pages(
+    docs_client: FlaskClient, docs_db: Database, world: World
+) -> None:
     _sign_in(docs_client, "police")
     assert docs_client.get(f"/reviews/{world.review}/documents/{world.draft_id}").status_code == 404
     assert events_of(docs_db, "document_downloaded") == []
 
 
-def test_an_agency_uploads_its_timeline_through_the_task_form(docs_client: FlaskClient, docs_db: Database,
-                                                              world: World) -> None:
+def test_an_agency_uploads_its_timeline_through_the_task_form(
+    docs_client: FlaskClient, docs_db: Database, world: World
+) -> None:
     _sign_in(docs_client, "police")
     tasks = docs_client.get("/tasks").text
     link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', tasks).group(1)
@@ -191,14 +229,23 @@ def test_an_agency_uploads_its_timeline_through_the_task_form(docs_client: Flask
 
     # A file that is not a document is refused at its field, and nothing is stored.
     before = counts(docs_db)
-    refused = docs_client.post(link, data={"csrf_token": token, "_action": "draft",
-                                           "/timeline_document": (io.BytesIO(b"<html>not a pdf</html>"), "t.pdf")},
-                               content_type="multipart/form-data")
+    refused = docs_client.post(
+        link,
+        data={
+            "csrf_token": token,
+            "_action": "draft",
+            "/timeline_document": (io.BytesIO(b"<html>not a pdf</html>"), "t.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 422 and "only PDF" in refused.text
     assert counts(docs_db) == before
     chronology = (io.BytesIO(files.docx("Police chronology")), "police.docx")
-    saved = docs_client.post(link, data={"csrf_token": token, "_action": "draft", "/timeline_document": chronology},
-                             content_type="multipart/form-data")
+    saved = docs_client.post(
+        link,
+        data={"csrf_token": token, "_action": "draft", "/timeline_document": chronology},
+        content_type="multipart/form-data",
+    )
     assert saved.status_code == 302
     again = docs_client.get(link).text
     assert "police.docx" in again  # the draft keeps the reference; the form shows the current file
@@ -213,15 +260,21 @@ def test_a_form_cannot_point_at_another_slots_document(docs_db: Database, world:
 
     task = next(t for t in services.list_tasks(docs_db, instance_id=world.review) if t.assignee == "police")
     reference = {"document_id": world.draft_id, "version": 1, "filename": "draft.pdf"}
-    data = {"timeline_events": [{"date": "2025-06-01", "event": "Visit", "significance": "low"}],
-            "submitted_by": "Records officer", "submitted_date": "2026-02-10", "timeline_document": reference}
+    data = {
+        "timeline_events": [{"date": "2025-06-01", "event": "Visit", "significance": "low"}],
+        "submitted_by": "Records officer",
+        "submitted_date": "2026-02-10",
+        "timeline_document": reference,
+    }
     with pytest.raises(InvalidData) as refused:
         services.complete_task(docs_db, task.id, data, actor="police", now=T0)
-    assert refused.value.fields == {"/timeline_document": [
-        "names a document filed as 'draft_report', not 'agency_timeline_police'"]}
+    assert refused.value.fields == {
+        "/timeline_document": ["names a document filed as 'draft_report', not 'agency_timeline_police'"]
+    }
     with pytest.raises(InvalidData) as refused:
-        services.complete_task(docs_db, task.id, dict(data, timeline_document=dict(reference, document_id=999)),
-                               actor="police", now=T0)
+        services.complete_task(
+            docs_db, task.id, dict(data, timeline_document=dict(reference, document_id=999)), actor="police", now=T0
+        )
     assert refused.value.fields == {"/timeline_document": ["names no document of this review"]}
 
 

@@ -29,8 +29,10 @@ def permissions_without(role: str) -> dict[str, Any]:
     return document
 
 
-VARIANTS = {"as shipped": json.loads(REAL.files["processes/permissions.json"]),
-            "agencies left out": permissions_without("agency")}
+VARIANTS = {
+    "as shipped": json.loads(REAL.files["processes/permissions.json"]),
+    "agencies left out": permissions_without("agency"),
+}
 
 
 def deploy(db: Database, permissions: dict[str, Any]) -> None:
@@ -44,10 +46,17 @@ def seed(db: Database) -> list[int]:
     for n, board in enumerate(BOARDS):
         instance = started(db, {"child_name": "Sam Example"})
         with db.transaction() as session, operators.step(session, instance.id, "intake", T0) as step:
-            operators.call("file_findings", {
-                "board": board, "year": 2026, "review_type": "susr" if n else "concise",
-                "themes": ["information_sharing"] + (["neglect"] if n == 0 else []),
-                "findings": [f"Finding {n}: referrals were not shared."], "actions": [f"Action {n}"]})
+            operators.call(
+                "file_findings",
+                {
+                    "board": board,
+                    "year": 2026,
+                    "review_type": "susr" if n else "concise",
+                    "themes": ["information_sharing"] + (["neglect"] if n == 0 else []),
+                    "findings": [f"Finding {n}: referrals were not shared."],
+                    "actions": [f"Action {n}"],
+                },
+            )
             step.apply(instance.id)
         ids.append(instance.id)
     return ids
@@ -58,9 +67,13 @@ def may(user: str, permissions: dict[str, Any], kind: str) -> bool:
     return bool(roles & PRODUCT_READERS or roles & set(permissions["repository"].get(kind, [])))
 
 
-ENDPOINTS = [("/api/findings?q=referrals&theme=information_sharing", "readers"), ("/api/findings/themes", "readers"),
-             ("/api/findings/trends?year=2026", "readers"), ("/api/findings/recurring", "readers"),
-             ("/api/findings/export", "exporters")]
+ENDPOINTS = [
+    ("/api/findings?q=referrals&theme=information_sharing", "readers"),
+    ("/api/findings/themes", "readers"),
+    ("/api/findings/trends?year=2026", "readers"),
+    ("/api/findings/recurring", "readers"),
+    ("/api/findings/export", "exporters"),
+]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -87,26 +100,51 @@ def test_the_api_searches_and_exports_without_ids(web_db: Database, call: Callab
     seed(web_db)
     found = call("GET", "/api/findings?q=shared+referral&theme=neglect", "police", 200)
     assert found["total"] == 1 and found["results"][0]["board"] == "Gwent"
-    assert found["results"][0]["items"][0] == {"kind": "finding", "text": "Finding 0: referrals were not shared.",
-                                              "matched": True}
+    assert found["results"][0]["items"][0] == {
+        "kind": "finding",
+        "text": "Finding 0: referrals were not shared.",
+        "matched": True,
+    }
     trends = call("GET", "/api/findings/trends", "chair", 200)
     assert trends["theme"] == [{"key": "information_sharing", "reviews": 3}, {"key": "neglect", "reviews": 1}]
     assert trends["year"] == [{"key": "2026", "reviews": 3}]
     recurring = call("GET", "/api/findings/recurring?year=2026", "manager", 200)
-    assert recurring["recurring"] == [{"theme": "information_sharing", "label": "Information sharing",
-                                       "label_cy": "Rhannu gwybodaeth", "year": 2026, "reviews": 3,
-                                       "boards": sorted(BOARDS)}]
+    assert recurring["recurring"] == [
+        {
+            "theme": "information_sharing",
+            "label": "Information sharing",
+            "label_cy": "Rhannu gwybodaeth",
+            "year": 2026,
+            "reviews": 3,
+            "boards": sorted(BOARDS),
+        }
+    ]
     exported = call("GET", "/api/findings/export", "intake", 200)
     text = json.dumps(exported)
     assert len(exported["reviews"]) == 3 and "Sam Example" not in text and "instance" not in text
     assert {key for r in exported["reviews"] for key in r} == {
-        "board", "year", "review_type", "themes", "findings", "recommendations", "actions"}
+        "board",
+        "year",
+        "review_type",
+        "themes",
+        "findings",
+        "recommendations",
+        "actions",
+    }
 
 
-@pytest.mark.parametrize("url, field", [("/api/findings?theme=gossip", "/theme"), ("/api/findings?year=twenty", "year"),
-                                        ("/api/findings?q=" + "x" * 501, "q"), ("/api/findings/recurring?year=1", "year")])
-def test_bad_queries_name_the_parameter_and_change_nothing(web_db: Database, call: Callable[..., Any], url: str,
-                                                           field: str) -> None:
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/api/findings?theme=gossip", "/theme"),
+        ("/api/findings?year=twenty", "year"),
+        ("/api/findings?q=" + "x" * 501, "q"),
+        ("/api/findings/recurring?year=1", "year"),
+    ],
+)
+def test_bad_queries_name_the_parameter_and_change_nothing(
+    web_db: Database, call: Callable[..., Any], url: str, field: str
+) -> None:
     deploy(web_db, VARIANTS["as shipped"])
     body = call("GET", url, "intake", 422)
     assert any(field in pointer for pointer in body["error"]["fields"]), body
@@ -129,12 +167,20 @@ def test_pages_search_by_theme_and_show_trends_as_escaped_svg(web_db: Database, 
     assert client.get("/learning").status_code == 302  # signed-out people are sent to sign in
     sign_in(client, "police")
     page = client.get("/learning?theme=neglect")
-    assert page.status_code == 200 and "1 review found" in page.text and "Finding 0: referrals were not shared." in page.text
+    assert (
+        page.status_code == 200
+        and "1 review found" in page.text
+        and "Finding 0: referrals were not shared." in page.text
+    )
     assert "Finding 1" not in page.text and "Download CSV" not in page.text  # agencies read but do not export
     page = client.get("/learning?q=referrals")
     assert "3 reviews found" in page.text and "<script>alert(1)</script>" not in page.text
     trends = client.get("/learning/trends").text
-    assert trends.count("<svg") == 3 and "<script>alert" not in trends and "&lt;script&gt;alert(1)&lt;/script&gt;" in trends
+    assert (
+        trends.count("<svg") == 3
+        and "<script>alert" not in trends
+        and "&lt;script&gt;alert(1)&lt;/script&gt;" in trends
+    )
     assert client.get("/learning?theme=gossip").status_code == 422
 
 
@@ -145,8 +191,13 @@ def test_recurring_themes_page_starts_a_forum_on_the_topic(web_db: Database, cli
     page = client.get("/learning/recurring").text
     assert "Information sharing" in page and "Start a forum on this topic" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    assert client.post("/learning/recurring/forum", data={"theme": "information_sharing", "year": "2026"}).status_code == 400
-    response = client.post("/learning/recurring/forum", data={"theme": "information_sharing", "year": "2026", "csrf_token": token})
+    assert (
+        client.post("/learning/recurring/forum", data={"theme": "information_sharing", "year": "2026"}).status_code
+        == 400
+    )
+    response = client.post(
+        "/learning/recurring/forum", data={"theme": "information_sharing", "year": "2026", "csrf_token": token}
+    )
     assert response.status_code == 302
     forum = services.list_instances(web_db, process_id="multi_agency_professional_forum")[0][0]
     assert forum.data["forum_request"]["topic"] == "information_sharing"
@@ -165,7 +216,9 @@ def test_the_export_download_is_anonymised_and_recorded(web_db: Database, client
     assert client.get("/learning/export.json").get_json()["reviews"][0]["board"] == "Gwent"
     with web_db.transaction(write=False) as session:
         from sqlalchemy import select
+
         from cprflow.models import Event
+
         kinds = session.execute(select(Event.actor, Event.detail).where(Event.kind == "findings_exported")).all()
     assert [(a, d["format"], d["reviews"]) for a, d in kinds] == [("owner", "csv", 3), ("owner", "json", 3)]
     sign_in(client, "manager")

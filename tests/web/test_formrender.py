@@ -18,8 +18,13 @@ from tests.conftest import ROOT, SAMPLE
 # A small browser: read the fragment, change what a person would change, post it.
 
 
-def page(schema: dict[str, Any], data: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
-         ui: dict[str, Any] | None = None, lang: str = "en") -> lxml.html.HtmlElement:
+def page(
+    schema: dict[str, Any],
+    data: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    ui: dict[str, Any] | None = None,
+    lang: str = "en",
+) -> lxml.html.HtmlElement:
     html = str(render_form(schema, ui, data or {}, errors or {}, lang))
     return lxml.html.fragment_fromstring(html, create_parent="div")
 
@@ -51,8 +56,9 @@ def post(root: lxml.html.HtmlElement, click: lxml.html.HtmlElement | None = None
 
 
 def control(root: lxml.html.HtmlElement, name: str) -> lxml.html.HtmlElement:
-    found = [el for el in root.iter("input", "select", "textarea")
-             if el.get("name") == name and el.get("type") != "hidden"]
+    found = [
+        el for el in root.iter("input", "select", "textarea") if el.get("name") == name and el.get("type") != "hidden"
+    ]
     assert len(found) == 1, f"expected one control named {name}, found {len(found)}"
     return found[0]
 
@@ -99,37 +105,83 @@ CASE = {
     "type": "object",
     "required": ["child_name", "risk_score", "agencies"],
     "properties": {
-        "child_name": {"type": "string", "title": "Child's name", "x-title-cy": "Enw'r plentyn",
-                       "description": "As on the referral", "x-description-cy": "Fel ar yr atgyfeiriad"},
+        "child_name": {
+            "type": "string",
+            "title": "Child's name",
+            "x-title-cy": "Enw'r plentyn",
+            "description": "As on the referral",
+            "x-description-cy": "Fel ar yr atgyfeiriad",
+        },
         "referral_date": {"type": "string", "format": "date", "title": "Referral date"},
         "summary": {"type": "string", "title": "Summary", "maxLength": 2000},
         "risk_score": {"type": "integer", "title": "Risk score", "minimum": 0, "maximum": 10},
         "weight": {"type": "number", "title": "Weight (kg)"},
         "under_five": {"type": "boolean", "title": "Child is under five"},
-        "recommendation": {"type": "string", "title": "Recommendation", "enum": ["nfa", "support"],
-                           "x-enumNames": ["No further action", "Support"], "x-enumNames-cy": ["Dim camau pellach"]},
-        "outcome": {"type": "string", "title": "Outcome", "oneOf": [
-            {"const": "open", "title": "Keep open", "x-title-cy": "Cadw ar agor"},
-            {"const": "closed", "title": "Close"}]},
-        "priority": {"type": "integer", "title": "Priority",
-                     "oneOf": [{"const": 1, "title": "High"}, {"const": 2, "title": "Low"}]},
-        "agencies": {"type": "array", "title": "Agencies", "minItems": 1,
-                     "items": {"type": "string", "enum": ["police", "health", "school"]}},
-        "address": {"type": "object", "title": "Address", "required": ["town"], "properties": {
-            "street": {"type": "string", "title": "Street"}, "town": {"type": "string", "title": "Town"}}},
-        "contacts": {"type": "array", "title": "Contacts", "items": {
-            "type": "object", "title": "Contact", "required": ["name"], "properties": {
-                "name": {"type": "string", "title": "Name"},
-                "role": {"type": "string", "title": "Role", "enum": ["social_worker", "teacher"]},
-                "lead": {"type": "boolean", "title": "Lead contact"}}}},
+        "recommendation": {
+            "type": "string",
+            "title": "Recommendation",
+            "enum": ["nfa", "support"],
+            "x-enumNames": ["No further action", "Support"],
+            "x-enumNames-cy": ["Dim camau pellach"],
+        },
+        "outcome": {
+            "type": "string",
+            "title": "Outcome",
+            "oneOf": [
+                {"const": "open", "title": "Keep open", "x-title-cy": "Cadw ar agor"},
+                {"const": "closed", "title": "Close"},
+            ],
+        },
+        "priority": {
+            "type": "integer",
+            "title": "Priority",
+            "oneOf": [{"const": 1, "title": "High"}, {"const": 2, "title": "Low"}],
+        },
+        "agencies": {
+            "type": "array",
+            "title": "Agencies",
+            "minItems": 1,
+            "items": {"type": "string", "enum": ["police", "health", "school"]},
+        },
+        "address": {
+            "type": "object",
+            "title": "Address",
+            "required": ["town"],
+            "properties": {
+                "street": {"type": "string", "title": "Street"},
+                "town": {"type": "string", "title": "Town"},
+            },
+        },
+        "contacts": {
+            "type": "array",
+            "title": "Contacts",
+            "items": {
+                "type": "object",
+                "title": "Contact",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "title": "Name"},
+                    "role": {"type": "string", "title": "Role", "enum": ["social_worker", "teacher"]},
+                    "lead": {"type": "boolean", "title": "Lead contact"},
+                },
+            },
+        },
     },
     "additionalProperties": False,
 }
 
 FULL = {
-    "child_name": 'Sam "Sammy" <O\'Neil>', "referral_date": "2026-03-02", "summary": "\nFirst line\nsecond & third",
-    "risk_score": 7, "weight": 12.5, "under_five": True, "recommendation": "support", "outcome": "closed",
-    "priority": 2, "agencies": ["police", "school"], "address": {"street": "1 High St", "town": "Cardiff"},
+    "child_name": 'Sam "Sammy" <O\'Neil>',
+    "referral_date": "2026-03-02",
+    "summary": "\nFirst line\nsecond & third",
+    "risk_score": 7,
+    "weight": 12.5,
+    "under_five": True,
+    "recommendation": "support",
+    "outcome": "closed",
+    "priority": 2,
+    "agencies": ["police", "school"],
+    "address": {"street": "1 High St", "town": "Cardiff"},
     "contacts": [{"name": "Ann", "role": "teacher", "lead": True}, {"name": "Bob", "lead": False}],
 }
 
@@ -151,12 +203,15 @@ def test_text_field_has_label_help_and_required_mark() -> None:
     check_wiring(root)
 
 
-@pytest.mark.parametrize("node, ui, tag", [
-    ({"type": "string", "maxLength": 201}, None, "textarea"),
-    ({"type": "string", "format": "textarea"}, None, "textarea"),
-    ({"type": "string"}, {"notes": {"ui:widget": "textarea"}}, "textarea"),
-    ({"type": "string", "maxLength": 200}, None, "input"),
-])
+@pytest.mark.parametrize(
+    "node, ui, tag",
+    [
+        ({"type": "string", "maxLength": 201}, None, "textarea"),
+        ({"type": "string", "format": "textarea"}, None, "textarea"),
+        ({"type": "string"}, {"notes": {"ui:widget": "textarea"}}, "textarea"),
+        ({"type": "string", "maxLength": 200}, None, "input"),
+    ],
+)
 def test_long_text_is_a_textarea(node: dict[str, Any], ui: dict[str, Any] | None, tag: str) -> None:
     root = page({"type": "object", "properties": {"notes": node}}, ui=ui)
     el = control(root, "/notes")
@@ -195,8 +250,11 @@ def test_enum_is_a_select_with_a_blank_choice_when_optional() -> None:
 
 
 def test_required_enum_offers_no_blank_once_answered() -> None:
-    schema = {"type": "object", "required": ["decision"],
-              "properties": {"decision": {"type": "string", "enum": ["approved", "rejected"]}}}
+    schema = {
+        "type": "object",
+        "required": ["decision"],
+        "properties": {"decision": {"type": "string", "enum": ["approved", "rejected"]}},
+    }
     unanswered = control(page(schema), "/decision")
     assert [o.get("value") for o in unanswered.iter("option")] == ["", "approved", "rejected"]
     answered = control(page(schema, {"decision": "rejected"}), "/decision")
@@ -217,7 +275,9 @@ def test_one_of_gives_labelled_choices_and_typed_values_back() -> None:
     root = page(CASE, {"priority": 1})
     outcome, priority = control(root, "/outcome"), control(root, "/priority")
     assert [(o.get("value"), o.text_content()) for o in outcome.iter("option")][1:] == [
-        ("open", "Keep open"), ("closed", "Close")]
+        ("open", "Keep open"),
+        ("closed", "Close"),
+    ]
     assert [o.get("value") for o in priority.iter("option") if o.get("selected") is not None] == ["1"]
     assert parse_submission(CASE, post(root))["priority"] == 1
 
@@ -226,7 +286,10 @@ def test_array_of_choices_is_a_checkbox_group() -> None:
     root = page(CASE, {"agencies": ["health"]})
     boxes = [el for el in root.iter("input") if el.get("name") == "/agencies"]
     assert [(b.get("type"), b.get("value"), b.get("checked") is not None) for b in boxes] == [
-        ("checkbox", "police", False), ("checkbox", "health", True), ("checkbox", "school", False)]
+        ("checkbox", "police", False),
+        ("checkbox", "health", True),
+        ("checkbox", "school", False),
+    ]
     assert legend_of(boxes[0]) == "Agencies (required)"
     assert parse_submission(CASE, post(root))["agencies"] == ["health"]
     boxes[1].attrib.pop("checked")
@@ -242,6 +305,7 @@ def test_nested_object_is_a_fieldset_with_a_legend() -> None:
 
 def test_ui_order_comes_first_and_forgotten_fields_still_show() -> None:
     schema = {"type": "object", "properties": {k: {"type": "string"} for k in "abcd"}}
+
     def names(root: lxml.html.HtmlElement) -> list[str | None]:
         return [el.get("name") for el in root.iter("input")]
 
@@ -251,8 +315,10 @@ def test_ui_order_comes_first_and_forgotten_fields_still_show() -> None:
 
 
 def test_everything_is_escaped() -> None:
-    schema = {"type": "object", "properties": {"x": {"type": "string", "title": "<script>alert(1)</script>",
-                                                     "enum": ['"><b>']}}}
+    schema = {
+        "type": "object",
+        "properties": {"x": {"type": "string", "title": "<script>alert(1)</script>", "enum": ['"><b>']}},
+    }
     html = str(render_form(schema, None, {"x": '"><b>'}, {"/x": ["<i>bad</i>"]}))
     assert "<script>" not in html and "<b>" not in html and "<i>" not in html
     root = page(schema, {"x": '"><b>'})
@@ -264,8 +330,13 @@ def test_everything_is_escaped() -> None:
 
 
 def test_errors_sit_beside_their_field_and_in_a_summary_that_links_to_it() -> None:
-    errors = {"/risk_score": ["must be 10 or less"], "/child_name": ["is required"], "/agencies/1": ["is not allowed"],
-              "/contacts/0/name": ["is required"], "/": ["something is wrong with the form"]}
+    errors = {
+        "/risk_score": ["must be 10 or less"],
+        "/child_name": ["is required"],
+        "/agencies/1": ["is not allowed"],
+        "/contacts/0/name": ["is required"],
+        "/": ["something is wrong with the form"],
+    }
     root = page(CASE, {"contacts": [{}]}, errors)
     check_wiring(root)
     summary = root.xpath('.//*[@class="govuk-error-summary"]')[0]
@@ -273,10 +344,12 @@ def test_errors_sit_beside_their_field_and_in_a_summary_that_links_to_it() -> No
     assert summary.xpath(".//h2")[0].text_content() == "There is a problem"
     assert "something is wrong with the form" in summary.text_content()  # not about one field: listed, unlinked
     # in page order, each link to the control that has the problem
-    assert summary_links(root) == [("#f-child_name", "Child's name: is required"),
-                                   ("#f-risk_score", "Risk score: must be 10 or less"),
-                                   ("#f-agencies", "Agencies: is not allowed"),
-                                   ("#f-contacts-0-name", "Name (Contact 1): is required")]
+    assert summary_links(root) == [
+        ("#f-child_name", "Child's name: is required"),
+        ("#f-risk_score", "Risk score: must be 10 or less"),
+        ("#f-agencies", "Agencies: is not allowed"),
+        ("#f-contacts-0-name", "Name (Contact 1): is required"),
+    ]
     score = control(root, "/risk_score")
     assert score.get("aria-invalid") == "true"
     assert described_by(root, score) == ["Error: must be 10 or less"]
@@ -298,9 +371,12 @@ def test_welsh_labels_help_and_choices_with_english_fallback() -> None:
     name = control(root, "/child_name")
     assert label_of(root, name) == "Enw'r plentyn (gofynnol)"
     assert described_by(root, name) == ["Fel ar yr atgyfeiriad", "Gwall: mae angen"]
-    assert root.xpath('.//h2')[0].text_content() == "Mae problem wedi codi"
+    assert root.xpath(".//h2")[0].text_content() == "Mae problem wedi codi"
     assert [o.text_content() for o in control(root, "/outcome").iter("option")] == [
-        "Dewiswch opsiwn", "Cadw ar agor", "Close"]
+        "Dewiswch opsiwn",
+        "Cadw ar agor",
+        "Close",
+    ]
     # only the first enum value has a Welsh name; the second falls back to English, marked as English
     options = list(control(root, "/recommendation").iter("option"))
     assert [o.text_content() for o in options] == ["Dewiswch opsiwn", "Dim camau pellach", "Support"]
@@ -324,7 +400,9 @@ def test_round_trip_of_every_kind_of_field() -> None:
 def test_a_plain_mapping_of_lists_or_strings_is_accepted() -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer"}, "tags": CASE["properties"]["agencies"]}}
     assert parse_submission(schema, {"n": ["x"], "/n": "3", "/tags": ["police", "health"]}) == {
-        "n": 3, "tags": ["police", "health"]}
+        "n": 3,
+        "tags": ["police", "health"],
+    }
 
 
 def test_not_an_integer_is_kept_so_validation_names_the_field() -> None:
@@ -333,8 +411,9 @@ def test_not_an_integer_is_kept_so_validation_names_the_field() -> None:
     control(root, "/weight").set("value", "")
     data = parse_submission(CASE, post(root))
     assert data["risk_score"] == "seven" and "weight" not in data
-    wrong = [("/" + "/".join(map(str, e.absolute_path)), e.validator)
-             for e in Draft202012Validator(CASE).iter_errors(data)]
+    wrong = [
+        ("/" + "/".join(map(str, e.absolute_path)), e.validator) for e in Draft202012Validator(CASE).iter_errors(data)
+    ]
     assert wrong == [("/risk_score", "type")]
 
 
@@ -382,8 +461,15 @@ def test_filling_the_blank_row_adds_an_item() -> None:
 
 
 def test_a_blank_row_in_the_middle_is_dropped_and_the_rest_close_up() -> None:
-    form = MultiDict([("/contacts/0/name", ""), ("/contacts/0/lead", "false"), ("/contacts/0/role", ""),
-                      ("/contacts/5/name", "Di"), ("/contacts/5/lead", "false")])
+    form = MultiDict(
+        [
+            ("/contacts/0/name", ""),
+            ("/contacts/0/lead", "false"),
+            ("/contacts/0/role", ""),
+            ("/contacts/5/name", "Di"),
+            ("/contacts/5/lead", "false"),
+        ]
+    )
     assert parse_submission(CASE, form)["contacts"] == [{"name": "Di", "lead": False}]
 
 
@@ -412,8 +498,12 @@ def test_add_row_creates_lists_and_refuses_what_is_not_a_list() -> None:
 
 
 def test_rows_of_plain_strings() -> None:
-    schema = {"type": "object", "properties": {"aliases": {"type": "array", "title": "Other names",
-                                                           "items": {"type": "string", "title": "Name"}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "aliases": {"type": "array", "title": "Other names", "items": {"type": "string", "title": "Name"}}
+        },
+    }
     root = page(schema, {"aliases": ["Sammy", "S"]}, errors={"/aliases/1": ["too short"]})
     check_wiring(root)
     assert summary_links(root) == [("#f-aliases-1", "Name 2: too short")]
@@ -423,10 +513,16 @@ def test_rows_of_plain_strings() -> None:
 
 
 def test_local_refs_are_followed() -> None:
-    schema = {"type": "object", "$defs": {"person": {"type": "object", "title": "Person", "properties": {
-        "name": {"type": "string", "title": "Name"}}}},
-        "properties": {"carer": {"$ref": "#/$defs/person", "title": "Carer"},
-                       "siblings": {"type": "array", "items": {"$ref": "#/$defs/person"}}}}
+    schema = {
+        "type": "object",
+        "$defs": {
+            "person": {"type": "object", "title": "Person", "properties": {"name": {"type": "string", "title": "Name"}}}
+        },
+        "properties": {
+            "carer": {"$ref": "#/$defs/person", "title": "Carer"},
+            "siblings": {"type": "array", "items": {"$ref": "#/$defs/person"}},
+        },
+    }
     data = {"carer": {"name": "Ann"}, "siblings": [{"name": "Bo"}]}
     root = page(schema, data)
     assert legend_of(control(root, "/carer/name")) == "Carer"
@@ -434,25 +530,45 @@ def test_local_refs_are_followed() -> None:
 
 
 def test_rows_inside_rows_round_trip() -> None:
-    schema = {"type": "object", "properties": {"people": {"type": "array", "items": {
-        "type": "object", "title": "Person", "properties": {
-            "name": {"type": "string"},
-            "phones": {"type": "array", "items": {"type": "string", "title": "Phone"}}}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "people": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "title": "Person",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "phones": {"type": "array", "items": {"type": "string", "title": "Phone"}},
+                    },
+                },
+            }
+        },
+    }
     data = {"people": [{"name": "Ann", "phones": ["01", "02"]}, {"name": "Bob"}]}
     root = page(schema, data)
     check_wiring(root)
     assert parse_submission(schema, post(root)) == data
     assert [b.get("value") for b in root.xpath('.//button[@name="_add"]')] == [
-        "/people/0/phones", "/people/1/phones", "/people/2/phones", "/people"]
+        "/people/0/phones",
+        "/people/1/phones",
+        "/people/2/phones",
+        "/people",
+    ]
     # "Add another" in the spare person's phones: that person comes into being with one blank phone
     assert add_row(data, "/people/2/phones")["people"][2] == {"phones": [{}]}
 
 
 def test_awkward_property_names_round_trip_with_distinct_ids() -> None:
     names = ["a/b", "a~1b", "a-b", "a.b", "two words", "café", "hint"]
-    schema = {"type": "object", "properties": {
-        **{n: {"type": "string", "description": "help"} for n in names},
-        "a": {"type": "object", "description": "help", "properties": {"hint": {"type": "string"}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            **{n: {"type": "string", "description": "help"} for n in names},
+            "a": {"type": "object", "description": "help", "properties": {"hint": {"type": "string"}}},
+        },
+    }
     data = {**{n: f"value of {n}" for n in names}, "a": {"hint": "inner"}}
     root = page(schema, data, errors={"/a~1b": ["wrong"], "/a~01b": ["also wrong"]})
     check_wiring(root)
@@ -463,8 +579,12 @@ def test_awkward_property_names_round_trip_with_distinct_ids() -> None:
 
 
 def test_a_schema_that_contains_itself_is_refused() -> None:
-    schema = {"$defs": {"node": {"type": "object", "properties": {
-        "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}}, "$ref": "#/$defs/node"}
+    schema = {
+        "$defs": {
+            "node": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}
+        },
+        "$ref": "#/$defs/node",
+    }
     with pytest.raises(ValueError, match="deeper"):
         render_form(schema, None, {}, {})
 
@@ -476,38 +596,80 @@ READ_ONLY = {
     "type": "object",
     "required": ["decision"],
     "properties": {
-        "decision": {"type": "string", "title": "Board decision", "x-title-cy": "Penderfyniad y Bwrdd",
-                     "description": "Recorded by the Board.", "readOnly": True,
-                     "enum": ["cpr", "mapf"], "x-enumNames": ["Child Practice Review", "Forum"],
-                     "x-enumNames-cy": ["Adolygiad Ymarfer Plant"]},
+        "decision": {
+            "type": "string",
+            "title": "Board decision",
+            "x-title-cy": "Penderfyniad y Bwrdd",
+            "description": "Recorded by the Board.",
+            "readOnly": True,
+            "enum": ["cpr", "mapf"],
+            "x-enumNames": ["Child Practice Review", "Forum"],
+            "x-enumNames-cy": ["Adolygiad Ymarfer Plant"],
+        },
         "due": {"type": "string", "format": "date", "title": "Due", "readOnly": True},
         "cycle": {"type": "integer", "title": "Audit cycle", "readOnly": True},
         "urgent": {"type": "boolean", "title": "Urgent", "x-title-cy": "Brys", "readOnly": True},
         "feedback": {"type": "string", "title": "Feedback", "readOnly": True},
         "routes": {"type": "array", "title": "Suggested routes", "readOnly": True, "items": {"type": "string"}},
-        "reviewer": {"type": "object", "title": "Reviewer", "readOnly": True, "properties": {
-            "slot": {"type": "string", "title": "Role", "enum": ["lead", "second"],
-                     "x-enumNames": ["Lead reviewer", "Second reviewer"]},
-            "name": {"type": "string", "title": "Name"}}},
-        "actions": {"type": "array", "title": "Escalated actions", "x-title-cy": "Camau wedi'u huwchgyfeirio",
-                    "readOnly": True, "items": {"type": "object", "title": "Action", "properties": {
-                        "action_id": {"type": "string", "title": "Reference", "x-title-cy": "Cyfeirnod"},
-                        "action": {"type": "string", "title": "Action"},
-                        "due_date": {"type": "string", "format": "date", "title": "Due date"}}}},
-        "notes": {"type": "string", "title": "Notes"},
-        "contacts": {"type": "array", "title": "Contacts", "items": {
-            "type": "object", "title": "Contact", "properties": {
+        "reviewer": {
+            "type": "object",
+            "title": "Reviewer",
+            "readOnly": True,
+            "properties": {
+                "slot": {
+                    "type": "string",
+                    "title": "Role",
+                    "enum": ["lead", "second"],
+                    "x-enumNames": ["Lead reviewer", "Second reviewer"],
+                },
                 "name": {"type": "string", "title": "Name"},
-                "added_by": {"type": "string", "title": "Added by", "readOnly": True}}}},
+            },
+        },
+        "actions": {
+            "type": "array",
+            "title": "Escalated actions",
+            "x-title-cy": "Camau wedi'u huwchgyfeirio",
+            "readOnly": True,
+            "items": {
+                "type": "object",
+                "title": "Action",
+                "properties": {
+                    "action_id": {"type": "string", "title": "Reference", "x-title-cy": "Cyfeirnod"},
+                    "action": {"type": "string", "title": "Action"},
+                    "due_date": {"type": "string", "format": "date", "title": "Due date"},
+                },
+            },
+        },
+        "notes": {"type": "string", "title": "Notes"},
+        "contacts": {
+            "type": "array",
+            "title": "Contacts",
+            "items": {
+                "type": "object",
+                "title": "Contact",
+                "properties": {
+                    "name": {"type": "string", "title": "Name"},
+                    "added_by": {"type": "string", "title": "Added by", "readOnly": True},
+                },
+            },
+        },
     },
 }
 
 STORED = {
-    "decision": "cpr", "due": "2026-09-02", "cycle": 2, "urgent": False, "feedback": "Line one\n<b>line</b> two",
-    "routes": ["mapf", "close_with_rationale"], "reviewer": {"slot": "lead", "name": "Ann Jones"},
-    "actions": [{"action_id": "A1", "action": "Train staff", "due_date": "2026-05-01"},
-                {"action_id": "A2", "action": "Audit files"}],
-    "notes": "Some notes", "contacts": [{"name": "Bo", "added_by": "bu"}],
+    "decision": "cpr",
+    "due": "2026-09-02",
+    "cycle": 2,
+    "urgent": False,
+    "feedback": "Line one\n<b>line</b> two",
+    "routes": ["mapf", "close_with_rationale"],
+    "reviewer": {"slot": "lead", "name": "Ann Jones"},
+    "actions": [
+        {"action_id": "A1", "action": "Train staff", "due_date": "2026-05-01"},
+        {"action_id": "A2", "action": "Audit files"},
+    ],
+    "notes": "Some notes",
+    "contacts": [{"name": "Bo", "added_by": "bu"}],
 }
 
 
@@ -522,8 +684,17 @@ def read_only_value(root: lxml.html.HtmlElement, pointer: str) -> tuple[str, lxm
 def test_read_only_fields_are_labelled_values_not_controls() -> None:
     root = page(READ_ONLY, STORED)
     check_wiring(root)
-    for pointer in ("/decision", "/due", "/cycle", "/urgent", "/feedback", "/routes", "/reviewer", "/actions",
-                    "/contacts/0/added_by"):
+    for pointer in (
+        "/decision",
+        "/due",
+        "/cycle",
+        "/urgent",
+        "/feedback",
+        "/routes",
+        "/reviewer",
+        "/actions",
+        "/contacts/0/added_by",
+    ):
         assert not root.xpath(f'.//*[@name="{pointer}"]'), f"{pointer} has a control"
         assert not root.xpath(f'.//*[starts-with(@name, "{pointer}/")]'), f"{pointer} has controls inside it"
     label, value = read_only_value(root, "/decision")
@@ -535,11 +706,14 @@ def test_read_only_fields_are_labelled_values_not_controls() -> None:
     feedback = read_only_value(root, "/feedback")[1]
     assert feedback.text_content() == "Line one<b>line</b> two" and len(feedback.findall("br")) == 1  # escaped
     assert [li.text_content() for li in read_only_value(root, "/routes")[1].iter("li")] == [
-        "mapf", "close_with_rationale"]
+        "mapf",
+        "close_with_rationale",
+    ]
     reviewer = read_only_value(root, "/reviewer")[1]
-    assert [(" ".join(r.find("dt").text_content().split()), r.find("dd").text_content())
-            for r in reviewer.xpath('.//dl[@class="govuk-summary-list"]/div')] == [
-        ("Role", "Lead reviewer"), ("Name", "Ann Jones")]
+    assert [
+        (" ".join(r.find("dt").text_content().split()), r.find("dd").text_content())
+        for r in reviewer.xpath('.//dl[@class="govuk-summary-list"]/div')
+    ] == [("Role", "Lead reviewer"), ("Name", "Ann Jones")]
     # an editable list keeps its controls; the read-only field in each row is shown, blank in the spare row
     assert control(root, "/contacts/0/name").get("value") == "Bo"
     assert read_only_value(root, "/contacts/0/added_by")[1].text_content() == "bu"
@@ -554,7 +728,9 @@ def test_a_read_only_list_of_records_is_a_table() -> None:
     assert [th.text_content() for th in table.xpath(".//thead//th")] == ["Reference", "Action", "Due date"]
     assert all(th.get("scope") == "col" for th in table.xpath(".//thead//th"))
     assert [[td.text_content() for td in tr.findall("td")] for tr in table.xpath(".//tbody/tr")] == [
-        ["A1", "Train staff", "2026-05-01"], ["A2", "Audit files", "Not provided"]]
+        ["A1", "Train staff", "2026-05-01"],
+        ["A2", "Audit files", "Not provided"],
+    ]
     assert not root.xpath('.//button[@value="/actions"]'), "no Add another for a read-only list"
     assert not page(READ_ONLY).xpath(".//table"), "nothing recorded: no empty table"
     assert read_only_value(page(READ_ONLY), "/actions")[1].text_content() == "Not provided"
@@ -577,10 +753,21 @@ def test_a_tampered_submission_cannot_change_a_read_only_field() -> None:
     root = page(READ_ONLY, STORED)
     assert parse_submission(READ_ONLY, post(root)) == {"notes": "Some notes", "contacts": [{"name": "Bo"}]}
     form = post(root)
-    tampered = {"/decision": "mapf", "/due": "2030-01-01", "/cycle": "9", "/urgent": "true", "/feedback": "edited",
-                "/routes": "none", "/routes/0": "none", "/reviewer/name": "Mallory", "/reviewer/slot": "second",
-                "/actions/0/action": "Nothing", "/actions/5/action_id": "A9", "/contacts/0/added_by": "mallory",
-                "decision": "mapf"}
+    tampered = {
+        "/decision": "mapf",
+        "/due": "2030-01-01",
+        "/cycle": "9",
+        "/urgent": "true",
+        "/feedback": "edited",
+        "/routes": "none",
+        "/routes/0": "none",
+        "/reviewer/name": "Mallory",
+        "/reviewer/slot": "second",
+        "/actions/0/action": "Nothing",
+        "/actions/5/action_id": "A9",
+        "/contacts/0/added_by": "mallory",
+        "decision": "mapf",
+    }
     for name, value in tampered.items():
         form.add(name, value)
     data = parse_submission(READ_ONLY, form)
@@ -592,8 +779,7 @@ def test_a_tampered_submission_cannot_change_a_read_only_field() -> None:
 def test_errors_on_a_read_only_field_are_shown_beside_it_and_linked() -> None:
     root = page(READ_ONLY, STORED, errors={"/due": ["must be a date"], "/actions/1/due_date": ["is required"]})
     check_wiring(root)
-    assert summary_links(root) == [("#f-due", "Due: must be a date"),
-                                   ("#f-actions", "Escalated actions: is required")]
+    assert summary_links(root) == [("#f-due", "Due: must be a date"), ("#f-actions", "Escalated actions: is required")]
     value = read_only_value(root, "/due")[1]
     assert value.getparent().xpath('./*[@class="govuk-error-message"]')[0].text_content() == "Error: must be a date"
     assert value.text_content() == "2026-09-02"
@@ -646,16 +832,17 @@ def example(node: Any, root: dict[str, Any]) -> Any:
     if kind == "boolean":
         return True
     if kind in ("integer", "number"):
-        low, high = node.get("minimum", 1), node.get("maximum", 10 ** 6)
+        low, high = node.get("minimum", 1), node.get("maximum", 10**6)
         return max(low, min(high, 3)) if kind == "integer" else float(max(low, min(high, 2.5)))
     special = {"date": "2026-03-02", "email": "someone@example.org", "date-time": "2026-03-02T09:00:00Z"}
     text = special.get(node.get("format"), "Example text")
-    return (text * (1 + node.get("minLength", 0) // len(text)))[: node.get("maxLength", 10 ** 6)]
+    return (text * (1 + node.get("minLength", 0) // len(text)))[: node.get("maxLength", 10**6)]
 
 
 def form_params() -> list[Any]:
-    real = [pytest.param(p, id=f"forms/{p.name}") for p in REAL_FORMS] or [pytest.param(
-        None, id="forms", marks=pytest.mark.skip(reason=f"no task forms in {ROOT / 'forms'} yet"))]
+    real = [pytest.param(p, id=f"forms/{p.name}") for p in REAL_FORMS] or [
+        pytest.param(None, id="forms", marks=pytest.mark.skip(reason=f"no task forms in {ROOT / 'forms'} yet"))
+    ]
     return real + [pytest.param(p, id=f"sample/{p.name}") for p in SAMPLE_FORMS]
 
 
@@ -680,8 +867,11 @@ def without_read_only(node: Any, root: dict[str, Any], data: Any) -> Any:
     node = _resolve(node, root)
     if isinstance(data, dict):
         props = node.get("properties") or {}
-        return {k: without_read_only(props.get(k), root, v) for k, v in data.items()
-                if not _resolve(props.get(k), root).get("readOnly") and "x-document" not in _resolve(props.get(k), root)}
+        return {
+            k: without_read_only(props.get(k), root, v)
+            for k, v in data.items()
+            if not _resolve(props.get(k), root).get("readOnly") and "x-document" not in _resolve(props.get(k), root)
+        }
     if isinstance(data, list):
         return [without_read_only(node.get("items"), root, v) for v in data]
     return data

@@ -20,11 +20,30 @@ Call = Callable[..., Any]
 
 def _failed(db: Database) -> int:
     with db.transaction() as session:
-        return int(session.connection().execute(insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id), {
-            "instance_id": None, "task_id": None, "kind": "event", "template": "referral_received",
-            "recipient": "manager", "address": "manager@example.wales", "language": "en", "subject": "s", "body": "b",
-            "message_id": "<m1@example.wales>", "status": "failed", "attempts": 5, "next_attempt_at": None,
-            "last_error": "SMTP 550", "created_at": now() - timedelta(days=1)}).scalar_one())
+        return int(
+            session.connection()
+            .execute(
+                insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id),
+                {
+                    "instance_id": None,
+                    "task_id": None,
+                    "kind": "event",
+                    "template": "referral_received",
+                    "recipient": "manager",
+                    "address": "manager@example.wales",
+                    "language": "en",
+                    "subject": "s",
+                    "body": "b",
+                    "message_id": "<m1@example.wales>",
+                    "status": "failed",
+                    "attempts": 5,
+                    "next_attempt_at": None,
+                    "last_error": "SMTP 550",
+                    "created_at": now() - timedelta(days=1),
+                },
+            )
+            .scalar_one()
+        )
 
 
 @pytest.mark.parametrize("who", sorted(USERS))
@@ -46,16 +65,23 @@ def test_the_admin_view_of_failed_sends_by_role(call: Call, web_db: Database, wh
 
 @pytest.mark.parametrize("who", sorted(USERS))
 def test_everyone_keeps_their_own_email_settings(call: Call, web_db: Database, who: str) -> None:
-    assert call("GET", "/api/me/notification-settings", who, 200) == {"username": who, "email": None, "daily_digest": False}
+    assert call("GET", "/api/me/notification-settings", who, 200) == {
+        "username": who,
+        "email": None,
+        "daily_digest": False,
+    }
     body = {"email": f"{who}@example.wales", "daily_digest": True}
     assert call("PUT", "/api/me/notification-settings", who, 200, json=body) == {"username": who, **body}
     assert notify.get_setting(web_db, who) == notify.SettingView(who, f"{who}@example.wales", True)
 
 
-@pytest.mark.parametrize("body, pointer", [
-    ({"email": "not an address", "daily_digest": False}, "/email"),
-    ({"email": "a@b.c"}, "/daily_digest"),
-])
+@pytest.mark.parametrize(
+    "body, pointer",
+    [
+        ({"email": "not an address", "daily_digest": False}, "/email"),
+        ({"email": "a@b.c"}, "/daily_digest"),
+    ],
+)
 def test_bad_email_settings_change_nothing(call: Call, web_db: Database, body: dict[str, Any], pointer: str) -> None:
     refused = call("PUT", "/api/me/notification-settings", "intake", 422, json=body)
     assert pointer in refused["error"]["fields"]

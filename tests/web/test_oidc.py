@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlencode, urlparse
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 import pytest
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 from flask import Flask, jsonify, redirect, request
 from flask.testing import FlaskClient
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 
 from cprflow import services, users
@@ -44,10 +44,15 @@ class Provider:
         self.issuer = f"http://127.0.0.1:{self.server.server_port}"
 
     def discovery(self) -> Any:
-        return jsonify(issuer=self.issuer, authorization_endpoint=f"{self.issuer}/authorize",
-                       token_endpoint=f"{self.issuer}/token", jwks_uri=f"{self.issuer}/jwks",
-                       response_types_supported=["code"], subject_types_supported=["public"],
-                       id_token_signing_alg_values_supported=["RS256"])
+        return jsonify(
+            issuer=self.issuer,
+            authorization_endpoint=f"{self.issuer}/authorize",
+            token_endpoint=f"{self.issuer}/token",
+            jwks_uri=f"{self.issuer}/jwks",
+            response_types_supported=["code"],
+            subject_types_supported=["public"],
+            id_token_signing_alg_values_supported=["RS256"],
+        )
 
     def authorize(self) -> Any:
         assert request.args["client_id"] == CLIENT_ID
@@ -81,8 +86,12 @@ def client(tmp_path: Path, provider: Provider) -> FlaskClient:
     db.upgrade()
     services.deploy(db, sample_diagrams(), actor="owner", now=T0)
     settings = Settings(
-        database_url=db.url, secret_key="oidc-" + "x" * 30, oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID,
-        oidc_client_secret=CLIENT_SECRET, oidc_group_roles="cpr-intake=business_unit,police-staff=agency:police",
+        database_url=db.url,
+        secret_key="oidc-" + "x" * 30,
+        oidc_issuer=provider.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+        oidc_group_roles="cpr-intake=business_unit,police-staff=agency:police",
     )
     return create_app(settings, db=db).test_client()
 
@@ -99,7 +108,7 @@ def _sign_in(client: FlaskClient, provider: Provider, person: dict[str, Any]) ->
     try:  # the browser's part: visit the provider, which sends it back with a code
         build_opener(_NoRedirect).open(Request(to_provider.location))
         raise AssertionError("the provider did not redirect back")
-    except Exception as err:  # noqa: BLE001 - urllib raises HTTPError for the unfollowed 302
+    except Exception as err:
         back = err.headers["Location"]  # type: ignore[attr-defined]
     parsed = urlparse(back)
     assert parse_qs(parsed.query)["code"]
@@ -107,8 +116,11 @@ def _sign_in(client: FlaskClient, provider: Provider, person: dict[str, Any]) ->
 
 
 def test_provider_groups_become_roles_and_the_person_is_signed_in(client: FlaskClient, provider: Provider) -> None:
-    response = _sign_in(client, provider, {"sub": "u-1", "preferred_username": "ffion", "name": "Ffion Evans",
-                                           "groups": ["cpr-intake", "unrelated"]})
+    response = _sign_in(
+        client,
+        provider,
+        {"sub": "u-1", "preferred_username": "ffion", "name": "Ffion Evans", "groups": ["cpr-intake", "unrelated"]},
+    )
     assert response.status_code == 302 and response.location.endswith("/tasks")
     assert client.get("/tasks").status_code == 200
     db = client.application.extensions["cprflow.db"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,18 @@ from tests.conftest import ROOT
 
 PASSWORD = "a long enough password"
 REFERRAL = {
-    "/child_reference": "C-2026-014", "/board_area": "Cwm Taf Morgannwg", "/in_board_area": "true",
-    "/referring_agency": "police", "/referral_date": "2026-01-05", "/event_date": "2025-12-20",
-    "/outcome": "died", "/abuse_or_neglect": "true", "/register_or_looked_after_in_6_months": "false",
+    "/child_reference": "C-2026-014",
+    "/board_area": "Cwm Taf Morgannwg",
+    "/in_board_area": "true",
+    "/referring_agency": "police",
+    "/referral_date": "2026-01-05",
+    "/event_date": "2025-12-20",
+    "/outcome": "died",
+    "/abuse_or_neglect": "true",
+    "/register_or_looked_after_in_6_months": "false",
     "/review_framework": "child_practice_review",  # from October 2024 a referral is a SUSR unless kept as a CPR
-    "/agencies_involved/0/name": "police", "/agencies_involved/1/name": "health",
+    "/agencies_involved/0/name": "police",
+    "/agencies_involved/1/name": "health",
 }
 
 
@@ -30,10 +37,14 @@ REFERRAL = {
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'pages.db'}")
     database.upgrade()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     services.deploy(database, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=now)
-    for name, roles, agency in (("bu", ["business_unit"], None), ("subgroup", ["review_subgroup"], None),
-                                ("auditor", ["auditor"], None), ("police", ["agency"], "police")):
+    for name, roles, agency in (
+        ("bu", ["business_unit"], None),
+        ("subgroup", ["review_subgroup"], None),
+        ("auditor", ["auditor"], None),
+        ("police", ["agency"], "police"),
+    ):
         users.add_user(database, name, password=PASSWORD, roles=roles, agency=agency, now=now)
     yield database
     database.dispose()
@@ -57,7 +68,7 @@ def sign_in(client: FlaskClient, username: str) -> None:
 
 
 def start_review(db: Database) -> int:
-    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(timezone.utc)).id
+    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(UTC)).id
 
 
 def task_link(html: str, name: str) -> str:

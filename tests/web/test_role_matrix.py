@@ -22,7 +22,18 @@ from cprflow import services
 from cprflow.repository import Database
 from tests.conftest import SAMPLE
 from tests.web.conftest import (
-    APPROVAL, CASE, CLOSURE, USERS, awaiting_closure, db_state, in_review, now, report, seal, started, task_of,
+    APPROVAL,
+    CASE,
+    CLOSURE,
+    USERS,
+    awaiting_closure,
+    db_state,
+    in_review,
+    now,
+    report,
+    seal,
+    started,
+    task_of,
 )
 
 Call = Callable[..., Any]
@@ -59,8 +70,10 @@ def may_work(username: str, lane: str, assignee: str | None) -> bool:
 def may_read(username: str, data: dict[str, Any]) -> bool:
     if roles(username) & (PRODUCT_READERS | set(PERMISSIONS.get("case_readers", []))):
         return True
-    return any(role in roles(username) and username in (data.get(key) or [])
-               for role, key in PERMISSIONS.get("appointed_readers", {}).items())
+    return any(
+        role in roles(username) and username in (data.get(key) or [])
+        for role, key in PERMISSIONS.get("appointed_readers", {}).items()
+    )
 
 
 def may_start(username: str, process: str) -> bool:
@@ -107,16 +120,22 @@ def world_file(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     intake = started(db, APPOINTED)
     closing = awaiting_closure(db)
     closing_appointed = awaiting_closure(db, APPOINTED)
-    world = World({
-        "review": Case(review.id, services.get_instance(db, review.id).data, {
-            "police_review": task_of(review, "agency_review", "police"),
-            "health_review": task_of(review, "agency_review", "health"),
-            "approval": task_of(review, "manager_approval"),
-        }),
-        "intake": Case(intake.id, intake.data, {"record": task_of(intake, "record_case")}),
-        "closing": Case(closing.id, closing.data),
-        "closing_appointed": Case(closing_appointed.id, closing_appointed.data),
-    })
+    world = World(
+        {
+            "review": Case(
+                review.id,
+                services.get_instance(db, review.id).data,
+                {
+                    "police_review": task_of(review, "agency_review", "police"),
+                    "health_review": task_of(review, "agency_review", "health"),
+                    "approval": task_of(review, "manager_approval"),
+                },
+            ),
+            "intake": Case(intake.id, intake.data, {"record": task_of(intake, "record_case")}),
+            "closing": Case(closing.id, closing.data),
+            "closing_appointed": Case(closing_appointed.id, closing_appointed.data),
+        }
+    )
     seal(db)
     return path, world
 
@@ -148,7 +167,8 @@ class Cell:
 TASKS = ["intake:record", "review:police_review", "review:health_review", "review:approval"]
 TASK_DATA = {"record_case": CASE, "agency_review": report(), "manager_approval": APPROVAL}
 CELLS = [
-    Cell("list_tasks", "-"), Cell("list_instances", "-"),
+    Cell("list_tasks", "-"),
+    Cell("list_instances", "-"),
     *[Cell(op, t) for op in ("get_task", "claim", "draft", "complete") for t in TASKS],
     *[Cell(op, c) for op in ("get_instance", "events") for c in ("review", "intake")],
     *[Cell("send_message", c) for c in ("closing", "closing_appointed")],
@@ -207,8 +227,11 @@ def request_of(world: World, cell: Cell) -> tuple[str, str, dict[str, Any]]:
     if op == "start":
         return "POST", "/api/instances", {"json": {"process": cell.target}}
     if op == "deploy":
-        return "POST", "/api/processes/deploy", {
-            "data": {"files": [(io.BytesIO(CHANGED_TRIAGE), "triage.dmn")]}, "content_type": "multipart/form-data"}
+        return (
+            "POST",
+            "/api/processes/deploy",
+            {"data": {"files": [(io.BytesIO(CHANGED_TRIAGE), "triage.dmn")]}, "content_type": "multipart/form-data"},
+        )
     raise AssertionError(op)
 
 
@@ -237,9 +260,14 @@ def check_effect(world: World, db: Database, who: str, cell: Cell, body: Any, be
             assert body["task"]["id"] == world.task(cell.target)[1].id
         return
     expected_kind = {
-        "claim": "task_claimed", "draft": "draft_saved", "complete": "task_completed",
+        "claim": "task_claimed",
+        "draft": "draft_saved",
+        "complete": "task_completed",
         "send_message": "message_received",
-        "start": "started", "suspend": "status_changed", "resume": "status_changed", "terminate": "status_changed",
+        "start": "started",
+        "suspend": "status_changed",
+        "resume": "status_changed",
+        "terminate": "status_changed",
     }
     if op in expected_kind:
         assert [(e.kind, e.actor) for e in new] == [(expected_kind[op], who)]
@@ -304,8 +332,12 @@ def test_agencies_see_and_complete_only_their_own_review(call: Call, world: Worl
     assert detail["task"]["assignee"] == "police"
     assert "child_name" not in json.dumps(detail["data"])  # the form's fields only, not the case
     before = db_state(web_db)
-    for method, suffix, options in (("GET", "", {}), ("POST", "/claim", {}), ("POST", "/draft", {"json": {"data": {}}}),
-                                    ("POST", "/complete", {"json": {"data": report()}})):
+    for method, suffix, options in (
+        ("GET", "", {}),
+        ("POST", "/claim", {}),
+        ("POST", "/draft", {"json": {"data": {}}}),
+        ("POST", "/complete", {"json": {"data": report()}}),
+    ):
         call(method, f"/api/tasks/{health.id}{suffix}", "police", 404, **options)
     assert db_state(web_db) == before
     done = call("POST", f"/api/tasks/{police.id}/complete", "police", 200, json={"data": report("police report")})
@@ -341,8 +373,11 @@ def test_auditors_change_nothing(call: Call, world: World, web_db: Database) -> 
         (f"/api/tasks/{approval.id}/unclaim", {}, 403),
         (f"/api/tasks/{approval.id}/draft", {"json": {"data": {}}}, 403),
         (f"/api/tasks/{approval.id}/complete", {"json": {"data": APPROVAL}}, 403),
-        ("/api/processes/deploy", {"data": {"files": [(io.BytesIO(CHANGED_TRIAGE), "triage.dmn")]},
-                                   "content_type": "multipart/form-data"}, 403),
+        (
+            "/api/processes/deploy",
+            {"data": {"files": [(io.BytesIO(CHANGED_TRIAGE), "triage.dmn")]}, "content_type": "multipart/form-data"},
+            403,
+        ),
     ]
     for url, options, status in attempts:
         call("POST", url, "auditor", status, **options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -41,8 +41,9 @@ def csrf(html: str) -> str:
 
 
 def sign_in(client: FlaskClient, username: str) -> None:
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": csrf(client.get("/login").text)})
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(client.get("/login").text)}
+    )
     assert response.status_code == 302
 
 
@@ -51,15 +52,23 @@ def task_link(listing: str, name: str) -> str:
 
 
 def test_susr_referral_through_the_pages(client: FlaskClient, db: Database) -> None:
-    review = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu",
-                                     now=datetime.now(timezone.utc)).id
+    review = services.start_instance(
+        db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)
+    ).id
     sign_in(client, "bu")
     link = task_link(client.get("/tasks").text, "Record the referral")
     page = client.get(link).text
     assert "Domestic homicide review criteria" in page  # the criteria, one review covering them all
-    form = {"/subject_reference": "SUSR-P-1", "/board_area": "Gwent", "/referral_date": "2026-01-05",
-            "/event_date": "2025-12-28", "/criteria_met": "domestic_homicide_review",
-            "/agencies_involved/0/name": "police", "csrf_token": csrf(page), "_action": "complete"}
+    form = {
+        "/subject_reference": "SUSR-P-1",
+        "/board_area": "Gwent",
+        "/referral_date": "2026-01-05",
+        "/event_date": "2025-12-28",
+        "/criteria_met": "domestic_homicide_review",
+        "/agencies_involved/0/name": "police",
+        "csrf_token": csrf(page),
+        "_action": "complete",
+    }
     assert client.post(link, data=form).status_code == 302
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["susr_case_review_group"]
     page = client.get(f"/reviews/{review}").text

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     def page_context() -> dict[str, Any]:
         try:
             user = current_user(pages=True) if not request.path.startswith("/api/") else None
-        except Exception:  # noqa: BLE001 - signed out or revoked: the page shows the sign-in link
+        except Exception:
             user = None
         return {"user": user, "lang": session.get("lang", "en"), "oidc": "cprflow.oidc" in app.extensions}
 
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             with database.transaction(write=False) as session:
                 session.execute(text("SELECT 1"))
             deployed = bool(services.list_versions(database))
-        except Exception as err:  # noqa: BLE001 - any failure means not ready
+        except Exception as err:
             app.logger.error("readiness check failed (%s)", type(err).__name__)  # no message: it may quote data
             retry = {"Retry-After": str(errors.RETRY_AFTER_SECONDS)}
             return jsonify(status="unavailable", reason="database not reachable"), 503, retry
@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        )
         return response
 
     return app
@@ -101,8 +103,10 @@ def _docs_page(document: dict[str, Any]) -> str:
     for path, operations in document["paths"].items():
         for method, op in operations.items():
             statuses = ", ".join(op.get("responses", {}))
-            rows.append(f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}</code></td>"
-                        f"<td>{escape(op.get('summary', ''))}</td><td>{escape(statuses)}</td></tr>")
+            rows.append(
+                f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}</code></td>"
+                f"<td>{escape(op.get('summary', ''))}</td><td>{escape(statuses)}</td></tr>"
+            )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>cprflow API</title></head><body>"
         f"<h1>cprflow API</h1><p>{escape(document['info'].get('description', ''))}</p>"

@@ -7,7 +7,7 @@ import functools
 import math
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -35,7 +35,7 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _step() -> float:
@@ -72,8 +72,9 @@ def _check_storable(payload: Any) -> None:
     while stack:
         value, pointer, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise MalformedRequest(f"the body nests deeper than {MAX_DEPTH} levels",
-                                   fields={pointer: ["nests too deeply"]})
+            raise MalformedRequest(
+                f"the body nests deeper than {MAX_DEPTH} levels", fields={pointer: ["nests too deeply"]}
+            )
         if isinstance(value, float) and not math.isfinite(value):
             fields.setdefault(pointer, []).append("is not a finite number")
         elif isinstance(value, str) and _UNSTORABLE.search(value):
@@ -110,7 +111,9 @@ def _fields_within(key: str) -> Iterator[None]:
     try:
         yield
     except InvalidData as err:
-        err.fields = {f"/{key}{pointer if pointer != '/' else ''}": messages for pointer, messages in err.fields.items()}
+        err.fields = {
+            f"/{key}{pointer if pointer != '/' else ''}": messages for pointer, messages in err.fields.items()
+        }
         raise
 
 
@@ -156,13 +159,26 @@ def _may_work(user: UserView, task_id: str, facts: services.TaskAccess) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@route(bp, "/auth/token", "POST", "Exchange a username and password for a bearer token",
-       body=schemas.TokenRequest, response=schemas.TokenResponse, auth=False, errors=(400, 401))
+@route(
+    bp,
+    "/auth/token",
+    "POST",
+    "Exchange a username and password for a bearer token",
+    body=schemas.TokenRequest,
+    response=schemas.TokenResponse,
+    auth=False,
+    errors=(400, 401),
+)
 def token() -> Any:
     credentials = _body(schemas.TokenRequest)
     settings = current_app.config["CPRFLOW"]
-    user = authenticate(_db(), credentials["username"], credentials["password"],
-                        lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes)
+    user = authenticate(
+        _db(),
+        credentials["username"],
+        credentials["password"],
+        lockout_attempts=settings.lockout_attempts,
+        lockout_minutes=settings.lockout_minutes,
+    )
     issued, expires_at = issue_token(user)
     return _dump(schemas.TokenResponse, {"token": issued, "expires_at": expires_at})
 
@@ -172,12 +188,23 @@ def list_processes() -> Any:
     current_user()
     versions = services.list_versions(_db())
     newest = versions[0] if versions else None
-    return _dump(schemas.ProcessList, {"version_id": newest["id"] if newest else None,
-                                       "processes": newest["processes"] if newest else []})
+    return _dump(
+        schemas.ProcessList,
+        {"version_id": newest["id"] if newest else None, "processes": newest["processes"] if newest else []},
+    )
 
 
-@route(bp, "/processes/deploy", "POST", "Deploy uploaded diagrams, forms or permissions over the newest version",
-       response=schemas.VersionOut, status=201, also_ok=(200,), multipart=True, errors=(400, 403, 413, 422))
+@route(
+    bp,
+    "/processes/deploy",
+    "POST",
+    "Deploy uploaded diagrams, forms or permissions over the newest version",
+    response=schemas.VersionOut,
+    status=201,
+    also_ok=(200,),
+    multipart=True,
+    errors=(400, 403, 413, 422),
+)
 def deploy() -> Any:
     user = current_user()
     require_role(user, "process_owner")
@@ -191,35 +218,56 @@ def deploy() -> Any:
     return _dump(schemas.VersionOut, result, 201 if result.created else 200)
 
 
-@route(bp, "/instances", "POST", "Start a review or forum", body=schemas.StartRequest,
-       response=schemas.InstanceOut, status=201, errors=(403, 404))
+@route(
+    bp,
+    "/instances",
+    "POST",
+    "Start a review or forum",
+    body=schemas.StartRequest,
+    response=schemas.InstanceOut,
+    status=201,
+    errors=(403, 404),
+)
 def start_instance() -> Any:
     user = current_user()
     request_ = _body(schemas.StartRequest)
     if not access.can_start(user.actor, services.latest_permissions(_db(), request_["process"]), request_["process"]):
         raise Forbidden(f"your roles may not start '{request_['process']}'")
     with _fields_within("data"):
-        view = services.start_instance(_db(), request_["process"], request_["data"], actor=user.username, now=_now(), step_seconds=_step())
+        view = services.start_instance(
+            _db(), request_["process"], request_["data"], actor=user.username, now=_now(), step_seconds=_step()
+        )
     return _dump(schemas.InstanceOut, _instance_out(view), 201)
 
 
-@route(bp, "/instances", "GET", "Instances you may read, newest first", query=schemas.InstanceQuery,
-       response=schemas.InstancePage)
+@route(
+    bp,
+    "/instances",
+    "GET",
+    "Instances you may read, newest first",
+    query=schemas.InstanceQuery,
+    response=schemas.InstancePage,
+)
 def list_instances() -> Any:
     user = current_user()
     query = _query(schemas.InstanceQuery)
     found, _ = services.list_instances(_db(), status=query.get("status"), process_id=query.get("process"), limit=10_000)
-    readable = [
-        i for i in found
-        if access.can_read_case(user.actor, services.permissions(_db(), i.version_id), i.data)
-    ]
+    readable = [i for i in found if access.can_read_case(user.actor, services.permissions(_db(), i.version_id), i.data)]
     page = query["page"]
-    chosen = readable[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    return _dump(schemas.InstancePage, {"instances": [_instance_out(i) for i in chosen], "total": len(readable), "page": page})
+    chosen = readable[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return _dump(
+        schemas.InstancePage, {"instances": [_instance_out(i) for i in chosen], "total": len(readable), "page": page}
+    )
 
 
-@route(bp, "/instances/<int:instance_id>", "GET", "One instance: status, stage, open tasks, timescales, holds",
-       response=schemas.InstanceOut, errors=(404,))
+@route(
+    bp,
+    "/instances/<int:instance_id>",
+    "GET",
+    "One instance: status, stage, open tasks, timescales, holds",
+    response=schemas.InstanceOut,
+    errors=(404,),
+)
 def get_instance(instance_id: int) -> Any:
     user = current_user()
     view = _readable_instance(user, instance_id)
@@ -227,8 +275,15 @@ def get_instance(instance_id: int) -> Any:
     return _dump(schemas.InstanceOut, _instance_out(view))
 
 
-@route(bp, "/instances/<int:instance_id>/messages", "POST", "Send a message (e.g. a hold starting) into an instance",
-       body=schemas.MessageRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/instances/<int:instance_id>/messages",
+    "POST",
+    "Send a message (e.g. a hold starting) into an instance",
+    body=schemas.MessageRequest,
+    response=schemas.InstanceOut,
+    errors=(403, 404, 409),
+)
 def send_message(instance_id: int) -> Any:
     user = current_user()
     message = _body(schemas.MessageRequest)
@@ -236,7 +291,15 @@ def send_message(instance_id: int) -> Any:
     if not access.can_send(user.actor, services.permissions(_db(), view.version_id), message["name"]):
         raise Forbidden(f"your roles may not send '{message['name']}'")
     with _fields_within("payload"):
-        view = services.send_message(_db(), instance_id, message["name"], message["payload"], actor=user.username, now=_now(), step_seconds=_step())
+        view = services.send_message(
+            _db(),
+            instance_id,
+            message["name"],
+            message["payload"],
+            actor=user.username,
+            now=_now(),
+            step_seconds=_step(),
+        )
     return _dump(schemas.InstanceOut, _instance_out(view))
 
 
@@ -249,26 +312,54 @@ def _admin_action(action: str, instance_id: int) -> Any:
     return _dump(schemas.InstanceOut, _instance_out(view))
 
 
-@route(bp, "/instances/<int:instance_id>/suspend", "POST", "Suspend an instance (admins; reason recorded)",
-       body=schemas.ReasonRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/instances/<int:instance_id>/suspend",
+    "POST",
+    "Suspend an instance (admins; reason recorded)",
+    body=schemas.ReasonRequest,
+    response=schemas.InstanceOut,
+    errors=(403, 404, 409),
+)
 def suspend(instance_id: int) -> Any:
     return _admin_action("suspend", instance_id)
 
 
-@route(bp, "/instances/<int:instance_id>/resume", "POST", "Resume a suspended instance (admins; reason recorded)",
-       body=schemas.ReasonRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/instances/<int:instance_id>/resume",
+    "POST",
+    "Resume a suspended instance (admins; reason recorded)",
+    body=schemas.ReasonRequest,
+    response=schemas.InstanceOut,
+    errors=(403, 404, 409),
+)
 def resume(instance_id: int) -> Any:
     return _admin_action("resume", instance_id)
 
 
-@route(bp, "/instances/<int:instance_id>/terminate", "POST", "Terminate an instance (admins; reason recorded)",
-       body=schemas.ReasonRequest, response=schemas.InstanceOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/instances/<int:instance_id>/terminate",
+    "POST",
+    "Terminate an instance (admins; reason recorded)",
+    body=schemas.ReasonRequest,
+    response=schemas.InstanceOut,
+    errors=(403, 404, 409),
+)
 def terminate(instance_id: int) -> Any:
     return _admin_action("terminate", instance_id)
 
 
-@route(bp, "/instances/<int:instance_id>/events", "GET", "The instance's trace, oldest first, paged",
-       query=schemas.PageQuery, response=schemas.EventPage, errors=(404,))
+@route(
+    bp,
+    "/instances/<int:instance_id>/events",
+    "GET",
+    "The instance's trace, oldest first, paged",
+    query=schemas.PageQuery,
+    response=schemas.EventPage,
+    errors=(404,),
+)
 def events(instance_id: int) -> Any:
     user = current_user()
     page = _query(schemas.PageQuery)["page"]
@@ -283,12 +374,22 @@ def list_tasks() -> Any:
     user = current_user()
     query = _query(schemas.TaskQuery)
     found = services.list_tasks(_db(), lane=query.get("lane"), instance_id=query.get("instance"))
-    mine = [t for t in found if access.can_work(user.actor, services.permissions(_db(), t.version_id or 0), t.lane, t.assignee)]
+    mine = [
+        t
+        for t in found
+        if access.can_work(user.actor, services.permissions(_db(), t.version_id or 0), t.lane, t.assignee)
+    ]
     return _dump(schemas.TaskList, {"tasks": mine})
 
 
-@route(bp, "/tasks/<task_id>", "GET", "A task with its form schema, UI schema and current data",
-       response=schemas.TaskDetailOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/tasks/<task_id>",
+    "GET",
+    "A task with its form schema, UI schema and current data",
+    response=schemas.TaskDetailOut,
+    errors=(403, 404, 409),
+)
 def get_task(task_id: str) -> Any:
     user = current_user()
     _check_workable(user, task_id)
@@ -304,15 +405,24 @@ def claim(task_id: str) -> Any:
     return _dump(schemas.TaskOut, services.claim_task(_db(), task_id, actor=user.username, now=_now()))
 
 
-@route(bp, "/tasks/<task_id>/unclaim", "POST", "Give a claimed task back", response=schemas.TaskOut, errors=(403, 404, 409))
+@route(
+    bp, "/tasks/<task_id>/unclaim", "POST", "Give a claimed task back", response=schemas.TaskOut, errors=(403, 404, 409)
+)
 def unclaim(task_id: str) -> Any:
     user = current_user()
     _check_workable(user, task_id)
     return _dump(schemas.TaskOut, services.claim_task(_db(), task_id, actor=user.username, now=_now(), release=True))
 
 
-@route(bp, "/tasks/<task_id>/draft", "POST", "Save unfinished form data on a task", body=schemas.DataRequest,
-       response=schemas.TaskOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/tasks/<task_id>/draft",
+    "POST",
+    "Save unfinished form data on a task",
+    body=schemas.DataRequest,
+    response=schemas.TaskOut,
+    errors=(403, 404, 409),
+)
 def draft(task_id: str) -> Any:
     user = current_user()
     data = _body(schemas.DataRequest)["data"]
@@ -322,26 +432,56 @@ def draft(task_id: str) -> Any:
     return _dump(schemas.TaskOut, saved)
 
 
-@route(bp, "/tasks/<task_id>/complete", "POST", "Complete a task with its form data", body=schemas.DataRequest,
-       response=schemas.InstanceOut, errors=(403, 404, 409))
+@route(
+    bp,
+    "/tasks/<task_id>/complete",
+    "POST",
+    "Complete a task with its form data",
+    body=schemas.DataRequest,
+    response=schemas.InstanceOut,
+    errors=(403, 404, 409),
+)
 def complete(task_id: str) -> Any:
     user = current_user()
     data = _body(schemas.DataRequest)["data"]
     _known_task(task_id)
     with _fields_within("data"):
-        view = services.complete_task(_db(), task_id, data, actor=user.username, now=_now(), step_seconds=_step(),
-                                      check_access=lambda facts: _may_work(user, task_id, facts))
+        view = services.complete_task(
+            _db(),
+            task_id,
+            data,
+            actor=user.username,
+            now=_now(),
+            step_seconds=_step(),
+            check_access=lambda facts: _may_work(user, task_id, facts),
+        )
     if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
-        return _dump(schemas.InstanceOut, _instance_out(services.InstanceView(
-            view.id, view.process_id, view.version_id, view.status, {}, None, [], None, view.created_at,
-            view.updated_at, [t for t in view.open_tasks if t.assignee and t.assignee in (user.username, user.agency)],
-        )))
+        return _dump(
+            schemas.InstanceOut,
+            _instance_out(
+                services.InstanceView(
+                    view.id,
+                    view.process_id,
+                    view.version_id,
+                    view.status,
+                    {},
+                    None,
+                    [],
+                    None,
+                    view.created_at,
+                    view.updated_at,
+                    [t for t in view.open_tasks if t.assignee and t.assignee in (user.username, user.agency)],
+                )
+            ),
+        )
     return _dump(schemas.InstanceOut, _instance_out(view))
 
 
-from cprflow.web import modeling_api  # noqa: E402,F401 - registers the process owners' endpoints on bp
-from cprflow.web import notify_api  # noqa: E402,F401 - email settings and failed sends, on this blueprint
-from cprflow.web import casefiles  # noqa: E402,F401 - registers the document routes on this blueprint
-from cprflow.web import audit_api  # noqa: E402,F401 - registers the audit routes on this blueprint
 # Routes kept in their own modules, registered on this blueprint (and in the OpenAPI document) on import.
-from cprflow.web import learning  # noqa: E402,F401  (last: it uses this module's helpers)
+from cprflow.web import (
+    audit_api,  # noqa: F401 - registers the audit routes on this blueprint
+    casefiles,  # noqa: F401 - registers the document routes on this blueprint
+    learning,  # noqa: F401  (last: it uses this module's helpers)
+    modeling_api,  # noqa: F401 - registers the process owners' endpoints on bp
+    notify_api,  # noqa: F401 - email settings and failed sends, on this blueprint
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -23,7 +23,7 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @bp.errorhandler(_LoginRequired)

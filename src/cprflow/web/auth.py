@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, request, session
@@ -22,7 +22,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def issue_token(user: UserView) -> tuple[str, datetime]:
     hours = current_app.config["CPRFLOW"].token_hours
     token = _serializer().dumps({"u": user.id, "v": user.token_version})
-    return token, datetime.now(timezone.utc) + timedelta(hours=hours)
+    return token, datetime.now(UTC) + timedelta(hours=hours)
 
 
 def _user_from(user_id: Any, token_version: Any) -> UserView:
@@ -52,7 +52,9 @@ def current_user(*, pages: bool = False) -> UserView:
             raise Unauthenticated("the token has expired; ask for a new one") from None
         except BadSignature:
             raise Unauthenticated("the token is not valid") from None
-        user = _user_from(claims.get("u") if isinstance(claims, dict) else None, claims.get("v") if isinstance(claims, dict) else None)
+        user = _user_from(
+            claims.get("u") if isinstance(claims, dict) else None, claims.get("v") if isinstance(claims, dict) else None
+        )
     elif pages and "uid" in session:
         user = _user_from(session.get("uid"), session.get("tv"))
     else:

@@ -9,7 +9,7 @@ alone, before the CSRF check reads the form. Downloads are attachments of the st
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request, send_file
@@ -35,10 +35,21 @@ ENVELOPE_BYTES = 1024 * 1024
 FILES_PER_POST = 4
 UPLOAD_ENDPOINTS = {"api.post_upload_document": 1, "pages.task": FILES_PER_POST}
 
-_UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["slot", "file"],
-    "properties": {"slot": {"type": "string", "pattern": documents.SLOT.pattern},
-                   "file": {"type": "string", "format": "binary"}}}}}}
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["slot", "file"],
+                "properties": {
+                    "slot": {"type": "string", "pattern": documents.SLOT.pattern},
+                    "file": {"type": "string", "format": "binary"},
+                },
+            }
+        }
+    },
+}
 
 
 def install(app: Flask, settings: Settings) -> None:
@@ -49,8 +60,9 @@ def install(app: Flask, settings: Settings) -> None:
     def upload_limit() -> None:
         files = UPLOAD_ENDPOINTS.get(request.endpoint or "")
         if files and request.method == "POST":
-            request.max_content_length = max(settings.max_request_bytes,
-                                             files * settings.max_document_bytes + ENVELOPE_BYTES)
+            request.max_content_length = max(
+                settings.max_request_bytes, files * settings.max_document_bytes + ENVELOPE_BYTES
+            )
 
 
 def _db() -> Database:
@@ -58,7 +70,7 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _max_bytes() -> int:
@@ -67,8 +79,9 @@ def _max_bytes() -> int:
 
 def _too_large() -> Any:
     limit = documents.describe_size(_max_bytes())
-    return error_response("too_large", f"the upload is larger than {limit}", 413,
-                          {"/file": [f"the file is larger than {limit}"]})
+    return error_response(
+        "too_large", f"the upload is larger than {limit}", 413, {"/file": [f"the file is larger than {limit}"]}
+    )
 
 
 def document_out(view: DocumentView) -> dict[str, Any]:
@@ -76,8 +89,9 @@ def document_out(view: DocumentView) -> dict[str, Any]:
 
 
 def attachment(view: DocumentView, content: bytes) -> Response:
-    response = send_file(io.BytesIO(content), mimetype=view.content_type, as_attachment=True,
-                         download_name=view.filename, max_age=0)
+    response = send_file(
+        io.BytesIO(content), mimetype=view.content_type, as_attachment=True, download_name=view.filename, max_age=0
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -86,10 +100,16 @@ def attachment(view: DocumentView, content: bytes) -> Response:
 # ---- API -------------------------------------------------------------------------------------------
 
 
-@route(bp, "/instances/<int:instance_id>/documents", "POST",
-       "File a document (PDF, DOCX or ODT, recognised by content) as the next version of a slot",
-       response=schemas.DocumentOut, status=201, errors=(400, 403, 404, 413, 422),
-       extra={"requestBody": _UPLOAD_BODY})
+@route(
+    bp,
+    "/instances/<int:instance_id>/documents",
+    "POST",
+    "File a document (PDF, DOCX or ODT, recognised by content) as the next version of a slot",
+    response=schemas.DocumentOut,
+    status=201,
+    errors=(400, 403, 404, 413, 422),
+    extra={"requestBody": _UPLOAD_BODY},
+)
 def upload_document(instance_id: int) -> Any:
     user = current_user()
     _known_id(instance_id)
@@ -111,13 +131,20 @@ def upload_document(instance_id: int) -> Any:
         data = upload.read(_max_bytes() + 1)
     finally:  # a large upload is spooled to a temporary file: close it now, not at collection
         upload.close()
-    view = casedocs.upload(_db(), user.actor, instance_id, slot, upload.filename or "", data,
-                           now=_now(), max_bytes=_max_bytes())
+    view = casedocs.upload(
+        _db(), user.actor, instance_id, slot, upload.filename or "", data, now=_now(), max_bytes=_max_bytes()
+    )
     return _dump(schemas.DocumentOut, document_out(view), 201)
 
 
-@route(bp, "/instances/<int:instance_id>/documents", "GET", "The review's documents, every version, slot by slot",
-       response=schemas.DocumentList, errors=(404,))
+@route(
+    bp,
+    "/instances/<int:instance_id>/documents",
+    "GET",
+    "The review's documents, every version, slot by slot",
+    response=schemas.DocumentList,
+    errors=(404,),
+)
 def list_documents(instance_id: int) -> Any:
     user = current_user()
     _known_id(instance_id)
@@ -125,14 +152,27 @@ def list_documents(instance_id: int) -> Any:
     return _dump(schemas.DocumentList, {"documents": [document_out(d) for d in found]})
 
 
-@route(bp, "/instances/<int:instance_id>/documents/<int:document_id>", "GET",
-       "Download one document (an attachment of its stored type; recorded as an event)", errors=(404,),
-       extra={"responses": {"200": {"description": "the file", "content": {
-           documents.PDF: {"schema": {"type": "string", "format": "binary"}},
-           documents.DOCX: {"schema": {"type": "string", "format": "binary"}},
-           documents.ODT: {"schema": {"type": "string", "format": "binary"}}}},
-           "401": {"description": "Not signed in", "content": {"application/json": {"schema": "ErrorResponse"}}},
-           "404": {"description": "No such thing", "content": {"application/json": {"schema": "ErrorResponse"}}}}})
+@route(
+    bp,
+    "/instances/<int:instance_id>/documents/<int:document_id>",
+    "GET",
+    "Download one document (an attachment of its stored type; recorded as an event)",
+    errors=(404,),
+    extra={
+        "responses": {
+            "200": {
+                "description": "the file",
+                "content": {
+                    documents.PDF: {"schema": {"type": "string", "format": "binary"}},
+                    documents.DOCX: {"schema": {"type": "string", "format": "binary"}},
+                    documents.ODT: {"schema": {"type": "string", "format": "binary"}},
+                },
+            },
+            "401": {"description": "Not signed in", "content": {"application/json": {"schema": "ErrorResponse"}}},
+            "404": {"description": "No such thing", "content": {"application/json": {"schema": "ErrorResponse"}}},
+        }
+    },
+)
 def download_document(instance_id: int, document_id: int) -> Any:
     user = current_user()
     _known_id(instance_id)
@@ -159,8 +199,9 @@ def latest_documents(instance_id: int) -> list[DocumentView]:
         return documents.list_for(session, instance_id, latest_only=True)
 
 
-def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], assignee: str | None,
-                     files: Any, form: Any) -> dict[str, dict[str, Any]]:
+def posted_documents(
+    user: UserView, instance_id: int, schema: dict[str, Any], assignee: str | None, files: Any, form: Any
+) -> dict[str, dict[str, Any]]:
     """The references a task form's document fields hold after this post: files just uploaded (all
     stored in one transaction, or none), else the reference the page carried, if it is this case's."""
     wanted = [(pointer, docfields.slot_of(template, assignee)) for pointer, template in docfields.fields(schema)]
@@ -182,8 +223,17 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
                 content = upload.read(_max_bytes() + 1)
             finally:
                 upload.close()
-            view = documents.store(session, instance_id=instance_id, slot=slot, filename=upload.filename or "",
-                                   data=content, actor=user.username, now=now, max_bytes=_max_bytes(), field=pointer)
+            view = documents.store(
+                session,
+                instance_id=instance_id,
+                slot=slot,
+                filename=upload.filename or "",
+                data=content,
+                actor=user.username,
+                now=now,
+                max_bytes=_max_bytes(),
+                field=pointer,
+            )
             refs[pointer] = docfields.reference(view)
         existing = {d.id: d for d in documents.list_for(session, instance_id)}
     for pointer, _slot in wanted:

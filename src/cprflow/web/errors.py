@@ -16,6 +16,7 @@ from cprflow.repository import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+
 class MalformedRequest(errors.CprflowError):
     """The body is not JSON, or not the JSON object the endpoint takes."""
 

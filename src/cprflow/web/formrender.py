@@ -31,12 +31,34 @@ _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RESERVED = "typename"  # see cprflow.forms.RESERVED_KEY
 _WORDS = {
-    "en": {"problem": "There is a problem", "required": "(required)", "error": "Error:", "add": "Add another",
-           "remove": "Remove", "item": "Item", "choose": "Select an option", "none": "Not provided",
-           "yes": "Yes", "no": "No", "current": "Current file:", "version": "version"},
-    "cy": {"problem": "Mae problem wedi codi", "required": "(gofynnol)", "error": "Gwall:", "add": "Ychwanegu un arall",
-           "remove": "Dileu", "item": "Eitem", "choose": "Dewiswch opsiwn", "none": "Heb ei ddarparu",
-           "yes": "Ie", "no": "Na", "current": "Ffeil bresennol:", "version": "fersiwn"},
+    "en": {
+        "problem": "There is a problem",
+        "required": "(required)",
+        "error": "Error:",
+        "add": "Add another",
+        "remove": "Remove",
+        "item": "Item",
+        "choose": "Select an option",
+        "none": "Not provided",
+        "yes": "Yes",
+        "no": "No",
+        "current": "Current file:",
+        "version": "version",
+    },
+    "cy": {
+        "problem": "Mae problem wedi codi",
+        "required": "(gofynnol)",
+        "error": "Gwall:",
+        "add": "Ychwanegu un arall",
+        "remove": "Dileu",
+        "item": "Eitem",
+        "choose": "Dewiswch opsiwn",
+        "none": "Heb ei ddarparu",
+        "yes": "Ie",
+        "no": "Na",
+        "current": "Ffeil bresennol:",
+        "version": "fersiwn",
+    },
 }
 
 # ---- pointers, ids and reading the schema ----------------------------------------------------------
@@ -61,8 +83,9 @@ def _index(seg: str | None) -> bool:
 def _field_id(pointer: str) -> str:
     # One id per pointer, safe in a URL fragment: '/' becomes '-', anything else odd becomes '.hex.'. Ids of
     # a field's parts add '.hint', '.error', '.remove', '.row' or '.N', which no pointer can produce.
-    return "f" + "".join("-" if c == "/" else c if c.isascii() and (c.isalnum() or c == "_") else f".{ord(c):x}."
-                         for c in pointer)
+    return "f" + "".join(
+        "-" if c == "/" else c if c.isascii() and (c.isalnum() or c == "_") else f".{ord(c):x}." for c in pointer
+    )
 
 
 def _resolve(node: Any, root: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +153,7 @@ def _kind(node: dict[str, Any], ui: dict[str, Any], root: dict[str, Any]) -> str
         return "number"
     long_text = _number(node.get("maxLength")) and node["maxLength"] > 200
     return "textarea" if widget == "textarea" or node.get("format") == "textarea" or long_text else "text"
+
 
 # ---- rendering -------------------------------------------------------------------------------------
 
@@ -209,8 +233,9 @@ def _bits(kind: str, node: dict[str, Any], pointer: str, label: Markup, required
         hint = Markup('<div class="govuk-hint" id="{}.hint">{}</div>').format(fid, help_text)
         ids.append(f"{fid}.hint")
     if messages:
-        error = Markup('<p class="govuk-error-message" id="{}.error"><span class="govuk-visually-hidden">{}</span> {}'
-                       '</p>').format(fid, ctx.words["error"], Markup("<br>").join(messages))
+        error = Markup(
+            '<p class="govuk-error-message" id="{}.error"><span class="govuk-visually-hidden">{}</span> {}</p>'
+        ).format(fid, ctx.words["error"], Markup("<br>").join(messages))
         ids.append(f"{fid}.error")
     return _Bits(kind, fid, pointer, label, required, hint, error, " ".join(ids))
 
@@ -224,9 +249,13 @@ def _fieldset(b: _Bits, ctx: _Ctx, body: Markup, *, own_id: bool, mark: bool = T
     fid = Markup(' id="{}"').format(b.id) if own_id else Markup()
     desc = Markup(' aria-describedby="{}"').format(b.describedby) if b.describedby else Markup()
     legend = Markup('<legend class="govuk-fieldset__legend">{}{}</legend>').format(
-        b.label, _mark(b.required and mark, ctx))
-    return b.group(Markup('<fieldset class="govuk-fieldset"{}{}>{}{}{}{}</fieldset>').format(
-        fid, desc, legend, b.hint, b.error, body))
+        b.label, _mark(b.required and mark, ctx)
+    )
+    return b.group(
+        Markup('<fieldset class="govuk-fieldset"{}{}>{}{}{}{}</fieldset>').format(
+            fid, desc, legend, b.hint, b.error, body
+        )
+    )
 
 
 def _scalar(value: Any) -> str:
@@ -241,9 +270,14 @@ def _r_input(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx
     """Text, date, email and number boxes, and textareas: a label, help, errors, one control."""
     if b.kind == "textarea":
         # HTML parsers eat the newline straight after the tag; without this one a value's own would go.
-        return b.group(_label(b, ctx), b.hint, b.error, Markup(
-            '<textarea class="govuk-textarea" id="{}" name="{}" rows="5"{}>\n{}</textarea>').format(
-            b.id, b.name, b.attrs(ctx), _scalar(value)))
+        return b.group(
+            _label(b, ctx),
+            b.hint,
+            b.error,
+            Markup('<textarea class="govuk-textarea" id="{}" name="{}" rows="5"{}>\n{}</textarea>').format(
+                b.id, b.name, b.attrs(ctx), _scalar(value)
+            ),
+        )
     if b.kind == "number":
         step = node.get("multipleOf") if _number(node.get("multipleOf")) else 1 if _type(node) == "integer" else "any"
         kind, extra = "number", {"step": step, "min": node.get("minimum"), "max": node.get("maximum")}
@@ -251,26 +285,43 @@ def _r_input(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx
         kind = {"date": "date", "email": "email"}.get(node.get("format"), "text")
         extra = {"maxlength": node.get("maxLength")}
     more = Markup().join(Markup(' {}="{}"').format(k, v) for k, v in extra.items() if _number(v) or v == "any")
-    return b.group(_label(b, ctx), b.hint, b.error, Markup(
-        '<input class="govuk-input" type="{}" id="{}" name="{}" value="{}"{}{}>').format(
-        kind, b.id, b.name, _scalar(value), more, b.attrs(ctx)))
+    return b.group(
+        _label(b, ctx),
+        b.hint,
+        b.error,
+        Markup('<input class="govuk-input" type="{}" id="{}" name="{}" value="{}"{}{}>').format(
+            kind, b.id, b.name, _scalar(value), more, b.attrs(ctx)
+        ),
+    )
 
 
 def _r_select(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
     choices, current = _choices(node, ctx), _encode(value) if value is not None else None
     # A blank option when optional, and also while unanswered: picking the first option must be a decision,
     # and a spare row must be able to post as blank.
-    options = [] if b.required and current in {c for c, _, _ in choices} else [
-        Markup('<option value="">{}</option>').format(ctx.words["choose"])]
-    options += [Markup('<option value="{}"{}{}>{}</option>').format(c, Markup(" selected") if c == current else "",
-                                                                    lang, label) for c, label, lang in choices]
-    return b.group(_label(b, ctx), b.hint, b.error, Markup(
-        '<select class="govuk-select" id="{}" name="{}"{}>{}</select>').format(
-        b.id, b.name, b.attrs(ctx), Markup().join(options)))
+    options = (
+        []
+        if b.required and current in {c for c, _, _ in choices}
+        else [Markup('<option value="">{}</option>').format(ctx.words["choose"])]
+    )
+    options += [
+        Markup('<option value="{}"{}{}>{}</option>').format(c, Markup(" selected") if c == current else "", lang, label)
+        for c, label, lang in choices
+    ]
+    return b.group(
+        _label(b, ctx),
+        b.hint,
+        b.error,
+        Markup('<select class="govuk-select" id="{}" name="{}"{}>{}</select>').format(
+            b.id, b.name, b.attrs(ctx), Markup().join(options)
+        ),
+    )
 
 
-_OPTION = Markup('<div class="govuk-{0}__item"><input class="govuk-{0}__input" type="{1}" id="{2}" name="{3}" '
-                 'value="{4}"{5}{6}><label class="govuk-label govuk-{0}__label" for="{2}"{7}>{8}</label></div>')
+_OPTION = Markup(
+    '<div class="govuk-{0}__item"><input class="govuk-{0}__input" type="{1}" id="{2}" name="{3}" '
+    'value="{4}"{5}{6}><label class="govuk-label govuk-{0}__label" for="{2}"{7}>{8}</label></div>'
+)
 
 
 def _r_options(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
@@ -280,11 +331,23 @@ def _r_options(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, c
     chosen = {_encode(v) for v in (value if isinstance(value, list) else [value]) if v is not None}
     # `required` on a checkbox would mean "tick this one", so only radios carry it.
     common = (Markup(' aria-invalid="true"') if b.error else Markup()) + (
-        Markup(" required") if radio and b.required and not ctx.spare else Markup())
+        Markup(" required") if radio and b.required and not ctx.spare else Markup()
+    )
     choices = _choices(node if radio else _resolve(node.get("items"), ctx.root), ctx)
-    rows = [_OPTION.format(
-        css, kind, b.id if n == 0 else f"{b.id}.{n + 1}", b.name, code, Markup(" checked") if code in chosen else "",
-        common, lang, label) for n, (code, label, lang) in enumerate(choices)]
+    rows = [
+        _OPTION.format(
+            css,
+            kind,
+            b.id if n == 0 else f"{b.id}.{n + 1}",
+            b.name,
+            code,
+            Markup(" checked") if code in chosen else "",
+            common,
+            lang,
+            label,
+        )
+        for n, (code, label, lang) in enumerate(choices)
+    ]
     return _fieldset(b, ctx, Markup('<div class="govuk-{}">{}</div>').format(css, Markup().join(rows)), own_id=False)
 
 
@@ -292,11 +355,15 @@ def _r_boolean(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, c
     # The hidden "false" comes first: unticked posts just "false", ticked posts "false" then "true".
     # No `required`: unticked is an answer too, and `required` would force a tick.
     b.required = False
-    return b.group(b.hint, b.error, Markup(
-        '<div class="govuk-checkboxes__item"><input type="hidden" name="{1}" value="false">'
-        '<input class="govuk-checkboxes__input" type="checkbox" id="{0}" name="{1}" value="true"{2}{3}>'
-        '<label class="govuk-label govuk-checkboxes__label" for="{0}">{4}</label></div>').format(
-        b.id, b.name, Markup(" checked") if value is True else "", b.attrs(ctx), b.label))
+    return b.group(
+        b.hint,
+        b.error,
+        Markup(
+            '<div class="govuk-checkboxes__item"><input type="hidden" name="{1}" value="false">'
+            '<input class="govuk-checkboxes__input" type="checkbox" id="{0}" name="{1}" value="true"{2}{3}>'
+            '<label class="govuk-label govuk-checkboxes__label" for="{0}">{4}</label></div>'
+        ).format(b.id, b.name, Markup(" checked") if value is True else "", b.attrs(ctx), b.label),
+    )
 
 
 def _r_object(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
@@ -313,8 +380,10 @@ def _r_rows(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx:
     rows.append(_row(item, item_ui, b.name, len(items), None, noun, ctx))
     ctx.spare = was
     # formnovalidate: adding a row must not be blocked by required fields nobody has filled yet.
-    add = Markup('<button type="submit" class="govuk-button govuk-button--secondary" name="_add" value="{}" '
-                 'formnovalidate>{}</button>').format(b.name, ctx.words["add"])
+    add = Markup(
+        '<button type="submit" class="govuk-button govuk-button--secondary" name="_add" value="{}" '
+        "formnovalidate>{}</button>"
+    ).format(b.name, ctx.words["add"])
     return _fieldset(b, ctx, Markup().join(rows) + add, own_id=True)
 
 
@@ -329,12 +398,19 @@ def _row(item: dict[str, Any], ui: dict[str, Any], pointer: str, n: int, value: 
     else:  # the one control is labelled "Phone 2" and takes the row's id; a blank row is dropped, not refused
         untitled = {k: v for k, v in item.items() if k not in ("title", "x-title-cy")}
         body, rid = _field(untitled, ui, rp, legend, value, False, ctx), f"{rid}.row"
-    remove = Markup() if ctx.spare else Markup(  # nothing to remove in the spare row
-        '<div class="govuk-checkboxes__item"><input class="govuk-checkboxes__input" type="checkbox" id="{0}.remove" '
-        'name="_remove" value="{1}"><label class="govuk-label govuk-checkboxes__label" for="{0}.remove">{2} {3}</label>'
-        '</div>').format(_field_id(rp), rp, ctx.words["remove"], legend)
-    return Markup('<fieldset class="govuk-fieldset cpr-row" id="{}"><legend class="govuk-fieldset__legend">{}'
-                  '</legend>{}{}</fieldset>').format(rid, legend, body, remove)
+    remove = (
+        Markup()
+        if ctx.spare
+        else Markup(  # nothing to remove in the spare row
+            '<div class="govuk-checkboxes__item"><input class="govuk-checkboxes__input" type="checkbox" id="{0}.remove" '
+            'name="_remove" value="{1}"><label class="govuk-label govuk-checkboxes__label" for="{0}.remove">{2} {3}</label>'
+            "</div>"
+        ).format(_field_id(rp), rp, ctx.words["remove"], legend)
+    )
+    return Markup(
+        '<fieldset class="govuk-fieldset cpr-row" id="{}"><legend class="govuk-fieldset__legend">{}'
+        "</legend>{}{}</fieldset>"
+    ).format(rid, legend, body, remove)
 
 
 def _show_choice(node: dict[str, Any], value: Any, ctx: _Ctx) -> Markup | None:
@@ -364,14 +440,20 @@ def _show(node: Any, value: Any, ctx: _Ctx, depth: int = 0) -> Markup:
         if props and all(isinstance(v, dict) for v in value):
             return _show_table(props, value, ctx, depth)
         return Markup('<ul class="govuk-list govuk-list--bullet">{}</ul>').format(
-            Markup().join(Markup("<li>{}</li>").format(_show(items, v, ctx, depth + 1)) for v in value))
+            Markup().join(Markup("<li>{}</li>").format(_show(items, v, ctx, depth + 1)) for v in value)
+        )
     if isinstance(value, dict):
         props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
         keys = [k for k in props if k in value] + [k for k in value if k not in props and k != _RESERVED]
-        return Markup('<dl class="govuk-summary-list">{}</dl>').format(Markup().join(
-            Markup('<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
-                   '<dd class="govuk-summary-list__value">{}</dd></div>').format(
-                _heading(props.get(k), k, ctx), _show(props.get(k), value[k], ctx, depth + 1)) for k in keys))
+        return Markup('<dl class="govuk-summary-list">{}</dl>').format(
+            Markup().join(
+                Markup(
+                    '<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
+                    '<dd class="govuk-summary-list__value">{}</dd></div>'
+                ).format(_heading(props.get(k), k, ctx), _show(props.get(k), value[k], ctx, depth + 1))
+                for k in keys
+            )
+        )
     text = _scalar(value) or json.dumps(value)
     return Markup("<br>").join(escape(line) for line in text.split("\n"))
 
@@ -381,22 +463,34 @@ def _heading(node: Any, key: str, ctx: _Ctx) -> Markup:
 
 
 def _show_table(props: dict[str, Any], rows: list[dict[str, Any]], ctx: _Ctx, depth: int) -> Markup:
-    head = Markup().join(Markup('<th scope="col" class="govuk-table__header">{}</th>').format(_heading(v, k, ctx))
-                         for k, v in props.items())
-    body = Markup().join(Markup('<tr class="govuk-table__row">{}</tr>').format(Markup().join(
-        Markup('<td class="govuk-table__cell">{}</td>').format(_show(v, row.get(k), ctx, depth + 1))
-        for k, v in props.items())) for row in rows)
-    return Markup('<table class="govuk-table"><thead class="govuk-table__head"><tr class="govuk-table__row">{}</tr>'
-                  '</thead><tbody class="govuk-table__body">{}</tbody></table>').format(head, body)
+    head = Markup().join(
+        Markup('<th scope="col" class="govuk-table__header">{}</th>').format(_heading(v, k, ctx))
+        for k, v in props.items()
+    )
+    body = Markup().join(
+        Markup('<tr class="govuk-table__row">{}</tr>').format(
+            Markup().join(
+                Markup('<td class="govuk-table__cell">{}</td>').format(_show(v, row.get(k), ctx, depth + 1))
+                for k, v in props.items()
+            )
+        )
+        for row in rows
+    )
+    return Markup(
+        '<table class="govuk-table"><thead class="govuk-table__head"><tr class="govuk-table__row">{}</tr>'
+        '</thead><tbody class="govuk-table__body">{}</tbody></table>'
+    ).format(head, body)
 
 
 def _r_readonly(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
     """Shown, not edited: the label and the value in a summary list, with no control and so nothing posted."""
-    return b.group(Markup(
-        '<dl class="govuk-summary-list cpr-readonly" id="{}"><div class="govuk-summary-list__row">'
-        '<dt class="govuk-summary-list__key">{}</dt><dd class="govuk-summary-list__value">{}{}'
-        '<div class="cpr-value">{}</div></dd></div></dl>'
-    ).format(b.id, b.label, b.hint, b.error, _show(node, value, ctx)))
+    return b.group(
+        Markup(
+            '<dl class="govuk-summary-list cpr-readonly" id="{}"><div class="govuk-summary-list__row">'
+            '<dt class="govuk-summary-list__key">{}</dt><dd class="govuk-summary-list__value">{}{}'
+            '<div class="cpr-value">{}</div></dd></div></dl>'
+        ).format(b.id, b.label, b.hint, b.error, _show(node, value, ctx))
+    )
 
 
 def _r_document(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
@@ -406,19 +500,43 @@ def _r_document(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, 
     of this case, and rebuilds the reference from the store (see ``cprflow.web.casefiles``)."""
     current = Markup()
     if isinstance(value, dict) and isinstance(value.get("document_id"), int):
-        current = Markup('<p class="govuk-body cpr-current-document">{} <strong>{}</strong> ({} {})</p>'
-                         '<input type="hidden" name="{}" value="{}">').format(
-            ctx.words["current"], value.get("filename", ""), ctx.words["version"], value.get("version", ""),
-            b.name, value["document_id"])
-    return b.group(_label(b, ctx), b.hint, b.error, current, Markup(
-        '<input class="govuk-file-upload" type="file" id="{}" name="{}" accept=".pdf,.docx,.odt,application/pdf,'
-        'application/vnd.openxmlformats-officedocument.wordprocessingml.document,'
-        'application/vnd.oasis.opendocument.text"{}>').format(b.id, b.name, b.attrs(ctx)))
+        current = Markup(
+            '<p class="govuk-body cpr-current-document">{} <strong>{}</strong> ({} {})</p>'
+            '<input type="hidden" name="{}" value="{}">'
+        ).format(
+            ctx.words["current"],
+            value.get("filename", ""),
+            ctx.words["version"],
+            value.get("version", ""),
+            b.name,
+            value["document_id"],
+        )
+    return b.group(
+        _label(b, ctx),
+        b.hint,
+        b.error,
+        current,
+        Markup(
+            '<input class="govuk-file-upload" type="file" id="{}" name="{}" accept=".pdf,.docx,.odt,application/pdf,'
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+            'application/vnd.oasis.opendocument.text"{}>'
+        ).format(b.id, b.name, b.attrs(ctx)),
+    )
 
 
-_RENDER = {"readonly": _r_readonly, "document": _r_document, "text": _r_input, "textarea": _r_input, "number": _r_input, "select": _r_select,
-           "radio": _r_options,
-           "checkboxes": _r_options, "boolean": _r_boolean, "object": _r_object, "rows": _r_rows}
+_RENDER = {
+    "readonly": _r_readonly,
+    "document": _r_document,
+    "text": _r_input,
+    "textarea": _r_input,
+    "number": _r_input,
+    "select": _r_select,
+    "radio": _r_options,
+    "checkboxes": _r_options,
+    "boolean": _r_boolean,
+    "object": _r_object,
+    "rows": _r_rows,
+}
 
 
 def _field(node: Any, ui: Any, pointer: str, fallback: Markup | str, value: Any, required: bool, ctx: _Ctx) -> Markup:
@@ -440,15 +558,19 @@ def _order(props: dict[str, Any], ui: dict[str, Any]) -> list[str]:
     rest = [k for k in props if k not in named]  # a field the UI schema forgot is still shown
     if "*" in order:  # as in react-jsonschema-form: '*' stands for every property not named
         cut = order.index("*")
-        return [k for k in order[:cut] if k in props] + rest + [k for k in order[cut + 1:] if k in props]
+        return [k for k in order[:cut] if k in props] + rest + [k for k in order[cut + 1 :] if k in props]
     return named + rest
 
 
 def _properties(node: dict[str, Any], ui: dict[str, Any], pointer: str, value: dict[str, Any], ctx: _Ctx) -> Markup:
     props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
     required = set(node.get("required") or [])
-    return Markup().join(_field(props[k], ui.get(k), _child(pointer, k), k.replace("_", " ").capitalize(),
-                                value.get(k), k in required, ctx) for k in _order(props, ui))
+    return Markup().join(
+        _field(
+            props[k], ui.get(k), _child(pointer, k), k.replace("_", " ").capitalize(), value.get(k), k in required, ctx
+        )
+        for k in _order(props, ui)
+    )
 
 
 def _summary(ctx: _Ctx) -> Markup:
@@ -457,7 +579,7 @@ def _summary(ctx: _Ctx) -> Markup:
     for pointer, messages in ctx.errors.items():
         owner = pointer
         while owner and owner not in ctx.fields:
-            owner = owner[:owner.rfind("/")]
+            owner = owner[: owner.rfind("/")]
         for message in messages:
             if owner:
                 fid, label = ctx.fields[owner]
@@ -467,11 +589,12 @@ def _summary(ctx: _Ctx) -> Markup:
     if not items:
         return Markup()
     items.sort(key=lambda i: i[0])
-    return Markup('<div class="govuk-error-summary" data-module="govuk-error-summary" tabindex="-1" autofocus>'
-                  '<div role="alert"><h2 class="govuk-error-summary__title">{}</h2>'
-                  '<div class="govuk-error-summary__body"><ul class="govuk-list govuk-error-summary__list">{}</ul>'
-                  '</div></div></div>').format(
-        ctx.words["problem"], Markup().join(i for _, i in items))
+    return Markup(
+        '<div class="govuk-error-summary" data-module="govuk-error-summary" tabindex="-1" autofocus>'
+        '<div role="alert"><h2 class="govuk-error-summary__title">{}</h2>'
+        '<div class="govuk-error-summary__body"><ul class="govuk-list govuk-error-summary__list">{}</ul>'
+        "</div></div></div>"
+    ).format(ctx.words["problem"], Markup().join(i for _, i in items))
 
 
 def _at(data: Any, pointer: str) -> Any:
@@ -485,8 +608,14 @@ def _at(data: Any, pointer: str) -> Any:
     return data
 
 
-def render_form(schema: dict[str, Any], ui_schema: dict[str, Any] | None, data: dict[str, Any],
-                errors: dict[str, list[str]], lang: str = "en", stored: dict[str, Any] | None = None) -> Markup:
+def render_form(
+    schema: dict[str, Any],
+    ui_schema: dict[str, Any] | None,
+    data: dict[str, Any],
+    errors: dict[str, list[str]],
+    lang: str = "en",
+    stored: dict[str, Any] | None = None,
+) -> Markup:
     """The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
 
     ``errors`` maps JSON pointers to messages, as ``InvalidData.fields`` does ("/" is the whole form).
@@ -495,10 +624,12 @@ def render_form(schema: dict[str, Any], ui_schema: dict[str, Any] | None, data: 
     """
     normalised = {("" if p == "/" else p): [m] if isinstance(m, str) else list(m) for p, m in (errors or {}).items()}
     lang = "cy" if lang.lower().startswith("cy") else "en"
-    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors=normalised,
-               stored=stored if stored is not None else _MISSING)
+    ctx = _Ctx(
+        root=schema, lang=lang, words=_WORDS[lang], errors=normalised, stored=stored if stored is not None else _MISSING
+    )
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
     return _summary(ctx) + body  # the summary comes last here because it needs every field's id
+
 
 # ---- reading a submission --------------------------------------------------------------------------
 
@@ -560,7 +691,7 @@ def _p_object(node: dict[str, Any], pointer: str, required: bool, sub: _Submissi
 
 def _p_rows(node: dict[str, Any], pointer: str, required: bool, sub: _Submission) -> Any:
     prefix = pointer + "/"
-    segs = {key[len(prefix):].split("/")[0] for key in sub.values if key.startswith(prefix)}
+    segs = {key[len(prefix) :].split("/")[0] for key in sub.values if key.startswith(prefix)}
     rows = []
     for n in sorted(int(seg) for seg in segs if _index(seg)):
         if _child(pointer, n) not in sub.removed:
@@ -578,9 +709,19 @@ def _p_document(node: dict[str, Any], pointer: str, required: bool, sub: _Submis
     return sub.documents.get(pointer, _MISSING)  # what the page stored or vouched for; never the posted text
 
 
-_PARSE = {"readonly": _p_readonly, "document": _p_document, "text": _p_scalar, "textarea": _p_scalar, "number": _p_scalar, "select": _p_scalar,
-          "radio": _p_scalar,
-          "checkboxes": _p_checkboxes, "boolean": _p_boolean, "object": _p_object, "rows": _p_rows}
+_PARSE = {
+    "readonly": _p_readonly,
+    "document": _p_document,
+    "text": _p_scalar,
+    "textarea": _p_scalar,
+    "number": _p_scalar,
+    "select": _p_scalar,
+    "radio": _p_scalar,
+    "checkboxes": _p_checkboxes,
+    "boolean": _p_boolean,
+    "object": _p_object,
+    "rows": _p_rows,
+}
 
 
 def _parse(node: Any, pointer: str, required: bool, sub: _Submission) -> Any:
@@ -590,8 +731,9 @@ def _parse(node: Any, pointer: str, required: bool, sub: _Submission) -> Any:
     return _PARSE[_kind(node, {}, sub.root)](node, pointer, required, sub)
 
 
-def parse_submission(schema: dict[str, Any], form: Mapping[str, Any],
-                     documents: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def parse_submission(
+    schema: dict[str, Any], form: Mapping[str, Any], documents: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Rebuild the task's data from a posted form (a werkzeug MultiDict, or a mapping of name -> list of strings).
 
     Only pointers the schema defines are read; blanks are left out; numbers that do not convert stay strings.

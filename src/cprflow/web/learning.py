@@ -4,7 +4,7 @@ themes, the anonymised export). Who may see it is ``processes/permissions.json``
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
@@ -27,13 +27,18 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _filing_out(filing: findings.Filing) -> dict[str, Any]:
     # No instance id: readers of the repository need not be readers of the case.
-    return {"board": filing.board, "year": filing.year, "review_type": filing.review_type, "themes": filing.themes,
-            "items": filing.items}
+    return {
+        "board": filing.board,
+        "year": filing.year,
+        "review_type": filing.review_type,
+        "themes": filing.themes,
+        "items": filing.items,
+    }
 
 
 def _api_args(query: dict[str, Any]) -> dict[str, Any]:
@@ -46,52 +51,112 @@ def _api_args(query: dict[str, Any]) -> dict[str, Any]:
 # API
 
 
-@route(api.bp, "/findings", "GET", "Search the findings repository by text and theme across all Boards",
-       query=schemas.FindingsQuery, response=schemas.FindingsPage, errors=(403,))
+@route(
+    api.bp,
+    "/findings",
+    "GET",
+    "Search the findings repository by text and theme across all Boards",
+    query=schemas.FindingsQuery,
+    response=schemas.FindingsPage,
+    errors=(403,),
+)
 def api_search() -> Any:
     user = current_user()
     query = api._query(schemas.FindingsQuery)
-    found = findings.lookup(_db(), user.actor, _api_args(query), limit=api.PAGE_SIZE,
-                            offset=(query["page"] - 1) * api.PAGE_SIZE)
-    return api._dump(schemas.FindingsPage, {"results": [_filing_out(f) for f in found["results"]],
-                                             "total": found["total"], "page": query["page"]})
+    found = findings.lookup(
+        _db(), user.actor, _api_args(query), limit=api.PAGE_SIZE, offset=(query["page"] - 1) * api.PAGE_SIZE
+    )
+    return api._dump(
+        schemas.FindingsPage,
+        {"results": [_filing_out(f) for f in found["results"]], "total": found["total"], "page": query["page"]},
+    )
 
 
-@route(api.bp, "/findings/themes", "GET", "The theme taxonomy and the rule for recurring themes",
-       response=schemas.TaxonomyOut, errors=(403,))
+@route(
+    api.bp,
+    "/findings/themes",
+    "GET",
+    "The theme taxonomy and the rule for recurring themes",
+    response=schemas.TaxonomyOut,
+    errors=(403,),
+)
 def api_themes() -> Any:
     user = current_user()
     taxonomy = findings.recurring_view(_db(), user.actor, year=None)["taxonomy"]
-    return api._dump(schemas.TaxonomyOut, {"themes": [vars(t) for t in taxonomy.themes],
-                                           "min_reviews": taxonomy.min_reviews, "min_boards": taxonomy.min_boards})
+    return api._dump(
+        schemas.TaxonomyOut,
+        {
+            "themes": [vars(t) for t in taxonomy.themes],
+            "min_reviews": taxonomy.min_reviews,
+            "min_boards": taxonomy.min_boards,
+        },
+    )
 
 
-@route(api.bp, "/findings/trends", "GET", "Reviews filed, counted by theme, Board and year",
-       query=schemas.FindingsQuery, response=schemas.TrendsOut, errors=(403,))
+@route(
+    api.bp,
+    "/findings/trends",
+    "GET",
+    "Reviews filed, counted by theme, Board and year",
+    query=schemas.FindingsQuery,
+    response=schemas.TrendsOut,
+    errors=(403,),
+)
 def api_trends() -> Any:
     user = current_user()
     found = findings.trend_view(_db(), user.actor, _api_args(api._query(schemas.FindingsQuery)))
-    return api._dump(schemas.TrendsOut, {k: [{"key": str(key), "reviews": n} for key, n in rows]
-                                         for k, rows in found["trends"].items()})
+    return api._dump(
+        schemas.TrendsOut,
+        {k: [{"key": str(key), "reviews": n} for key, n in rows] for k, rows in found["trends"].items()},
+    )
 
 
 def _recurring_out(found: dict[str, Any]) -> list[dict[str, Any]]:
     taxonomy = found["taxonomy"]
-    return [{"theme": r.theme, "label": taxonomy.name(r.theme), "label_cy": taxonomy.name(r.theme, "cy"),
-             "year": r.year, "reviews": r.reviews, "boards": list(r.boards)} for r in found["recurring"]]
+    return [
+        {
+            "theme": r.theme,
+            "label": taxonomy.name(r.theme),
+            "label_cy": taxonomy.name(r.theme, "cy"),
+            "year": r.year,
+            "reviews": r.reviews,
+            "boards": list(r.boards),
+        }
+        for r in found["recurring"]
+    ]
 
 
-@route(api.bp, "/findings/recurring", "GET", "Recurring themes: suggested Multi-Agency Professional Forum topics",
-       query=schemas.RecurringQuery, response=schemas.RecurringList, errors=(403,))
+@route(
+    api.bp,
+    "/findings/recurring",
+    "GET",
+    "Recurring themes: suggested Multi-Agency Professional Forum topics",
+    query=schemas.RecurringQuery,
+    response=schemas.RecurringList,
+    errors=(403,),
+)
 def api_recurring() -> Any:
     user = current_user()
     found = findings.recurring_view(_db(), user.actor, year=api._query(schemas.RecurringQuery).get("year"))
-    return api._dump(schemas.RecurringList, {"recurring": _recurring_out(found), "min_reviews": found["taxonomy"].min_reviews,
-                                             "min_boards": found["taxonomy"].min_boards})
+    return api._dump(
+        schemas.RecurringList,
+        {
+            "recurring": _recurring_out(found),
+            "min_reviews": found["taxonomy"].min_reviews,
+            "min_boards": found["taxonomy"].min_boards,
+        },
+    )
 
 
-@route(api.bp, "/findings/export", "GET", "The anonymised export for a national repository (no names, no case ids)",
-       query=schemas.FindingsQuery, response=schemas.ExportOut, errors=(403,))
+@route(
+    api.bp,
+    "/findings/export",
+    "GET",
+    "The anonymised export for a national repository (no names, no case ids)",
+    query=schemas.FindingsQuery,
+    response=schemas.ExportOut,
+    errors=(403,),
+)
 def api_export() -> Any:
     user = current_user()
     rows = findings.export(_db(), user.actor, _api_args(api._query(schemas.FindingsQuery)), fmt="json", now=_now())
@@ -120,19 +185,26 @@ def _to_login(err: Exception) -> Any:
 
 @bp.errorhandler(Forbidden)
 def _forbidden(err: Exception) -> Any:
-    return render_template("message.html", title=_("Not allowed"),
-                           message=_("Your roles may not use the findings repository.")), 403
+    return render_template(
+        "message.html", title=_("Not allowed"), message=_("Your roles may not use the findings repository.")
+    ), 403
 
 
 def _page_args() -> dict[str, Any]:
-    return {"q": request.args.get("q", ""), "theme": [t for t in request.args.getlist("theme") if t],
-            "board": request.args.get("board", ""), "year": request.args.get("year", ""),
-            "review_type": request.args.get("review_type", "")}
+    return {
+        "q": request.args.get("q", ""),
+        "theme": [t for t in request.args.getlist("theme") if t],
+        "board": request.args.get("board", ""),
+        "year": request.args.get("year", ""),
+        "review_type": request.args.get("review_type", ""),
+    }
 
 
 def _invalid(err: InvalidData, template: str) -> Any:
     problems = [f"{field}: {', '.join(messages)}" for field, messages in err.fields.items()]
-    return render_template("message.html", title=_("Check your search"), message="; ".join(problems) or err.message), 422
+    return render_template(
+        "message.html", title=_("Check your search"), message="; ".join(problems) or err.message
+    ), 422
 
 
 @bp.get("")
@@ -147,8 +219,9 @@ def search_page() -> Any:
         found = findings.lookup(_db(), user.actor, args, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     except InvalidData as err:
         return _invalid(err, "learning_search.html")
-    return render_template("learning_search.html", args=args, page=page, page_size=PAGE_SIZE,
-                           can_export=_may_export(user.actor), **found)
+    return render_template(
+        "learning_search.html", args=args, page=page, page_size=PAGE_SIZE, can_export=_may_export(user.actor), **found
+    )
 
 
 def _may_export(actor: access.Actor) -> bool:
@@ -189,7 +262,7 @@ def recurring_page() -> Any:
 def _forum_permissions() -> access.Permissions:
     try:
         return services.latest_permissions(_db(), FORUM)
-    except Exception:  # noqa: BLE001 - no forum process deployed: nobody may start one
+    except Exception:
         return access.Permissions()
 
 
@@ -206,10 +279,20 @@ def start_forum() -> Any:
         flash(_("That theme is no longer recurring; nothing was started."))
         return redirect(url_for("learning.recurring_page"))
     label = found["taxonomy"].name(theme)
-    request_data = {"topic": theme, "board_area": ", ".join(chosen.boards), "requested_date": _now().date().isoformat(),
-                    "reason": f"Recurring theme in {chosen.year}: {label} ({chosen.reviews} reviews, {len(chosen.boards)} Boards)"}
-    view = services.start_instance(_db(), FORUM, {"mapf_request": request_data}, actor=user.username, now=_now(),
-                                   step_seconds=float(current_app.config["CPRFLOW"].step_seconds))
+    request_data = {
+        "topic": theme,
+        "board_area": ", ".join(chosen.boards),
+        "requested_date": _now().date().isoformat(),
+        "reason": f"Recurring theme in {chosen.year}: {label} ({chosen.reviews} reviews, {len(chosen.boards)} Boards)",
+    }
+    view = services.start_instance(
+        _db(),
+        FORUM,
+        {"mapf_request": request_data},
+        actor=user.username,
+        now=_now(),
+        step_seconds=float(current_app.config["CPRFLOW"].step_seconds),
+    )
     flash(_("Forum #%(id)s started on %(topic)s.", id=view.id, topic=label))
     return redirect(url_for("pages.review", instance_id=view.id))
 
@@ -218,7 +301,9 @@ def start_forum() -> Any:
 def export_download(fmt: str) -> Any:
     user = _signed_in()
     if fmt not in ("json", "csv"):
-        return render_template("message.html", title=_("Not found"), message=_("There is nothing here you may see.")), 404
+        return render_template(
+            "message.html", title=_("Not found"), message=_("There is nothing here you may see.")
+        ), 404
     try:
         rows = findings.export(_db(), user.actor, _page_args(), fmt=fmt, now=_now())
     except InvalidData as err:
@@ -228,5 +313,6 @@ def export_download(fmt: str) -> Any:
         body, mimetype = findings.export_csv(rows), "text/csv; charset=utf-8"
     else:
         body, mimetype = json.dumps({"reviews": rows}, ensure_ascii=False, indent=1), "application/json"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="findings-{stamp}.{fmt}"'})
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="findings-{stamp}.{fmt}"'}
+    )

@@ -8,7 +8,7 @@ endpoints under ``/modeler/data`` answer the editors' scripts in the API's error
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, session, url_for
@@ -29,8 +29,10 @@ bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 data_bp = Blueprint("modeler_data", __name__, url_prefix="/modeler/data")
 
 #: bpmn-js and dmn-js set inline styles and draw with data: images; everything else stays 'self'.
-EDITOR_CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
-              "frame-ancestors 'none'; form-action 'self'")
+EDITOR_CSP = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def _db() -> Database:
@@ -38,7 +40,7 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _owner(*roles: str) -> UserView:
@@ -77,8 +79,11 @@ def index() -> Any:
     files = sorted(services.newest_files(_db()))
     return render_template(
         "modeler/index.html",
-        diagrams=[f for f in files if f.endswith(".bpmn")], tables=[f for f in files if f.endswith(".dmn")],
-        forms=sorted(f.removeprefix("forms/").removesuffix(".schema.json") for f in files if f.endswith(".schema.json")),
+        diagrams=[f for f in files if f.endswith(".bpmn")],
+        tables=[f for f in files if f.endswith(".dmn")],
+        forms=sorted(
+            f.removeprefix("forms/").removesuffix(".schema.json") for f in files if f.endswith(".schema.json")
+        ),
     )
 
 
@@ -120,16 +125,20 @@ def version(version_id: int) -> Any:
     info = modeling.version_info(_db(), version_id)
     base = against if against is not None else modeling.predecessor(_db(), version_id)
     found = modeling.version_diff(_db(), version_id, base)
-    return render_template("modeler/version.html", info=info, against=base, diffs=found,
-                           versions=services.list_versions(_db()))
+    return render_template(
+        "modeler/version.html", info=info, against=base, diffs=found, versions=services.list_versions(_db())
+    )
 
 
 @bp.get("/versions/<int:version_id>.zip")
 def version_zip(version_id: int) -> Any:
     _owner(*modeling.VERSION_READERS)
     body = versioning.zip_bytes(modeling.version_files(_db(), version_id))
-    return Response(body, mimetype="application/zip",
-                    headers={"Content-Disposition": f"attachment; filename=cprflow-version-{version_id}.zip"})
+    return Response(
+        body,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=cprflow-version-{version_id}.zip"},
+    )
 
 
 @bp.route("/versions/<int:version_id>/migrate", methods=["GET", "POST"])
@@ -144,14 +153,22 @@ def migrate(version_id: int) -> Any:
             return redirect(url_for("modeler.migrate", version_id=version_id))
         for instance_id in chosen:  # one transaction each: one refusal does not undo the others
             try:
-                modeling.migrate_instance(_db(), instance_id, version_id, reason=reason, actor=user.username,
-                                          now=_now(), step_seconds=current_app.config["CPRFLOW"].step_seconds)
+                modeling.migrate_instance(
+                    _db(),
+                    instance_id,
+                    version_id,
+                    reason=reason,
+                    actor=user.username,
+                    now=_now(),
+                    step_seconds=current_app.config["CPRFLOW"].step_seconds,
+                )
                 flash(_("Review %(id)s moved to version %(version)s.", id=instance_id, version=version_id))
             except errors.CprflowError as err:
                 flash(_("Review %(id)s not moved: %(reason)s", id=instance_id, reason=err.message))
         return redirect(url_for("modeler.migrate", version_id=version_id))
-    previews = modeling.preview_migrations(_db(), version_id, now=_now(),
-                                           step_seconds=current_app.config["CPRFLOW"].step_seconds)
+    previews = modeling.preview_migrations(
+        _db(), version_id, now=_now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
+    )
     return render_template("modeler/migrate.html", version_id=version_id, previews=previews)
 
 
@@ -167,7 +184,9 @@ def _json_error(err: errors.CprflowError) -> Any:
 
 @data_bp.errorhandler(ValidationError)
 def _json_invalid(err: ValidationError) -> Any:
-    return jsonify(error={"code": "invalid_request", "message": "the request does not fit", "fields": _pointers(err.messages)}), 422
+    return jsonify(
+        error={"code": "invalid_request", "message": "the request does not fit", "fields": _pointers(err.messages)}
+    ), 422
 
 
 @data_bp.errorhandler(_SignIn)

@@ -17,14 +17,25 @@ from cprflow.web.auth import current_user, require_role
 from cprflow.web.openapi import route
 
 
-@route(bp, "/me/notification-settings", "GET", "Your email address and daily-digest choice",
-       response=schemas.NotificationSettingOut)
+@route(
+    bp,
+    "/me/notification-settings",
+    "GET",
+    "Your email address and daily-digest choice",
+    response=schemas.NotificationSettingOut,
+)
 def my_notification_settings() -> Any:
     return _dump(schemas.NotificationSettingOut, notify.get_setting(_db(), current_user().username))
 
 
-@route(bp, "/me/notification-settings", "PUT", "Set your email address and whether you get one daily digest",
-       body=schemas.NotificationSettingIn, response=schemas.NotificationSettingOut)
+@route(
+    bp,
+    "/me/notification-settings",
+    "PUT",
+    "Set your email address and whether you get one daily digest",
+    body=schemas.NotificationSettingIn,
+    response=schemas.NotificationSettingOut,
+)
 def set_my_notification_settings() -> Any:
     user = current_user()  # who is asking comes before what they ask
     given = _body(schemas.NotificationSettingIn)
@@ -32,15 +43,22 @@ def set_my_notification_settings() -> Any:
     return _dump(schemas.NotificationSettingOut, view)
 
 
-@route(bp, "/admin/notifications", "GET", "Failed and in-doubt emails (admins)", response=schemas.OutboxList, errors=(403,))
+@route(
+    bp, "/admin/notifications", "GET", "Failed and in-doubt emails (admins)", response=schemas.OutboxList, errors=(403,)
+)
 def failed_notifications() -> Any:
     require_role(current_user(), "admin")
     return _dump(schemas.OutboxList, {"items": notify.problems(_db(), now=_now(), settings=MailSettings.from_env())})
 
 
-@route(bp, "/admin/notifications/<outbox_id>/retry", "POST",
-       "Send a failed or in-doubt email again (admins; recorded as an event)", response=schemas.OutboxOut,
-       errors=(403, 404, 409))
+@route(
+    bp,
+    "/admin/notifications/<outbox_id>/retry",
+    "POST",
+    "Send a failed or in-doubt email again (admins; recorded as an event)",
+    response=schemas.OutboxOut,
+    errors=(403, 404, 409),
+)
 def retry_notification(outbox_id: str) -> Any:
     user = current_user()  # the token first: an unknown id must not answer before it
     require_role(user, "admin")

@@ -28,8 +28,9 @@ def notification_settings() -> Any:
             flash(_("Your email settings are saved."))
             return redirect(url_for("pages.notification_settings"))
     setting = notify.get_setting(_db(), user.username)
-    return render_template("notification_settings.html", setting=setting, errors=errors,
-                           form=request.form if errors else None), (422 if errors else 200)
+    return render_template(
+        "notification_settings.html", setting=setting, errors=errors, form=request.form if errors else None
+    ), (422 if errors else 200)
 
 
 def _admin() -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth
@@ -69,8 +69,12 @@ def callback() -> Any:
         raise Unauthenticated("your account has no role in cprflow; ask an administrator")
     username = claims.get("preferred_username") or claims.get("email") or claims["sub"]
     user = users.sign_in_external(
-        current_app.extensions["cprflow.db"], str(username), roles=roles, agency=agency,
-        display_name=str(claims.get("name") or username), now=datetime.now(timezone.utc),
+        current_app.extensions["cprflow.db"],
+        str(username),
+        roles=roles,
+        agency=agency,
+        display_name=str(claims.get("name") or username),
+        now=datetime.now(UTC),
     )
     session.clear()
     session.update(uid=user.id, tv=user.token_version, lang=user.language)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -14,9 +15,13 @@ from marshmallow import Schema
 from cprflow import schemas
 
 ERROR_STATUSES = {
-    400: "Malformed request", 401: "Not signed in, or the token is forged or expired",
-    403: "Not allowed for this role or assignment", 404: "No such thing", 409: "Conflict: changed meanwhile",
-    413: "Request too large", 422: "Invalid data; `fields` names each field at fault",
+    400: "Malformed request",
+    401: "Not signed in, or the token is forged or expired",
+    403: "Not allowed for this role or assignment",
+    404: "No such thing",
+    409: "Conflict: changed meanwhile",
+    413: "Request too large",
+    422: "Invalid data; `fields` names each field at fault",
     503: "Database unavailable; try again",
 }
 
@@ -41,7 +46,9 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def route(bp: Blueprint, rule: str, method: str, summary: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def route(
+    bp: Blueprint, rule: str, method: str, summary: str, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view with Flask and describe it for the OpenAPI document in one place."""
     operation = Operation(rule, method, summary, **options)
     OPERATIONS.append(operation)
@@ -55,31 +62,50 @@ def route(bp: Blueprint, rule: str, method: str, summary: str, **options: Any) -
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for kind, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
-        params.append({"name": name, "in": "path", "required": True,
-                       "schema": {"type": "integer" if kind == "int" else "string"}})
+        params.append(
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if kind == "int" else "string"}}
+        )
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
 
 
 def build(prefix: str = "") -> dict[str, Any]:
     spec = APISpec(
-        title="cprflow API", version="1.0.0", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
-        info={"description": "Child Practice Reviews as executable diagrams. Every error has the shape "
-                             "`{\"error\": {\"code\", \"message\", \"fields\"}}`."},
+        title="cprflow API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Child Practice Reviews as executable diagrams. Every error has the shape "
+            '`{"error": {"code", "message", "fields"}}`.'
+        },
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("ErrorResponse", schema=schemas.ErrorResponse)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         path, params = _path(prefix + op.rule)
-        item: dict[str, Any] = {"summary": op.summary, "operationId": f"{op.method.lower()}{path.replace('/', '_')}",
-                                "parameters": params, "responses": {}}
+        item: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": f"{op.method.lower()}{path.replace('/', '_')}",
+            "parameters": params,
+            "responses": {},
+        }
         if op.query is not None:
             item["parameters"] = params + [{"in": "query", "schema": op.query}]
         if op.body is not None:
             item["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
         if op.multipart:
-            item["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}}
+            item["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                        }
+                    }
+                },
+            }
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": op.response}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,7 +24,7 @@ def _db() -> Database:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _user() -> UserView | None:
@@ -57,7 +57,11 @@ def _not_found(err: NotFound) -> Any:
 
 def _safe_next(target: str | None) -> str:
     parsed = urlparse(target or "")
-    return target if target and not parsed.scheme and not parsed.netloc and target.startswith("/") else url_for("pages.my_tasks")
+    return (
+        target
+        if target and not parsed.scheme and not parsed.netloc and target.startswith("/")
+        else url_for("pages.my_tasks")
+    )
 
 
 @bp.get("/")
@@ -72,8 +76,13 @@ def login() -> Any:
     username = request.form.get("username", "")
     try:
         settings = current_app.config["CPRFLOW"]
-        user = users.authenticate(_db(), username, request.form.get("password", ""),
-                                  lockout_attempts=settings.lockout_attempts, lockout_minutes=settings.lockout_minutes)
+        user = users.authenticate(
+            _db(),
+            username,
+            request.form.get("password", ""),
+            lockout_attempts=settings.lockout_attempts,
+            lockout_minutes=settings.lockout_minutes,
+        )
     except Unauthenticated:
         return render_template("login.html", error=_("Wrong username or password."), username=username), 401
     session.clear()
@@ -99,7 +108,11 @@ def language() -> Any:
 
 
 def _workable(user: UserView, tasks: list[services.TaskView]) -> list[services.TaskView]:
-    return [t for t in tasks if access.can_work(user.actor, services.permissions(_db(), t.version_id or 0), t.lane, t.assignee)]
+    return [
+        t
+        for t in tasks
+        if access.can_work(user.actor, services.permissions(_db(), t.version_id or 0), t.lane, t.assignee)
+    ]
 
 
 @bp.get("/tasks")
@@ -107,10 +120,17 @@ def my_tasks() -> Any:
     user = _signed_in()
     everything = _workable(user, services.list_tasks(_db()))
     lane, review = request.args.get("lane") or None, request.args.get("review") or None
-    shown = [t for t in everything if (lane is None or t.lane == lane) and (review is None or str(t.instance_id) == review)]
+    shown = [
+        t for t in everything if (lane is None or t.lane == lane) and (review is None or str(t.instance_id) == review)
+    ]
     return render_template(
-        "tasks.html", tasks=shown, now=_now(), selected_lane=lane, selected_review=review,
-        lanes=sorted({t.lane for t in everything if t.lane}), reviews=sorted({str(t.instance_id) for t in everything}, key=int),
+        "tasks.html",
+        tasks=shown,
+        now=_now(),
+        selected_lane=lane,
+        selected_review=review,
+        lanes=sorted({t.lane for t in everything if t.lane}),
+        reviews=sorted({str(t.instance_id) for t in everything}, key=int),
     )
 
 
@@ -132,8 +152,12 @@ def task(task_id: str) -> Any:
     else:
         action = request.form.get("_action")
         try:  # files first, all or none: a refused file is named at its field and nothing is stored
-            files, refused = casefiles.posted_documents(user, detail.task.instance_id, detail.schema,
-                                                        detail.task.assignee, request.files, request.form), None
+            files, refused = (
+                casefiles.posted_documents(
+                    user, detail.task.instance_id, detail.schema, detail.task.assignee, request.files, request.form
+                ),
+                None,
+            )
         except InvalidData as err:
             files, refused = {}, err
         data = formrender.parse_submission(detail.schema, request.form, documents=files)
@@ -147,8 +171,14 @@ def task(task_id: str) -> Any:
                 flash(_("Draft saved."))
                 return redirect(url_for("pages.task", task_id=task_id))
             elif action == "complete":
-                view = services.complete_task(_db(), task_id, data, actor=user.username, now=_now(),
-                                              step_seconds=current_app.config["CPRFLOW"].step_seconds)
+                view = services.complete_task(
+                    _db(),
+                    task_id,
+                    data,
+                    actor=user.username,
+                    now=_now(),
+                    step_seconds=current_app.config["CPRFLOW"].step_seconds,
+                )
                 flash(_("Done: %(name)s.", name=detail.task.name))
                 readable = access.can_read_case(user.actor, perms, view.data)
                 return redirect(url_for("pages.review", instance_id=view.id) if readable else url_for("pages.my_tasks"))
@@ -173,8 +203,13 @@ def _timescales(data: dict[str, Any], today: date) -> list[dict[str, Any]]:
             due = date.fromisoformat(value[:10])
         except ValueError:
             continue
-        rows.append({"label": key.removesuffix("_due").replace("_", " ").capitalize(), "due": due.isoformat(),
-                     "days_left": (due - today).days})
+        rows.append(
+            {
+                "label": key.removesuffix("_due").replace("_", " ").capitalize(),
+                "due": due.isoformat(),
+                "days_left": (due - today).days,
+            }
+        )
     return rows
 
 
@@ -187,13 +222,23 @@ def review(instance_id: int) -> Any:
     if not access.can_read_case(user.actor, services.permissions(_db(), view.version_id), view.data):
         raise NotFound(str(instance_id))
     services.record_read(_db(), instance_id, actor=user.username, now=_now(), what="review page")
-    status_labels = {"running": _("In progress"), "waiting": _("Waiting"), "completed": _("Completed"),
-                     "error": _("Needs an administrator"), "suspended": _("Suspended"), "terminated": _("Terminated")}
+    status_labels = {
+        "running": _("In progress"),
+        "waiting": _("Waiting"),
+        "completed": _("Completed"),
+        "error": _("Needs an administrator"),
+        "suspended": _("Suspended"),
+        "terminated": _("Terminated"),
+    }
     holds = view.data.get("holds") if isinstance(view.data.get("holds"), list) else []
     return render_template(
-        "review.html", instance=view, status_label=status_labels.get(view.status, view.status),
-        timescales=_timescales(view.data, _now().date()), holds=[h for h in holds if isinstance(h, dict)],
-        documents=casefiles.latest_documents(instance_id), findings=casefiles.findings_of(view.data),
+        "review.html",
+        instance=view,
+        status_label=status_labels.get(view.status, view.status),
+        timescales=_timescales(view.data, _now().date()),
+        holds=[h for h in holds if isinstance(h, dict)],
+        documents=casefiles.latest_documents(instance_id),
+        findings=casefiles.findings_of(view.data),
     )
 
 

@@ -47,7 +47,9 @@ def upgrade() -> None:
     op.create_table(
         "user_tasks",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column(
+            "instance_id", sa.Integer, sa.ForeignKey("instances.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
         sa.Column("process_id", sa.String(200), nullable=False),
         sa.Column("bpmn_id", sa.String(200), nullable=False),
         sa.Column("name", sa.String(500), nullable=False),

@@ -40,7 +40,9 @@ def upgrade() -> None:
     op.create_table(
         "review_filings",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id", ondelete="CASCADE"), nullable=False, unique=True),
+        sa.Column(
+            "instance_id", sa.Integer, sa.ForeignKey("instances.id", ondelete="CASCADE"), nullable=False, unique=True
+        ),
         sa.Column("board", sa.String(200), nullable=False),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("review_type", sa.String(60), nullable=False),
