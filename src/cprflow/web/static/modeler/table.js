@@ -4,11 +4,16 @@
   var E = window.CprflowEdits;
   var root = document.getElementById("editor");
   var path = root.getAttribute("data-path");
-  var modeler = new window.DmnJS({ container: "#canvas", common: { keyboard: { bindTo: window } } });
+  // Cells are Python, not FEEL: a plain editor, without FEEL's completion and highlighting.
+  var PYTHON = { options: [{ value: "python", label: "Python" }], defaults: { editor: "python" } };
+  // Every keystroke is a command at once (no debounce), so what is stored and checked is what is shown.
+  var modeler = new window.DmnJS({
+    container: "#canvas",
+    common: { keyboard: { bindTo: window }, expressionLanguages: PYTHON, debounceInput: false }
+  });
   window.cprflowTable = modeler;
 
   function store() {
-    if (document.activeElement && root.contains(document.activeElement)) { document.activeElement.blur(); }
     return modeler.saveXML({ format: true }).then(function (r) { E.set(path, r.xml); });
   }
   function watch() {
