@@ -27,8 +27,11 @@ MAX_FILES = 500
 DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
 ANONYMISATION_FILE = "processes/anonymisation.json"
-#: Data files deployed with the diagrams: who may do what, the theme taxonomy, the anonymisation rules.
-DATA_FILES = (access.PERMISSIONS_FILE, findings.THEMES_FILE, ANONYMISATION_FILE)
+#: The review's durations, statutory and local, edited as fields by process owners.
+TIMESCALES_FILE = "processes/timescales.json"
+#: Data files deployed with the diagrams: who may do what, the theme taxonomy, the anonymisation
+#: rules, the timescales.
+DATA_FILES = (access.PERMISSIONS_FILE, findings.THEMES_FILE, ANONYMISATION_FILE, TIMESCALES_FILE)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -422,7 +425,7 @@ def _overlaps(name: str, decision: Any, rules: list[tuple[Any, list[str]]]) -> l
                     Problem(
                         name,
                         f"rules '{rule_a.get('id')}' and '{rule_b.get('id')}' can both match, but the hit policy is UNIQUE",
-                        decision.get("id"),
+                        rule_b.get("id") or decision.get("id"),  # the row to mark in the table editor
                         rule_b.sourceline,
                     )
                 )
