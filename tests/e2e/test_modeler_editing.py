@@ -32,9 +32,7 @@ def table_xml(page: Any) -> Any:
 
 
 def rule_texts(root: Any) -> list[list[str]]:
-    return [
-        [(t.text or "").strip() for t in rule.iter(f"{{{DMN}}}text")] for rule in root.iter(f"{{{DMN}}}rule")
-    ]
+    return [[(t.text or "").strip() for t in rule.iter(f"{{{DMN}}}text")] for rule in root.iter(f"{{{DMN}}}rule")]
 
 
 def test_typing_in_a_decision_cell_keeps_every_keystroke(page: Any, live_db: Database) -> None:
