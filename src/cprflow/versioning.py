@@ -220,6 +220,19 @@ def _dmn_elements(root: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _ref(key: str, aspects: dict[str, Any]) -> dict[str, str]:
+    """An added or removed element; a decision row also carries its cells, one line a column."""
+    found = {"id": key, "kind": aspects["kind"], "name": aspects.get("name") or ""}
+    if aspects["kind"] == "rule":
+        found["content"] = aspects.get("cells") or ""
+    return found
+
+
+def _field_ref(key: str, node: Any) -> dict[str, Any]:
+    name = str(node.get("title", "")) if isinstance(node, dict) else ""
+    return {"id": key, "kind": "field", "name": name, "content": _short(node)}
+
+
 def _cell(node: Any) -> str:
     texts = [(c.text or "").strip() for c in node.iter() if isinstance(c.tag, str) and _local(c) == "text"]
     return texts[0] if texts else ""
@@ -242,9 +255,9 @@ def _diff_xml(name: str, old_text: str, new_text: str, elements_of: Any) -> File
         return result
     old, new = elements_of(old_root), elements_of(new_root)
     for key in sorted(set(new) - set(old)):
-        result.elements_added.append({"id": key, "kind": new[key]["kind"], "name": new[key].get("name") or ""})
+        result.elements_added.append(_ref(key, new[key]))
     for key in sorted(set(old) - set(new)):
-        result.elements_removed.append({"id": key, "kind": old[key]["kind"], "name": old[key].get("name") or ""})
+        result.elements_removed.append(_ref(key, old[key]))
     for key in sorted(set(old) & set(new)):
         a, b = old[key], new[key]
         changes = [
@@ -281,9 +294,9 @@ def _diff_json(name: str, old_text: str, new_text: str) -> FileDiff:
     old_fields, new_fields = old.get("properties"), new.get("properties")
     if isinstance(old_fields, dict) and isinstance(new_fields, dict):
         for key in sorted(set(new_fields) - set(old_fields)):
-            result.elements_added.append({"id": key, "kind": "field", "name": str(new_fields[key].get("title", ""))})
+            result.elements_added.append(_field_ref(key, new_fields[key]))
         for key in sorted(set(old_fields) - set(new_fields)):
-            result.elements_removed.append({"id": key, "kind": "field", "name": str(old_fields[key].get("title", ""))})
+            result.elements_removed.append(_field_ref(key, old_fields[key]))
         for key in sorted(set(old_fields) & set(new_fields)):
             a, b = old_fields[key], new_fields[key]
             if a != b:
@@ -326,8 +339,10 @@ def _diff_timescales(result: FileDiff, old: dict[str, Any], new: dict[str, Any])
     def ref(key: str, entry: dict[str, Any]) -> dict[str, str]:
         return {"id": key, "kind": f"timescale ({entry.get('kind', '?')})", "name": str(entry.get("label", ""))}
 
-    result.elements_added = [ref(k, after[k]) for k in sorted(set(after) - set(before))]
-    result.elements_removed = [ref(k, before[k]) for k in sorted(set(before) - set(after))]
+    result.elements_added = [dict(ref(k, after[k]), content=_short(after[k])) for k in sorted(set(after) - set(before))]
+    result.elements_removed = [
+        dict(ref(k, before[k]), content=_short(before[k])) for k in sorted(set(before) - set(after))
+    ]
     for key in sorted(set(before) & set(after)):
         a, b = before[key], after[key]
         changes = [

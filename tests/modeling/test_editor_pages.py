@@ -217,3 +217,31 @@ def test_changed_timescales_show_in_the_diff(client: FlaskClient, with_timescale
     assert re.search(r'<tr class="line--removed">.*?P<del>5</del>D', page, re.S)
     assert re.search(r'<tr class="line--added">.*?P<ins>7</ins>D', page, re.S)
     assert "7 days" in page  # the note
+
+
+# ---------------------------------------------------------------------------------------------
+# The scripts' words
+
+
+def test_every_word_the_editors_scripts_use_has_english_and_welsh(client: FlaskClient) -> None:
+    from cprflow.web import modeler_strings
+
+    scripts = ROOT / "src" / "cprflow" / "web" / "static" / "modeler"
+    used = {key for js in scripts.glob("*.js") for key in re.findall(r'\bT\("(\w+)"', js.read_text())}
+    used |= {f"kind.{k}" for k in ("text", "textarea", "integer", "number", "boolean", "date", "choice", "other")}
+    used |= {f"field_{k}" for k in ("title", "title_cy", "hint", "hint_cy")}
+    assert used - set(modeler_strings.STRINGS) == set()
+
+    token = sign_in(client, "process_owner")
+    english = client.get("/modeler/").text
+    client.post("/language", data={"language": "cy", "csrf_token": token})
+    welsh = client.get("/modeler/").text
+
+    def strings(page: str) -> dict[str, str]:
+        found = re.search(r'<script type="application/json" id="cprflow-strings">(.*?)</script>', page, re.S)
+        assert found
+        return dict(json.loads(found.group(1)))
+
+    en, cy = strings(english), strings(welsh)
+    assert set(en) == set(cy) == set(modeler_strings.STRINGS)
+    assert [key for key in en if en[key] == cy[key]] == []

@@ -143,6 +143,13 @@ STRINGS = {
     "dmn.Add cell description": _("Add cell description"),
     "dmn.Remove cell description": _("Remove cell description"),
     "dmn.View DRD": _("View the decision diagram"),
+    "dmn.Unique": _("Unique"),
+    "dmn.Collect": _("Collect"),
+    "dmn.First": _("First"),
+    "dmn.Any": _("Any"),
+    "dmn.Priority": _("Priority"),
+    "dmn.Rule order": _("Rule order"),
+    "dmn.Output order": _("Output order"),
     "dmn.Yes": _("Yes"),
     "dmn.No": _("No"),
     # the form editor's field list

@@ -247,6 +247,7 @@
     field(T("result_variable"), op.resultVariable, function (v) {
       modeling.updateModdleProperties(element, op, { resultVariable: v || undefined });
     }, { hint: T("result_variable_hint"), code: true });
+    panel.appendChild(E.el("p", T("param_hint"), "govuk-hint"));
     var given = op.parameters ? op.parameters.get("parameters") : [];
     var names = known ? known.required.concat(known.optional) : [];
     given.forEach(function (p) { if (names.indexOf(p.id) < 0) { names.push(p.id); } });
@@ -260,7 +261,7 @@
       var holder = panel;
       panel = row;
       field(label, param ? param.value : "", function (v) { setParameter(element, op, name, v, undefined, required); },
-            { code: true, hint: T("param_hint") });
+            { code: true });
       select(T("param_type", { name: name }), TYPES.map(function (t) { return [t, t]; }), param ? (param.type || "any") : "any",
              function (t) { setParameter(element, op, name, undefined, t, required); });
       panel = holder;
@@ -374,6 +375,7 @@
   // ---- saving ---------------------------------------------------------------------------------
 
   function store() {
+    E.touch(path);
     return modeler.saveXML({ format: true }).then(function (r) { E.set(path, r.xml); });
   }
 

@@ -8,7 +8,6 @@
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var stringsNode = document.getElementById("cprflow-strings");
   var STRINGS = stringsNode ? JSON.parse(stringsNode.textContent || "{}") : {};
-  var LANG = document.documentElement.lang || "en";
   var SAVE_DELAY = 600;
   var files = {};  // path -> {revision, text, dirty, saving, timer, error, savedAt}
   var lastCheck = null;  // the drafts' revisions the last check saw
@@ -28,12 +27,14 @@
     return node;
   }
 
+  /* Local time as 14:05 today, else 2026-01-06 14:05: the same in both languages. */
   function when(iso) {
     if (!iso) { return ""; }
     var at = new Date(iso), now = new Date();
-    var time = at.toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    var time = two(at.getHours()) + ":" + two(at.getMinutes());
     if (at.toDateString() === now.toDateString()) { return time; }
-    return at.toLocaleDateString(LANG, { day: "numeric", month: "short", year: "numeric" }) + " " + time;
+    return at.getFullYear() + "-" + two(at.getMonth() + 1) + "-" + two(at.getDate()) + " " + time;
   }
 
   function request(method, url, body, keepalive) {
@@ -68,12 +69,21 @@
 
   function set(path, text) {
     var f = files[path] || (files[path] = { revision: 0 });
-    if (f.text === text && !f.dirty) { return; }
+    f.touched = false;
+    if (f.text === text && !f.dirty) { showStatus(); return; }
     f.text = text;
     f.dirty = true;
     clearTimeout(f.timer);
+    if (closing) { save(path, true); return; }  // the tab is closing: send it now, as it goes
     f.timer = setTimeout(function () { save(path); }, SAVE_DELAY);
     showStatus();
+  }
+
+  /* An edit is under way and its text is on its way (editors serialise asynchronously): until
+     ``set`` brings it, closing the tab warns. */
+  function touch(path) {
+    var f = files[path] || (files[path] = { revision: 0 });
+    f.touched = true;
   }
 
   function save(path, keepalive) {
@@ -119,7 +129,7 @@
   }
 
   function unsaved() {
-    return Object.keys(files).some(function (p) { return files[p].dirty || files[p].saving; });
+    return Object.keys(files).some(function (p) { return files[p].dirty || files[p].saving || files[p].touched; });
   }
 
   /* Keep this tab's text over a newer save made elsewhere, after being told about it. */
@@ -134,12 +144,16 @@
     });
   }
 
+  var closing = false;
   window.addEventListener("beforeunload", function (event) {
     if (!unsaved()) { return; }
+    closing = true;  // edits still arriving are sent at once, with keepalive, as the page goes
+    setTimeout(function () { closing = false; }, 2000);  // runs only if the person chose to stay
     Object.keys(files).forEach(function (p) { save(p, true); });
     event.preventDefault();
     event.returnValue = "";
   });
+  window.addEventListener("pageshow", function () { closing = false; });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") { Object.keys(files).forEach(function (p) { save(p, true); }); }
   });
@@ -270,10 +284,10 @@
       if (!r) { return null; }
       if (r.status !== 200) { say(message(r.body, T("check_failed")), "error"); return null; }
       lastCheck = r.body.revisions;
-      if (onProblems) { onProblems(r.body.problems); }
       if (r.body.ok) {
         say(r.body.same_as_version ? T("same_as_version", { version: r.body.same_as_version }) : T("no_problems"), "ok");
       } else { showProblems(r.body.problems); }
+      if (onProblems) { onProblems(r.body.problems); }  // after the list exists: editors link its items
       return r.body;
     });
   }
@@ -395,7 +409,7 @@
     listPending();
   }
 
-  window.CprflowEdits = { T: T, el: el, when: when, load: load, set: set, flush: flush, unsaved: unsaved,
+  window.CprflowEdits = { T: T, el: el, when: when, load: load, set: set, touch: touch, flush: flush, unsaved: unsaved,
                           post: post, request: request, check: check, deploy: deploy, say: say,
                           wireButtons: wireButtons, listPending: listPending,
                           onDrafts: function (fn) { listeners.push(fn); } };

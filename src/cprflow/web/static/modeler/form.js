@@ -58,21 +58,22 @@
     }
   }
 
-  /* Write both texts from the data, then save and preview. */
-  function write(s, u) {
+  /* Write both texts from the data, then save and preview; ``keep`` leaves the list as it is
+     (a title typed: rebuilding it would take the keyboard's place away mid-form). */
+  function write(s, u, keep) {
     schemaText.value = JSON.stringify(s, null, 2) + "\n";
     var uiJson = JSON.stringify(u, null, 2) + "\n";
     if (uiJson !== uiText.value && !(Object.keys(u).length === 0 && !uiText.value.trim())) { uiText.value = uiJson; }
     changed();
-    renderList();
+    if (!keep) { renderList(); }
   }
 
-  function edit(fn) {
+  function edit(fn, keep) {
     var s = schema(), u = ui();
     if (!s || !u) { return; }
     s.properties = props(s);
     fn(s, u);
-    write(s, u);
+    write(s, u, keep);
   }
 
   function moveKey(s, u, key, by) {
@@ -145,7 +146,7 @@
     keys.forEach(function (key, n) {
       var node = s.properties[key] || {}, uiNode = u[key] || {};
       var item = E.el("li", undefined, "field-list__item");
-      var title = E.el("span", (node.title || key), "field-list__title");
+      var title = E.el("span", shownTitle(node) || key, "field-list__title");
       item.appendChild(title);
       item.appendChild(E.el("code", key));
       var kind = kindOf(node, uiNode);
@@ -165,6 +166,10 @@
     list.appendChild(table);
   }
 
+  function shownTitle(node) {
+    return document.documentElement.lang === "cy" ? node["x-title-cy"] || node.title : node.title;
+  }
+
   function focusAction(key, which) {
     var item = list.querySelector('li[data-key="' + key + '"]');
     var b = item && item.querySelector('button[aria-label^="' + (which === "up" ? T("move_up") : T("move_down")) + '"]');
@@ -182,7 +187,13 @@
       v = v.trim();
       if (!/^[a-z][a-z0-9_]*$/.test(v)) { return T("field_name_invalid"); }
       if (v !== key && schema().properties[v]) { return T("field_name_taken", { name: v }); }
-      if (v !== key) { open = v; edit(function (s, u) { renameKey(s, u, key, v); }); focusFirst(v); }
+      if (v !== key) {
+        open = v;
+        edit(function (s, u) { renameKey(s, u, key, v); });
+        // The list is drawn again under the new name: carry on from the next field, as Tab would.
+        var next = document.getElementById("field-" + v + "-type");
+        if (next) { next.focus(); }
+      }
       return null;
     }, { hint: T("field_name_hint") }));
     var typeWrap = E.el("div", undefined, "govuk-form-group");
@@ -196,14 +207,17 @@
     sel.disabled = kind === "other";
     sel.addEventListener("change", function () {
       edit(function (s, u) { u[key] = u[key] || {}; setKind(s.properties[key], u[key], sel.value); if (!Object.keys(u[key]).length) { delete u[key]; } });
-      focusFirst(key);
+      var again = document.getElementById(sel.id);
+      if (again) { again.focus(); }
     });
     typeWrap.appendChild(typeLabel); typeWrap.appendChild(sel);
     box.appendChild(typeWrap);
     [["title", "field_title", null], ["x-title-cy", "field_title_cy", "cy"], ["description", "field_hint", null],
      ["x-description-cy", "field_hint_cy", "cy"]].forEach(function (f) {
       box.appendChild(input(id + "-" + f[0], T(f[1]), node[f[0]], function (v) {
-        edit(function (s) { if (v) { s.properties[key][f[0]] = v; } else { delete s.properties[key][f[0]]; } });
+        edit(function (s) { if (v) { s.properties[key][f[0]] = v; } else { delete s.properties[key][f[0]]; } }, true);
+        var titleShown = list.querySelector('li[data-key="' + key + '"] .field-list__title');
+        if (titleShown && f[0].indexOf("title") >= 0) { titleShown.textContent = shownTitle(schema().properties[key]) || key; }
         return null;
       }, { lang: f[2], multiline: f[0].indexOf("description") >= 0 }));
     });
@@ -250,7 +264,7 @@
         n.enum = rows.map(function (r) { return r[0]; });
         n["x-enumNames"] = rows.map(function (r) { return r[1] || r[0]; });
         n["x-enumNames-cy"] = rows.map(function (r) { return r[2] || r[1] || r[0]; });
-      });
+      }, true);
       return null;
     }, { multiline: true, rows: 4, hint: T("field_choices_hint") });
   }

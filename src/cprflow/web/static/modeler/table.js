@@ -13,12 +13,11 @@
   // Every keystroke is a command at once (no debounce), so what is stored and checked is what is shown.
   var modeler = new window.DmnJS({
     container: "#canvas",
-    common: {
-      keyboard: { bindTo: window },
-      expressionLanguages: PYTHON,
-      debounceInput: false,
-      additionalModules: [{ translate: ["value", translate] }]
-    }
+    common: { keyboard: { bindTo: window }, expressionLanguages: PYTHON, debounceInput: false },
+    // Each view's own modules: dmn-js does not merge additionalModules given in common.
+    decisionTable: { additionalModules: [{ translate: ["value", translate] }] },
+    drd: { additionalModules: [{ translate: ["value", translate] }] },
+    literalExpression: { additionalModules: [{ translate: ["value", translate] }] }
   });
   window.cprflowTable = modeler;
 
@@ -32,6 +31,7 @@
   }
 
   function store() {
+    E.touch(path);
     return modeler.saveXML({ format: true }).then(function (r) { E.set(path, r.xml); });
   }
   function watch() {
@@ -50,8 +50,9 @@
       var row = document.querySelector(cellRule);
       var rowId = row ? row.getAttribute("data-row-id") : p.element;
       rules.push(rowId);
-      return cellRule + " { outline: 3px solid #d4351c; outline-offset: -3px; background: #fde0dc; }\n" +
-        'td[data-row-id="' + cssId(rowId) + '"] { background: #fde0dc; }\n' +
+      // !important: dmn-js's own cell backgrounds are more specific than any id selector here.
+      return cellRule + " { outline: 3px solid #d4351c !important; outline-offset: -3px; background: #fde0dc !important; }\n" +
+        'td[data-row-id="' + cssId(rowId) + '"] { background: #fde0dc !important; }\n' +
         'td.rule-index[data-row-id="' + cssId(rowId) + '"]::after { content: " \\26A0"; color: #d4351c; }';
     }).join("\n");
     document.querySelectorAll("#outcome li[data-element]").forEach(function (li, n) {
