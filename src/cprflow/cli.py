@@ -131,12 +131,13 @@ def init(ctx: _Context) -> None:
 @click.option("--dir", "directory", type=click.Path(path_type=Path), help="Folder of diagrams (default: processes/).")
 @click.option("--forms", "forms_dir", type=click.Path(path_type=Path), help="Folder of forms (default: forms/).")
 @click.option("--as", "actor", default="cli", show_default=True)
+@click.option("--note", default=None, help="Why: kept with the version and shown in its changes.")
 @pass_ctx
 @_handles_errors
-def deploy(ctx: _Context, directory: Path | None, forms_dir: Path | None, actor: str) -> None:
+def deploy(ctx: _Context, directory: Path | None, forms_dir: Path | None, actor: str, note: str | None) -> None:
     """Check and deploy the diagram set as a new version (unchanged files: no-op)."""
     diagrams = processes.read_directories(directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir)
-    result = services.deploy(ctx.db, diagrams, actor=actor, now=_now())
+    result = services.deploy(ctx.db, diagrams, actor=actor, now=_now(), note=(note or "").strip() or None)
     verb = "deployed as version" if result.created else "unchanged: still version"
     _out(ctx, result, [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)])
 
@@ -151,6 +152,7 @@ def list_processes(ctx: _Context) -> None:
     for v in versions:
         lines.append(
             f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}"
+            + (f"  ({v['note']})" if v.get("note") else "")
         )
         lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])
     _out(ctx, versions, lines or ["nothing deployed yet"])
