@@ -213,3 +213,24 @@ def test_the_editors_pages_fit_narrow_and_wide_windows_in_welsh(
     assert page.get_by_role("heading", name=t("Timescales")).is_visible()
     page.screenshot(path=str(ARTIFACTS / f"timescales-cy-{width}.png"), full_page=True)
     assert re.search(t("Statutory"), page.content())
+
+
+def test_the_diagram_and_table_editors_speak_welsh(page: Any, live_db: Database) -> None:
+    t = Words("cy")
+    add_user(live_db, "olwen", "process_owner")
+    sign_in(page, "olwen")
+    page.get_by_role("button", name="Cymraeg").click()
+    page.goto("/modeler/diagram?file=processes/child_practice_review.bpmn")
+    page.locator("#editor[data-ready=true]").wait_for(timeout=60_000)
+    assert page.locator("#zoom-level").inner_text() == t("Zoom: %(percent)s%%", percent=100)
+    assert page.locator(".djs-palette").get_by_role("button", name=t("Create task"), exact=True).count() == 1
+    page.locator('.djs-element[data-element-id="record_referral"]').click()
+    assert page.get_by_label(t("Welsh name")).is_visible()
+    assert page.get_by_label(t("Form (JSON Schema file)")).input_value() == "record_referral.schema.json"
+    page.screenshot(path=str(ARTIFACTS / "modeler-diagram-cy.png"))
+    page.goto("/modeler/table?file=processes/cpr_review_type.dmn")
+    page.locator("#editor[data-ready=true]").wait_for(timeout=60_000)
+    header = page.locator(".tjs-table thead").inner_text()
+    assert t("Then") in header and t("Annotations") in header
+    assert page.locator(".hit-policy").inner_text().startswith(t("Hit policy:"))
+    assert t("Unique") in page.locator(".hit-policy").inner_text()

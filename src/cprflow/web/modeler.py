@@ -211,9 +211,9 @@ def timescales() -> Any:
     to_confirm: list[modeling.Timescale] = []
     if request.method == "POST":
         values, problems = _read_durations(rows)
-        changed = {
-            r: values[f"{r.process_id}.{r.key}"] for r in rows if values[f"{r.process_id}.{r.key}"] != r.duration
-        }
+        # Only durations that are good can be changed, and so need confirming.
+        keys = {r: f"{r.process_id}.{r.key}" for r in rows}
+        changed = {r: values[keys[r]] for r in rows if keys[r] not in problems and values[keys[r]] != r.duration}
         confirmed = set(request.form.getlist("confirm"))
         to_confirm = [r for r in changed if r.statutory and f"{r.process_id}.{r.key}" not in confirmed]
         if not problems and to_confirm:

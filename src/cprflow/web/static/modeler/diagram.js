@@ -372,6 +372,15 @@
     modeler.get("eventBus").on("canvas.viewbox.changed", showZoom);
   }
 
+  /* bpmn-js's own words (the palette's and context pad's tooltips) in the page's language. */
+  function translate(template, replacements) {
+    var key = "bpmn." + template, text = T(key);
+    if (text === key) { text = template; }
+    return text.replace(/{([^}]+)}/g, function (_, name) {
+      return replacements && replacements[name] !== undefined ? replacements[name] : "{" + name + "}";
+    });
+  }
+
   // ---- saving ---------------------------------------------------------------------------------
 
   function store() {
@@ -394,7 +403,11 @@
   ])
     .then(function (loaded) {
       registry = loaded[1].operators || [];
-      modeler = new window.BpmnJS({ container: "#canvas", moddleExtensions: { spiffworkflow: loaded[0] } });
+      modeler = new window.BpmnJS({
+        container: "#canvas",
+        moddleExtensions: { spiffworkflow: loaded[0] },
+        additionalModules: [{ translate: ["value", translate] }]
+      });
       modeling = modeler.get("modeling");
       moddle = modeler.get("moddle");
       canvas = modeler.get("canvas");
