@@ -197,6 +197,26 @@ def test_a_statutory_timescale_changes_only_once_confirmed_again(
     assert json.loads(draft.content or "")["child_practice_review"]["completion"]["duration"] == "P7M"  # type: ignore[union-attr]
 
 
+def test_a_bad_number_beside_a_statutory_change_is_one_problem_not_two(
+    client: FlaskClient,
+    with_timescales: Database,
+) -> None:
+    sign_in(client, "process_owner")
+    page = client.get("/modeler/timescales").text
+    form = timescales_form(
+        page,
+        **{
+            "child_practice_review.completion.amount": "seven",
+            "child_practice_review.action_plan.amount": "5",
+        },
+    )
+    shown = client.post("/modeler/timescales", data=form).text
+    assert "Enter a whole number from 1 to 999 for Complete the review" in shown
+    assert "Confirm each change to a statutory timescale" not in shown
+    assert "from 4 weeks to 5 weeks" in shown and "Complete the review” from" not in shown
+    assert 'value="seven"' in shown  # what was typed comes back to be corrected
+
+
 def test_the_timescales_page_speaks_welsh(client: FlaskClient, with_timescales: Database) -> None:
     token = sign_in(client, "process_owner")
     client.post("/language", data={"language": "cy", "csrf_token": token})
