@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from cprflow import anonymisation, processes, services
-from cprflow.errors import DeployRefused
+from cprflow import services
+from cprflow.core.errors import DeployRefused
+from cprflow.diagrams import diagram_set
+from cprflow.features import anonymisation
 from tests.conftest import ROOT, T0
 
 RULES = (ROOT / "processes" / "anonymisation.json").read_bytes()
@@ -106,8 +108,8 @@ def test_reconciling_keeps_justified_findings_and_resolves_what_is_gone() -> Non
 def test_deploy_refuses_a_pattern_that_could_not_run_safely(db, pattern: str, message: str) -> None:
     rules = json.loads(RULES)
     rules["patterns"].append({"id": "owners_pattern", "label": "Owner's pattern", "pattern": pattern})
-    diagrams = processes.read_directories(ROOT / "processes", ROOT / "forms")
-    diagrams.files[processes.ANONYMISATION_FILE] = json.dumps(rules).encode()
+    diagrams = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
+    diagrams.files[anonymisation.RULES_FILE] = json.dumps(rules).encode()
     with pytest.raises(DeployRefused) as refused:
         services.deploy(db, diagrams, actor="owner", now=T0)
     assert [p.file for p in refused.value.problems] == ["processes/anonymisation.json"]
@@ -116,7 +118,7 @@ def test_deploy_refuses_a_pattern_that_could_not_run_safely(db, pattern: str, me
 
 
 def test_deploy_refuses_an_upload_field_with_an_unusable_slot(db) -> None:
-    diagrams = processes.read_directories(ROOT / "processes", ROOT / "forms")
+    diagrams = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
     name = "forms/submit_final_report.schema.json"
     diagrams.files[name] = diagrams.files[name].replace(b'"slot": "final_report"', b'"slot": "Final Report!"')
     with pytest.raises(DeployRefused) as refused:

@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from cprflow import audit, services
+from cprflow import services
 from cprflow.cli import main
-from cprflow.repository import Database
+from cprflow.db import audit
+from cprflow.db.database import Database
 from tests.conftest import T0, sample_diagrams
 
 
@@ -245,7 +246,7 @@ def test_the_migration_chains_events_written_before_it(request: pytest.FixtureRe
     from alembic import command
     from alembic.config import Config
 
-    import cprflow.repository as repository
+    import cprflow.db.database as repository
 
     database = Database(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url"))
     config = Config()

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from cprflow import engine, services, timers
-from cprflow.errors import Conflict
-from cprflow.models import Event, Instance
-from cprflow.repository import Database
+from cprflow import engine, services
+from cprflow.core.errors import Conflict
+from cprflow.db.database import Database
+from cprflow.db.models import Event, Instance
+from cprflow.services import timers
 from tests.conftest import T0, sample_diagrams
 
 CASE = {

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cprflow import services, store
-from cprflow.models import Event, Instance, UserTask
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db import store
+from cprflow.db.database import Database
+from cprflow.db.models import Event, Instance, UserTask
 from tests.conftest import ROOT, T0, sample_diagrams
 
 CASE = {

@@ -17,8 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
-from cprflow import services, timers, users
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.services import timers, users
 from cprflow.web import create_app
 from tests.conftest import T0, sample_diagrams
 from tests.fixtures.tcp_proxy import TcpProxy
@@ -132,7 +133,7 @@ def test_the_timer_worker_rides_out_an_outage_and_fires_what_fell_due_once(
     through_proxy = Database(make_url(prepared.url).set(port=proxy.port).render_as_string(hide_password=False))
     stop = threading.Event()
     worker = threading.Thread(target=timers.work, args=(through_proxy,), kwargs={"poll_seconds": 0.1, "stop": stop})
-    caplog.set_level(logging.ERROR, logger="cprflow.timers")
+    caplog.set_level(logging.ERROR, logger="cprflow.services.timers")
     worker.start()
     try:
         proxy.stop()

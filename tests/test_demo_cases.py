@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from cprflow import demo, findings, processes, services
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.demo import cases as demo
+from cprflow.diagrams import diagram_set
+from cprflow.features import findings
 from tests.conftest import ROOT, T0
 
 
 def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> None:
-    services.deploy(db, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
+    services.deploy(db, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
     started = demo.ensure_reviews(db, now=T0, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json")
     views = [services.get_instance(db, i) for i in started]
     susr = [v for v in views if v.process_id == "single_unified_safeguarding_review"]

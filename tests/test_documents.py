@@ -9,10 +9,11 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from cprflow import documents, services
-from cprflow.errors import InvalidData
-from cprflow.models import Blob, Document, Event
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core.errors import InvalidData
+from cprflow.db.database import Database
+from cprflow.db.models import Blob, Document, Event
+from cprflow.features import documents
 from tests.conftest import T0, sample_diagrams
 from tests.fixtures import files
 

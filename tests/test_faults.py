@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from bench import load
 from cprflow import services
-from cprflow.models import Event, Instance
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import Event, Instance
 from tests.conftest import sample_diagrams
 from tests.fixtures.consistency import assert_every_instance_whole, closed_tasks, completion_events
 

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
-from cprflow import findings, operators, processes, services
-from cprflow.errors import DeployRefused, InvalidData
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core import operators
+from cprflow.core.errors import DeployRefused, InvalidData
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.features import findings
 from tests.conftest import ROOT, T0
 
-REAL = processes.read_directories(ROOT / "processes", ROOT / "forms")
+REAL = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
 
 #: (board, year, review type, themes, findings, recommendations, actions) of the reviews filed.
 REVIEWS = [
@@ -253,8 +256,8 @@ def test_a_query_with_an_unknown_theme_is_refused(filed: Database) -> None:
 # The taxonomy is data, checked at deploy
 
 
-def _with(edit: dict[str, bytes]) -> processes.DiagramSet:
-    return processes.DiagramSet({**REAL.files, **edit})
+def _with(edit: dict[str, bytes]) -> diagram_set.DiagramSet:
+    return diagram_set.DiagramSet({**REAL.files, **edit})
 
 
 @pytest.mark.parametrize(
@@ -299,7 +302,7 @@ def test_deploy_refuses_a_form_whose_themes_differ_from_the_taxonomy(db: Databas
     ]
     without = {n: c for n, c in REAL.files.items() if n != findings.THEMES_FILE}
     with pytest.raises(DeployRefused) as refused:
-        services.deploy(db, processes.DiagramSet(without), actor="owner", now=T0)
+        services.deploy(db, diagram_set.DiagramSet(without), actor="owner", now=T0)
     assert any("has no processes/themes.json" in p.message for p in refused.value.problems)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import load
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from tests.fixtures.consistency import assert_every_instance_whole, closed_tasks, completion_events
 
 pytestmark = pytest.mark.postgres

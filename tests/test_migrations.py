@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cprflow.findings import SEARCH_OBJECTS
-from cprflow.models import Base
+from cprflow.db.models import Base
+from cprflow.features.findings import SEARCH_OBJECTS
 
 
 def test_migrated_schema_matches_the_models(any_db):

@@ -23,10 +23,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from cprflow import documents, letters, notify, processes, services, users
+from cprflow import services
 from cprflow.config import MailSettings
-from cprflow.errors import Conflict, DeployRefused, InvalidData
-from cprflow.repository import Database
+from cprflow.core.errors import Conflict, DeployRefused, InvalidData
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.features import documents, letters, notifications
+from cprflow.services import users
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at, midnight
 
@@ -113,14 +116,14 @@ def _people(db: Database) -> str:
         users.add_user(
             db, username, password="long enough password", roles=roles, language=language, now=at("2026-01-01")
         )
-        notify.set_setting(db, username, email=address, daily_digest=digest)
+        notifications.set_setting(db, username, email=address, daily_digest=digest)
     users.set_disabled(db, "subgroup.gone")
     return db.url
 
 
-def run(url: str, when: str | datetime, hour: int = 9) -> notify.NotifyRun:
+def run(url: str, when: str | datetime, hour: int = 9) -> notifications.NotifyRun:
     with cpr.opened(url) as db:
-        return notify.run_once(db, now=at(when, hour), settings=MailSettings.from_env())
+        return notifications.run_once(db, now=at(when, hour), settings=MailSettings.from_env())
 
 
 def referral_with_names() -> dict[str, Any]:
@@ -180,7 +183,7 @@ def test_an_overdue_task_gives_one_reminder_and_one_overdue_notice_however_often
         "Overdue: Notify Welsh Government was due by 2026-01-13 (CPR-2026-017)",
     ]
     with cpr.opened(url) as db:
-        rows = [m for m in notify.messages_for(db, instance_id=r.id) if m.recipient == "bu.officer"]
+        rows = [m for m in notifications.messages_for(db, instance_id=r.id) if m.recipient == "bu.officer"]
     assert [(m.kind, m.created_at) for m in rows] == [
         ("task_ready", at("2026-01-08")),
         ("task_due_soon", midnight("2026-01-11")),
@@ -197,7 +200,7 @@ def test_two_workers_scanning_at_once_queue_a_reminder_once(any_url: str, smtp: 
 
         def scan(db: Database) -> None:
             barrier.wait()
-            found.append(notify.queue_reminders(db, now=midnight("2026-01-14")))
+            found.append(notifications.queue_reminders(db, now=midnight("2026-01-14")))
 
         threads = [threading.Thread(target=scan, args=(db,)) for db in (one, two)]
         for t in threads:
@@ -231,14 +234,14 @@ def _queue_referral(url: str) -> Review:
 
 def test_a_refused_send_is_retried_with_backoff_and_delivered_once(any_url: str, smtp: Sink) -> None:
     with cpr.opened(any_url) as db:
-        notify.set_setting(db, "subgroup.member", email=None, daily_digest=False)  # one recipient
+        notifications.set_setting(db, "subgroup.member", email=None, daily_digest=False)  # one recipient
     _queue_referral(any_url)
     smtp.refuse = 2
     t0 = at("2026-01-05", 10)
     first = run(any_url, t0)
     assert len(first.delivery.retrying) == 1 and first.delivery.sent == []
     with cpr.opened(any_url) as db:
-        waiting = [m for m in notify.messages_for(db) if m.status == "pending"]
+        waiting = [m for m in notifications.messages_for(db) if m.status == "pending"]
     assert [(m.attempts, m.next_attempt_at, m.last_error) for m in waiting] == [
         (1, t0 + timedelta(seconds=60), "SMTP 451")
     ]
@@ -259,14 +262,14 @@ def test_a_server_that_is_down_fails_the_message_after_the_last_attempt_and_admi
     for seconds in (0, 60, 180):
         run(url, t0 + timedelta(seconds=seconds))
     with cpr.opened(url) as db:
-        failed = notify.problems(db, now=t0 + timedelta(seconds=200))
+        failed = notifications.problems(db, now=t0 + timedelta(seconds=200))
         assert [(v.status, v.attempts, v.last_error) for v in failed] == [("failed", 3, "ConnectionRefusedError")] * 2
         assert run(url, t0 + timedelta(days=1)).delivery.sent == []  # failed stays failed
         monkeypatch.setenv("CPRFLOW_SMTP_PORT", str(smtp.port))
-        again = notify.retry(db, failed[0].id, actor="admin", now=t0 + timedelta(days=1))
+        again = notifications.retry(db, failed[0].id, actor="admin", now=t0 + timedelta(days=1))
         assert again.status == "pending"
         with pytest.raises(Conflict):
-            notify.retry(db, failed[0].id, actor="admin", now=t0 + timedelta(days=1))  # only failed or in doubt
+            notifications.retry(db, failed[0].id, actor="admin", now=t0 + timedelta(days=1))  # only failed or in doubt
     assert len(run(url, t0 + timedelta(days=1)).delivery.sent) == 1
     assert len(smtp.messages) == 1
     retried = [e for e in r.events() if e.kind == "notification_retried"]
@@ -275,7 +278,7 @@ def test_a_server_that_is_down_fails_the_message_after_the_last_attempt_and_admi
 
 def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_url: str, smtp: Sink) -> None:
     with cpr.opened(any_url) as db:
-        notify.set_setting(db, "subgroup.member", email=None, daily_digest=False)  # one recipient is enough
+        notifications.set_setting(db, "subgroup.member", email=None, daily_digest=False)  # one recipient is enough
     r = _queue_referral(any_url)
     smtp.hold = threading.Event()
     env = {**os.environ, "CPRFLOW_DATABASE_URL": any_url}
@@ -302,9 +305,9 @@ def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_u
     run(any_url, later + timedelta(hours=1))  # new workers: the claimed row is not sent again by itself
     assert len(smtp.messages) == 1
     with cpr.opened(any_url) as db:
-        assert [v.status for v in notify.problems(db, now=later)] == ["in_doubt"]
-        (doubt,) = notify.problems(db, now=later)
-        notify.retry(db, doubt.id, actor="admin", now=later)  # an admin who checked decides to resend
+        assert [v.status for v in notifications.problems(db, now=later)] == ["in_doubt"]
+        (doubt,) = notifications.problems(db, now=later)
+        notifications.retry(db, doubt.id, actor="admin", now=later)  # an admin who checked decides to resend
     run(any_url, later)
     assert len(smtp.messages) == 2 and smtp.messages[1]["Message-ID"] == first["Message-ID"]  # recognisable downstream
     assert [e.detail["from"] for e in r.events() if e.kind == "notification_retried"] == ["in_doubt"]
@@ -312,7 +315,7 @@ def test_a_worker_killed_between_sending_and_recording_does_not_send_twice(any_u
 
 def test_a_daily_digest_gathers_a_persons_notifications_into_one_email(url: str, smtp: Sink) -> None:
     with cpr.opened(url) as db:
-        notify.set_setting(db, "subgroup.member", email="aelod@example.wales", daily_digest=True)
+        notifications.set_setting(db, "subgroup.member", email="aelod@example.wales", daily_digest=True)
     first, second = _queue_referral(url), _queue_referral(url)
     run(url, "2026-01-05", 12)
     assert smtp.to("aelod@example.wales") == [] and len(smtp.to("chair.subgroup@example.wales")) == 2
@@ -364,7 +367,7 @@ def test_welsh_letters_render_w_and_y_circumflex() -> None:
 # The deploy check
 
 
-def _edited(tmp_path: Path, edit: Any) -> processes.DiagramSet:
+def _edited(tmp_path: Path, edit: Any) -> diagram_set.DiagramSet:
     root = cpr.copy_diagrams(tmp_path / "set")
     edit(root)
     return cpr.diagrams(root)
@@ -434,6 +437,6 @@ def _replace(root: Path, old: str, new: str) -> None:
 def test_an_email_setting_must_be_an_address(db: Database) -> None:
     users.add_user(db, "someone", password="long enough password", roles=["business_unit"], now=at("2026-01-01"))
     with pytest.raises(InvalidData) as refused:
-        notify.set_setting(db, "someone", email="not an address", daily_digest=False)
+        notifications.set_setting(db, "someone", email="not an address", daily_digest=False)
     assert refused.value.fields == {"/email": ["is not an email address"]}
-    assert notify.get_setting(db, "someone") == notify.SettingView("someone", None, False)
+    assert notifications.get_setting(db, "someone") == notifications.SettingView("someone", None, False)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from cprflow.models import OutboxMessage
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import OutboxMessage
 from tests.conftest import T0
 from tests.test_cli import Cli
 

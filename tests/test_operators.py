@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cprflow import operators, processes, services, store
-from cprflow.errors import DeployRefused, ScriptFailed
-from cprflow.models import Event
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core import operators
+from cprflow.core.errors import DeployRefused, ScriptFailed
+from cprflow.db import store
+from cprflow.db.database import Database
+from cprflow.db.models import Event
+from cprflow.diagrams import diagram_set
 from tests.conftest import ROOT, T0
 
 FIXTURE = ROOT / "tests" / "fixtures" / "operators"
@@ -38,8 +41,8 @@ def note_operator() -> Iterator[list[tuple[int | None, str]]]:
     operators._REGISTRY.pop("test_note", None)
 
 
-def _diagrams(xml: bytes | None = None) -> processes.DiagramSet:
-    diagrams = processes.read_directories(FIXTURE / "processes", FIXTURE / "forms")
+def _diagrams(xml: bytes | None = None) -> diagram_set.DiagramSet:
+    diagrams = diagram_set.read_directories(FIXTURE / "processes", FIXTURE / "forms")
     if xml is not None:
         diagrams.files["operators.bpmn"] = xml
     return diagrams

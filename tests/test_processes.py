@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cprflow import processes, services
-from cprflow.errors import DeployRefused, Problem
-from cprflow.models import Event
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core.errors import DeployRefused, Problem
+from cprflow.db.database import Database
+from cprflow.db.models import Event
+from cprflow.diagrams import diagram_set
 from tests.conftest import SAMPLE, T0, sample_diagrams
 
 BPMN = "processes/sample_case.bpmn"
@@ -42,8 +43,8 @@ def edited_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return root
 
 
-def read_set(root: Path) -> processes.DiagramSet:
-    return processes.read_directories(root / "processes", root / "forms")
+def read_set(root: Path) -> diagram_set.DiagramSet:
+    return diagram_set.read_directories(root / "processes", root / "forms")
 
 
 def line_of(root: Path, file: str, needle: str) -> int:
@@ -58,7 +59,7 @@ def deployed_events(db: Database) -> int:
         return session.scalar(select(func.count()).select_from(Event).where(Event.kind == "deployed")) or 0
 
 
-def refused(db: Database, diagrams: processes.DiagramSet) -> list[Problem]:
+def refused(db: Database, diagrams: diagram_set.DiagramSet) -> list[Problem]:
     """Deploy must refuse, store nothing and record nothing."""
     versions, events = len(services.list_versions(db)), deployed_events(db)
     with pytest.raises(DeployRefused) as caught:

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from cprflow import processes, services, timers
-from cprflow.errors import InstanceNotActive, ScriptFailed
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core.errors import InstanceNotActive, ScriptFailed
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.services import timers
 from tests.conftest import ROOT, T0
 
 FAILING = ROOT / "tests" / "fixtures" / "failing"
@@ -18,7 +20,7 @@ FAILING = ROOT / "tests" / "fixtures" / "failing"
 
 @pytest.fixture
 def failing(db: Database) -> Database:
-    services.deploy(db, processes.read_directories(FAILING / "processes", FAILING / "forms"), actor="owner", now=T0)
+    services.deploy(db, diagram_set.read_directories(FAILING / "processes", FAILING / "forms"), actor="owner", now=T0)
     return db
 
 

@@ -7,10 +7,12 @@ import zlib
 
 import pytest
 
-from cprflow import processes, services, store
-from cprflow.errors import DeployRefused
-from cprflow.models import Instance, ProcessVersion
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core.errors import DeployRefused
+from cprflow.db import store
+from cprflow.db.database import Database
+from cprflow.db.models import Instance, ProcessVersion
+from cprflow.diagrams import diagram_set
 from tests.conftest import ROOT, T0
 
 CASE = {
@@ -90,6 +92,8 @@ def test_instances_of_a_version_deployed_before_sharing_keep_their_own_spec(depl
 def test_deploy_refuses_an_event_subprocess_that_could_never_start(db):
     fixture = ROOT / "tests" / "fixtures" / "event_subprocess"
     with pytest.raises(DeployRefused) as refused:
-        services.deploy(db, processes.read_directories(fixture / "processes", fixture / "forms"), actor="owner", now=T0)
+        services.deploy(
+            db, diagram_set.read_directories(fixture / "processes", fixture / "forms"), actor="owner", now=T0
+        )
     [problem] = refused.value.problems
     assert problem.element == "on_withdrawal" and "never starts" in problem.message

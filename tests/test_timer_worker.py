@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from cprflow import services, timers
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.services import timers
 from tests.conftest import T0
 
 CASE = {

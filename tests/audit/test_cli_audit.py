@@ -29,7 +29,7 @@ def test_fix_data_sets_checked_keys_and_records_the_reason(deployed_cli: Cli) ->
 
 
 def test_working_days_skip_weekends_and_wales_bank_holidays() -> None:
-    from cprflow.expressions import add_working_days, evaluate, working_days_between
+    from cprflow.core.expressions import add_working_days, evaluate, working_days_between
 
     assert add_working_days("2026-04-02", 1) == "2026-04-07"  # Good Friday, the weekend, Easter Monday
     assert add_working_days("2026-12-24", 2) == "2026-12-30"  # Christmas, Boxing Day (observed on the 28th)

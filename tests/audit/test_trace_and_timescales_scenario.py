@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from cprflow import reports, trace
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.features import timescales, trace
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
     ACCEPT,
@@ -99,7 +99,7 @@ def test_trace_and_timescales_match_the_figures_worked_out_by_hand(db: Database)
 
     with cpr.opened(url) as fresh:
         found, xml = trace.build(fresh, a.id)
-        rows = {r.instance_id: r for r in reports.per_review(fresh, as_of=date(2026, 10, 1))}
+        rows = {r.instance_id: r for r in timescales.per_review(fresh, as_of=date(2026, 10, 1))}
     assert xml is not None and found.diagram_file == "processes/child_practice_review.bpmn"
     assert found.markers["finalise_action_plan"] == "completed" and found.markers["approve_action_plan"] == "completed"
     assert "learning_hold_released" in found.markers
@@ -131,7 +131,7 @@ def test_trace_and_timescales_match_the_figures_worked_out_by_hand(db: Database)
     assert (rb.breach, rb.days_late, rb.hold_days_total) == (True, 58, 0)
     assert rb.delay_reasons == ["agency_information: Late timelines"]
 
-    (group,) = reports.by_board_and_year([ra, rb])
+    (group,) = timescales.by_board_and_year([ra, rb])
     assert (group.board, group.year, group.reviews, group.completed) == ("Cwm Taf Morgannwg", 2026, 2, 2)
     assert (group.average_elapsed_days, group.average_hold_days, group.breaches, group.decided, group.breach_rate) == (
         169.5,

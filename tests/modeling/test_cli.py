@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cprflow import modeling
 from cprflow.cli import main
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.services import modeling
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at
 

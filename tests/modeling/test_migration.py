@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from cprflow import modeling
-from cprflow.errors import InvalidData, MigrationRefused
-from cprflow.repository import Database
+from cprflow.core.errors import InvalidData, MigrationRefused
+from cprflow.db.database import Database
+from cprflow.services import modeling
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at, midnight
 

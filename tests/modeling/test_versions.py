@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cprflow import modeling, versioning
-from cprflow.errors import DeployRefused, InvalidData
-from cprflow.repository import Database
+from cprflow.core.errors import DeployRefused, InvalidData
+from cprflow.db.database import Database
+from cprflow.diagrams import versions
+from cprflow.services import modeling
 from tests.scenarios import cpr
 from tests.scenarios.cpr import at
 
@@ -102,7 +103,7 @@ def test_timer_changes_and_added_or_removed_elements_are_named() -> None:
 <bpmn:intermediateCatchEvent id="wait" name="Wait"><bpmn:timerEventDefinition id="t"><bpmn:timeDate>{timer}</bpmn:timeDate>
 </bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>{extra}</bpmn:process></bpmn:definitions>"""
 
-    [found] = versioning.diff(
+    [found] = versions.diff(
         {"processes/p.bpmn": diagram("timer_at(a)")},
         {"processes/p.bpmn": diagram("timer_at(b)", '<bpmn:endEvent id="e" name="Done"/>')},
     )
@@ -118,16 +119,16 @@ def test_timer_changes_and_added_or_removed_elements_are_named() -> None:
 
 
 def test_zip_and_export_give_back_the_version(db: Database, v1: dict[str, str], tmp_path: Path) -> None:
-    archive = zipfile.ZipFile(io.BytesIO(versioning.zip_bytes(v1)))
+    archive = zipfile.ZipFile(io.BytesIO(versions.zip_bytes(v1)))
     assert sorted(archive.namelist()) == sorted(v1)
     assert archive.read(BPMN).decode() == v1[BPMN]
 
     target = cpr.copy_diagrams(tmp_path / "checkout")
     (target / "forms" / "stale.schema.json").write_text("{}")
     (target / "processes" / BPMN.split("/")[1]).write_text("edited by hand")
-    touched = versioning.export(v1, target)
+    touched = versions.export(v1, target)
     assert touched == sorted([BPMN, "forms/stale.schema.json"])
     assert (target / BPMN).read_text() == v1[BPMN]
     assert not (target / "forms" / "stale.schema.json").exists()
     assert (target / "processes" / "README.md").exists()  # not a managed file: left alone
-    assert versioning.export(v1, target) == []  # already the version
+    assert versions.export(v1, target) == []  # already the version

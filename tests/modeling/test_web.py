@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from cprflow import modeling, processes, services, users
+from cprflow import services
 from cprflow.config import Settings
-from cprflow.models import ROLES
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import ROLES
+from cprflow.diagrams import diagram_set
+from cprflow.services import modeling, users
 from cprflow.web import create_app
 from tests.conftest import ROOT
 
@@ -32,7 +34,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("modeler") / "template.db"
     database = Database(f"sqlite:///{path}")
     database.upgrade()
-    services.deploy(database, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=NOW)
+    services.deploy(database, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=NOW)
     for role in ROLES:
         users.add_user(
             database, role, password=PASSWORD, roles=[role], agency="police" if role == "agency" else None, now=NOW

@@ -17,9 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from cprflow import documents
-from cprflow.models import Document
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import Document
+from cprflow.features import documents
 from tests.fixtures import files
 from tests.web.casefiles_world import (  # noqa: F401 - fixtures
     World,

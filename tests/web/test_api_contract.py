@@ -17,10 +17,11 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
-from cprflow import schemas, services, users
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.services import users
 from cprflow.web import api as _api  # noqa: F401 - registers the operations
-from cprflow.web import create_app, openapi
+from cprflow.web import create_app, openapi, schemas
 from tests.conftest import SAMPLE
 from tests.web.conftest import (
     APPROVAL,
@@ -526,7 +527,18 @@ def test_list_instances(call: Call, web_db: Database) -> None:
     assert call("GET", "/api/instances?status=waiting", "manager", 200)["total"] == 0
     assert call("GET", "/api/instances?process=sample_case&status=running", "manager", 200)["total"] == 2
     assert call("GET", "/api/instances?page=2", "manager", 200) == {"instances": [], "total": 2, "page": 2}
-    assert call("GET", "/api/instances", "police", 200) == {"instances": [], "total": 0, "page": 1}
+    assert call("GET", "/api/instances", "probation", 200) == {"instances": [], "total": 0, "page": 1}
+    # An agency given a task in a case reads that case, and only the facts its task shows.
+    held = call("GET", "/api/instances", "police", 200)
+    assert (held["total"], [i["id"] for i in held["instances"]]) == (1, [first.id])
+
+
+def test_a_task_holder_reads_the_facts_of_their_task_and_their_own_tasks(call: Call, web_db: Database) -> None:
+    view = in_review(web_db)
+    body = call("GET", f"/api/instances/{view.id}", "police", 200)
+    assert set(body["data"]) <= {"stage"}  # where the case stands; what the task decides on is on its form
+    assert [(t["bpmn_id"], t["assignee"]) for t in body["open_tasks"]] == [("agency_review", "police")]
+    call("GET", f"/api/instances/{view.id}/events", "police", 404)  # every event: readers of the whole case only
 
 
 @pytest.mark.parametrize(
@@ -555,12 +567,12 @@ def test_get_instance_records_the_read(call: Call, web_db: Database) -> None:
 
 def test_unreadable_instance_looks_like_a_missing_one(call: Call, web_db: Database) -> None:
     view = in_review(web_db)
-    missing = call("GET", "/api/instances/999", "police", 404)
-    hidden = call("GET", f"/api/instances/{view.id}", "police", 404)
+    missing = call("GET", "/api/instances/999", "probation", 404)
+    hidden = call("GET", f"/api/instances/{view.id}", "probation", 404)
     assert error_of(hidden) == {**error_of(missing), "message": f"instance {view.id} not found"}
     assert error_of(missing)["message"] == "instance 999 not found"
     for url in (f"/api/instances/{view.id}/events", "/api/instances/999/events"):
-        call("GET", url, "police", 404)
+        call("GET", url, "probation", 404)
     assert "case_read" not in kinds(web_db, view.id)
 
 
@@ -594,7 +606,8 @@ def test_send_message(call: Call, web_db: Database) -> None:
         ("manager", {"name": "case_closed", "payload": CLOSURE}, 403, []),  # reads the case, may not send
         ("auditor", {"name": "case_closed", "payload": CLOSURE}, 403, []),
         ("intake", {"name": "something_else"}, 403, []),
-        ("police", {"name": "case_closed", "payload": CLOSURE}, 404, []),  # may not read the case
+        ("probation", {"name": "case_closed", "payload": CLOSURE}, 404, []),  # may not read the case
+        ("police", {"name": "case_closed", "payload": CLOSURE}, 403, []),  # held a task in it, may not send
         ("intake", {"name": "case_closed", "payload": {"typename": "x"}}, 422, ["/payload/typename"]),
         ("intake", {"name": "case_closed", "urgent": True}, 422, ["/urgent"]),
         ("intake", {"payload": CLOSURE}, 422, ["/name"]),
@@ -738,7 +751,8 @@ def test_get_task_refused(call: Call, web_db: Database) -> None:
     approval = task_of(view, "manager_approval")
     before = db_state(web_db)
     call("GET", f"/api/tasks/{approval.id}", "intake", 403)  # reads the case, does not work this lane
-    call("GET", f"/api/tasks/{approval.id}", "police", 404)  # may not read the case
+    call("GET", f"/api/tasks/{approval.id}", "police", 403)  # holds another task of the case
+    call("GET", f"/api/tasks/{approval.id}", "probation", 404)  # may not read the case
     call("GET", "/api/tasks/no-such-task", "intake", 404)
     assert db_state(web_db) == before
 
@@ -753,12 +767,12 @@ def test_closed_task(call: Call, web_db: Database) -> None:
 
 @pytest.mark.parametrize("endpoint", ["", "/claim", "/unclaim"])
 def test_closed_task_of_an_unreadable_case_looks_missing(call: Call, web_db: Database, endpoint: str) -> None:
-    """Police may not read the case, so a closed task in it must look like no task at all."""
+    """Probation may not read the case, so a closed task in it must look like no task at all."""
     record = started(web_db).open_tasks[0]
     services.complete_task(web_db, record.id, CASE, actor="intake", now=now())
     method = "GET" if not endpoint else "POST"
-    missing = call(method, f"/api/tasks/no-such-task{endpoint}", "police", 404)
-    hidden = call(method, f"/api/tasks/{record.id}{endpoint}", "police", 404)
+    missing = call(method, f"/api/tasks/no-such-task{endpoint}", "probation", 404)
+    hidden = call(method, f"/api/tasks/{record.id}{endpoint}", "probation", 404)
     assert error_of(hidden)["code"] == error_of(missing)["code"]
 
 
@@ -793,7 +807,8 @@ def test_claim_refused(call: Call, web_db: Database, step: str) -> None:
     before = db_state(web_db)
     call("POST", f"/api/tasks/{approval.id}/{step}", "intake", 403)
     call("POST", f"/api/tasks/{approval.id}/{step}", "auditor", 403)
-    call("POST", f"/api/tasks/{approval.id}/{step}", "police", 404)
+    call("POST", f"/api/tasks/{approval.id}/{step}", "police", 403)  # holds another task of the case
+    call("POST", f"/api/tasks/{approval.id}/{step}", "probation", 404)
     call("POST", f"/api/tasks/no-such-task/{step}", "manager", 404)
     assert db_state(web_db) == before
 
@@ -859,7 +874,7 @@ def test_complete(call: Call, web_db: Database) -> None:
         ("manager", {"data": CASE}, 403, []),
         ("auditor", {"data": CASE}, 403, []),
         ("admin", {"data": CASE}, 403, []),
-        ("police", {"data": CASE}, 404, []),
+        ("probation", {"data": CASE}, 404, []),
     ],
 )
 def test_complete_refused(call: Call, web_db: Database, who: str, json: Any, status: int, pointers: list[str]) -> None:
@@ -874,7 +889,7 @@ def test_complete_by_someone_who_may_not_read_the_case(call: Call, web_db: Datab
     view = in_review(web_db)
     police = task_of(view, "agency_review", "police")
     body = call("POST", f"/api/tasks/{police.id}/complete", "police", 200, json={"data": report("police report")})
-    assert body["data"] == {} and body["waiting_for"] == [] and body["next_timer_at"] is None
+    assert set(body["data"]) <= {"stage"} and body["waiting_for"] == [] and body["next_timer_at"] is None
     assert body["open_tasks"] == []  # health's review and the manager's approval are not police business
     health = task_of(view, "agency_review", "health")
     body = call("POST", f"/api/tasks/{health.id}/complete", "health", 200, json={"data": report("health report")})

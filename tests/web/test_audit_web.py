@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from cprflow import services
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from cprflow.web import api  # noqa: F401 - importing it registers every API route in OPERATIONS
 from cprflow.web.openapi import OPERATIONS
 from tests.web.conftest import APPROVAL, CASE, USERS, db_state, in_review, now, password, task_of

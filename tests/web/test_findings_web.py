@@ -13,12 +13,15 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cprflow import findings, operators, processes, services
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core import operators
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.features import findings
 from tests.conftest import ROOT, T0
 from tests.web.conftest import USERS, password, started
 
-REAL = processes.read_directories(ROOT / "processes", ROOT / "forms")
+REAL = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
 PRODUCT_READERS = {"auditor", "admin"}
 BOARDS = ["Gwent", "North Wales", "West Glamorgan <script>alert(1)</script>"]
 
@@ -37,7 +40,7 @@ VARIANTS = {
 
 def deploy(db: Database, permissions: dict[str, Any]) -> None:
     files = {**REAL.files, "processes/permissions.json": json.dumps(permissions).encode()}
-    services.deploy(db, processes.DiagramSet(files), actor="owner", now=T0)
+    services.deploy(db, diagram_set.DiagramSet(files), actor="owner", now=T0)
 
 
 def seed(db: Database) -> list[int]:
@@ -217,7 +220,7 @@ def test_the_export_download_is_anonymised_and_recorded(web_db: Database, client
     with web_db.transaction(write=False) as session:
         from sqlalchemy import select
 
-        from cprflow.models import Event
+        from cprflow.db.models import Event
 
         kinds = session.execute(select(Event.actor, Event.detail).where(Event.kind == "findings_exported")).all()
     assert [(a, d["format"], d["reviews"]) for a, d in kinds] == [("owner", "csv", 3), ("owner", "json", 3)]

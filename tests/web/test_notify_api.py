@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from cprflow import notify
-from cprflow.models import OutboxMessage
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import OutboxMessage
+from cprflow.features import notifications
 from tests.web.conftest import USERS, now
 
 Call = Callable[..., Any]
@@ -60,7 +60,7 @@ def test_the_admin_view_of_failed_sends_by_role(call: Call, web_db: Database, wh
         call("POST", "/api/admin/notifications/999999/retry", who, 404)
         call("POST", "/api/admin/notifications/%C2%B2/retry", who, 404)  # a digit, but not one of ours
     else:
-        assert [v.status for v in notify.problems(web_db, now=now())] == ["failed"]  # nothing changed
+        assert [v.status for v in notifications.problems(web_db, now=now())] == ["failed"]  # nothing changed
 
 
 @pytest.mark.parametrize("who", sorted(USERS))
@@ -72,7 +72,7 @@ def test_everyone_keeps_their_own_email_settings(call: Call, web_db: Database, w
     }
     body = {"email": f"{who}@example.wales", "daily_digest": True}
     assert call("PUT", "/api/me/notification-settings", who, 200, json=body) == {"username": who, **body}
-    assert notify.get_setting(web_db, who) == notify.SettingView(who, f"{who}@example.wales", True)
+    assert notifications.get_setting(web_db, who) == notifications.SettingView(who, f"{who}@example.wales", True)
 
 
 @pytest.mark.parametrize(
@@ -85,4 +85,4 @@ def test_everyone_keeps_their_own_email_settings(call: Call, web_db: Database, w
 def test_bad_email_settings_change_nothing(call: Call, web_db: Database, body: dict[str, Any], pointer: str) -> None:
     refused = call("PUT", "/api/me/notification-settings", "intake", 422, json=body)
     assert pointer in refused["error"]["fields"]
-    assert notify.get_setting(web_db, "intake") == notify.SettingView("intake", None, False)
+    assert notifications.get_setting(web_db, "intake") == notifications.SettingView("intake", None, False)

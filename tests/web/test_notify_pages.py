@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
-from cprflow import notify, users
-from cprflow.models import Event, OutboxMessage
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import Event, OutboxMessage
+from cprflow.features import notifications
+from cprflow.services import users
 from tests.web.test_pages import PASSWORD, client, csrf, db, sign_in  # noqa: F401 - fixtures
 
 OUTBOX = OutboxMessage.__table__
@@ -53,10 +54,10 @@ def test_people_set_their_email_and_digest(client: FlaskClient, db: Database) ->
         data={"email": "bu@example.wales", "daily_digest": "on", "csrf_token": csrf(page.text)},
     )
     assert saved.status_code == 302
-    assert notify.get_setting(db, "bu") == notify.SettingView("bu", "bu@example.wales", True)
+    assert notifications.get_setting(db, "bu") == notifications.SettingView("bu", "bu@example.wales", True)
     refused = client.post("/settings/notifications", data={"email": "bu at example", "csrf_token": csrf(page.text)})
     assert refused.status_code == 422 and "This is not an email address." in refused.text
-    assert notify.get_setting(db, "bu") == notify.SettingView("bu", "bu@example.wales", True)
+    assert notifications.get_setting(db, "bu") == notifications.SettingView("bu", "bu@example.wales", True)
     client.post("/language", data={"language": "cy", "next": "/settings/notifications", "csrf_token": csrf(page.text)})
     assert "Gosodiadau e-bost" in client.get("/settings/notifications").text
 
@@ -87,4 +88,4 @@ def test_the_admin_page_is_not_there_for_others(client: FlaskClient, db: Databas
     assert client.get("/admin/notifications").status_code == 404
     token = csrf(client.get("/settings/notifications").text)
     assert client.post(f"/admin/notifications/{failed}/retry", data={"csrf_token": token}).status_code == 404
-    assert [v.status for v in notify.problems(db, now=datetime.now(UTC))] == ["failed"]
+    assert [v.status for v in notifications.problems(db, now=datetime.now(UTC))] == ["failed"]

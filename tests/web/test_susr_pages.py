@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from cprflow import processes, services, users
+from cprflow import services
 from cprflow.config import Settings
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.services import users
 from cprflow.web import create_app
 from tests.conftest import ROOT, T0
 
@@ -24,7 +26,7 @@ PASSWORD = "a long enough password"
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'pages.db'}")
     database.upgrade()
-    services.deploy(database, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
+    services.deploy(database, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
     for username, role in (("bu", "business_unit"), ("crg", "review_subgroup")):
         users.add_user(database, username, password=PASSWORD, roles=[role], now=T0)
     yield database
@@ -52,9 +54,7 @@ def task_link(listing: str, name: str) -> str:
 
 
 def test_susr_referral_through_the_pages(client: FlaskClient, db: Database) -> None:
-    review = services.start_instance(
-        db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)
-    ).id
+    review = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)).id
     sign_in(client, "bu")
     link = task_link(client.get("/tasks").text, "Record the referral")
     page = client.get(link).text
