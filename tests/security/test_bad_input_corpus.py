@@ -28,7 +28,7 @@ from cprflow import services
 from cprflow.db.database import Database
 from cprflow.services import users
 from tests.conftest import SAMPLE
-from tests.test_processes import BILLION_LAUGHS, REMINDER_SCRIPT, XXE
+from tests.diagrams.test_diagram_set import BILLION_LAUGHS, REMINDER_SCRIPT, XXE
 from tests.web.conftest import CASE, SECRET, db_state, in_review, now, seal, started, task_of
 
 BPMN = (SAMPLE / "processes" / "sample_case.bpmn").read_text(encoding="utf-8")

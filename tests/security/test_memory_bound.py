@@ -27,8 +27,8 @@ from cprflow.core import expressions
 from cprflow.core.errors import DeployRefused, ExpressionError
 from cprflow.diagrams import diagram_set
 from tests.conftest import ROOT
-from tests.test_processes import problem_at, read_set
-from tests.test_runtime_failures import FAILING
+from tests.diagrams.test_diagram_set import problem_at, read_set
+from tests.services.test_runtime_failures import FAILING
 
 MiB = 1024 * 1024
 #: The child's own hard limit: above the step headroom used below, far below the machine.

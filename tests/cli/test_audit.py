@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_cli import CASE, Cli, cli, clock, deployed_cli  # noqa: F401 - the fixtures
+from tests.cli.test_cli import CASE, Cli, cli, clock, deployed_cli  # noqa: F401 - the fixtures
 
 
 def test_fix_data_sets_checked_keys_and_records_the_reason(deployed_cli: Cli) -> None:  # noqa: F811

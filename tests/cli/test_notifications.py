@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from cprflow.db.database import Database
 from cprflow.db.models import OutboxMessage
 from tests.conftest import T0
-from tests.test_cli import Cli
+from tests.cli.test_cli import Cli
 
 
 def test_settings_a_pass_and_failed_emails_from_the_command_line(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from cprflow.db.database import Database
 from cprflow.db.models import Event, OutboxMessage
 from cprflow.features import notifications
 from cprflow.services import users
-from tests.web.test_pages import PASSWORD, client, csrf, db, sign_in  # noqa: F401 - fixtures
+from tests.web.pages.test_tasks import PASSWORD, client, csrf, db, sign_in  # noqa: F401 - fixtures
 
 OUTBOX = OutboxMessage.__table__
 
