@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test security bench load clean assets
+.PHONY: run test lint security bench load clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,14 +44,21 @@ run: $(STAMP) $(MO) $(VENDOR_STAMP)
 	CPRFLOW_SECRET_KEY="$${CPRFLOW_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" \
 		$(BIN)/cprflow serve
 
-## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL).
-test: $(STAMP) $(MO) $(VENDOR_STAMP)
+## Style, types and layering: ruff (lint and format), mypy on the inner layers, import-linter's contracts.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Set up and run the whole test suite (PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL), after lint.
+test: lint $(MO) $(VENDOR_STAMP)
 	$(BIN)/python -m pytest
 
 ## Run the security tests: bad-input corpus, API fuzzing, lockout, memory bound, role matrix, hostile
 ## diagrams and failing diagram code (`make test` runs them too).
 security: $(STAMP) $(MO)
-	$(BIN)/python -m pytest tests/security tests/web/test_role_matrix.py tests/test_processes.py tests/test_runtime_failures.py
+	$(BIN)/python -m pytest tests/security tests/web/api/test_role_matrix.py tests/diagrams/test_diagram_set.py tests/services/test_runtime_failures.py
 
 ## Run the benchmarks and print each figure against its target.
 bench: $(STAMP)

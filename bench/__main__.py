@@ -34,10 +34,11 @@ from bench.completion import bench_completion
 from bench.lateness import bench_lateness
 from bench.pg import postgres_url
 from bench.starts import bench_starts
-from cprflow import services, timers
-from cprflow.models import Instance
-from cprflow.processes import read_directories
-from cprflow.repository import Database
+from cprflow import bootstrap, services
+from cprflow.db.database import Database
+from cprflow.db.models import Instance
+from cprflow.diagrams.diagram_set import read_directories
+from cprflow.services import timers
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -210,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load-staff", type=int, default=50)
     parser.add_argument("--load-seconds", type=float, default=30)
     args = parser.parse_args(argv)
+    bootstrap.install()
     pg = postgres_url()
     began = time.perf_counter()
     figures: list[Figure] = []

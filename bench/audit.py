@@ -22,9 +22,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cprflow import expressions, services, timers
-from cprflow.models import Instance
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core import expressions
+from cprflow.db.database import Database
+from cprflow.db.models import Instance
+from cprflow.services import timers
 from tests.scenarios import cpr
 
 FIRST_AUDIT_DUE = "2026-08-06"

@@ -17,10 +17,11 @@ import time
 from datetime import UTC, datetime
 
 from bench.bare import FORM_DATA, SAMPLE, bare_engine
-from cprflow import services, users
+from cprflow import services
 from cprflow.config import Settings
-from cprflow.processes import read_directories
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.diagrams.diagram_set import read_directories
+from cprflow.services import users
 from cprflow.web import create_app
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from bench.bare import CASE, SAMPLE
 from bench.load import timer_worker
 from cprflow import services
-from cprflow.models import Event
-from cprflow.processes import read_directories
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import Event
+from cprflow.diagrams.diagram_set import read_directories
 
 REMINDER = timedelta(days=1)  # the sample's manager approval reminds one day after the case is recorded
 

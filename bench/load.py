@@ -34,8 +34,9 @@ from typing import Any
 
 import requests
 
-from cprflow import services, users
-from cprflow.repository import Database
+from cprflow import bootstrap, services
+from cprflow.db.database import Database
+from cprflow.services import users
 from tests.scenarios import cpr
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,6 +355,7 @@ def load_test(
 
 
 def main(argv: list[str] | None = None) -> int:
+    bootstrap.install()
     from bench.pg import postgres_url
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

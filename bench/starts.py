@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from bench.bare import SAMPLE, bare_engine
 from cprflow import services
-from cprflow.processes import read_directories
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.diagrams.diagram_set import read_directories
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WARM_UP_S = 4.0  # long enough for a spawned process to import everything and warm up

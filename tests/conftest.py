@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from cprflow import processes, services
-from cprflow.repository import Database
+from cprflow import bootstrap, services
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+
+# The features plug into the engine, the deploy check and the store as every entry point does.
+bootstrap.install()
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "sample"
@@ -23,8 +27,8 @@ NO_POSTGRES = "PostgreSQL tests need CPRFLOW_TEST_POSTGRES_URL (set by .ci/run)"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def sample_diagrams() -> processes.DiagramSet:
-    return processes.read_directories(SAMPLE / "processes", SAMPLE / "forms")
+def sample_diagrams() -> diagram_set.DiagramSet:
+    return diagram_set.read_directories(SAMPLE / "processes", SAMPLE / "forms")
 
 
 @pytest.fixture

@@ -28,14 +28,17 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from cprflow import expressions, operators
-from cprflow.errors import CprflowError, ExpressionError, NotWaiting, ScriptFailed, StepTimeout
-from cprflow.operators import OperatorFailed
+from cprflow.core import expressions, operators
+from cprflow.core.errors import CprflowError, ExpressionError, NotWaiting, ScriptFailed, StepTimeout
+from cprflow.core.operators import OperatorFailed
+
+#: The longest one engine step may run diagram code, unless a caller says otherwise (CPRFLOW_STEP_SECONDS).
+DEFAULT_STEP_SECONDS = 5.0
 
 # SpiffWorkflow reads the wall clock inside its timer module and fixes naive datetimes to the
 # local offset at import. We replace both once: timers read the injected engine clock, and a
 # naive timer value means UTC whatever the host's TZ says.
-_timer_module.datetime = expressions.EngineDatetime  # type: ignore[misc]
+_timer_module.datetime = expressions.EngineDatetime
 _timer_module.LOCALTZ = UTC
 
 
@@ -132,8 +135,9 @@ class _StateConverter(BpmnWorkflowConverter):
 
     def to_dict(self, workflow: Any) -> dict[str, Any]:
         if not getattr(workflow, "cprflow_shared_spec", False):
-            return super().to_dict(workflow)
-        dct = WorkflowConverter.to_dict(self, workflow)
+            whole: dict[str, Any] = super().to_dict(workflow)
+            return whole
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         dct["cprflow_shared_spec"] = True
@@ -265,7 +269,9 @@ def parse_set(bpmn: dict[str, Any], dmn: dict[str, Any]) -> ParsedSet:
         parser.add_dmn_xml(root, filename=name)
     for name, root in bpmn.items():
         parser.add_bpmn_xml(root.getroottree(), filename=name)
-    processes, user_tasks, stored = [], [], {}
+    processes: list[ProcessInfo] = []
+    user_tasks: list[UserTaskSpec] = []
+    stored: dict[str, Any] = {}
     for process_id in sorted(parser.get_process_ids()):
         spec = parser.get_spec(process_id)
         subprocesses = parser.get_subprocess_specs(process_id)

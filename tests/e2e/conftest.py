@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from cprflow import processes, services, users
+from cprflow import services
 from cprflow.config import Settings
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.services import users
 from cprflow.web import create_app
 from tests.conftest import ROOT
 
@@ -42,7 +44,7 @@ def live_db(tmp_path: Path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path / 'e2e.db'}")
     db.upgrade()
     now = datetime.now(UTC)
-    services.deploy(db, processes.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=now)
+    services.deploy(db, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=now)
     yield db
     db.dispose()
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cprflow import docfields, documents, services
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core import document_fields
+from cprflow.db.database import Database
+from cprflow.features import documents
 from tests.e2e.conftest import add_user
 from tests.e2e.test_staff_journey import open_task, shot, sign_in
 from tests.fixtures import files
@@ -44,7 +46,7 @@ def to_sign_off(db: Database) -> int:
                     actor="someone",
                     now=now,
                 )
-            data = {**data, "draft_report_ref": docfields.reference(draft)}
+            data = {**data, "draft_report_ref": document_fields.reference(draft)}
         services.complete_task(db, task.id, data, actor="someone", now=now)
     return view.id
 
@@ -61,11 +63,11 @@ def test_sign_off_with_themes_then_find_the_learning_by_theme(page: Any, live_db
     page.get_by_role("checkbox", name="Information sharing").check()
     page.get_by_label("Date of the decision").fill("2026-04-10")
     page.get_by_role("button", name="Complete").click()
-    page.get_by_role("heading", name="My tasks").wait_for()
+    page.get_by_role("heading", level=1, name="Review #").wait_for()
     shot(page, "findings-01-signed-off")
 
     # An agency practitioner elsewhere finds the learning by theme.
-    colleague = page.context.browser.new_context(base_url=page.url.split("/tasks")[0]).new_page()
+    colleague = page.context.browser.new_context(base_url=page.url.split("/reviews")[0]).new_page()
     sign_in(colleague, "police1")
     colleague.get_by_role("link", name="Learning").click()
     colleague.get_by_role("heading", name="Findings repository", level=1).wait_for()

@@ -11,8 +11,8 @@ from typing import Any
 
 from lxml import etree
 
-from cprflow import drafts, modeling
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.services import drafts, modeling
 from tests.e2e.conftest import ARTIFACTS, add_user
 from tests.e2e.test_modeler_journey import SPIFF, open_editor, sign_in, spiff_elements
 

@@ -12,15 +12,17 @@ import pytest
 import time_machine
 from lxml import etree
 
-from cprflow import modeling, processes, services, versioning
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set, versions
+from cprflow.services import modeling
 from tests.conftest import ROOT
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, midnight
 
 BPMN = "processes/child_practice_review.bpmn"
-SPIFF = processes.NS["spiffworkflow"]
+SPIFF = diagram_set.NS["spiffworkflow"]
 
 
 def sign_in(page: Any, username: str) -> None:
@@ -148,7 +150,7 @@ def test_each_diagram_survives_the_modeler_round_trip(page: Any, live_db: Databa
     saved = page.evaluate("() => window.cprflowModeler.saveXML({format: true}).then(r => r.xml)")
     original = modeling.version_files(live_db, 1)[path]
     assert spiff_elements(saved) == spiff_elements(original)
-    [changed] = versioning.diff({path: original}, {path: saved}) or [None]
+    [changed] = versions.diff({path: original}, {path: saved}) or [None]
     assert (changed.elements_added, changed.elements_removed, changed.elements_changed) == ([], [], [])
     report = modeling.check_edits(live_db, {path: saved})
     assert report.ok, report.problems
@@ -163,6 +165,6 @@ def test_each_decision_table_survives_the_editor_round_trip(page: Any, live_db: 
     open_editor(page, path)
     saved = page.evaluate("() => window.cprflowTable.saveXML({format: true}).then(r => r.xml)")
     original = modeling.version_files(live_db, 1)[path]
-    diffs = versioning.diff({path: original}, {path: saved})
+    diffs = versions.diff({path: original}, {path: saved})
     assert all((d.elements_added, d.elements_removed, d.elements_changed) == ([], [], []) for d in diffs)
     assert modeling.check_edits(live_db, {path: saved}).ok

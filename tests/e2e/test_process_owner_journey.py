@@ -15,8 +15,10 @@ import pytest
 import time_machine
 from babel.support import Translations
 
-from cprflow import drafts, modeling, processes, services
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.services import drafts, modeling
 from tests.conftest import ROOT
 from tests.e2e.conftest import ARTIFACTS, add_user
 from tests.e2e.test_modeler_journey import sign_in
@@ -50,9 +52,9 @@ def early_january() -> Iterator[None]:
 @pytest.fixture
 def with_timescales(live_db: Database) -> Database:
     """The real set with a timescales file of its own, until the shipped set has one."""
-    if processes.TIMESCALES_FILE not in services.newest_files(live_db):
+    if diagram_set.TIMESCALES_FILE not in services.newest_files(live_db):
         modeling.deploy_edits(
-            live_db, {processes.TIMESCALES_FILE: TIMESCALES}, actor="owner", now=datetime.now(UTC), note="timescales"
+            live_db, {diagram_set.TIMESCALES_FILE: TIMESCALES}, actor="owner", now=datetime.now(UTC), note="timescales"
         )
     return live_db
 
@@ -60,7 +62,7 @@ def with_timescales(live_db: Database) -> Database:
 def notification_period(db: Database) -> str:
     """The field name (``process.key``) of the review's Welsh Government notification period, found
     by what it is rather than by its key, so the journey runs on whichever timescales file ships."""
-    data = json.loads(services.newest_files(db)[processes.TIMESCALES_FILE])
+    data = json.loads(services.newest_files(db)[diagram_set.TIMESCALES_FILE])
     [key] = [
         k
         for k, entry in data["child_practice_review"].items()
@@ -154,7 +156,7 @@ def test_a_process_owner_changes_timescales_tables_and_forms_without_code(
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto("/modeler/")
     pending = page.locator("#pending")
-    for path in (processes.TIMESCALES_FILE, ROUTE, FORM):
+    for path in (diagram_set.TIMESCALES_FILE, ROUTE, FORM):
         pending.get_by_role("link", name=path).wait_for()
     open_file(page, ROUTE)
     assert page.locator('td[data-coords="4:3"]').inner_text().strip() == '"adult_practice_review"'
@@ -171,11 +173,11 @@ def test_a_process_owner_changes_timescales_tables_and_forms_without_code(
     page.get_by_text(t("Deployed as version %(version)s.", version=version)).wait_for(timeout=60_000)
     assert drafts.listing(db) == []
     deployed = modeling.version_files(db, version)
-    durations = json.loads(deployed[processes.TIMESCALES_FILE])["child_practice_review"]
+    durations = json.loads(deployed[diagram_set.TIMESCALES_FILE])["child_practice_review"]
     assert durations[period.split(".")[1]]["duration"] == "P7D"
     assert "wg_contact" in json.loads(deployed[FORM])["properties"]
     assert "Adult at risk, no forum" in deployed[ROUTE]
-    before_deploy = json.loads(modeling.version_files(db, before)[processes.TIMESCALES_FILE])["child_practice_review"]
+    before_deploy = json.loads(modeling.version_files(db, before)[diagram_set.TIMESCALES_FILE])["child_practice_review"]
     assert {k: v for k, v in durations.items() if k != period.split(".")[1]} == {
         k: v for k, v in before_deploy.items() if k != period.split(".")[1]
     }  # every other timescale as it was
@@ -183,7 +185,7 @@ def test_a_process_owner_changes_timescales_tables_and_forms_without_code(
     # 6. The diff marks the changed line, fits the window, and carries the note.
     page.goto(f"/modeler/versions/{version}")
     assert page.locator("#deploy-note").inner_text() == "Board agreed 7 days to notify; new route row"
-    timescales = page.locator("section.file-diff", has_text=processes.TIMESCALES_FILE)
+    timescales = page.locator("section.file-diff", has_text=diagram_set.TIMESCALES_FILE)
     assert timescales.locator("tr.line--removed del").first.inner_text() == "5"
     assert timescales.locator("tr.line--added ins").first.inner_text() == "7"
     assert period in timescales.inner_text()

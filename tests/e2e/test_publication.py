@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cprflow import services
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from tests.e2e.conftest import add_user
 from tests.e2e.test_staff_journey import as_another_person, open_task, shot, sign_in, text_of
 from tests.fixtures import files

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cprflow import services
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
 
 RECORD = "Record the referral"
@@ -138,9 +138,10 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         rsg.get_by_label("Recommendation to the Board").fill("A concise Child Practice Review.")
         shot(rsg, "04-screening-form-filled")
         rsg.get_by_role("button", name="Complete").click()
-        # the Sub-Group may not read the case file, so it is back to its own list
-        rsg.get_by_role("heading", level=1, name="My tasks").wait_for()
+        # whoever works a task opens its review: the Sub-Group lands on the review it screened
+        rsg.get_by_role("heading", level=1, name="Review #").wait_for()
         assert rsg.get_by_role("status").filter(has_text=f"Done: {SCREEN}.").is_visible()
+        rsg.get_by_role("link", name="My tasks").click()
         assert rsg.get_by_text("Nothing is waiting for you.").is_visible()
         shot(rsg, "05-screening-done-my-tasks")
     finally:

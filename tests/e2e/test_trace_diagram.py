@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cprflow import services
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
 from tests.scenarios import cpr
 

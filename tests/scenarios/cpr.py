@@ -1,5 +1,5 @@
 """Driver for Child Practice Review scenarios: the real ``processes/`` and ``forms/``, run through
-``cprflow.services`` and ``cprflow.timers`` as their users would.
+``cprflow.services`` and ``cprflow.services.timers`` as their users would.
 
 Every step opens a brand-new ``Database`` on the same URL and disposes it afterwards, so nothing
 survives in memory between steps: each step proves the last one was persisted. Time is always
@@ -18,8 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cprflow import docfields, documents, processes, services, timers
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core import document_fields
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.features import documents
+from cprflow.services import timers
 from tests.fixtures import files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +55,8 @@ def midnight(day: str) -> datetime:
     return at(day, 0)
 
 
-def diagrams(root: Path = DIAGRAMS) -> processes.DiagramSet:
-    return processes.read_directories(root / "processes", root / "forms")
+def diagrams(root: Path = DIAGRAMS) -> diagram_set.DiagramSet:
+    return diagram_set.read_directories(root / "processes", root / "forms")
 
 
 def copy_diagrams(target: Path) -> Path:
@@ -149,10 +153,10 @@ class Review:
         with opened(self.url) as db:
             schema = services.get_task(db, task.id, with_values=False).schema
         data = dict(data)
-        for pointer, template in docfields.fields(schema):
+        for pointer, template in document_fields.fields(schema):
             key = pointer.strip("/")
             if "/" not in key and key in schema.get("required", []) and key not in data:
-                slot = docfields.slot_of(template, task.assignee) or "unknown"
+                slot = document_fields.slot_of(template, task.assignee) or "unknown"
                 data[key] = self.upload(
                     slot,
                     files.pdf(
@@ -180,7 +184,7 @@ class Review:
             view = documents.store(
                 session, instance_id=self.id, slot=slot, filename=filename, data=content, actor=actor, now=at(when)
             )
-        return docfields.reference(view)
+        return document_fields.reference(view)
 
     def send(
         self, name: str, payload: dict[str, Any], when: str | datetime, actor: str = "board.chair"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from tests.fixtures import files
 from tests.scenarios import cpr
 from tests.scenarios.cpr import LEAD, SUBMIT, Review, prepare, publish

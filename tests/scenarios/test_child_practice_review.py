@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from cprflow import services
-from cprflow.errors import InvalidData, ScriptFailed, TaskNotReady
-from cprflow.repository import Database
+from cprflow.core.errors import InvalidData, ScriptFailed, TaskNotReady
+from cprflow.db.database import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
     ACCEPT,

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from cprflow import services, timers
-from cprflow.errors import InstanceNotActive, InvalidData, NotFound, NotWaiting, TaskNotReady
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.core.errors import InstanceNotActive, InvalidData, NotFound, NotWaiting, TaskNotReady
+from cprflow.db.database import Database
+from cprflow.services import timers
 from tests.conftest import T0
 
 CASE = {

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from cprflow import findings, services
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.features import findings
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
     ACCEPT,
@@ -208,7 +209,7 @@ def test_the_chair_may_decide_against_a_review(url: str) -> None:
 
 
 def test_sign_off_needs_themes_from_the_taxonomy(url: str) -> None:
-    from cprflow.errors import InvalidData
+    from cprflow.core.errors import InvalidData
 
     r = Review.start(url, "2026-01-06", process_id=SUSR)
     to_sign_off(r)

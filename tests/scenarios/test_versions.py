@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, midnight
 

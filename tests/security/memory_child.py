@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from cprflow import processes, services
-from cprflow.errors import ScriptFailed
-from cprflow.repository import Database
+from cprflow import bootstrap, services
+from cprflow.core.errors import ScriptFailed
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = "<bpmn:script>result = 100 / divisor</bpmn:script>"
@@ -24,6 +25,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def main() -> None:
+    bootstrap.install()
     work = Path(tempfile.mkdtemp(prefix="cprflow-memory-"))
     try:
         shutil.copytree(ROOT / "tests" / "fixtures" / "failing", work / "set")
@@ -37,7 +39,7 @@ def main() -> None:
         db = Database(f"sqlite:///{work / 'cprflow.db'}")
         db.upgrade()
         services.deploy(
-            db, processes.read_directories(work / "set" / "processes", work / "set" / "forms"), actor="owner", now=NOW
+            db, diagram_set.read_directories(work / "set" / "processes", work / "set" / "forms"), actor="owner", now=NOW
         )
         started = services.start_instance(db, "divide", {}, actor="clerk", now=NOW)
         limit_before = resource.getrlimit(resource.RLIMIT_AS)

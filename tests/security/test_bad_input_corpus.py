@@ -24,10 +24,11 @@ import time_machine
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from cprflow import services, users
-from cprflow.repository import Database
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.services import users
 from tests.conftest import SAMPLE
-from tests.test_processes import BILLION_LAUGHS, REMINDER_SCRIPT, XXE
+from tests.diagrams.test_diagram_set import BILLION_LAUGHS, REMINDER_SCRIPT, XXE
 from tests.web.conftest import CASE, SECRET, db_state, in_review, now, seal, started, task_of
 
 BPMN = (SAMPLE / "processes" / "sample_case.bpmn").read_text(encoding="utf-8")

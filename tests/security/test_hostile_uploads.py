@@ -17,9 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from cprflow import documents
-from cprflow.models import Document
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.db.models import Document
+from cprflow.features import documents
 from tests.fixtures import files
 from tests.web.casefiles_world import (  # noqa: F401 - fixtures
     World,
@@ -30,7 +30,7 @@ from tests.web.casefiles_world import (  # noqa: F401 - fixtures
     upload,
     world,
 )
-from tests.web.test_casefiles import counts
+from tests.web.api.test_documents import counts
 
 LIMIT = 256 * 1024
 
@@ -121,7 +121,7 @@ def test_a_hostile_file_through_a_task_form_is_refused_at_its_field(
 ) -> None:
     import re
 
-    from tests.web.test_casefiles import _sign_in
+    from tests.web.api.test_documents import _sign_in
 
     _sign_in(docs_client, "police")
     link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', docs_client.get("/tasks").text).group(1)

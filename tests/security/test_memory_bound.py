@@ -23,11 +23,12 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from cprflow import expressions, processes
-from cprflow.errors import DeployRefused, ExpressionError
+from cprflow.core import expressions
+from cprflow.core.errors import DeployRefused, ExpressionError
+from cprflow.diagrams import diagram_set
 from tests.conftest import ROOT
-from tests.test_processes import problem_at, read_set
-from tests.test_runtime_failures import FAILING
+from tests.diagrams.test_diagram_set import problem_at, read_set
+from tests.services.test_runtime_failures import FAILING
 
 MiB = 1024 * 1024
 #: The child's own hard limit: above the step headroom used below, far below the machine.
@@ -139,7 +140,7 @@ def test_constant_memory_bombs_are_refused_at_deploy(tmp_path: Path, script: str
         encoding="utf-8",
     )
     with pytest.raises(DeployRefused) as caught:
-        processes.check(read_set(root))
+        diagram_set.check(read_set(root))
     problem = problem_at(caught.value.problems, "processes/failing.bpmn", "divide_it")
     assert "more than the sandbox allows" in problem.message
 

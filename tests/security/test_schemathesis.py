@@ -22,8 +22,8 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
 
-from cprflow import users
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.services import users
 from cprflow.web import api, create_app, openapi
 from tests.web.conftest import T0, in_review, make_settings, started
 

@@ -14,11 +14,12 @@ import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
-from cprflow import users
 from cprflow.config import Settings
-from cprflow.errors import Unauthenticated
-from cprflow.models import User
-from cprflow.repository import Database
+from cprflow.core.errors import Unauthenticated
+from cprflow.db import database
+from cprflow.db.database import Database
+from cprflow.db.models import User
+from cprflow.services import users
 from cprflow.web import create_app
 from tests.web.conftest import make_settings, password
 
@@ -108,11 +109,11 @@ def test_unknown_accounts_answer_alike_and_store_nothing(client: FlaskClient, we
 
 
 def test_the_lock_is_logged_but_not_revealed(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="cprflow.users"):
+    with caplog.at_level(logging.WARNING, logger="cprflow.services.users"):
         for _ in range(5):
             token(client, WRONG)
         assert token(client, RIGHT) == 401
-    messages = [r.getMessage() for r in caplog.records if r.name == "cprflow.users"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "cprflow.services.users"]
     assert any("'intake' locked for 15.0 minutes after 5 failed sign-ins" in m for m in messages), messages
     assert any("refused: account 'intake' is locked" in m for m in messages), messages
     assert not any(password("intake") in m or "not-the-password" in m for m in messages)
@@ -186,7 +187,7 @@ def test_migration_0003_adds_the_counters_to_existing_accounts(tmp_path: Path) -
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     try:
         config = Config()
-        config.set_main_option("script_location", str(Path(users.__file__).parent / "migrations"))
+        config.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
         with db.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "0002")

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from cprflow import services
 from cprflow.config import Settings
-from cprflow.repository import Database
+from cprflow.db.database import Database
 from cprflow.web import create_app
 from tests.web.conftest import in_review, make_settings, password
 

@@ -16,8 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cprflow import users
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.services import users
 from cprflow.web import create_app
 from tests.conftest import T0
 from tests.fixtures import files

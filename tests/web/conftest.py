@@ -20,9 +20,10 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import text
 
-from cprflow import services, timers, users
+from cprflow import services
 from cprflow.config import Settings
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.services import timers, users
 from cprflow.web import create_app
 from tests.conftest import T0, sample_diagrams
 
@@ -37,6 +38,7 @@ USERS: dict[str, tuple[list[str], str | None]] = {
     "reviewer": (["reviewer"], None),
     "police": (["agency"], "police"),
     "health": (["agency"], "health"),
+    "probation": (["agency"], "probation"),  # an agency given no task in any case
     "owner": (["process_owner"], None),
     "auditor": (["auditor"], None),
     "audit_clerk": (["auditor", "business_unit"], None),  # an auditor in a lane still changes nothing

@@ -18,9 +18,10 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 
-from cprflow import services, users
+from cprflow import services
 from cprflow.config import Settings
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.services import users
 from cprflow.web import create_app
 from cprflow.web.oidc import parse_group_roles, roles_for
 from tests.conftest import T0, sample_diagrams

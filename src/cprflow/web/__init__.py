@@ -5,16 +5,30 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 
-from cprflow import services
+from cprflow import bootstrap, services
 from cprflow.config import Settings
-from cprflow.repository import Database
+from cprflow.db.database import Database
+from cprflow.web import api, errors, oidc, openapi, pages
+from cprflow.web.auth import current_user
+from cprflow.web.pages import account, audit, findings, modeler, notifications, reviews, tasks
+
+PAGE_AREAS = (account, tasks, reviews, audit, findings, notifications, modeler)
+
+#: Room for the multipart envelope and the other fields of an upload request.
+ENVELOPE_BYTES = 1024 * 1024
+#: The upload endpoints, and how many files one request to each may carry (a task form has at most
+#: a few upload fields).
+UPLOAD_ENDPOINTS = {"api.documents.post_upload_document": 1, "tasks.task": 4}
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    bootstrap.install()
     if not settings.secret_key:
         raise RuntimeError("set CPRFLOW_SECRET_KEY (a long random string) before starting the web app")
     app = Flask(__name__)
@@ -30,24 +44,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     database = db or Database(settings.database_url)
     app.extensions["cprflow.db"] = database
 
-    from flask import session
-    from flask_babel import Babel
-    from flask_wtf.csrf import CSRFProtect
-
-    from cprflow.web import api, audit_pages, casefiles, errors, learning, modeler, oidc, openapi, pages
-    from cprflow.web.auth import current_user
-
     errors.install(app)
+    pages.install(app)
     app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(modeler.bp)
+    for area in PAGE_AREAS:
+        app.register_blueprint(area.bp)
     app.register_blueprint(modeler.data_bp)
-    app.register_blueprint(audit_pages.bp)
-    app.register_blueprint(learning.bp)
     oidc.install(app, settings)
-    casefiles.install(app, settings)  # before CSRF: upload size limits must be set before the form is read
+    _limit_uploads(app, settings)  # before CSRF: upload size limits must be set before the form is read
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
-    CSRFProtect(app).exempt(api.bp)
+    csrf = CSRFProtect(app)
+    for area in api.AREAS:
+        csrf.exempt(area.bp)
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
 
     @app.context_processor
@@ -95,6 +103,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         return response
 
     return app
+
+
+def _limit_uploads(app: Flask, settings: Settings) -> None:
+    """Let upload requests (and only those) be as large as the document limit allows."""
+
+    @app.before_request
+    def upload_limit() -> None:
+        files = UPLOAD_ENDPOINTS.get(request.endpoint or "")
+        if files and request.method == "POST":
+            request.max_content_length = max(
+                settings.max_request_bytes, files * settings.max_document_bytes + ENVELOPE_BYTES
+            )
 
 
 def _docs_page(document: dict[str, Any]) -> str:

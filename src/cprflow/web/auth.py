@@ -8,9 +8,9 @@ from typing import Any
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from cprflow import users
-from cprflow.errors import Forbidden, Unauthenticated
-from cprflow.users import UserView
+from cprflow.core.errors import Forbidden, Unauthenticated
+from cprflow.services import users
+from cprflow.services.users import UserView
 
 _SALT = "cprflow-api-token"
 

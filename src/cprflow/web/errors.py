@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from cprflow import errors
-from cprflow.repository import DatabaseUnavailable
+from cprflow.core import errors
+from cprflow.db.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +40,29 @@ STATUS: list[tuple[type[errors.CprflowError], int]] = [
 
 def error_response(code: str, message: str, status: int, fields: dict[str, list[str]] | None = None) -> Any:
     if not request.path.startswith("/api/"):
-        # Pages answer people, not programs: the same facts as a page, never a stack trace.
+        # Pages answer people, not programs: the same facts as a page, never a stack trace; and a page
+        # that is not there, or not for this person, says no more than that.
+        if status == 404:
+            return render_template(
+                "message.html", title=_("Not found"), message=_("There is nothing here you may see.")
+            ), status
         return render_template("message.html", title=_("Something needs attention"), message=message), status
     return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
 
 
-def _pointers(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+def pointers(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested messages as JSON pointers: {"/data/name": ["..."]}."""
     if isinstance(messages, dict):
         found: dict[str, list[str]] = {}
         for key, value in messages.items():
-            found.update(_pointers(value, f"{prefix}/{key}" if key != "_schema" else prefix or "/"))
+            found.update(pointers(value, f"{prefix}/{key}" if key != "_schema" else prefix or "/"))
         return found
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         return {prefix or "/": [m if m != "Unknown field." else "is not a known field" for m in messages]}
     return {prefix or "/": [str(messages)]}
 
 
-def _fields_of(err: errors.CprflowError) -> dict[str, list[str]]:
+def fields_of(err: errors.CprflowError) -> dict[str, list[str]]:
     if isinstance(err, errors.DeployRefused):
         fields: dict[str, list[str]] = {}
         for p in err.problems:
@@ -71,7 +76,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(errors.CprflowError)
     def domain_error(err: errors.CprflowError) -> Any:
         status = next(s for kind, s in STATUS if isinstance(err, kind))
-        response = make_response(error_response(err.code, err.message, status, _fields_of(err)))
+        response = make_response(error_response(err.code, err.message, status, fields_of(err)))
         if isinstance(err, DatabaseUnavailable):
             # Nothing was written; the same request may simply be sent again once the database is back.
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -79,7 +84,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def invalid_request(err: ValidationError) -> Any:
-        return error_response("invalid_request", "the request does not fit the API", 422, _pointers(err.messages))
+        return error_response("invalid_request", "the request does not fit the API", 422, pointers(err.messages))
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

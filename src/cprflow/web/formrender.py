@@ -29,7 +29,7 @@ _MAX_DEPTH = 16  # a schema that $refs itself would otherwise render spare rows 
 _MISSING: Any = object()  # a blank field: its key is left out, so validation says "required" on its pointer
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_RESERVED = "typename"  # see cprflow.forms.RESERVED_KEY
+_RESERVED = "typename"  # see cprflow.core.forms.RESERVED_KEY
 _WORDS = {
     "en": {
         "problem": "There is a problem",
@@ -69,7 +69,7 @@ def _child(pointer: str, key: Any) -> str:
 
 
 def _segments(pointer: str) -> list[str]:
-    if pointer in ("", "/"):  # cprflow.forms names the whole form "/"
+    if pointer in ("", "/"):  # cprflow.core.forms names the whole form "/"
         return []
     if not pointer.startswith("/"):
         raise ValueError(f"{pointer!r} is not a JSON pointer")

@@ -8,9 +8,9 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, redirect, session, url_for
 
-from cprflow import users
 from cprflow.config import Settings
-from cprflow.errors import Unauthenticated
+from cprflow.core.errors import Unauthenticated
+from cprflow.services import users
 
 bp = Blueprint("oidc", __name__)
 
@@ -78,4 +78,4 @@ def callback() -> Any:
     )
     session.clear()
     session.update(uid=user.id, tv=user.token_version, lang=user.language)
-    return redirect(url_for("pages.my_tasks"))
+    return redirect(url_for("tasks.my_tasks"))

@@ -12,7 +12,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint
 from marshmallow import Schema
 
-from cprflow import schemas
+from cprflow.web import schemas
 
 ERROR_STATUSES = {
     400: "Malformed request",

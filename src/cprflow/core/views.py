@@ -1,0 +1,83 @@
+"""What use cases hand back: small frozen views of tasks, instances, events and deploys.
+
+Plain dataclasses, so the web layer, the command line and the tests read results without knowing the
+tables or the engine they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    instance_id: int
+    process_id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    form: str | None
+    ui_form: str | None
+    instructions: str | None
+    due_at: datetime | None
+    assignee: str | None
+    ready_at: datetime
+    claimed_by: str | None = None
+    version_id: int | None = None
+
+
+TASK_FIELDS = frozenset(f.name for f in fields(TaskView))
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    process_id: str
+    version_id: int
+    status: str
+    data: dict[str, Any]
+    next_timer_at: datetime | None
+    waiting_for: list[str]
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    open_tasks: list[TaskView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    version_id: int
+    created: bool
+    content_hash: str
+    processes: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    instance_id: int | None
+    at: datetime
+    kind: str
+    actor: str
+    task_id: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """One stored version of a case document (its bytes stay in the store)."""
+
+    id: int
+    instance_id: int
+    slot: str
+    version: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    has_text: bool

@@ -1,0 +1,1 @@
+"""Persistence: the database and its migrations, the tables, the instance store and the event chain."""

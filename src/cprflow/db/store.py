@@ -1,0 +1,381 @@
+"""How an instance is stored: its state row, its task index and its events, written together.
+
+The use cases in ``services/`` share these steps; nothing here frames a transaction. What follows a
+step (the emails of tasks that open) is done by listeners the features register at start
+(``cprflow.bootstrap``), called in the step's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, Text, and_, bindparam, exists, false, func, insert, literal, or_, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from cprflow import engine
+from cprflow.core import access
+from cprflow.core.errors import Conflict, InstanceNotActive, NotFound, ScriptFailed, TaskNotReady
+from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
+from cprflow.db import audit
+from cprflow.db.database import Database
+from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
+
+INSTANCES = cast(Table, Instance.__table__)
+TASKS = cast(Table, UserTask.__table__)
+EVENTS = cast(Table, Event.__table__)
+_INSTANCE_BY_ID = select(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"))
+#: Called in the step's transaction with (session, instance id, the new task rows, now) when tasks open.
+TasksOpened = Callable[[Session, int, Sequence[dict[str, Any]], datetime], None]
+_TASKS_OPENED: list[TasksOpened] = []
+
+
+def on_tasks_opened(listener: TasksOpened) -> None:
+    """Register a listener for tasks entering the index (idempotent: a listener is called once a step)."""
+    if listener not in _TASKS_OPENED:
+        _TASKS_OPENED.append(listener)
+
+
+_UPDATE_INSTANCE = INSTANCES.update().where(
+    INSTANCES.c.id == bindparam("row_id"), INSTANCES.c.lock_version == bindparam("expected")
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployed versions are immutable, so their parsed specs and forms are cached by content hash.
+
+
+@dataclass(frozen=True)
+class Version:
+    specs: dict[str, str]  # process id -> that process's spec JSON
+    forms: dict[str, Any]
+    permissions: access.Permissions
+
+
+_versions: dict[tuple[str, int], Version] = {}
+_versions_lock = threading.Lock()
+
+
+def deployed_version(session: Session, version_id: int) -> Version:
+    key = (str(session.get_bind().url), version_id)
+    cached = _versions.get(key)
+    if cached is None:
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"process version {version_id} not found")
+        cached = Version(
+            specs={pid: json.dumps(spec) for pid, spec in json.loads(zlib.decompress(row.specs)).items()},
+            forms={
+                n.removeprefix("forms/"): json.loads(text) for n, text in row.files.items() if n.startswith("forms/")
+            },
+            permissions=access.Permissions.from_document(
+                json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
+            ),
+        )
+        with _versions_lock:
+            _versions[key] = cached
+    return cached
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared steps (also used by timers.py)
+
+
+def load_workflow(session: Session, instance: Any) -> engine.Workflow:
+    """An instance's workflow, with the spec objects its version shares."""
+    spec_json = deployed_version(session, instance.version_id).specs[instance.process_id]
+    return engine.Workflow.load(unpack(instance.state), spec_json)
+
+
+def pack(state: str) -> bytes:
+    return zlib.compress(state.encode(), 1)
+
+
+def unpack(blob: bytes) -> str:
+    return zlib.decompress(blob).decode()
+
+
+def status_of(snapshot: engine.Snapshot) -> str:
+    if snapshot.completed:
+        return "completed"
+    return "running" if snapshot.ready_tasks else "waiting"
+
+
+def save_step(
+    session: Session,
+    instance: Instance,
+    workflow: engine.Workflow,
+    now: datetime,
+    step_seconds: float,
+    open_tasks: Sequence[Any] | None = None,
+    *,
+    announce: bool = True,
+) -> list[TaskView]:
+    """Write state, indexes and status after a step; returns the open tasks as they now are."""
+    if open_tasks is None:
+        open_tasks = (
+            session.connection()
+            .execute(select(TASKS).where(TASKS.c.instance_id == instance.id, TASKS.c.closed_at.is_(None)))
+            .all()
+        )
+    known = {t.id: t for t in open_tasks}
+    snapshot = workflow.snapshot(now, step_seconds, known=set(known))
+    values = {
+        "status": status_of(snapshot),
+        "state": pack(snapshot.state),
+        "serializer_version": engine.SERIALIZER_VERSION,
+        "next_timer_at": snapshot.next_timer_at,
+        "waiting_for": snapshot.waiting_for,
+        "data": snapshot.data if snapshot.completed else {**instance.data, **snapshot.data},
+        "updated_at": now,
+    }
+    update_row(session, instance, values)
+    for key, value in values.items():
+        setattr(instance, key, value)
+    return sync_tasks(session, instance.id, instance.process_id, snapshot, now, known, announce=announce)
+
+
+def update_row(session: Session, instance: Instance, values: dict[str, Any]) -> None:
+    """Write only if nobody else has since: the version counter makes one of two racers lose."""
+    result = session.connection().execute(
+        _UPDATE_INSTANCE,
+        {"row_id": instance.id, "expected": instance.lock_version, "lock_version": instance.lock_version + 1, **values},
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
+    instance.lock_version += 1
+
+
+def sync_tasks(
+    session: Session,
+    instance_id: int,
+    process_id: str,
+    snapshot: engine.Snapshot,
+    now: datetime,
+    known: dict[str, Any],
+    *,
+    announce: bool = True,
+) -> list[TaskView]:
+    """Close the index rows of tasks that left, add those that came; tell the listeners of the new ones
+    unless ``announce`` is off (moving an instance to another version opens nothing new for people)."""
+    current = {t.id: t for t in snapshot.ready_tasks}
+    gone = set(known) - set(current)
+    if gone:
+        session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now))
+    new = [
+        {
+            "id": t.id,
+            "instance_id": instance_id,
+            "process_id": process_id,
+            "bpmn_id": t.bpmn_id,
+            "name": t.name,
+            "lane": t.lane,
+            "form": t.form,
+            "ui_form": t.ui_form,
+            "instructions": t.instructions,
+            "due_at": t.due_at,
+            "assignee": t.assignee,
+            "ready_at": now,
+        }
+        for t in snapshot.ready_tasks
+        if t.id not in known
+    ]
+    if new:
+        session.connection().execute(insert(TASKS), new)
+        if announce:
+            for listener in _TASKS_OPENED:
+                listener(session, instance_id, new, now)
+    kept = [task_view(known[i]) for i in current if i in known]
+    return kept + [TaskView(**{k: v for k, v in row.items() if k in TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
+
+
+def record_event(
+    session: Session,
+    instance_id: int | None,
+    kind: str,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
+    task_id: str | None = None,
+) -> None:
+    audit.append(session, instance_id, kind, actor, now, detail, task_id)
+
+
+def mark_error(
+    db: Database, instance_id: int | None, err: ScriptFailed, actor: str, now: datetime, during: str
+) -> None:
+    """Leave the instance at its last committed state, flagged for an admin to see and retry."""
+    if instance_id is None:
+        return
+    with db.transaction() as session:
+        instance = load_instance(session, instance_id)
+        if instance.status not in ACTIVE_STATUSES:
+            return
+        update_row(session, instance, {"status": "error", "error": err.message, "updated_at": now})
+        record_event(
+            session,
+            instance_id,
+            "error",
+            actor,
+            now,
+            {"during": during, "message": err.message, "from": instance.status},
+        )
+
+
+def load_instance(session: Session, instance_id: int) -> Instance:
+    """A detached copy of the row: writes go through ``update_row``, never the ORM's flush."""
+    row = session.connection().execute(_INSTANCE_BY_ID, {"row_id": instance_id}).first()
+    if row is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return Instance(**row._mapping)
+
+
+def active_instance(session: Session, instance_id: int, instance: Instance | None = None) -> Instance:
+    """The instance (loaded now unless already at hand), if it is running or waiting."""
+    instance = instance if instance is not None else load_instance(session, instance_id)
+    if instance.status not in ACTIVE_STATUSES:
+        raise InstanceNotActive(f"instance {instance_id} is {instance.status}")
+    return instance
+
+
+def open_task(session: Session, task_id: str) -> Any:
+    task = session.connection().execute(select(TASKS).where(TASKS.c.id == task_id)).first()
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    if task.closed_at is not None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    return task
+
+
+def instance_of_task(db: Database, task_id: str) -> int | None:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(UserTask.instance_id).where(UserTask.id == task_id, UserTask.closed_at.is_(None)))
+
+
+def task_view(task: Any, version_id: int | None = None) -> TaskView:
+    return TaskView(
+        task.id,
+        task.instance_id,
+        task.process_id,
+        task.bpmn_id,
+        task.name,
+        task.lane,
+        task.form,
+        task.ui_form,
+        task.instructions,
+        task.due_at,
+        task.assignee,
+        task.ready_at,
+        getattr(task, "claimed_by", None),
+        version_id if version_id is not None else getattr(task, "version_id", None),
+    )
+
+
+def instance_view(
+    session: Session, instance: Instance, *, with_tasks: bool = True, tasks: list[TaskView] | None = None
+) -> InstanceView:
+    if tasks is None and with_tasks:
+        tasks = [
+            task_view(t)
+            for t in session.scalars(
+                select(UserTask)
+                .where(UserTask.instance_id == instance.id, UserTask.closed_at.is_(None))
+                .order_by(UserTask.ready_at)
+            )
+        ]
+    return InstanceView(
+        instance.id,
+        instance.process_id,
+        instance.version_id,
+        instance.status,
+        instance.data,
+        instance.next_timer_at,
+        list(instance.waiting_for or []),
+        instance.error,
+        instance.created_at,
+        instance.updated_at,
+        tasks or [],
+    )
+
+
+def latest_version_with(session: Session, process_id: str) -> int:
+    """The newest deployed version that has this process: where new instances of it start."""
+    for version_id, listed in session.execute(
+        select(ProcessVersion.id, ProcessVersion.processes).order_by(ProcessVersion.id.desc())
+    ):
+        if any(p["id"] == process_id for p in listed):
+            return int(version_id)
+    raise NotFound(f"no deployed process '{process_id}'")
+
+
+# ---------------------------------------------------------------------------------------------
+# The access policy as SQL: lists filter in the database by the same rules the use cases apply one
+# row at a time (core.access), so pages and totals stay right however many cases there are.
+
+
+def version_permissions(session: Session) -> dict[int, access.Permissions]:
+    """Every deployed version's permissions (each read once per process: versions never change)."""
+    ids = session.scalars(select(ProcessVersion.id)).all()
+    return {version_id: deployed_version(session, version_id).permissions for version_id in ids}
+
+
+def readable_condition(session: Session, actor: access.Actor, *, holders: bool = True) -> ColumnElement[bool]:
+    """Holds for the instances ``actor`` may read (``access.read_rule`` under each version); without
+    ``holders``, only those they read as a whole (not as the holder of one of their tasks)."""
+    groups: dict[access.ReadRule, list[int]] = {}
+    for version_id, perms in version_permissions(session).items():
+        groups.setdefault(access.read_rule(actor, perms), []).append(version_id)
+    clauses = []
+    for rule, version_ids in groups.items():
+        in_versions = INSTANCES.c.version_id.in_(version_ids)
+        if rule.everything:
+            clauses.append(in_versions)
+            continue
+        parts = [_names(session, key, actor.username) for key in rule.appointed_keys]
+        holds = _workable_tasks(rule.holds) if holders else None
+        if holds is not None:
+            parts.append(exists().where(TASKS.c.instance_id == INSTANCES.c.id, holds))
+        if parts:
+            clauses.append(and_(in_versions, or_(*parts)))
+    return or_(*clauses) if clauses else false()
+
+
+def workable_condition(session: Session, actor: access.Actor) -> ColumnElement[bool]:
+    """Holds for the task rows (joined with their instance) that ``actor`` may work."""
+    groups: dict[access.WorkRule, list[int]] = {}
+    for version_id, perms in version_permissions(session).items():
+        groups.setdefault(access.work_rule(actor, perms), []).append(version_id)
+    clauses = []
+    for rule, version_ids in groups.items():
+        workable = _workable_tasks(rule)
+        if workable is not None:
+            clauses.append(and_(INSTANCES.c.version_id.in_(version_ids), workable))
+    return or_(*clauses) if clauses else false()
+
+
+def _workable_tasks(rule: access.WorkRule) -> ColumnElement[bool] | None:
+    parts: list[ColumnElement[bool]] = []
+    if rule.any:
+        parts.append(TASKS.c.lane.in_(sorted(rule.any)))
+    if rule.by_username:
+        parts.append(and_(TASKS.c.lane.in_(sorted(rule.by_username)), TASKS.c.assignee == rule.username))
+    if rule.by_agency and rule.agency:
+        parts.append(and_(TASKS.c.lane.in_(sorted(rule.by_agency)), TASKS.c.assignee == rule.agency))
+    return or_(*parts) if parts else None
+
+
+def _names(session: Session, key: str, username: str) -> ColumnElement[bool]:
+    """The case data's ``key`` (a name or a list of names) holds ``username``."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = sql_cast(INSTANCES.c.data, JSONB)[key]
+        return value.op("@>")(func.to_jsonb(sql_cast(literal(username), Text)))
+    names = func.json_each(INSTANCES.c.data, literal("$." + json.dumps(key))).table_valued("value")
+    return exists().select_from(names).where(names.c.value == username)

@@ -1,0 +1,1 @@
+"""Diagram sets: reading and checking them before deploy, and the differences between versions."""

@@ -1,0 +1,551 @@
+"""Diagram sets: read them, refuse what is unsafe or broken, and fingerprint them for versioning.
+
+A diagram set is every ``.bpmn`` and ``.dmn`` file plus every form, keyed by relative path
+(``processes/x.bpmn``, ``forms/y.schema.json``). Checking it finds at deploy what the engine
+would otherwise only find at run time, and names the file, element and line of each problem.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from lxml import etree
+
+from cprflow import engine
+from cprflow.core import access, document_fields, expressions, operators
+from cprflow.core.errors import DeployRefused, ExpressionError, InvalidData, Problem
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_FILES = 500
+DIAGRAM_SUFFIXES = (".bpmn", ".dmn")
+FORM_SUFFIX = ".json"
+#: Data files are JSON files at the top of processes/ (who may do what, the theme taxonomy, the
+#: anonymisation rules...), deployed with the diagrams; each is read and checked by the part of cprflow
+#: that registered it (``register_check``), and one that nothing reads is refused.
+DATA_FILE = re.compile(r"processes/[A-Za-z0-9_-]+\.json")
+#: The review's durations, statutory and local, edited as fields by process owners.
+TIMESCALES_FILE = "processes/timescales.json"
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+
+# Where diagram code lives, and whether it is an expression (eval) or a script (exec).
+_BPMN_CODE = (
+    (".//bpmn:scriptTask/bpmn:script", "exec"),
+    (".//spiffworkflow:preScript", "exec"),
+    (".//spiffworkflow:postScript", "exec"),
+    (".//bpmn:conditionExpression", "eval"),
+    (".//bpmn:completionCondition", "eval"),
+    (".//bpmn:loopCardinality", "eval"),
+    (".//bpmn:loopCondition", "eval"),
+    (".//bpmn:timeDuration", "eval"),
+    (".//bpmn:timeDate", "eval"),
+    (".//bpmn:timeCycle", "eval"),
+    (".//spiffworkflow:messagePayload", "eval"),
+    (".//spiffworkflow:property[@name='dueDate']/@value", "eval"),
+    (".//spiffworkflow:property[@name='assignee']/@value", "eval"),
+    (".//spiffworkflow:serviceTaskOperator//spiffworkflow:parameter/@value", "eval"),
+)
+
+
+@dataclass(frozen=True)
+class DiagramSet:
+    files: dict[str, bytes]
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
+        return digest.hexdigest()
+
+    def forms(self) -> dict[str, bytes]:
+        return {n.removeprefix("forms/"): c for n, c in self.files.items() if n.startswith("forms/")}
+
+
+@dataclass(frozen=True)
+class SetView:
+    """What a registered check may look at: the files, the parsed diagrams and forms, the permissions."""
+
+    files: dict[str, bytes]
+    trees: dict[str, Any]
+    forms: dict[str, Any]
+    permissions: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SetCheck:
+    check: Callable[[SetView], list[Problem]]
+    files: tuple[str, ...] = ()
+
+
+_CHECKS: dict[str, SetCheck] = {}
+
+
+def register_check(name: str, check: Callable[[SetView], list[Problem]], *, files: tuple[str, ...] = ()) -> None:
+    """Let a feature check every set before it is deployed; ``files`` are the data files it reads.
+
+    Features register at start (``cprflow.bootstrap.install``), so the diagrams layer never imports
+    them."""
+    _CHECKS[name] = SetCheck(check, files)
+
+
+def is_data_file(name: str) -> bool:
+    return bool(DATA_FILE.fullmatch(name))
+
+
+@dataclass(frozen=True)
+class CheckedSet:
+    diagrams: DiagramSet
+    processes: list[engine.ProcessInfo]
+    specs_json: str
+
+
+def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
+    files: dict[str, bytes] = {}
+    for folder, prefix, suffixes in (
+        (processes_dir, "processes", DIAGRAM_SUFFIXES),
+        (forms_dir, "forms", (FORM_SUFFIX,)),
+    ):
+        if not folder.is_dir():
+            raise DeployRefused([Problem(str(folder), "folder not found")])
+        for path in sorted(folder.rglob("*")):
+            name = f"{prefix}/{path.relative_to(folder).as_posix()}"
+            if path.is_file() and (path.suffix in suffixes or is_data_file(name)):
+                files[name] = path.read_bytes()
+    return DiagramSet(files)
+
+
+def upload_path(filename: str) -> str:
+    """Where an uploaded file belongs in the set: diagrams and permissions in processes/, forms in forms/."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}", name):
+        raise InvalidData(
+            f"unusable file name {filename!r}", fields={"/files": ["names are letters, digits, '.', '_' and '-'"]}
+        )
+    if name.endswith(DIAGRAM_SUFFIXES) or is_data_file(f"processes/{name}"):
+        return f"processes/{name}"
+    if name.endswith(FORM_SUFFIX):
+        return f"forms/{name}"
+    raise InvalidData(
+        f"'{name}' is neither a diagram (.bpmn, .dmn) nor a form (.json)",
+        fields={"/files": [f"{name}: unsupported type"]},
+    )
+
+
+def check(diagrams: DiagramSet) -> CheckedSet:
+    """Return the parsed set, or raise DeployRefused listing every problem found."""
+    problems = _check_sizes(diagrams)
+    if problems:
+        raise DeployRefused(problems)
+    trees: dict[str, Any] = {}
+    for name, content in diagrams.files.items():
+        if name.endswith(DIAGRAM_SUFFIXES):
+            root = _safe_xml(name, content, problems)
+            if root is not None:
+                trees[name] = root
+    problems.extend(_check_call_targets(trees))
+    problems.extend(_check_operators(trees))
+    problems.extend(_check_event_subprocesses(trees))
+    for name, root in trees.items():
+        problems.extend(_check_code(name, root))
+        if name.endswith(".dmn"):
+            problems.extend(_check_decision_tables(name, root))
+    forms = _load_forms(diagrams, problems)
+    permissions = _load_permissions(diagrams, problems)
+    problems.extend(_check_document_fields(forms))
+    problems.extend(_registered_checks(SetView(diagrams.files, trees, forms, permissions)))
+    if problems:
+        raise DeployRefused(problems)
+    try:
+        parsed = engine.parse_set(
+            {n: r for n, r in trees.items() if n.endswith(".bpmn")},
+            {n: r for n, r in trees.items() if n.endswith(".dmn")},
+        )
+    except Exception as err:
+        file, element, line = engine.parse_error_location(err)
+        raise DeployRefused([Problem(file or "(diagram set)", str(err).splitlines()[0], element, line)]) from None
+    problems.extend(_check_user_task_forms(parsed, forms, trees))
+    if permissions is not None:
+        problems.extend(_check_lanes(parsed, permissions, trees))
+    if not parsed.processes:
+        problems.append(Problem("processes/", "no executable process found"))
+    if problems:
+        raise DeployRefused(problems)
+    return CheckedSet(diagrams, parsed.processes, parsed.specs_json)
+
+
+def _check_document_fields(forms: dict[str, Any]) -> list[Problem]:
+    """Upload fields name usable slots."""
+    return [
+        Problem(f"forms/{name}", message)
+        for name, schema in forms.items()
+        if name.endswith(".schema.json") and isinstance(schema, dict)
+        for message in document_fields.template_problems(schema)
+    ]
+
+
+def _registered_checks(view: SetView) -> list[Problem]:
+    """The features' own checks (templates, themes, anonymisation rules...), and no unread data file."""
+    if not _CHECKS:
+        raise RuntimeError("no feature has registered its deploy checks: call cprflow.bootstrap.install() first")
+    problems = [problem for registered in _CHECKS.values() for problem in registered.check(view)]
+    read = {access.PERMISSIONS_FILE, *(f for registered in _CHECKS.values() for f in registered.files)}
+    problems += [
+        Problem(name, "no part of cprflow reads this data file (is its name right?)")
+        for name in sorted(view.files)
+        if is_data_file(name) and name not in read
+    ]
+    return problems
+
+
+def _check_sizes(diagrams: DiagramSet) -> list[Problem]:
+    problems = [
+        Problem(name, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        for name, content in diagrams.files.items()
+        if len(content) > MAX_FILE_BYTES
+    ]
+    for name, content in diagrams.files.items():
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(Problem(name, "file is not UTF-8 text"))
+    if len(diagrams.files) > MAX_FILES:
+        problems.append(Problem("(diagram set)", f"more than {MAX_FILES} files"))
+    if not any(n.endswith(".bpmn") for n in diagrams.files):
+        problems.append(Problem("processes/", "no .bpmn file in the set"))
+    return problems
+
+
+def safe_parser() -> etree.XMLParser:
+    """An XML parser that resolves no entities, loads no DTD and reaches no network."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+
+
+def _safe_xml(name: str, content: bytes, problems: list[Problem]) -> Any:
+    """Parse with entities, DTDs and network off; refuse any DOCTYPE before anything else sees it."""
+    head = content[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in content.lower():
+        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams"))
+        return None
+    try:
+        root = etree.fromstring(content, safe_parser())
+    except etree.XMLSyntaxError as err:
+        problems.append(Problem(name, f"not well-formed XML: {err.msg}", line=err.lineno))
+        return None
+    if cast(Any, root.getroottree().docinfo).doctype:
+        problems.append(Problem(name, "DOCTYPE is not allowed in diagrams"))
+        return None
+    return root
+
+
+def _check_call_targets(trees: dict[str, Any]) -> list[Problem]:
+    """Every call activity must call a process in the set (the parser only says which is missing)."""
+    bpmn = {n: r for n, r in trees.items() if n.endswith(".bpmn")}
+    known = {p.get("id") for root in bpmn.values() for p in root.xpath(".//bpmn:process", namespaces=NS)}
+    return [
+        Problem(
+            name,
+            f"calls process '{call.get('calledElement')}', which is not in the diagram set",
+            call.get("id"),
+            call.sourceline,
+        )
+        for name, root in bpmn.items()
+        for call in root.xpath(".//bpmn:callActivity", namespaces=NS)
+        if call.get("calledElement") not in known
+    ]
+
+
+def _check_operators(trees: dict[str, Any]) -> list[Problem]:
+    """Every service task must name a registered operator with the parameters it takes."""
+    found = []
+    for name, root in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        for task in root.xpath(".//bpmn:serviceTask", namespaces=NS):
+            declared = task.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
+            if not declared:
+                found.append(
+                    Problem(
+                        name,
+                        "a service task needs an operator (spiffworkflow:serviceTaskOperator)",
+                        task.get("id"),
+                        task.sourceline,
+                    )
+                )
+                continue
+            params = {p.get("id") for p in declared[0].xpath(".//spiffworkflow:parameter", namespaces=NS)}
+            found.extend(
+                Problem(name, message, task.get("id"), declared[0].sourceline)
+                for message in operators.problems_with(declared[0].get("id") or "", params)
+            )
+    return found
+
+
+def _check_event_subprocesses(trees: dict[str, Any]) -> list[Problem]:
+    """An event subprocess started by a message, signal, error or escalation would never start:
+    SpiffWorkflow 3.2 forgets what it waits for when an instance is saved, and cprflow saves after
+    every step. A timer start is kept and works."""
+    found = []
+    for name, root in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        for sub in root.xpath(".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NS):
+            starts = sub.xpath(
+                "./bpmn:startEvent/*[self::bpmn:messageEventDefinition or self::bpmn:signalEventDefinition"
+                " or self::bpmn:errorEventDefinition or self::bpmn:escalationEventDefinition]",
+                namespaces=NS,
+            )
+            if starts:
+                found.append(
+                    Problem(
+                        name,
+                        "an event subprocess started by a message, signal, error or escalation never starts here: "
+                        "use a boundary event, or a receive task on a parallel branch",
+                        sub.get("id"),
+                        sub.sourceline,
+                    )
+                )
+    return found
+
+
+def _is_extension(node: Any) -> bool:
+    """Spiff's extension elements carry ids of their own (a service task's parameters) that name
+    nothing a process owner clicks on."""
+    return isinstance(node.tag, str) and etree.QName(node).namespace == NS["spiffworkflow"]
+
+
+def _element_of(node: Any) -> Any:
+    """The nearest ancestor with an id: the element a process owner would click on."""
+    current = node
+    while current is not None and (current.get("id") is None or _is_extension(current)):
+        current = current.getparent()
+    return current if current is not None else node
+
+
+def _check_code(name: str, root: Any) -> list[Problem]:
+    problems = []
+    if name.endswith(".bpmn"):
+        for path, mode in _BPMN_CODE:
+            for found in root.xpath(path, namespaces=NS):
+                if isinstance(found, str):  # attribute value
+                    text, node = str(found), cast(Any, found).getparent()  # lxml's string results know their element
+                else:
+                    text, node = found.text or "", found
+                problems.extend(_check_one(name, node, text.strip(), mode))
+    return problems
+
+
+def _check_one(name: str, node: Any, text: str, mode: str) -> list[Problem]:
+    if not text:
+        return []
+    try:
+        expressions.check_expression(text, mode)
+    except ExpressionError as err:
+        element = _element_of(node)
+        line = node.sourceline + (err.line - 1 if err.line and mode == "exec" else 0)
+        return [Problem(name, err.message, element.get("id"), line)]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# DMN: the engine evaluates Python cells and, for UNIQUE tables, silently takes the first match.
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _children(node: Any, local: str) -> list[Any]:
+    return [c for c in node if _local(c.tag) == local]
+
+
+def _text_of(node: Any) -> str:
+    texts = [c.text or "" for c in node if _local(c.tag) == "text"]
+    return (texts[0] if texts else "").strip()
+
+
+def _check_decision_tables(name: str, root: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    for table in root.iter():
+        if _local(table.tag) != "decisionTable":
+            continue
+        decision = _element_of(table.getparent())
+        for clause in _children(table, "input"):
+            for expr in _children(clause, "inputExpression"):
+                problems.extend(_check_one(name, expr, _text_of(expr), "eval"))
+        rules = _children(table, "rule")
+        cells_by_rule = []
+        for rule in rules:
+            cells = []
+            for entry in _children(rule, "inputEntry"):
+                text = _text_of(entry)
+                problems.extend(_check_input_cell(name, entry, text))
+                cells.append(text)
+            for entry in _children(rule, "outputEntry"):
+                problems.extend(_check_one(name, entry, _text_of(entry), "eval"))
+            cells_by_rule.append((rule, cells))
+        if table.get("hitPolicy", "UNIQUE").upper() == "UNIQUE":
+            problems.extend(_overlaps(name, decision, cells_by_rule))
+    return problems
+
+
+def _check_input_cell(name: str, entry: Any, text: str) -> list[Problem]:
+    if text in ("", "-"):
+        return []
+    if re.match(r"^not\s*\(", text):
+        element = _element_of(entry)
+        return [
+            Problem(
+                name,
+                "not(...) never matches in this engine: write '!= value' instead",
+                element.get("id"),
+                entry.sourceline,
+            )
+        ]
+    candidate = text.replace("?", "dmninput")
+    try:
+        ast.parse(candidate, mode="eval")
+    except SyntaxError:
+        candidate = f"dmninput {text}"  # an operator fragment such as '>= 8' or 'in [..]'
+    return _check_one(name, entry, candidate, "eval")
+
+
+def _cell_values(text: str) -> frozenset[Any] | None:
+    """The finite set of values a cell matches, or None if it is '-' or not a plain literal."""
+    if text in ("", "-"):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        match = re.match(r"^(?:\?\s*)?in\s+(.+)$", text)
+        if not match:
+            return frozenset({("unknown", text)})
+        try:
+            value = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError):
+            return frozenset({("unknown", text)})
+        return frozenset(value) if isinstance(value, (list, tuple, set)) else frozenset({("unknown", text)})
+    return frozenset({value}) if isinstance(value, (str, int, float, bool)) else frozenset({("unknown", text)})
+
+
+def _may_both_match(left: str, right: str) -> bool:
+    a, b = _cell_values(left), _cell_values(right)
+    if a is None or b is None:
+        return True
+    if any(isinstance(v, tuple) and v[:1] == ("unknown",) for v in a | b):
+        # Not a literal we can reason about (e.g. '>= 8'): only identical text is a sure overlap.
+        return left == right
+    return bool(a & b)
+
+
+def _overlaps(name: str, decision: Any, rules: list[tuple[Any, list[str]]]) -> list[Problem]:
+    problems = []
+    for i, (rule_a, cells_a) in enumerate(rules):
+        for rule_b, cells_b in rules[i + 1 :]:
+            if len(cells_a) == len(cells_b) and all(
+                _may_both_match(a, b) for a, b in zip(cells_a, cells_b, strict=True)
+            ):
+                problems.append(
+                    Problem(
+                        name,
+                        f"rules '{rule_a.get('id')}' and '{rule_b.get('id')}' can both match, but the hit policy is UNIQUE",
+                        rule_b.get("id") or decision.get("id"),  # the row to mark in the table editor
+                        rule_b.sourceline,
+                    )
+                )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms
+
+
+def _load_forms(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any]:
+    forms = {}
+    for name, content in diagrams.forms().items():
+        try:
+            document = json.loads(content)
+        except (ValueError, UnicodeDecodeError) as err:
+            problems.append(Problem(f"forms/{name}", f"not valid JSON: {err}"))
+            continue
+        if name.endswith(".schema.json"):
+            try:
+                Draft202012Validator.check_schema(document)
+            except SchemaError as err:
+                pointer = "/" + "/".join(str(p) for p in err.path)
+                problems.append(
+                    Problem(f"forms/{name}", f"not a valid JSON Schema (2020-12) at {pointer}: {err.message}")
+                )
+                continue
+        forms[name] = document
+    return forms
+
+
+def _check_user_task_forms(parsed: engine.ParsedSet, forms: dict[str, Any], trees: dict[str, Any]) -> list[Problem]:
+    problems = []
+    for task in parsed.user_tasks:
+        file = task.file or "(diagram set)"
+        line = _line_of(trees.get(file), task.bpmn_id)
+        if not task.form:
+            problems.append(
+                Problem(file, "user task names no form (property formJsonSchemaFilename)", task.bpmn_id, line)
+            )
+        elif task.form not in forms:
+            problems.append(Problem(file, f"form '{task.form}' not found in forms/", task.bpmn_id, line))
+        if task.ui_form and task.ui_form not in forms:
+            problems.append(Problem(file, f"UI schema '{task.ui_form}' not found in forms/", task.bpmn_id, line))
+    return problems
+
+
+def _line_of(root: Any, element_id: str) -> int | None:
+    if root is None:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0].sourceline if found else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Permissions: which roles work which lane, kept beside the diagrams
+
+
+def _load_permissions(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any] | None:
+    content = diagrams.files.get(access.PERMISSIONS_FILE)
+    if content is None:
+        return None
+    try:
+        document = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as err:
+        problems.append(Problem(access.PERMISSIONS_FILE, f"not valid JSON: {err}"))
+        return None
+    for error in Draft202012Validator(access.PERMISSIONS_SCHEMA).iter_errors(document):
+        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+        problems.append(Problem(access.PERMISSIONS_FILE, f"{pointer}: {error.message}"))
+    return document if isinstance(document, dict) else None
+
+
+def _check_lanes(parsed: engine.ParsedSet, permissions: dict[str, Any], trees: dict[str, Any]) -> list[Problem]:
+    lanes = permissions.get("lanes", {})
+    return [
+        Problem(
+            task.file or "(diagram set)",
+            f"lane '{task.lane}' has no roles in {access.PERMISSIONS_FILE}",
+            task.bpmn_id,
+            _line_of(trees.get(task.file or ""), task.bpmn_id),
+        )
+        for task in parsed.user_tasks
+        if task.lane is not None and task.lane not in lanes
+    ]

@@ -1,0 +1,56 @@
+"""The service layer: use cases as functions, each framing its own transaction.
+
+One module per family: ``deployments`` (deploy, versions, permissions), ``instances`` (start, read,
+message, suspend and resume), ``tasks`` (list, open, claim, draft, complete), and beside them
+``documents``, ``modeling``, ``datafix``, ``timers`` and ``users``. The most used use cases are
+named here too, so callers write ``services.complete_task(...)``.
+"""
+
+from __future__ import annotations
+
+from cprflow.core.views import DeployResult, EventView, InstanceView, TaskView
+from cprflow.services.deployments import deploy, latest_permissions, list_versions, newest_files, permissions
+from cprflow.services.instances import (
+    get_instance,
+    list_events,
+    list_instances,
+    may_start,
+    record_read,
+    send_message,
+    set_status,
+    start_instance,
+)
+from cprflow.services.tasks import (
+    TaskDetail,
+    claim_task,
+    complete_task,
+    get_task,
+    list_tasks,
+    save_draft,
+)
+
+__all__ = [
+    "DeployResult",
+    "EventView",
+    "InstanceView",
+    "TaskDetail",
+    "TaskView",
+    "claim_task",
+    "complete_task",
+    "deploy",
+    "get_instance",
+    "get_task",
+    "latest_permissions",
+    "list_events",
+    "list_instances",
+    "list_tasks",
+    "list_versions",
+    "may_start",
+    "newest_files",
+    "permissions",
+    "record_read",
+    "save_draft",
+    "send_message",
+    "set_status",
+    "start_instance",
+]

@@ -1,0 +1,233 @@
+"""Use cases of instances: start one, read it and its events, send it a message, suspend, resume,
+terminate or retry it.
+
+Each function frames exactly one transaction: state, task index and event are written together or
+not at all. Time is always an argument.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from cprflow import engine
+from cprflow.core import access, forms, operators
+from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, ScriptFailed
+from cprflow.core.views import EventView, InstanceView
+from cprflow.db import audit, guards
+from cprflow.db.database import Database
+from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, UserTask
+from cprflow.db.store import (
+    active_instance,
+    deployed_version,
+    instance_view,
+    load_instance,
+    load_workflow,
+    mark_error,
+    pack,
+    readable_condition,
+    record_event,
+    save_step,
+    status_of,
+    sync_tasks,
+    update_row,
+)
+
+
+def start_instance(
+    db: Database,
+    process_id: str,
+    data: dict[str, Any],
+    *,
+    actor: access.Caller,
+    now: datetime,
+    step_seconds: float = engine.DEFAULT_STEP_SECONDS,
+) -> InstanceView:
+    """Start a process on the newest version that has it, if the caller may start it."""
+    forms.check_reserved(data)
+    with db.transaction() as session:
+        version_id = guards.require_start(session, actor, process_id)
+        who = access.name_of(actor)
+        with operators.step(session, None, who, now) as effects:
+            workflow = engine.Workflow.start(
+                deployed_version(session, version_id).specs[process_id], data, now, step_seconds
+            )
+            snapshot = workflow.snapshot(now, step_seconds)
+        instance = Instance(
+            process_id=process_id,
+            version_id=version_id,
+            status=status_of(snapshot),
+            state=pack(snapshot.state),
+            serializer_version=engine.SERIALIZER_VERSION,
+            next_timer_at=snapshot.next_timer_at,
+            lock_version=1,
+            waiting_for=snapshot.waiting_for,
+            data=snapshot.data,
+            created_at=now,
+            created_by=who,
+            updated_at=now,
+        )
+        session.add(instance)
+        session.flush()
+        tasks = sync_tasks(session, instance.id, process_id, snapshot, now, {})
+        record_event(
+            session,
+            instance.id,
+            "started",
+            who,
+            now,
+            {"process_id": process_id, "version_id": version_id, "data": data},
+        )
+        effects.apply(instance.id)
+        return guards.shaped(session, actor, instance_view(session, instance, tasks=tasks), strict=False)
+
+
+def may_start(db: Database, actor: access.Actor, process_id: str) -> bool:
+    """Whether the person may start the process (pages offer the button only then)."""
+    with db.transaction(write=False) as session:
+        try:
+            guards.require_start(session, actor, process_id)
+        except (Forbidden, NotFound):
+            return False
+        return True
+
+
+def get_instance(db: Database, instance_id: int, *, actor: access.Actor | None = None) -> InstanceView:
+    """One instance with its open tasks; a person who may not read it is told it is not there."""
+    with db.transaction(write=False) as session:
+        return guards.shaped(session, actor, instance_view(session, load_instance(session, instance_id)))
+
+
+def list_instances(
+    db: Database,
+    *,
+    actor: access.Actor | None = None,
+    status: str | None = None,
+    process_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[InstanceView], int]:
+    """A page of instances, newest first, and how many there are: only those the person may read."""
+    with db.transaction(write=False) as session:
+        query = select(Instance)
+        if actor is not None:
+            query = query.where(readable_condition(session, actor))
+        if status:
+            query = query.where(Instance.status == status)
+        if process_id:
+            query = query.where(Instance.process_id == process_id)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Instance.id.desc()).limit(limit).offset(offset)).all()
+        return [guards.shaped(session, actor, instance_view(session, row, with_tasks=False)) for row in rows], total
+
+
+def list_events(
+    db: Database, instance_id: int, *, actor: access.Actor | None = None, limit: int = 200, offset: int = 0
+) -> list[EventView]:
+    with db.transaction(write=False) as session:
+        guards.require_full_read(session, actor, load_instance(session, instance_id))
+        rows = session.scalars(
+            select(Event).where(Event.instance_id == instance_id).order_by(Event.id).limit(limit).offset(offset)
+        ).all()
+        return [EventView(r.id, r.instance_id, r.at, r.kind, r.actor, r.task_id, r.detail) for r in rows]
+
+
+def record_read(db: Database, instance_id: int, *, actor: str, now: datetime, what: str) -> None:
+    """Reading a case is itself an event: auditors see who looked at what."""
+    with db.transaction() as session:
+        record_event(session, instance_id, "case_read", actor, now, {"what": what})
+
+
+def send_message(
+    db: Database,
+    instance_id: int,
+    name: str,
+    payload: dict[str, Any],
+    *,
+    actor: access.Caller,
+    now: datetime,
+    step_seconds: float = engine.DEFAULT_STEP_SECONDS,
+) -> InstanceView:
+    """Send a message (a hold starting or ending...) into an instance waiting for it."""
+    forms.check_reserved(payload)
+    who = access.name_of(actor)
+    try:
+        with db.transaction() as session:
+            instance = load_instance(session, instance_id)
+            guards.require_send(session, actor, instance, name)
+            instance = active_instance(session, instance_id, instance)
+            workflow = load_workflow(session, instance)
+            before = instance.data
+            with operators.step(session, instance.id, who, now) as effects:
+                kind = workflow.send(name, payload, now, step_seconds)
+                tasks = save_step(session, instance, workflow, now, step_seconds)
+            record_event(
+                session,
+                instance.id,
+                f"{kind}_received",
+                who,
+                now,
+                {"name": name, "payload": payload, "changes": audit.changes(before, instance.data)},
+            )
+            effects.apply(instance.id)
+            return guards.shaped(session, actor, instance_view(session, instance, tasks=tasks), strict=False)
+    except ScriptFailed as err:
+        mark_error(db, instance_id, err, who, now, f"message {name}")
+        raise
+
+
+def set_status(
+    db: Database, instance_id: int, action: str, *, reason: str, actor: access.Caller, now: datetime
+) -> InstanceView:
+    """suspend, resume, terminate or retry (after an error), each with its reason recorded (admins)."""
+    guards.require_admin(actor)
+    if not reason.strip():
+        raise InvalidData("a reason is required", fields={"/reason": ["is required"]})
+    allowed = {
+        "suspend": ACTIVE_STATUSES,
+        "resume": ("suspended",),
+        "terminate": (*ACTIVE_STATUSES, "suspended", "error"),
+        "retry": ("error",),
+    }
+    if action not in allowed:
+        raise InvalidData(
+            f"unknown action '{action}'", fields={"/action": ["must be suspend, resume, terminate or retry"]}
+        )
+    with db.transaction() as session:
+        instance = load_instance(session, instance_id)
+        if instance.status not in allowed[action]:
+            raise InstanceNotActive(f"cannot {action} an instance that is {instance.status}")
+        if action == "suspend":
+            new_status = "suspended"
+        elif action == "terminate":
+            new_status = "terminated"
+        else:
+            new_status = (
+                "running"
+                if session.scalar(
+                    select(func.count()).where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
+                )
+                else "waiting"
+            )
+        previous = instance.status
+        values = {"status": new_status, "error": None, "updated_at": now}
+        update_row(session, instance, values)
+        if new_status == "terminated":
+            session.execute(
+                update(UserTask)
+                .where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+        record_event(
+            session,
+            instance_id,
+            "status_changed",
+            access.name_of(actor),
+            now,
+            {"action": action, "from": previous, "to": new_status, "reason": reason},
+        )
+        for key, value in values.items():
+            setattr(instance, key, value)
+        return instance_view(session, instance)

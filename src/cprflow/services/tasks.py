@@ -1,0 +1,231 @@
+"""Use cases of tasks: list them, open one with its form, claim it, save a draft, complete it.
+
+Each function frames exactly one transaction; completing a task writes its state, task index and
+event together or not at all. Time is always an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from cprflow import engine
+from cprflow.core import access, document_fields, forms, operators
+from cprflow.core.errors import Conflict, InvalidData, NotFound, ScriptFailed, TaskNotReady
+from cprflow.core.views import InstanceView, TaskView
+from cprflow.db import audit, guards
+from cprflow.db.database import Database
+from cprflow.db.models import ACTIVE_STATUSES
+from cprflow.db.store import (
+    INSTANCES,
+    TASKS,
+    active_instance,
+    deployed_version,
+    instance_of_task,
+    instance_view,
+    load_instance,
+    load_workflow,
+    mark_error,
+    record_event,
+    save_step,
+    task_view,
+    workable_condition,
+)
+from cprflow.features import documents
+
+
+def list_tasks(
+    db: Database,
+    *,
+    actor: access.Actor | None = None,
+    lane: str | None = None,
+    instance_id: int | None = None,
+    assignee: str | None = None,
+) -> list[TaskView]:
+    """Ready tasks of active instances, soonest due first (suspended and failed ones wait); given a
+    person, only the tasks they may work."""
+    with db.transaction(write=False) as session:
+        query = (
+            select(TASKS, INSTANCES.c.version_id)
+            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+            .where(TASKS.c.closed_at.is_(None), INSTANCES.c.status.in_(ACTIVE_STATUSES))
+            .order_by(TASKS.c.due_at.is_(None), TASKS.c.due_at, TASKS.c.ready_at)
+        )
+        if actor is not None:
+            query = query.where(workable_condition(session, actor))
+        if lane:
+            query = query.where(TASKS.c.lane == lane)
+        if instance_id is not None:
+            query = query.where(TASKS.c.instance_id == instance_id)
+        if assignee:
+            query = query.where(TASKS.c.assignee == assignee)
+        return [task_view(t) for t in session.connection().execute(query)]
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: TaskView
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any] | None
+    data: dict[str, Any]  # the form's fields as the case holds them, overlaid by any saved draft
+    instance_data: dict[str, Any]
+
+
+def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, with_values: bool = True) -> TaskDetail:
+    """An open task with its form, UI schema and current values, from the instance's own version.
+
+    The values need the instance's workflow loaded; a caller about to complete the task (which
+    loads it anyway) asks ``with_values=False`` and gets only the saved draft."""
+    with db.transaction(write=False) as session:
+        task = _workable_task(session, actor, task_id)
+        instance = load_instance(session, task.instance_id)
+        version = deployed_version(session, instance.version_id)
+        schema = version.forms.get(task.form or "") or {"type": "object"}
+        ready = load_workflow(session, instance).ready_task(task_id) if with_values else None
+        current = ready.data if ready is not None else {}
+        fields_ = schema.get("properties", {})
+        data = {k: v for k, v in current.items() if k in fields_}
+        data.update(task.draft or {})
+        return TaskDetail(
+            task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data, instance.data
+        )
+
+
+def _workable_task(session: Session, actor: access.Caller | None, task_id: str) -> Any:
+    """The open task, if the caller may act on it. Access is decided first, whether the task is open
+    or closed: someone who may not read the case must not learn from a 409 that the task exists."""
+    row = (
+        session.connection()
+        .execute(
+            select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
+            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+            .where(TASKS.c.id == task_id)
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    guards.require_work(session, actor, row, row.instance_version, row.instance_data)
+    if row.closed_at is not None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    return row
+
+
+def claim_task(db: Database, task_id: str, *, actor: access.Caller, now: datetime, release: bool = False) -> TaskView:
+    """Take a task so colleagues see it is in hand (or give it back); someone else's claim is a conflict."""
+    who = access.name_of(actor)
+    with db.transaction() as session:
+        task = _workable_task(session, actor, task_id)
+        active_instance(session, task.instance_id)
+        if task.claimed_by not in (None, who):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        claimed_by = None if release else who
+        if claimed_by == task.claimed_by:
+            return task_view(task)  # already so: nothing to record
+        session.connection().execute(update(TASKS).where(TASKS.c.id == task_id).values(claimed_by=claimed_by))
+        record_event(
+            session,
+            task.instance_id,
+            "task_released" if release else "task_claimed",
+            who,
+            now,
+            {"bpmn_id": task.bpmn_id},
+            task_id=task_id,
+        )
+        return replace(task_view(task), claimed_by=claimed_by)
+
+
+def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: access.Caller, now: datetime) -> TaskView:
+    """Keep unfinished form data on the task; it is checked only for reserved keys until completion."""
+    who = access.name_of(actor)
+    with db.transaction() as session:
+        task = _workable_task(session, actor, task_id)
+        forms.check_reserved(data)
+        active_instance(session, task.instance_id)
+        if task.claimed_by not in (None, who):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        session.connection().execute(update(TASKS).where(TASKS.c.id == task_id).values(draft=data))
+        record_event(
+            session,
+            task.instance_id,
+            "draft_saved",
+            who,
+            now,
+            {"bpmn_id": task.bpmn_id, "data": data},
+            task_id=task_id,
+        )
+        return task_view(task)
+
+
+# Built once: the completion path runs these on every request.
+_OPEN_SIBLINGS = select(TASKS).where(
+    TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery(),
+    TASKS.c.closed_at.is_(None),
+)
+
+
+def complete_task(
+    db: Database,
+    task_id: str,
+    data: dict[str, Any],
+    *,
+    actor: access.Caller,
+    now: datetime,
+    step_seconds: float = engine.DEFAULT_STEP_SECONDS,
+) -> InstanceView:
+    """Complete an open task with its form data. Whether the caller may act is decided before
+    anything else is said about the task or its case, in the same transaction, so a caller who may
+    not act learns nothing from a 409 or a 422."""
+    who = access.name_of(actor)
+    try:
+        with db.transaction() as session:
+            siblings = session.connection().execute(_OPEN_SIBLINGS, {"task_id": task_id}).all()
+            task = next((t for t in siblings if t.id == task_id), None)
+            if task is None:
+                task = _workable_task(session, actor, task_id)  # closed or unknown: refused in there
+            instance = load_instance(session, task.instance_id)
+            guards.require_work(session, actor, task, instance.version_id, instance.data)
+            if task.claimed_by not in (None, who):
+                raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+            instance = active_instance(session, task.instance_id, instance)
+            schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
+            if schema is None:
+                raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
+            forms.validate(
+                schema,
+                data,
+                assignee=task.assignee,
+                documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
+            )
+            workflow = load_workflow(session, instance)
+            before = instance.data
+            with operators.step(session, instance.id, who, now) as effects:
+                try:
+                    workflow.complete(task_id, data, now, step_seconds)
+                except LookupError:
+                    raise TaskNotReady(f"task {task_id} is no longer ready") from None
+                tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
+            record_event(
+                session,
+                instance.id,
+                "task_completed",
+                who,
+                now,
+                {
+                    "bpmn_id": task.bpmn_id,
+                    "name": task.name,
+                    "lane": task.lane,
+                    "data": data,
+                    "changes": audit.changes(before, instance.data),
+                },
+                task_id=task_id,
+            )
+            effects.apply(instance.id)
+            return guards.shaped(session, actor, instance_view(session, instance, tasks=tasks), strict=False)
+    except ScriptFailed as err:
+        mark_error(db, instance_of_task(db, task_id), err, who, now, "complete_task")
+        raise

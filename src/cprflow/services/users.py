@@ -1,0 +1,286 @@
+"""Accounts: argon2 password hashes, roles, agency, language; sign-in checks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cprflow.core.access import Actor
+from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
+from cprflow.db.database import Database
+from cprflow.db.models import ROLES, User
+
+_hasher = PasswordHasher()
+LANGUAGES = ("en", "cy")
+MIN_PASSWORD = 10
+#: Consecutive failed sign-ins that lock an account, and for how long (Settings.lockout_*).
+LOCKOUT_ATTEMPTS = 5
+LOCKOUT_MINUTES = 15.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    roles: list[str]
+    agency: str | None
+    language: str
+    disabled: bool
+    token_version: int
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, frozenset(self.roles), self.agency)
+
+
+def _view(user: User) -> UserView:
+    return UserView(
+        user.id,
+        user.username,
+        user.display_name,
+        list(user.roles),
+        user.agency,
+        user.language,
+        user.disabled,
+        user.token_version,
+    )
+
+
+def _check_roles(roles: list[str], agency: str | None) -> None:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InvalidData(
+            f"unknown role(s): {', '.join(unknown)}", fields={"/roles": [f"must be among {', '.join(ROLES)}"]}
+        )
+    if "agency" in roles and not agency:
+        raise InvalidData(
+            "agency staff need the agency they act for", fields={"/agency": ["is required for the agency role"]}
+        )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidData("password too short", fields={"/password": [f"must be at least {MIN_PASSWORD} characters"]})
+
+
+def add_user(
+    db: Database,
+    username: str,
+    *,
+    password: str,
+    roles: list[str],
+    now: datetime,
+    display_name: str | None = None,
+    agency: str | None = None,
+    language: str = "en",
+) -> UserView:
+    _check_roles(roles, agency)
+    _check_password(password)
+    if language not in LANGUAGES:
+        raise InvalidData("unknown language", fields={"/language": ["must be en or cy"]})
+    with db.transaction() as session:
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise InvalidData(f"user '{username}' already exists", fields={"/username": ["is taken"]})
+        user = User(
+            username=username,
+            display_name=display_name or username,
+            password_hash=_hasher.hash(password),
+            roles=sorted(set(roles)),
+            agency=agency,
+            language=language,
+            disabled=False,
+            token_version=1,
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        return _view(user)
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    return user
+
+
+def sign_in_external(
+    db: Database, username: str, *, roles: list[str], agency: str | None, display_name: str, now: datetime
+) -> UserView:
+    """An account vouched for by the identity provider: created on first sign-in, its roles kept
+    in step with the provider's groups each time. It has no password here."""
+    _check_roles(roles, agency)
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(
+                username=username,
+                display_name=display_name,
+                password_hash=None,
+                roles=sorted(set(roles)),
+                agency=agency,
+                language="en",
+                disabled=False,
+                token_version=1,
+                created_at=now,
+            )
+            session.add(user)
+        elif user.disabled:
+            raise Unauthenticated("this account is disabled")
+        elif sorted(set(roles)) != sorted(user.roles) or agency != user.agency:
+            user.roles, user.agency, user.token_version = sorted(set(roles)), agency, user.token_version + 1
+        session.flush()
+        return _view(user)
+
+
+def set_password(db: Database, username: str, password: str) -> UserView:
+    _check_password(password)
+    with db.transaction() as session:
+        user = _user(session, username)
+        user.password_hash = _hasher.hash(password)
+        user.token_version += 1
+        return _view(user)
+
+
+def set_roles(db: Database, username: str, roles: list[str], agency: str | None = None) -> UserView:
+    with db.transaction() as session:
+        user = _user(session, username)
+        agency = agency if agency is not None else user.agency
+        _check_roles(roles, agency)
+        user.roles, user.agency = sorted(set(roles)), agency
+        user.token_version += 1
+        return _view(user)
+
+
+def set_disabled(db: Database, username: str, disabled: bool = True) -> UserView:
+    with db.transaction() as session:
+        user = _user(session, username)
+        user.disabled = disabled
+        user.token_version += 1
+        return _view(user)
+
+
+def set_language(db: Database, user_id: int, language: str) -> UserView:
+    if language not in LANGUAGES:
+        raise InvalidData("unknown language", fields={"/language": ["must be en or cy"]})
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.language = language
+        return _view(user)
+
+
+def authenticate(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    lockout_attempts: int = LOCKOUT_ATTEMPTS,
+    lockout_minutes: float = LOCKOUT_MINUTES,
+) -> UserView:
+    """The user if the password is right, the account enabled and not locked; one vague error otherwise.
+
+    Failed sign-ins are counted on the account in the database, so the count holds across web
+    workers; ``lockout_attempts`` in a row lock it for ``lockout_minutes`` and a success resets
+    the count. A locked account gets the same answer as a wrong password (and pays for a hash all
+    the same), so an attacker cannot tell that guessing has stopped working; the log says so.
+    """
+    now = now or datetime.now(UTC)
+    with db.transaction(write=False) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        view = _view(user) if user is not None else None
+        stored = user.password_hash if user is not None else None
+        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        failures = user.failed_sign_ins if user is not None else 0
+    usable = stored is not None and view is not None and not view.disabled and not locked
+    try:
+        # Unknown, disabled and locked accounts still pay for a hash, so timing does not reveal them.
+        _hasher.verify(stored if usable and stored is not None else _dummy_hash(), password)
+        if not usable:
+            raise VerificationError
+    except (VerificationError, InvalidHashError):
+        if locked:
+            log.warning("sign-in refused: account %r is locked after repeated failures", username)
+        elif view is not None and stored is not None and not view.disabled:
+            _record_failure(db, view.id, username, now, lockout_attempts, lockout_minutes)
+        raise Unauthenticated("wrong username or password") from None
+    assert view is not None  # usable implies an account
+    if failures:
+        with db.transaction() as session:
+            session.execute(update(User).where(User.id == view.id).values(failed_sign_ins=0, locked_until=None))
+    return view
+
+
+def _record_failure(db: Database, user_id: int, username: str, now: datetime, attempts: int, minutes: float) -> None:
+    """Count one failed sign-in; lock the account when the count reaches ``attempts``.
+
+    The increment is one UPDATE, so concurrent failures on several workers all count.
+    """
+    if attempts <= 0:
+        return
+    with db.transaction() as session:
+        # A lock that has run out starts the count afresh.
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.locked_until <= now)
+            .values(failed_sign_ins=0, locked_until=None)
+        )
+        session.execute(update(User).where(User.id == user_id).values(failed_sign_ins=User.failed_sign_ins + 1))
+        count = session.scalar(select(User.failed_sign_ins).where(User.id == user_id)) or 0
+        if count >= attempts:
+            session.execute(
+                update(User).where(User.id == user_id).values(locked_until=now + timedelta(minutes=minutes))
+            )
+    if count >= attempts:
+        log.warning("account %r locked for %s minutes after %d failed sign-ins", username, minutes, count)
+
+
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _dummy:
+        _dummy.append(_hasher.hash("no account has this password"))
+    return _dummy[0]
+
+
+_USER_COLUMNS = [
+    User.__table__.c[name]
+    for name in ("id", "username", "display_name", "roles", "agency", "language", "disabled", "token_version")
+]
+
+
+def get_user(db: Database, user_id: int) -> UserView | None:
+    """Every API request asks this to check its token: one plain query, no ORM identity map."""
+    with db.transaction(write=False) as session:
+        row = session.connection().execute(select(*_USER_COLUMNS).where(User.__table__.c.id == user_id)).first()
+        return (
+            None
+            if row is None
+            else UserView(
+                row.id,
+                row.username,
+                row.display_name,
+                list(row.roles),
+                row.agency,
+                row.language,
+                row.disabled,
+                row.token_version,
+            )
+        )
+
+
+def list_users(db: Database) -> list[UserView]:
+    with db.transaction(write=False) as session:
+        return [_view(u) for u in session.scalars(select(User).order_by(User.username))]

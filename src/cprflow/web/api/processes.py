@@ -1,0 +1,52 @@
+"""The API of deployed processes: what the newest version offers, and deploying uploaded files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from cprflow import services
+from cprflow.diagrams import diagram_set
+from cprflow.web import schemas
+from cprflow.web.auth import current_user, require_role
+from cprflow.web.common import db, dump, now
+from cprflow.web.errors import MalformedRequest
+from cprflow.web.openapi import route
+
+bp = Blueprint("processes", __name__)
+
+
+@route(bp, "/processes", "GET", "The processes of the newest deployed version", response=schemas.ProcessList)
+def list_processes() -> Any:
+    current_user()
+    versions = services.list_versions(db())
+    newest = versions[0] if versions else None
+    return dump(
+        schemas.ProcessList,
+        {"version_id": newest["id"] if newest else None, "processes": newest["processes"] if newest else []},
+    )
+
+
+@route(
+    bp,
+    "/processes/deploy",
+    "POST",
+    "Deploy uploaded diagrams, forms or permissions over the newest version",
+    response=schemas.VersionOut,
+    status=201,
+    also_ok=(200,),
+    multipart=True,
+    errors=(400, 403, 413, 422),
+)
+def deploy() -> Any:
+    user = current_user()
+    require_role(user, "process_owner")
+    uploads = request.files.getlist("files")
+    if not uploads:
+        raise MalformedRequest("upload one or more files in the multipart field 'files'")
+    files = dict(services.newest_files(db()))
+    for upload in uploads:
+        files[diagram_set.upload_path(upload.filename or "")] = upload.read()
+    result = services.deploy(db(), diagram_set.DiagramSet(files), actor=user.username, now=now())
+    return dump(schemas.VersionOut, result, 201 if result.created else 200)

@@ -1,0 +1,57 @@
+"""Signing in and out, and the language a person reads the pages in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from cprflow.core.errors import Unauthenticated
+from cprflow.services import users
+from cprflow.web.common import db, optional_user, safe_next
+
+bp = Blueprint("account", __name__)
+
+
+@bp.get("/")
+def home() -> Any:
+    return redirect(url_for("tasks.my_tasks" if optional_user() else "account.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("login.html")
+    username = request.form.get("username", "")
+    try:
+        settings = current_app.config["CPRFLOW"]
+        user = users.authenticate(
+            db(),
+            username,
+            request.form.get("password", ""),
+            lockout_attempts=settings.lockout_attempts,
+            lockout_minutes=settings.lockout_minutes,
+        )
+    except Unauthenticated:
+        return render_template("login.html", error=_("Wrong username or password."), username=username), 401
+    session.clear()
+    session.update(uid=user.id, tv=user.token_version, lang=user.language)
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("account.login"))
+
+
+@bp.post("/language")
+def language() -> Any:
+    chosen = request.form.get("language", "en")
+    if chosen in users.LANGUAGES:
+        session["lang"] = chosen
+        user = optional_user()
+        if user is not None:
+            users.set_language(db(), user.id, chosen)
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,130 @@
+"""Audit pages: a review's trace (diagram, timeline, exports) and the timescale report with charts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+
+from cprflow import services
+from cprflow.core.errors import InvalidData, NotFound
+from cprflow.features import timescales, trace
+from cprflow.web.common import db, known_id, now, signed_in
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_err: NotFound) -> Any:
+    return render_template("message.html", title=_("Not found"), message=_("There is nothing here you may see.")), 404
+
+
+@bp.errorhandler(InvalidData)
+def _bad_filter(err: InvalidData) -> Any:
+    details = "; ".join(f"{p}: {', '.join(m)}" for p, m in err.fields.items()) or err.message
+    return render_template("message.html", title=_("Check the filters"), message=details), 422
+
+
+def _trace(instance_id: int, what: str) -> tuple[trace.Trace, str | None]:
+    user = signed_in()
+    known_id(instance_id)
+    found = trace.build(db(), instance_id, trace.Filters.parse(request.args.to_dict()), actor=user.actor)
+    services.record_read(db(), instance_id, actor=user.username, now=now(), what=what)
+    return found
+
+
+@bp.get("/reviews/<int:instance_id>/trace")
+def review_trace(instance_id: int) -> Any:
+    found, xml = _trace(instance_id, "trace page")
+    labels = {"completed": _("Completed"), "active": _("Active"), "waiting": _("Waiting"), "held": _("Held")}
+    counts = {state: sum(1 for s in found.markers.values() if s == state) for state in labels}
+    return render_template(
+        "trace.html",
+        trace=found,
+        has_diagram=xml is not None,
+        labels=labels,
+        counts=counts,
+        markers_json=json.dumps({"markers": found.markers, "path": found.path}),
+        filters=request.args.to_dict(),
+        query=request.query_string.decode(),
+    )
+
+
+@bp.get("/reviews/<int:instance_id>/trace/diagram.bpmn")
+def trace_diagram(instance_id: int) -> Any:
+    found, xml = _trace(instance_id, "trace diagram")
+    if xml is None:
+        raise NotFound(str(instance_id))
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.get("/reviews/<int:instance_id>/trace.json")
+def trace_json(instance_id: int) -> Any:
+    found, _xml = _trace(instance_id, "trace export (JSON)")
+    return Response(
+        json.dumps(trace.as_json(found), ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=review-{instance_id}-trace.json"},
+    )
+
+
+@bp.get("/reviews/<int:instance_id>/trace.csv")
+def trace_csv(instance_id: int) -> Any:
+    found, _xml = _trace(instance_id, "trace export (CSV)")
+    return Response(
+        trace.timeline_csv(found),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=review-{instance_id}-trace.csv"},
+    )
+
+
+def _report() -> tuple[date, list[timescales.ReviewTimescales], list[timescales.GroupTimescales]]:
+    user = signed_in()
+    text = (request.args.get("as_of") or "").strip()
+    try:
+        as_of = date.fromisoformat(text) if text else now().date()
+    except ValueError:
+        raise InvalidData("as_of must be a date", fields={"/as_of": ["must be a date, YYYY-MM-DD"]}) from None
+    rows = timescales.per_review(db(), as_of=as_of, actor=user.actor)
+    return as_of, rows, timescales.by_board_and_year(rows)
+
+
+@bp.get("/reports/timescales")
+def timescale_report() -> Any:
+    as_of, rows, groups = _report()
+    labelled = [(f"{g.board} {g.year or ''}".strip(), g) for g in groups]
+    charts = [
+        timescales.bar_chart(
+            _("Breach rate of the 6-month timescale, by Board and year"),
+            [(label, (g.breach_rate or 0) * 100) for label, g in labelled],
+            fmt=lambda v: f"{v:.0f}%",
+        ),
+        timescales.bar_chart(
+            _("Average days from referral to completion, by Board and year"),
+            [(label, g.average_elapsed_days or 0) for label, g in labelled],
+            target=183,
+            target_label=_("6 months"),
+        ),
+    ]
+    hold_types = sorted({t for r in rows for t in r.hold_days})
+    return render_template(
+        "timescales.html", as_of=as_of, rows=rows, groups=groups, charts=charts, hold_types=hold_types
+    )
+
+
+@bp.get("/reports/timescales.csv")
+def timescales_csv() -> Any:
+    as_of, rows, groups = _report()
+    table = request.args.get("table", "reviews")
+    if table == "groups":
+        body, name = timescales.to_csv(groups, timescales.GROUP_COLUMNS), "timescales-by-board-and-year"
+    else:
+        body, name = timescales.to_csv(rows, timescales.REVIEW_COLUMNS), "timescales-per-review"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}-{as_of.isoformat()}.csv"},
+    )

@@ -1,0 +1,83 @@
+"""A person's tasks, and a task's form: fill it in, save a draft, complete it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from cprflow import services
+from cprflow.core.errors import Conflict, InvalidData, NotFound
+from cprflow.web import formrender
+from cprflow.web.common import db, now, signed_in, step_seconds
+from cprflow.web.pages.documents import posted_documents
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.get("/tasks")
+def my_tasks() -> Any:
+    user = signed_in()
+    everything = services.list_tasks(db(), actor=user.actor)
+    lane, review = request.args.get("lane") or None, request.args.get("review") or None
+    shown = [
+        t for t in everything if (lane is None or t.lane == lane) and (review is None or str(t.instance_id) == review)
+    ]
+    return render_template(
+        "tasks.html",
+        tasks=shown,
+        now=now(),
+        selected_lane=lane,
+        selected_review=review,
+        lanes=sorted({t.lane for t in everything if t.lane}),
+        reviews=sorted({str(t.instance_id) for t in everything}, key=int),
+    )
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+def task(task_id: str) -> Any:
+    user = signed_in()
+    if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
+        raise NotFound(task_id)
+    # A post is usually a completion, which loads the workflow itself: do not load it twice.
+    detail = services.get_task(db(), task_id, actor=user.actor, with_values=request.method == "GET")
+    lang = session.get("lang", "en")
+    errors: dict[str, list[str]] = {}
+    data = detail.data
+    if request.method == "GET":
+        services.record_read(db(), detail.task.instance_id, actor=user.username, now=now(), what=f"task {task_id}")
+    else:
+        action = request.form.get("_action")
+        try:  # files first, all or none: a refused file is named at its field and nothing is stored
+            files, refused = (
+                posted_documents(user, detail.task.instance_id, detail.schema, detail.task.assignee),
+                None,
+            )
+        except InvalidData as err:
+            files, refused = {}, err
+        data = formrender.parse_submission(detail.schema, request.form, documents=files)
+        try:
+            if refused is not None:
+                raise refused
+            if request.form.get("_add"):
+                data = formrender.add_row(data, request.form["_add"])
+            elif action == "draft":
+                services.save_draft(db(), task_id, data, actor=user.actor, now=now())
+                flash(_("Draft saved."))
+                return redirect(url_for("tasks.task", task_id=task_id))
+            elif action == "complete":
+                view = services.complete_task(
+                    db(), task_id, data, actor=user.actor, now=now(), step_seconds=step_seconds()
+                )
+                flash(_("Done: %(name)s.", name=detail.task.name))
+                return redirect(url_for("reviews.review", instance_id=view.id))
+        except InvalidData as err:
+            errors = err.fields or {"/": [err.message]}
+        except Conflict as err:
+            flash(err.message)
+            return redirect(url_for("tasks.my_tasks"))
+    if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
+        detail = services.get_task(db(), task_id, actor=user.actor)
+    form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
+    return render_template("task.html", task=detail.task, form_html=form_html, now=now()), (422 if errors else 200)

@@ -1,0 +1,27 @@
+"""The demo cases walk the real diagrams to their stages, SUSR ones included (make run seeds them)."""
+
+from __future__ import annotations
+
+from cprflow import services
+from cprflow.db.database import Database
+from cprflow.demo import cases as demo
+from cprflow.diagrams import diagram_set
+from cprflow.features import findings
+from tests.conftest import ROOT, T0
+
+
+def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> None:
+    services.deploy(db, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
+    started = demo.ensure_reviews(db, now=T0, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json")
+    views = [services.get_instance(db, i) for i in started]
+    susr = [v for v in views if v.process_id == "single_unified_safeguarding_review"]
+    assert [[t.bpmn_id for t in v.open_tasks] for v in susr] == [["susr_case_review_group"], ["susr_home_office_qa"]]
+    with db.transaction(write=False) as session:
+        total, [filed] = findings.search(session, findings.Query(text="coercive control"))
+    assert (total, filed.board, filed.review_type, filed.themes) == (
+        1,
+        "Demo Board",
+        "susr",
+        ["domestic_abuse", "information_sharing"],
+    )
+    assert demo.ensure_reviews(db, now=T0, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json") == []

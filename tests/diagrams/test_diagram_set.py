@@ -1,0 +1,329 @@
+"""Deploying diagram sets: versions, no-op redeploys, and refusals that point at the problem."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cprflow import services
+from cprflow.core.errors import DeployRefused, Problem
+from cprflow.db.database import Database
+from cprflow.db.models import Event
+from cprflow.diagrams import diagram_set
+from tests.conftest import SAMPLE, T0, sample_diagrams
+
+BPMN = "processes/sample_case.bpmn"
+DMN = "processes/triage.dmn"
+REMINDER_SCRIPT = "<bpmn:script>reminded = True</bpmn:script>"
+CASE = {
+    "child_name": "Sam",
+    "referral_date": "2026-03-02",
+    "risk_score": 9,
+    "child_under_five": False,
+    "agencies": ["police", "health"],
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers: a copy of the sample set with one text edit, and a deploy that must be refused.
+
+
+def edited_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    root = tmp_path / "set"
+    if not root.exists():
+        shutil.copytree(SAMPLE, root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {file}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return root
+
+
+def read_set(root: Path) -> diagram_set.DiagramSet:
+    return diagram_set.read_directories(root / "processes", root / "forms")
+
+
+def line_of(root: Path, file: str, needle: str) -> int:
+    for number, line in enumerate((root / file).read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {file}")
+
+
+def deployed_events(db: Database) -> int:
+    with db.transaction(write=False) as session:
+        return session.scalar(select(func.count()).select_from(Event).where(Event.kind == "deployed")) or 0
+
+
+def refused(db: Database, diagrams: diagram_set.DiagramSet) -> list[Problem]:
+    """Deploy must refuse, store nothing and record nothing."""
+    versions, events = len(services.list_versions(db)), deployed_events(db)
+    with pytest.raises(DeployRefused) as caught:
+        services.deploy(db, diagrams, actor="owner", now=T0 + timedelta(hours=1))
+    assert caught.value.problems, "a refusal must list its problems"
+    assert len(services.list_versions(db)) == versions
+    assert deployed_events(db) == events
+    return caught.value.problems
+
+
+def problem_at(problems: list[Problem], file: str, element: str) -> Problem:
+    found = [p for p in problems if p.file == file and p.element == element]
+    assert found, f"no problem naming {file} [{element}] in {[str(p) for p in problems]}"
+    return found[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Deploying and versioning
+
+
+def test_sample_set_deploys_as_first_version_listing_both_processes(db: Database) -> None:
+    result = services.deploy(db, sample_diagrams(), actor="owner", now=T0)
+
+    assert result.created is True
+    assert [p["id"] for p in result.processes] == ["sample_case", "sample_followup"]
+    assert {p["id"]: p["file"] for p in result.processes} == {
+        "sample_case": "processes/sample_case.bpmn",
+        "sample_followup": "processes/sample_followup.bpmn",
+    }
+    fresh = Database(db.url)
+    try:
+        versions = services.list_versions(fresh)
+    finally:
+        fresh.dispose()
+    assert [v["id"] for v in versions] == [result.version_id]
+    assert versions[0]["deployed_by"] == "owner"
+    assert versions[0]["deployed_at"] == T0
+    assert deployed_events(db) == 1
+
+
+def test_redeploying_unchanged_files_is_a_no_op_returning_the_same_version(deployed: Database) -> None:
+    first = services.list_versions(deployed)[0]
+
+    again = services.deploy(deployed, sample_diagrams(), actor="someone else", now=T0 + timedelta(days=1))
+
+    assert again.created is False
+    assert again.version_id == first["id"]
+    assert again.content_hash == first["content_hash"]
+    assert len(services.list_versions(deployed)) == 1
+    assert deployed_events(deployed) == 1
+
+
+def test_changed_set_is_a_new_version_and_running_instances_keep_their_own(deployed: Database, tmp_path: Path) -> None:
+    before = services.start_instance(deployed, "sample_case", {}, actor="intake", now=T0)
+    # Version 2 sends high-risk cases down the "low" path instead of to a review.
+    changed = edited_copy(
+        tmp_path,
+        DMN,
+        '<outputEntry id="triage_rule_1_priority"><text>"urgent"</text>',
+        '<outputEntry id="triage_rule_1_priority"><text>"low"</text>',
+    )
+    result = services.deploy(deployed, read_set(changed), actor="owner", now=T0 + timedelta(hours=1))
+    assert result.created is True
+    assert result.version_id != before.version_id
+    assert len(services.list_versions(deployed)) == 2
+    assert deployed_events(deployed) == 2
+
+    fresh = Database(deployed.url)
+    try:
+        after = services.start_instance(fresh, "sample_case", {}, actor="intake", now=T0 + timedelta(hours=2))
+        assert after.version_id == result.version_id
+
+        # Both record the same high-risk case once version 2 exists.
+        old = services.complete_task(fresh, before.open_tasks[0].id, CASE, actor="intake", now=T0 + timedelta(hours=3))
+        new = services.complete_task(fresh, after.open_tasks[0].id, CASE, actor="intake", now=T0 + timedelta(hours=3))
+    finally:
+        fresh.dispose()
+
+    assert old.version_id == before.version_id
+    assert old.data["priority"] == "urgent"
+    assert sorted(t.bpmn_id for t in old.open_tasks) == ["agency_review", "agency_review", "manager_approval"]
+    assert new.data["priority"] == "low"
+    assert [t.bpmn_id for t in new.open_tasks] == ["record_advice"]
+    assert services.get_instance(deployed, before.id).version_id == before.version_id
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals: each names the file and element (and line where known), and stores nothing.
+
+
+def test_user_task_naming_a_missing_form_is_refused(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(tmp_path, BPMN, 'value="manager_approval.schema.json"', 'value="no_such_form.schema.json"')
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "manager_approval")
+
+    assert "no_such_form.schema.json" in problem.message
+    assert problem.line == line_of(root, BPMN, '<bpmn:userTask id="manager_approval"')
+
+
+def test_form_that_is_not_valid_json_schema_2020_12_is_refused(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(tmp_path, "forms/escalate.schema.json", '"type": "object"', '"type": "objekt"')
+
+    problems = refused(deployed, read_set(root))
+
+    assert [p.file for p in problems] == ["forms/escalate.schema.json"]
+    assert "/type" in problems[0].message
+
+
+def test_form_that_is_not_json_is_refused(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(tmp_path, "forms/escalate.schema.json", '"type": "object",', '"type": "object"')
+
+    problems = refused(deployed, read_set(root))
+
+    assert [p.file for p in problems] == ["forms/escalate.schema.json"]
+    assert "not valid JSON" in problems[0].message
+
+
+def test_script_syntax_error_is_refused_with_the_line_inside_the_file(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, "<bpmn:script>reminded = True\nnote = (1 +</bpmn:script>")
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "send_reminder")
+
+    assert "syntax error" in problem.message
+    assert problem.line == line_of(root, BPMN, "note = (1 +")
+
+
+def test_condition_syntax_error_is_refused_naming_the_sequence_flow(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(tmp_path, BPMN, 'priority == "low"', 'priority === "low"')
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "flow_advice")
+
+    assert "syntax error" in problem.message
+    assert problem.line == line_of(root, BPMN, 'priority === "low"')
+
+
+@pytest.mark.parametrize(
+    ("script", "mentions"),
+    [
+        ("__import__('os')", "__import__"),
+        ("import os", "import"),
+        ("open('/etc/passwd')", "open"),
+        ("().__class__.__base__.__subclasses__()", "__class__"),
+        ("while True: pass", "endless loop"),
+    ],
+    ids=["dunder-import", "import", "open", "subclasses-escape", "endless-loop"],
+)
+def test_hostile_script_is_refused_at_deploy(deployed: Database, tmp_path: Path, script: str, mentions: str) -> None:
+    root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, f"<bpmn:script>{script}</bpmn:script>")
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "send_reminder")
+
+    assert mentions in problem.message
+    assert problem.line == line_of(root, BPMN, script)
+
+
+def test_hostile_condition_is_refused_at_deploy(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(tmp_path, BPMN, 'priority == "low"', "__import__('os').system('id') == 0")
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "flow_advice")
+
+    assert "__import__" in problem.message
+
+
+def test_hostile_decision_output_is_refused_at_deploy(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(
+        tmp_path,
+        DMN,
+        '<outputEntry id="triage_rule_4_priority"><text>"low"</text>',
+        "<outputEntry id=\"triage_rule_4_priority\"><text>open('/etc/passwd').read()</text>",
+    )
+
+    problem = problem_at(refused(deployed, read_set(root)), DMN, "triage_rule_4_priority")
+
+    assert "open" in problem.message
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+XXE = XML_DECLARATION + '<!DOCTYPE definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+BILLION_LAUGHS = XML_DECLARATION + (
+    '<!DOCTYPE definitions [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">'
+    '<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">'
+    '<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">'
+    '<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">'
+    '<!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">'
+    '<!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">'
+    '<!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("file", "header", "use"),
+    [
+        (BPMN, XXE, ("Record the case", "&xxe;")),
+        (DMN, XXE, ("Triage", "&xxe;")),
+        (BPMN, BILLION_LAUGHS, ("Record the case", "&lol9;")),
+    ],
+    ids=["xxe-bpmn", "xxe-dmn", "billion-laughs"],
+)
+def test_entity_declarations_are_refused(
+    deployed: Database, tmp_path: Path, file: str, header: str, use: tuple[str, str]
+) -> None:
+    root = edited_copy(tmp_path, file, XML_DECLARATION, header)
+    root = edited_copy(tmp_path, file, f'name="{use[0]}"', f'name="{use[1]}"')
+
+    problems = refused(deployed, read_set(root))
+
+    assert [p.file for p in problems] == [file]
+    assert "DOCTYPE" in problems[0].message
+    assert "root:" not in " ".join(p.message for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "second_rule"),
+    [
+        # rule 4 becomes a copy of rule 3: the same literal cells
+        (
+            '<inputEntry id="triage_rule_4_score"><text>&lt; 4</text>',
+            '<inputEntry id="triage_rule_4_score"><text>4 &lt;= ? &lt; 8</text>',
+            "triage_rule_4",
+        ),
+        # rule 2 matches any score, so it overlaps rule 1 for a child under five
+        (
+            '<inputEntry id="triage_rule_2_score"><text>&lt; 8</text>',
+            '<inputEntry id="triage_rule_2_score"><text>-</text>',
+            "triage_rule_2",
+        ),
+    ],
+    ids=["same-literals", "dash-overlaps"],
+)
+def test_unique_decision_table_with_overlapping_rules_is_refused(
+    deployed: Database, tmp_path: Path, old: str, new: str, second_rule: str
+) -> None:
+    root = edited_copy(tmp_path, DMN, old, new)
+
+    problem = problem_at(refused(deployed, read_set(root)), DMN, second_rule)  # marked on the second row
+
+    assert second_rule in problem.message
+    assert "UNIQUE" in problem.message
+    assert problem.line == line_of(root, DMN, f'<rule id="{second_rule}">')
+
+
+def test_decision_cell_using_not_is_refused(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(
+        tmp_path,
+        DMN,
+        '<inputEntry id="triage_rule_3_under_five"><text>False</text>',
+        '<inputEntry id="triage_rule_3_under_five"><text>not("x")</text>',
+    )
+
+    problem = problem_at(refused(deployed, read_set(root)), DMN, "triage_rule_3_under_five")
+
+    assert "not(" in problem.message
+    assert problem.line == line_of(root, DMN, 'not("x")')
+
+
+def test_call_activity_to_a_missing_process_is_refused_naming_the_call_activity(
+    deployed: Database, tmp_path: Path
+) -> None:
+    root = edited_copy(tmp_path, BPMN, 'calledElement="sample_followup"', 'calledElement="no_such_process"')
+
+    problems = refused(deployed, read_set(root))
+
+    problem = problem_at(problems, BPMN, "followup")
+    assert "no_such_process" in problem.message
+    assert problem.line == line_of(root, BPMN, 'calledElement="no_such_process"')

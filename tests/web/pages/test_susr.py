@@ -1,0 +1,78 @@
+"""A SUSR through the staff pages: the Business Unit records the referral and the review page says the
+Case Review Group acts next; the Case Review Group finds its task and its form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from cprflow import services
+from cprflow.config import Settings
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.services import users
+from cprflow.web import create_app
+from tests.conftest import ROOT, T0
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'pages.db'}")
+    database.upgrade()
+    services.deploy(database, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
+    for username, role in (("bu", "business_unit"), ("crg", "review_subgroup")):
+        users.add_user(database, username, password=PASSWORD, roles=[role], now=T0)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(db: Database) -> FlaskClient:
+    return create_app(Settings(database_url=db.url, secret_key="pages-" + "x" * 30), db=db).test_client()
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+def sign_in(client: FlaskClient, username: str) -> None:
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(client.get("/login").text)}
+    )
+    assert response.status_code == 302
+
+
+def task_link(listing: str, name: str) -> str:
+    return re.search(rf'<a href="(/tasks/[^"]+)">{re.escape(name)}</a>', listing).group(1)  # type: ignore[union-attr]
+
+
+def test_susr_referral_through_the_pages(client: FlaskClient, db: Database) -> None:
+    review = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)).id
+    sign_in(client, "bu")
+    link = task_link(client.get("/tasks").text, "Record the referral")
+    page = client.get(link).text
+    assert "Domestic homicide review criteria" in page  # the criteria, one review covering them all
+    form = {
+        "/subject_reference": "SUSR-P-1",
+        "/board_area": "Gwent",
+        "/referral_date": "2026-01-05",
+        "/event_date": "2025-12-28",
+        "/criteria_met": "domestic_homicide_review",
+        "/agencies_involved/0/name": "police",
+        "csrf_token": csrf(page),
+        "_action": "complete",
+    }
+    assert client.post(link, data=form).status_code == 302
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["susr_case_review_group"]
+    page = client.get(f"/reviews/{review}").text
+    assert "Case Review Group" in page
+    sign_in(client, "crg")
+    page = client.get(task_link(client.get("/tasks").text, "Discuss the referral")).text
+    assert "Undertake a SUSR" in page

@@ -1,0 +1,203 @@
+"""Staff pages, driven through Flask's test client on the real review diagrams."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from cprflow import services
+from cprflow.config import Settings
+from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
+from cprflow.services import users
+from cprflow.web import create_app
+from tests.conftest import ROOT
+
+PASSWORD = "a long enough password"
+REFERRAL = {
+    "/child_reference": "C-2026-014",
+    "/board_area": "Cwm Taf Morgannwg",
+    "/in_board_area": "true",
+    "/referring_agency": "police",
+    "/referral_date": "2026-01-05",
+    "/event_date": "2025-12-20",
+    "/outcome": "died",
+    "/abuse_or_neglect": "true",
+    "/register_or_looked_after_in_6_months": "false",
+    "/review_framework": "child_practice_review",  # from October 2024 a referral is a SUSR unless kept as a CPR
+    "/agencies_involved/0/name": "police",
+    "/agencies_involved/1/name": "health",
+}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'pages.db'}")
+    database.upgrade()
+    now = datetime.now(UTC)
+    services.deploy(database, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=now)
+    for name, roles, agency in (
+        ("bu", ["business_unit"], None),
+        ("subgroup", ["review_subgroup"], None),
+        ("auditor", ["auditor"], None),
+        ("police", ["agency"], "police"),
+    ):
+        users.add_user(database, name, password=PASSWORD, roles=roles, agency=agency, now=now)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(db: Database) -> FlaskClient:
+    return create_app(Settings(database_url=db.url, secret_key="pages-" + "x" * 30), db=db).test_client()
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "page has no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: FlaskClient, username: str) -> None:
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.text
+
+
+def start_review(db: Database) -> int:
+    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(UTC)).id
+
+
+def task_link(html: str, name: str) -> str:
+    found = re.search(r'href="(/tasks/[0-9a-f-]{36})">' + re.escape(name), html)
+    assert found, f"no task '{name}' listed"
+    return found.group(1)
+
+
+def test_pages_need_sign_in_and_come_back_after_it(client: FlaskClient) -> None:
+    response = client.get("/tasks")
+    assert response.status_code == 302 and "/login" in response.location
+    token = csrf(client.get("/login").text)
+    response = client.post("/login?next=/tasks", data={"username": "bu", "password": PASSWORD, "csrf_token": token})
+    assert response.location.endswith("/tasks")
+
+
+def test_wrong_password_is_refused_without_saying_which_part(client: FlaskClient) -> None:
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"username": "bu", "password": "wrong", "csrf_token": token})
+    assert response.status_code == 401
+    assert "Wrong username or password" in response.text
+    assert client.get("/tasks").status_code == 302
+
+
+def test_form_posts_without_a_csrf_token_are_refused(client: FlaskClient, db: Database) -> None:
+    response = client.post("/login", data={"username": "bu", "password": PASSWORD})
+    assert response.status_code == 400
+    start_review(db)
+    sign_in(client, "bu")
+    link = task_link(client.get("/tasks").text, "Record the referral")
+    response = client.post(link, data={**REFERRAL, "_action": "complete"})
+    assert response.status_code == 400
+    assert services.list_tasks(db)[0].bpmn_id == "record_referral"  # nothing happened
+
+
+def test_referral_recorded_through_the_form_reaches_the_sub_group(client: FlaskClient, db: Database) -> None:
+    review = start_review(db)
+    sign_in(client, "bu")
+    listing = client.get("/tasks").text
+    link = task_link(listing, "Record the referral")
+    page = client.get(link).text
+    assert 'for="f-child_reference"' in page  # labelled fields rendered from the schema
+    response = client.post(link, data={**REFERRAL, "csrf_token": csrf(page), "_action": "complete"})
+    assert response.status_code == 302
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["screen_referral"]
+
+    sign_in(client, "subgroup")
+    assert task_link(client.get("/tasks").text, "Screen the referral against the criteria")
+
+
+def test_invalid_submission_shows_errors_beside_fields_and_changes_nothing(client: FlaskClient, db: Database) -> None:
+    review = start_review(db)
+    sign_in(client, "bu")
+    link = task_link(client.get("/tasks").text, "Record the referral")
+    page = client.get(link).text
+    incomplete = {k: v for k, v in REFERRAL.items() if k != "/child_reference"}
+    response = client.post(link, data={**incomplete, "csrf_token": csrf(page), "_action": "complete"})
+    assert response.status_code == 422
+    assert "error-summary" in response.text and "is required" in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert 'value="Cwm Taf Morgannwg"' in response.text  # what they typed is kept
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]
+    assert [e.kind for e in services.list_events(db, review)] == ["started", "case_read"]
+
+
+def test_save_draft_keeps_the_values_for_later(client: FlaskClient, db: Database) -> None:
+    start_review(db)
+    sign_in(client, "bu")
+    link = task_link(client.get("/tasks").text, "Record the referral")
+    page = client.get(link).text
+    response = client.post(link, data={"/child_reference": "C-DRAFT-1", "csrf_token": csrf(page), "_action": "draft"})
+    assert response.status_code == 302
+    again = client.get(link).text
+    assert "Draft saved" in again
+    assert 'value="C-DRAFT-1"' in again
+
+
+def test_review_page_shows_the_six_month_due_date_and_who_acts_next(client: FlaskClient, db: Database) -> None:
+    review = start_review(db)
+    sign_in(client, "bu")
+    link = task_link(client.get("/tasks").text, "Record the referral")
+    client.post(link, data={**REFERRAL, "csrf_token": csrf(client.get(link).text), "_action": "complete"})
+    page = client.get(f"/reviews/{review}").text
+    assert "2026-07-05" in page  # referred 2026-01-05, due within six months
+    assert "Completion" in page
+    assert "Who acts next" in page and "Review Sub-Group" in page
+
+
+def test_welsh_switch_translates_pages_and_form_labels(client: FlaskClient, db: Database) -> None:
+    start_review(db)
+    sign_in(client, "bu")
+    listing = client.get("/tasks").text
+    response = client.post("/language", data={"language": "cy", "next": "/tasks", "csrf_token": csrf(listing)})
+    assert response.status_code == 302
+    welsh = client.get("/tasks").text
+    assert 'lang="cy"' in welsh and "Fy nhasgau" in welsh
+    link = re.search(r'href="(/tasks/[0-9a-f-]{36})"', welsh).group(1)  # type: ignore[union-attr]
+    form = client.get(link).text
+    assert "Cwblhau" in form  # the Complete button
+    assert users.get_user(db, 1).language == "cy"  # type: ignore[union-attr]  # remembered for next time
+
+
+def test_other_peoples_work_and_unreadable_reviews_look_missing(client: FlaskClient, db: Database) -> None:
+    review = start_review(db)
+    link = task_link_for(db)
+    sign_in(client, "police")
+    assert "Record the referral" not in client.get("/tasks").text
+    assert client.get(link).status_code == 404
+    assert client.get(f"/reviews/{review}").status_code == 404
+
+
+def test_auditors_read_reviews_but_cannot_work_tasks(client: FlaskClient, db: Database) -> None:
+    review = start_review(db)
+    link = task_link_for(db)
+    sign_in(client, "auditor")
+    assert client.get(f"/reviews/{review}").status_code == 200
+    assert client.get(link).status_code == 403  # reads the case; the task is not theirs to do
+    assert [e.kind for e in services.list_events(db, review)][-1] == "case_read"
+
+
+def task_link_for(db: Database) -> str:
+    return f"/tasks/{services.list_tasks(db)[0].id}"
+
+
+def test_security_headers_forbid_framing_and_inline_script(client: FlaskClient) -> None:
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "<script" not in response.text
