@@ -73,7 +73,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except MemoryError:
             raise _out_of_memory(task) from None
         except Exception as err:
-            raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err)
+            raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err) from err
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         # SpiffWorkflow's own version wraps failures using a name it never defines; ours names the task.
@@ -98,7 +98,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except MemoryError:
             raise _out_of_memory(task) from None
         except Exception as err:
-            raise self.create_task_exec_exception(task, script, err)
+            raise self.create_task_exec_exception(task, script, err) from err
 
 
 _NO_MEMORY = "it needed more memory than an engine step may use"
@@ -714,7 +714,7 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
     reasons = _refusals(top, top_spec_diff, wf.spec.name)
     elements = {wf.spec.name: _element_changes(top_spec_diff)}
     subs = []
-    for sp_id, sp in list(wf.subprocesses.items()):
+    for sp in list(wf.subprocesses.values()):
         name = sp.spec.name
         if name not in new_deps:
             if not sp.completed:

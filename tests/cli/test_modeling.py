@@ -22,8 +22,8 @@ def run(db: Database, *args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(result.output)  # type: ignore[no-any-return]
 
 
-def test_export_writes_a_web_edit_back_to_processes(db: Database, tmp_path: Path) -> None:
-    cpr.deploy(db.url)
+def test_export_writes_a_web_edit_back_to_processes(review_db: Database, tmp_path: Path) -> None:
+    db = review_db
     text = modeling.version_files(db, 1)[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
     v2 = modeling.deploy_edits(db, {BPMN: text}, actor="olwen", now=at("2026-02-01")).version_id
     checkout = cpr.copy_diagrams(tmp_path / "checkout")
@@ -38,8 +38,8 @@ def test_export_writes_a_web_edit_back_to_processes(db: Database, tmp_path: Path
     }
 
 
-def test_migrate_previews_then_moves_every_movable_instance(db: Database) -> None:
-    cpr.deploy(db.url)
+def test_migrate_previews_then_moves_every_movable_instance(review_db: Database) -> None:
+    db = review_db
     review = Review.start(db.url, "2026-01-05")
     text = modeling.version_files(db, 1)[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
     v2 = modeling.deploy_edits(db, {BPMN: text}, actor="olwen", now=at("2026-02-01")).version_id

@@ -9,8 +9,8 @@ from sqlalchemy import insert
 
 from cprflow.db.database import Database
 from cprflow.db.models import OutboxMessage
-from tests.conftest import T0
 from tests.cli.test_cli import Cli
+from tests.conftest import T0
 
 
 def test_settings_a_pass_and_failed_emails_from_the_command_line(tmp_path: Path) -> None:

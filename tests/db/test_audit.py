@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 from typing import Any
@@ -52,7 +53,7 @@ def test_an_untouched_log_verifies_and_each_instance_has_its_own_chain(any_db: D
     assert set(report["heads"]) == {"system", f"instance:{first}", f"instance:{second}"}
     assert [r.seq for r in _rows(any_db, first)] == [1, 2, 3, 4, 5]
     assert _rows(any_db, first)[0].prev_hash == ""
-    assert all(b.prev_hash == a.hash for a, b in zip(_rows(any_db, first), _rows(any_db, first)[1:]))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(_rows(any_db, first)))
 
 
 def test_an_edited_event_is_named(any_db: Database) -> None:

@@ -34,7 +34,7 @@ def test_check_finds_what_deploy_would_refuse_naming_element_and_line(db: Databa
     [problem] = report.problems
     assert (problem.file, problem.element) == (BPMN, "set_timescales")
     lines = broken.splitlines()
-    script_line = lines.index(next(l for l in lines if "Timescales for this review" in l)) + 1
+    script_line = lines.index(next(line for line in lines if "Timescales for this review" in line)) + 1
     assert problem.line == script_line and "__import__" in problem.message
     with pytest.raises(DeployRefused):
         modeling.deploy_edits(db, {BPMN: broken}, actor="owner", now=at("2026-02-01"))

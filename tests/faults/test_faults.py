@@ -72,7 +72,8 @@ def test_killing_a_web_worker_and_the_timer_worker_mid_load_loses_and_doubles_no
                     timers = load.timer_worker(url, tmp_path / "timers.log")  # restarted, as a supervisor would
                 # gunicorn's master replaces the dead web worker by itself.
                 _until(
-                    lambda: victim not in server.workers() and len(server.workers()) == 2, "a replacement web worker"
+                    lambda gone=victim: gone not in server.workers() and len(server.workers()) == 2,
+                    "a replacement web worker",
                 )
             staff.join()
             after = requests.get(f"{server.url}/readyz", timeout=30)

@@ -99,19 +99,22 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
 
 
 @pytest.fixture
-def url(db: Database, smtp: Sink) -> str:
+def url(review_db: Database, smtp: Sink) -> str:
     """A migrated SQLite database with the review diagrams deployed and the people above."""
-    return _people(db)
+    return _people(review_db)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_url(request: pytest.FixtureRequest, smtp: Sink) -> str:
     """The same on both backends (PostgreSQL: a schema of its own)."""
-    return _people(request.getfixturevalue("db" if request.param == "sqlite" else "pg_db"))
+    if request.param == "sqlite":
+        return _people(request.getfixturevalue("review_db"))
+    db = request.getfixturevalue("pg_db")
+    cpr.deploy(db.url)
+    return _people(db)
 
 
 def _people(db: Database) -> str:
-    cpr.deploy(db.url)
     for username, (roles, language, address, digest) in PEOPLE.items():
         users.add_user(
             db, username, password="long enough password", roles=roles, language=language, now=at("2026-01-01")

@@ -80,9 +80,8 @@ def _late_review(url: str) -> Review:
     return r
 
 
-def test_trace_and_timescales_match_the_figures_worked_out_by_hand(db: Database) -> None:
-    url = db.url
-    cpr.deploy(url)
+def test_trace_and_timescales_match_the_figures_worked_out_by_hand(review_db: Database) -> None:
+    url = review_db.url
     a, held_markers = _review_with_holds(url)
     b = _late_review(url)
 

@@ -76,9 +76,8 @@ DEPOSIT = {"deposited_date": "2026-05-25", "repository_reference": "WSR-2026-004
 
 
 @pytest.fixture
-def url(db: Database) -> str:
-    cpr.deploy(db.url)
-    return db.url
+def url(review_db: Database) -> str:
+    return review_db.url
 
 
 def to_sign_off(r: Review, criteria: list[str] | None = None) -> None:

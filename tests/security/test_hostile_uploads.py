@@ -21,16 +21,8 @@ from cprflow.db.database import Database
 from cprflow.db.models import Document
 from cprflow.features import documents
 from tests.fixtures import files
-from tests.web.casefiles_world import (  # noqa: F401 - fixtures
-    World,
-    bearer,
-    docs_app,
-    docs_client,
-    docs_db,
-    upload,
-    world,
-)
 from tests.web.api.test_documents import counts
+from tests.web.casefiles_world import World, upload
 
 LIMIT = 256 * 1024
 
@@ -94,9 +86,9 @@ ROWS = [
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-def test_hostile_upload(docs_client: FlaskClient, docs_db: Database, bearer: Any, world: World, row: Row) -> None:
+def test_hostile_upload(docs_client: FlaskClient, docs_db: Database, bearer: Any, docs_world: World, row: Row) -> None:
     before = counts(docs_db)
-    response = upload(docs_client, bearer("bu"), world.review, "final_report", row.content, row.filename)
+    response = upload(docs_client, bearer("bu"), docs_world.review, "final_report", row.content, row.filename)
     body = response.get_json()
     assert response.status_code == row.status, body
     if row.status >= 400:
@@ -109,7 +101,7 @@ def test_hostile_upload(docs_client: FlaskClient, docs_db: Database, bearer: Any
     with docs_db.transaction(write=False) as session:
         stored = session.scalars(select(Document).where(Document.id == body["id"])).one()
     assert "root:" not in (stored.text or "") and len(stored.text or "") < 10_000
-    download = docs_client.get(f"/api/instances/{world.review}/documents/{body['id']}", headers=bearer("bu"))
+    download = docs_client.get(f"/api/instances/{docs_world.review}/documents/{body['id']}", headers=bearer("bu"))
     assert download.data == row.content
     assert download.headers["Content-Type"] in (documents.PDF, documents.DOCX)
     assert download.headers["Content-Disposition"].startswith("attachment")
@@ -117,7 +109,7 @@ def test_hostile_upload(docs_client: FlaskClient, docs_db: Database, bearer: Any
 
 
 def test_a_hostile_file_through_a_task_form_is_refused_at_its_field(
-    docs_client: FlaskClient, docs_db: Database, world: World
+    docs_client: FlaskClient, docs_db: Database, docs_world: World
 ) -> None:
     import re
 

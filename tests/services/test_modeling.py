@@ -143,8 +143,8 @@ def cut_out(db: Database, element_id: str) -> dict[str, str]:
     return {BPMN: etree.tostring(root, encoding="unicode")}
 
 
-def test_a_review_at_a_removed_element_is_refused(db: Database) -> None:
-    cpr.deploy(db.url)
+def test_a_review_at_a_removed_element_is_refused(review_db: Database) -> None:
+    db = review_db
     review = Review.start(db.url, "2026-01-05")
     assert review.open() == ["record_referral"]
     v2 = modeling.deploy_edits(db, cut_out(db, "record_referral"), actor="owner", now=at("2026-01-06")).version_id
@@ -155,8 +155,8 @@ def test_a_review_at_a_removed_element_is_refused(db: Database) -> None:
     assert (review.view().version_id, review.open()) == (1, ["record_referral"])
 
 
-def test_a_review_that_passed_a_removed_element_is_refused(db: Database) -> None:
-    cpr.deploy(db.url)
+def test_a_review_that_passed_a_removed_element_is_refused(review_db: Database) -> None:
+    db = review_db
     review = Review.start(db.url, "2026-01-05")
     cpr.to_reviewers(review)
     v2 = modeling.deploy_edits(db, cut_out(db, "set_timescales"), actor="owner", now=at("2026-01-20")).version_id
@@ -174,9 +174,9 @@ def test_a_review_that_passed_a_removed_element_is_refused(db: Database) -> None
     assert Review.start(db.url, "2026-01-21").view().version_id == v2
 
 
-def test_a_renamed_element_it_passed_is_followed(db: Database) -> None:
+def test_a_renamed_element_it_passed_is_followed(review_db: Database) -> None:
     """SpiffWorkflow aligns an element whose id changed by where it sits in the flow."""
-    cpr.deploy(db.url)
+    db = review_db
     review = Review.start(db.url, "2026-01-05")
     cpr.to_reviewers(review)  # waiting on three agencies' timelines (multi-instance) and a reviewer
     text = modeling.version_files(db, 1)[BPMN]

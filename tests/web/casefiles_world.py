@@ -50,7 +50,7 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def docs_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     path = tmp_path_factory.mktemp("casefiles") / "cprflow.db"
     url = f"sqlite:///{path}"
     database = Database(url)
@@ -69,9 +69,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture
-def docs_db(world: World, tmp_path: Path) -> Iterator[Database]:
+def docs_db(docs_world: World, tmp_path: Path) -> Iterator[Database]:
     path = tmp_path / "cprflow.db"
-    shutil.copyfile(world.path, path)
+    shutil.copyfile(docs_world.path, path)
     database = Database(f"sqlite:///{path}")
     yield database
     database.dispose()

@@ -255,7 +255,7 @@ def file_findings(step: operators.StepContext, params: dict[str, Any]) -> Any:
         raise operators.OperatorFailed(f"file_findings: not themes of {THEMES_FILE}: {', '.join(unknown)}")
     items = [
         (kind, n, t)
-        for kind, key in zip(KINDS, ("findings", "recommendations", "actions"))
+        for kind, key in zip(KINDS, ("findings", "recommendations", "actions"), strict=True)
         for n, t in enumerate(_texts(key, params.get(key)))
     ]
     if not items:

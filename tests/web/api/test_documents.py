@@ -15,19 +15,7 @@ from cprflow.db.models import Document, Event
 from tests.conftest import T0
 from tests.fixtures import files
 from tests.scenarios.cpr import LEAD
-from tests.web.casefiles_world import (  # noqa: F401 - fixtures
-    DRAFT_TEXT,
-    PASSWORD,
-    PEOPLE,
-    READERS,
-    World,
-    bearer,
-    docs_app,
-    docs_client,
-    docs_db,
-    upload,
-    world,
-)
+from tests.web.casefiles_world import DRAFT_TEXT, PASSWORD, PEOPLE, READERS, World, upload
 
 
 def counts(db: Database) -> tuple[int, int, int]:
@@ -79,17 +67,17 @@ def expected(who: str, op: str) -> int:
 
 @pytest.mark.parametrize(("who", "op"), CELLS, ids=[f"{w}-{o}" for w, o in CELLS])
 def test_document_access_by_role(
-    docs_client: FlaskClient, docs_db: Database, bearer: Any, world: World, who: str, op: str
+    docs_client: FlaskClient, docs_db: Database, bearer: Any, docs_world: World, who: str, op: str
 ) -> None:
     status = expected(who, op)
     before = counts(docs_db)
-    base = f"/api/instances/{world.review}/documents"
+    base = f"/api/instances/{docs_world.review}/documents"
     if op == "list":
         response = docs_client.get(base, headers=bearer(who))
     elif op == "download":
-        response = docs_client.get(f"{base}/{world.draft_id}", headers=bearer(who))
+        response = docs_client.get(f"{base}/{docs_world.draft_id}", headers=bearer(who))
     else:
-        response = upload(docs_client, bearer(who), world.review, op.split(":")[1], files.pdf("Timeline"))
+        response = upload(docs_client, bearer(who), docs_world.review, op.split(":")[1], files.pdf("Timeline"))
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     after = counts(docs_db)
     if status >= 400:
@@ -113,7 +101,7 @@ def test_document_access_by_role(
         assert "no-store" in response.headers["Cache-Control"]
         downloaded = events_of(docs_db, "document_downloaded")
         assert [(e.actor, e.detail["document_id"], e.detail["version"]) for e in downloaded] == [
-            (who, world.draft_id, 1)
+            (who, docs_world.draft_id, 1)
         ]
     else:
         body = response.get_json()
@@ -134,14 +122,14 @@ def test_the_table_is_not_vacuous() -> None:
 
 
 def test_a_second_upload_is_the_next_version_and_the_list_shows_both(
-    docs_client: FlaskClient, bearer: Any, world: World
+    docs_client: FlaskClient, bearer: Any, docs_world: World
 ) -> None:
-    first = upload(docs_client, bearer("bu"), world.review, "final_report", files.docx("v1"), "final.docx")
-    second = upload(docs_client, bearer("bu"), world.review, "final_report", files.odt("v2"), "final.odt")
+    first = upload(docs_client, bearer("bu"), docs_world.review, "final_report", files.docx("v1"), "final.docx")
+    second = upload(docs_client, bearer("bu"), docs_world.review, "final_report", files.odt("v2"), "final.odt")
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.get_json()["version"] == 2
     assert second.get_json()["content_type"] == "application/vnd.oasis.opendocument.text"
-    listed = docs_client.get(f"/api/instances/{world.review}/documents", headers=bearer("bu")).get_json()
+    listed = docs_client.get(f"/api/instances/{docs_world.review}/documents", headers=bearer("bu")).get_json()
     assert [(d["slot"], d["version"]) for d in listed["documents"]] == [
         ("draft_report", 1),
         ("final_report", 2),
@@ -151,11 +139,13 @@ def test_a_second_upload_is_the_next_version_and_the_list_shows_both(
 
 
 def test_a_document_of_another_review_is_not_found_through_this_one(
-    docs_client: FlaskClient, bearer: Any, world: World
+    docs_client: FlaskClient, bearer: Any, docs_world: World
 ) -> None:
-    response = docs_client.get(f"/api/instances/{world.review + 1}/documents/{world.draft_id}", headers=bearer("admin"))
+    response = docs_client.get(
+        f"/api/instances/{docs_world.review + 1}/documents/{docs_world.draft_id}", headers=bearer("admin")
+    )
     assert response.status_code == 404
-    response = docs_client.get(f"/api/instances/{world.review}/documents/999", headers=bearer("admin"))
+    response = docs_client.get(f"/api/instances/{docs_world.review}/documents/999", headers=bearer("admin"))
     assert response.status_code == 404
 
 
@@ -168,7 +158,12 @@ def test_a_document_of_another_review_is_not_found_through_this_one(
     ],
 )
 def test_an_incomplete_upload_names_the_missing_part(
-    docs_client: FlaskClient, docs_db: Database, bearer: Any, world: World, data: dict[str, Any], pointers: list[str]
+    docs_client: FlaskClient,
+    docs_db: Database,
+    bearer: Any,
+    docs_world: World,
+    data: dict[str, Any],
+    pointers: list[str],
 ) -> None:
     import io
 
@@ -176,20 +171,23 @@ def test_an_incomplete_upload_names_the_missing_part(
     if "file" in data:
         data = dict(data, file=(io.BytesIO(data["file"][0]), data["file"][1]))
     response = docs_client.post(
-        f"/api/instances/{world.review}/documents", data=data, headers=bearer("bu"), content_type="multipart/form-data"
+        f"/api/instances/{docs_world.review}/documents",
+        data=data,
+        headers=bearer("bu"),
+        content_type="multipart/form-data",
     )
     assert response.status_code == 422 and list(response.get_json()["error"]["fields"]) == pointers
     assert counts(docs_db) == before
 
 
 def test_only_upload_routes_accept_documents_larger_than_a_request(
-    docs_app: Any, docs_client: FlaskClient, bearer: Any, world: World
+    docs_app: Any, docs_client: FlaskClient, bearer: Any, docs_world: World
 ) -> None:
     settings = docs_app.config["CPRFLOW"]
     assert settings.max_document_bytes < settings.max_request_bytes  # this world's limit is small: 256 KiB
     big = files.pdf("x" * 10) + b"%" + b"0" * (settings.max_request_bytes + 10)
     response = docs_client.post(
-        f"/api/instances/{world.review}/messages", data=big, headers=bearer("bu"), content_type="application/json"
+        f"/api/instances/{docs_world.review}/messages", data=big, headers=bearer("bu"), content_type="application/json"
     )
     assert response.status_code == 413
 
@@ -204,11 +202,11 @@ def _sign_in(client: FlaskClient, username: str) -> None:
 
 
 def test_the_review_page_lists_documents_and_downloads_them_as_attachments(
-    docs_client: FlaskClient, docs_db: Database, world: World
+    docs_client: FlaskClient, docs_db: Database, docs_world: World
 ) -> None:
     _sign_in(docs_client, "panel")
-    page = docs_client.get(f"/reviews/{world.review}").text
-    link = f"/reviews/{world.review}/documents/{world.draft_id}"
+    page = docs_client.get(f"/reviews/{docs_world.review}").text
+    link = f"/reviews/{docs_world.review}/documents/{docs_world.draft_id}"
     assert f'href="{link}"' in page and "draft.pdf" in page
     response = docs_client.get(link)
     assert response.status_code == 200 and response.data == files.pdf(*DRAFT_TEXT)
@@ -217,15 +215,15 @@ def test_the_review_page_lists_documents_and_downloads_them_as_attachments(
 
 
 def test_people_who_may_not_read_the_case_cannot_download_from_the_pages(
-    docs_client: FlaskClient, docs_db: Database, world: World
+    docs_client: FlaskClient, docs_db: Database, docs_world: World
 ) -> None:
     _sign_in(docs_client, "police")
-    assert docs_client.get(f"/reviews/{world.review}/documents/{world.draft_id}").status_code == 404
+    assert docs_client.get(f"/reviews/{docs_world.review}/documents/{docs_world.draft_id}").status_code == 404
     assert events_of(docs_db, "document_downloaded") == []
 
 
 def test_an_agency_uploads_its_timeline_through_the_task_form(
-    docs_client: FlaskClient, docs_db: Database, world: World
+    docs_client: FlaskClient, docs_db: Database, docs_world: World
 ) -> None:
     _sign_in(docs_client, "police")
     tasks = docs_client.get("/tasks").text
@@ -262,12 +260,12 @@ def test_an_agency_uploads_its_timeline_through_the_task_form(
     assert [(d.filename, d.uploaded_by) for d in stored] == [("police.docx", "police")]
 
 
-def test_a_form_cannot_point_at_another_slots_document(docs_db: Database, world: World) -> None:
+def test_a_form_cannot_point_at_another_slots_document(docs_db: Database, docs_world: World) -> None:
     from cprflow import services
     from cprflow.core.errors import InvalidData
 
-    task = next(t for t in services.list_tasks(docs_db, instance_id=world.review) if t.assignee == "police")
-    reference = {"document_id": world.draft_id, "version": 1, "filename": "draft.pdf"}
+    task = next(t for t in services.list_tasks(docs_db, instance_id=docs_world.review) if t.assignee == "police")
+    reference = {"document_id": docs_world.draft_id, "version": 1, "filename": "draft.pdf"}
     data = {
         "timeline_events": [{"date": "2025-06-01", "event": "Visit", "significance": "low"}],
         "submitted_by": "Records officer",
