@@ -12,6 +12,7 @@ from cprflow.core.errors import Problem
 from cprflow.db import store
 from cprflow.diagrams import diagram_set
 from cprflow.features import anonymisation, findings, letters, notifications
+from cprflow.services import modeling
 
 # Importing the features above registers their service-task operators: notify, letter,
 # anonymisation_check and file_findings (each module's ``@operators.register``).
@@ -27,6 +28,9 @@ def install() -> None:
         "findings", lambda found: findings.check_set(found.files, found.forms), files=(findings.THEMES_FILE,)
     )
     diagram_set.register_check("anonymisation", _anonymisation_rules, files=(anonymisation.RULES_FILE,))
+    diagram_set.register_check(
+        "timescales", lambda found: modeling.timescale_problems(found.files), files=(diagram_set.TIMESCALES_FILE,)
+    )
     store.on_tasks_opened(notifications.tasks_opened)
 
 

@@ -48,3 +48,11 @@ def test_migrate_previews_then_moves_every_movable_instance(review_db: Database)
     assert review.view().version_id == 1
     assert run(db, "migrate", "--to", str(v2), "--reason", "timescales", "--as", "olwen")["moved"] == [review.id]
     assert review.view().version_id == v2
+
+
+def test_a_deploy_from_the_command_line_keeps_its_note(db: Database, tmp_path: Path) -> None:
+    checkout = cpr.copy_diagrams(tmp_path / "checkout")
+    files = ["--dir", str(checkout / "processes"), "--forms", str(checkout / "forms")]
+    run(db, "deploy", *files, "--as", "release", "--note", "  First release of the 2026 process  ")
+    [listed] = run(db, "processes")
+    assert (listed["deployed_by"], listed["note"]) == ("release", "First release of the 2026 process")

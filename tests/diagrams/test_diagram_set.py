@@ -296,7 +296,7 @@ def test_unique_decision_table_with_overlapping_rules_is_refused(
 ) -> None:
     root = edited_copy(tmp_path, DMN, old, new)
 
-    problem = problem_at(refused(deployed, read_set(root)), DMN, "triage")
+    problem = problem_at(refused(deployed, read_set(root)), DMN, second_rule)  # marked on the second row
 
     assert second_rule in problem.message
     assert "UNIQUE" in problem.message

@@ -90,10 +90,12 @@ def test_a_deploy_records_who_and_when_and_the_diff_reads_as_changes(db: Databas
         and '"extended"' in row["changes"][0]["after"]
         and '"concise"' in row["changes"][0]["before"]
     )
-    assert diffs[FORM].elements_added == [{"id": "extra_note", "kind": "field", "name": "Note"}]
+    [added] = diffs[FORM].elements_added
+    assert (added["id"], added["kind"], added["name"]) == ("extra_note", "field", "Note")
+    assert '"x-title-cy": "Nodyn"' in added["content"]  # the field as it is, for the page to show
     # Against any version: back to the first, the same changes the other way round.
     back = {d.file: d for d in modeling.version_diff(db, 1, against=result.version_id)}
-    assert back[FORM].elements_removed == [{"id": "extra_note", "kind": "field", "name": "Note"}]
+    assert [e["id"] for e in back[FORM].elements_removed] == ["extra_note"]
 
 
 def test_timer_changes_and_added_or_removed_elements_are_named() -> None:

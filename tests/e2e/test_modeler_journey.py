@@ -39,6 +39,12 @@ def open_editor(page: Any, link: str) -> None:
     page.locator("#editor[data-ready=true]").wait_for(timeout=60_000)
 
 
+def deploy_with_note(page: Any, note: str) -> None:
+    page.get_by_text("Deploy my edits").click()
+    page.get_by_label("Why are you making these changes?").fill(note)
+    page.get_by_role("button", name="Check and deploy").click()
+
+
 def approved(review: Review) -> Review:
     """Screened, reviewed, drafted and approved by the Board on 15 April: the action plan is next."""
     cpr.to_draft(review)
@@ -69,10 +75,13 @@ def test_owner_changes_the_action_plan_deadline_deploys_and_migrates(
     script.fill(text.replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"'))
     page.get_by_role("button", name="Check", exact=True).click()
     page.get_by_text("No problems found: ready to deploy.").wait_for()
-    page.get_by_role("button", name="Check and deploy").click()
+    deploy_with_note(page, "The Board wants action plans within two weeks")
     page.get_by_text("Deployed as version 2.").wait_for()
     page.screenshot(path=str(ARTIFACTS / "modeler-deployed.png"), full_page=True)
-    assert [v["deployed_by"] for v in services.list_versions(live_db)] == ["olwen", "owner"]
+    assert [(v["deployed_by"], v["note"]) for v in services.list_versions(live_db)] == [
+        ("olwen", "The Board wants action plans within two weeks"),
+        ("owner", None),
+    ]
 
     # A review started now uses the new deadline; the running one keeps the one it started with.
     new = Review.start(live_db.url, "2026-01-05")
@@ -113,7 +122,7 @@ def test_a_check_marks_the_element_at_fault(page: Any, live_db: Database) -> Non
     note.wait_for()
     assert "__import__" in note.inner_text()
     assert "cprflow-problem" in page.locator('.djs-element[data-element-id="set_timescales"]').get_attribute("class")
-    page.get_by_role("button", name="Check and deploy").click()
+    deploy_with_note(page, "A script that reaches outside the sandbox")
     page.get_by_text("nothing was deployed").wait_for()
     assert len(services.list_versions(live_db)) == 1
 

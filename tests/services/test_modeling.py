@@ -201,3 +201,42 @@ def test_migration_needs_a_reason_and_a_newer_version(db: Database, at_action_pl
         modeling.migrate_instance(db, at_action_plan.id, 1, reason=" ", actor="owner", now=at("2026-04-16"))
     with pytest.raises(MigrationRefused, match="only move to a newer one"):
         modeling.migrate_instance(db, at_action_plan.id, 1, reason="r", actor="owner", now=at("2026-04-16"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The timescales file: what the editor writes is what the deploy check accepts
+
+
+def test_a_timescales_file_that_does_not_parse_is_refused_naming_the_timescale(db: Database) -> None:
+    from tests.web.pages.test_modeler_editors import TIMESCALES
+
+    cpr.deploy(db.url)
+    good = modeling.with_durations(TIMESCALES, {("child_practice_review", "notify_welsh_government"): "P7D"})
+    assert modeling.check_edits(db, {"processes/timescales.json": good}).ok
+    bad = TIMESCALES.replace('"P5D"', '"5 days"', 1).replace('"statutory"', '"advisory"', 1)
+    report = modeling.check_edits(db, {"processes/timescales.json": bad})
+    assert [p.message for p in report.problems] == [
+        "child_practice_review.completion: kind must be 'statutory' or 'local', not 'advisory'",
+        "child_practice_review.notify_welsh_government: duration '5 days' is not an ISO 8601 duration of years, "
+        "months, weeks and days, such as P5D or P6M",
+    ]
+    with pytest.raises(InvalidData) as refused:
+        modeling.with_durations(TIMESCALES, {("child_practice_review", "completion"): "P0M"})
+    assert refused.value.fields == {"/child_practice_review/completion/duration": ["a timescale cannot be zero"]}
+
+
+@pytest.mark.parametrize(
+    ("duration", "problem"),
+    [
+        ("P5D", None),
+        ("P1Y6M", None),
+        ("P12W", None),
+        ("P", "not an ISO 8601 duration of years, months, weeks and days, such as P5D or P6M"),
+        ("P5H", "not an ISO 8601 duration of years, months, weeks and days, such as P5D or P6M"),
+        ("p5d", "not an ISO 8601 duration of years, months, weeks and days, such as P5D or P6M"),
+        ("P0D", "a timescale cannot be zero"),
+        ("P1000D", "no part may be more than 999"),
+    ],
+)
+def test_durations_a_timescale_may_take(duration: str, problem: str | None) -> None:
+    assert modeling.duration_problem(duration) == problem

@@ -56,14 +56,15 @@ def init(ctx: Context) -> None:
 @click.option("--dir", "directory", type=click.Path(path_type=Path), help="Folder of diagrams (default: processes/).")
 @click.option("--forms", "forms_dir", type=click.Path(path_type=Path), help="Folder of forms (default: forms/).")
 @click.option("--as", "actor", default="cli", show_default=True)
+@click.option("--note", default=None, help="Why: kept with the version and shown in its changes.")
 @pass_ctx
 @handles_errors
-def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: str) -> None:
+def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: str, note: str | None) -> None:
     """Check and deploy the diagram set as a new version (unchanged files: no-op)."""
     diagrams = diagram_set.read_directories(
         directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir
     )
-    result = services.deploy(ctx.db, diagrams, actor=actor, now=now())
+    result = services.deploy(ctx.db, diagrams, actor=actor, now=now(), note=(note or "").strip() or None)
     verb = "deployed as version" if result.created else "unchanged: still version"
     out(ctx, result, [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)])
 
@@ -78,6 +79,7 @@ def list_processes(ctx: Context) -> None:
     for v in versions:
         lines.append(
             f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}"
+            + (f"  ({v['note']})" if v.get("note") else "")
         )
         lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])
     out(ctx, versions, lines or ["nothing deployed yet"])

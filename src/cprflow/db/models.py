@@ -61,6 +61,28 @@ class ProcessVersion(Base):
     files: Mapped[dict[str, str]] = mapped_column(Json)
     processes: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     specs: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Why it was deployed, in the deployer's words (required from the modeler; optional elsewhere).
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Draft(Base):
+    """A process owner's undeployed edit of one file, kept on the server until deployed or discarded.
+
+    ``revision`` counts saves, so a save from a stale tab is refused instead of overwriting a newer
+    one; ``base_version_id`` is the version the edit began from, so a deploy can tell when someone
+    else has deployed a change to the same file since."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(300))
+    content: Mapped[str] = mapped_column(Text)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("owner", "path", name="uq_drafts_owner_path"),)
 
 
 class Instance(Base):

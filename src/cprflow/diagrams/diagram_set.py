@@ -32,6 +32,8 @@ FORM_SUFFIX = ".json"
 #: anonymisation rules...), deployed with the diagrams; each is read and checked by the part of cprflow
 #: that registered it (``register_check``), and one that nothing reads is refused.
 DATA_FILE = re.compile(r"processes/[A-Za-z0-9_-]+\.json")
+#: The review's durations, statutory and local, edited as fields by process owners.
+TIMESCALES_FILE = "processes/timescales.json"
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -461,7 +463,7 @@ def _overlaps(name: str, decision: Any, rules: list[tuple[Any, list[str]]]) -> l
                     Problem(
                         name,
                         f"rules '{rule_a.get('id')}' and '{rule_b.get('id')}' can both match, but the hit policy is UNIQUE",
-                        decision.get("id"),
+                        rule_b.get("id") or decision.get("id"),  # the row to mark in the table editor
                         rule_b.sourceline,
                     )
                 )

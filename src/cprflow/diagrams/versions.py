@@ -6,6 +6,7 @@ as ``ProcessVersion.files`` holds them. Nothing here touches the database.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import zipfile
@@ -195,6 +196,8 @@ def _dmn_elements(root: Any) -> dict[str, dict[str, Any]]:
         for table in (n for n in decision.iter() if isinstance(n.tag, str) and _local(n) == "decisionTable"):
             inputs = [_cell(i) or i.get("label") or "" for i in table if _local(i) == "input"]
             outputs = [o.get("name") or o.get("label") or "" for o in table if _local(o) == "output"]
+            columns = [i.get("label") or _cell(i) for i in table if _local(i) == "input"]
+            columns += [o.get("label") or o.get("name") or "" for o in table if _local(o) == "output"]
             out[decision.get("id")] = {
                 "kind": "decision",
                 "name": decision.get("name"),
@@ -204,13 +207,30 @@ def _dmn_elements(root: Any) -> dict[str, dict[str, Any]]:
             }
             for number, rule in enumerate((r for r in table if _local(r) == "rule"), start=1):
                 cells = [_cell(c) for c in rule if _local(c) in ("inputEntry", "outputEntry")]
+                labels = columns + [""] * (len(cells) - len(columns))
                 out[rule.get("id")] = {
                     "kind": "rule",
                     "name": f"{decision.get('id')} row {number}",
-                    "cells": " | ".join(cells),
+                    # One line a column, so a line diff marks the cell that changed.
+                    "cells": "\n".join(
+                        f"{label}: {cell}" if label else cell for label, cell in zip(labels, cells, strict=False)
+                    ),
                     "annotation": _texts(rule, "./*[local-name()='description']"),
                 }
     return out
+
+
+def _ref(key: str, aspects: dict[str, Any]) -> dict[str, str]:
+    """An added or removed element; a decision row also carries its cells, one line a column."""
+    found = {"id": key, "kind": aspects["kind"], "name": aspects.get("name") or ""}
+    if aspects["kind"] == "rule":
+        found["content"] = aspects.get("cells") or ""
+    return found
+
+
+def _field_ref(key: str, node: Any) -> dict[str, Any]:
+    name = str(node.get("title", "")) if isinstance(node, dict) else ""
+    return {"id": key, "kind": "field", "name": name, "content": _short(node)}
 
 
 def _cell(node: Any) -> str:
@@ -235,9 +255,9 @@ def _diff_xml(name: str, old_text: str, new_text: str, elements_of: Any) -> File
         return result
     old, new = elements_of(old_root), elements_of(new_root)
     for key in sorted(set(new) - set(old)):
-        result.elements_added.append({"id": key, "kind": new[key]["kind"], "name": new[key].get("name") or ""})
+        result.elements_added.append(_ref(key, new[key]))
     for key in sorted(set(old) - set(new)):
-        result.elements_removed.append({"id": key, "kind": old[key]["kind"], "name": old[key].get("name") or ""})
+        result.elements_removed.append(_ref(key, old[key]))
     for key in sorted(set(old) & set(new)):
         a, b = old[key], new[key]
         changes = [
@@ -269,12 +289,14 @@ def _diff_json(name: str, old_text: str, new_text: str) -> FileDiff:
     if not (isinstance(old, dict) and isinstance(new, dict)):
         result.notes.append("changed")
         return result
+    if name == diagram_set.TIMESCALES_FILE:
+        return _diff_timescales(result, old, new)
     old_fields, new_fields = old.get("properties"), new.get("properties")
     if isinstance(old_fields, dict) and isinstance(new_fields, dict):
         for key in sorted(set(new_fields) - set(old_fields)):
-            result.elements_added.append({"id": key, "kind": "field", "name": str(new_fields[key].get("title", ""))})
+            result.elements_added.append(_field_ref(key, new_fields[key]))
         for key in sorted(set(old_fields) - set(new_fields)):
-            result.elements_removed.append({"id": key, "kind": "field", "name": str(old_fields[key].get("title", ""))})
+            result.elements_removed.append(_field_ref(key, old_fields[key]))
         for key in sorted(set(old_fields) & set(new_fields)):
             a, b = old_fields[key], new_fields[key]
             if a != b:
@@ -300,10 +322,115 @@ def _diff_json(name: str, old_text: str, new_text: str) -> FileDiff:
     return result
 
 
+def _timescales(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        f"{process}.{key}": entry
+        for process, entries in data.items()
+        if isinstance(entries, dict)
+        for key, entry in entries.items()
+        if isinstance(entry, dict)
+    }
+
+
+def _diff_timescales(result: FileDiff, old: dict[str, Any], new: dict[str, Any]) -> FileDiff:
+    """Each timescale is an element: its duration, kind and labels before and after."""
+    before, after = _timescales(old), _timescales(new)
+
+    def ref(key: str, entry: dict[str, Any]) -> dict[str, str]:
+        return {"id": key, "kind": f"timescale ({entry.get('kind', '?')})", "name": str(entry.get("label", ""))}
+
+    result.elements_added = [dict(ref(k, after[k]), content=_short(after[k])) for k in sorted(set(after) - set(before))]
+    result.elements_removed = [
+        dict(ref(k, before[k]), content=_short(before[k])) for k in sorted(set(before) - set(after))
+    ]
+    for key in sorted(set(before) & set(after)):
+        a, b = before[key], after[key]
+        changes = [
+            {"aspect": field, "before": _short(a.get(field)), "after": _short(b.get(field))}
+            for field in sorted(set(a) | set(b))
+            if a.get(field) != b.get(field)
+        ]
+        if changes:
+            result.elements_changed.append(dict(ref(key, b), changes=changes))
+    return result
+
+
 def _short(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    # Indented, so each item of a list (choices, their names) is a line a line diff can mark.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Line diffs: what a changed script, condition, cell or form setting looks like, changed lines marked
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a line diff: ``kind`` is same, removed, added or gap (``count`` lines unchanged
+    and not shown); ``parts`` are (text, changed) pieces, changed ones being what the edit touched."""
+
+    kind: str
+    parts: tuple[tuple[str, bool], ...] = ()
+    old: int | None = None
+    new: int | None = None
+    count: int = 0
+
+
+def line_diff(before: Any, after: Any, *, context: int = 3) -> list[Line]:
+    """``before`` and ``after`` as lines, removed lines then added ones where they differ, the
+    characters that changed within a replaced line marked, and long unchanged stretches cut to
+    ``context`` lines either side of a change."""
+    old = _lines(before)
+    new = _lines(after)
+    rows: list[Line] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            rows.extend(Line("same", ((old[i1 + k], False),), i1 + k + 1, j1 + k + 1) for k in range(i2 - i1))
+            continue
+        pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+        marked = [_marked(old[i1 + k], new[j1 + k]) for k in range(pairs)]
+        for k, i in enumerate(range(i1, i2)):
+            rows.append(Line("removed", marked[k][0] if k < pairs else ((old[i], True),), i + 1))
+        for k, j in enumerate(range(j1, j2)):
+            rows.append(Line("added", marked[k][1] if k < pairs else ((new[j], True),), None, j + 1))
+    return _trim(rows, context)
+
+
+def _lines(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return str(value).splitlines() or [""]
+
+
+def _marked(old: str, new: str) -> tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]:
+    before: list[tuple[str, bool]] = []
+    after: list[tuple[str, bool]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if i2 > i1:
+            before.append((old[i1:i2], tag != "equal"))
+        if j2 > j1:
+            after.append((new[j1:j2], tag != "equal"))
+    return tuple(before) or (("", True),), tuple(after) or (("", True),)
+
+
+def _trim(rows: list[Line], context: int) -> list[Line]:
+    changed = [n for n, row in enumerate(rows) if row.kind != "same"]
+    keep = {n for c in changed for n in range(c - context, c + context + 1)}
+    out: list[Line] = []
+    hidden = 0
+    for n, row in enumerate(rows):
+        if row.kind != "same" or n in keep:
+            if hidden:
+                out.append(Line("gap", count=hidden))
+                hidden = 0
+            out.append(row)
+        else:
+            hidden += 1
+    if hidden:
+        out.append(Line("gap", count=hidden))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,8 +20,12 @@ from cprflow.db.store import deployed_version, latest_version_with, record_event
 from cprflow.diagrams import diagram_set
 
 
-def deploy(db: Database, diagrams: diagram_set.DiagramSet, *, actor: str, now: datetime) -> DeployResult:
-    """Store the set as a new version; the same content again is a no-op returning the old one."""
+def deploy(
+    db: Database, diagrams: diagram_set.DiagramSet, *, actor: str, now: datetime, note: str | None = None
+) -> DeployResult:
+    """Store the set as a new version; the same content again is a no-op returning the old one.
+
+    ``note`` says why, in the deployer's words; it is kept with the version and its event."""
     content_hash = diagrams.content_hash
     with db.transaction(write=False) as session:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
@@ -40,6 +44,7 @@ def deploy(db: Database, diagrams: diagram_set.DiagramSet, *, actor: str, now: d
             files={n: c.decode("utf-8") for n, c in diagrams.files.items()},
             processes=listed,
             specs=zlib.compress(checked.specs_json.encode()),
+            note=note,
         )
         session.add(version)
         session.flush()
@@ -49,7 +54,12 @@ def deploy(db: Database, diagrams: diagram_set.DiagramSet, *, actor: str, now: d
             "deployed",
             actor,
             now,
-            {"version_id": version.id, "content_hash": content_hash, "processes": [p["id"] for p in listed]},
+            {
+                "version_id": version.id,
+                "content_hash": content_hash,
+                "processes": [p["id"] for p in listed],
+                "note": note,
+            },
         )
         return DeployResult(version.id, True, content_hash, listed)
 
@@ -63,6 +73,7 @@ def list_versions(db: Database) -> list[dict[str, Any]]:
                 ProcessVersion.deployed_at,
                 ProcessVersion.deployed_by,
                 ProcessVersion.processes,
+                ProcessVersion.note,
             ).order_by(ProcessVersion.id.desc())
         ).all()
         return [r._asdict() for r in rows]

@@ -9,6 +9,8 @@ Each function frames its own transactions, as services.py does.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,9 +50,10 @@ class CheckReport:
     same_as_version: int | None
 
 
-def _edited_set(db: Database, edits: dict[str, str], base_version: int | None) -> diagram_set.DiagramSet:
+def check_paths(names: Any) -> None:
+    """Refuse (InvalidData, naming each) paths that cannot be part of a diagram set."""
     fields: dict[str, list[str]] = {}
-    for name in edits:
+    for name in names:
         if not name.startswith(EDITABLE_PREFIXES):
             fields[f"/files/{name}"] = ["must be under processes/ or forms/"]
             continue
@@ -61,6 +64,10 @@ def _edited_set(db: Database, edits: dict[str, str], base_version: int | None) -
             fields[f"/files/{name}"] = ["names are letters, digits, '.', '_' and '-' ending .bpmn, .dmn or .json"]
     if fields:
         raise InvalidData("some edited files cannot be part of a diagram set", fields=fields)
+
+
+def _edited_set(db: Database, edits: dict[str, str], base_version: int | None) -> diagram_set.DiagramSet:
+    check_paths(edits)
     files = version_files(db, base_version) if base_version else _newest(db)
     merged = {name: text.encode("utf-8") for name, text in files.items()}
     merged.update({name: text.encode("utf-8") for name, text in edits.items()})
@@ -90,9 +97,10 @@ def deploy_edits(
     actor: str,
     now: datetime,
     base_version: int | None = None,
+    note: str | None = None,
 ) -> DeployResult:
     """Deploy the newest version with ``edits`` on top, refused (DeployRefused) as the CLI is."""
-    return deployments.deploy(db, _edited_set(db, edits, base_version), actor=actor, now=now)
+    return deployments.deploy(db, _edited_set(db, edits, base_version), actor=actor, now=now, note=note)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,6 +124,7 @@ def version_info(db: Database, version_id: int) -> dict[str, Any]:
                 ProcessVersion.deployed_at,
                 ProcessVersion.deployed_by,
                 ProcessVersion.processes,
+                ProcessVersion.note,
             ).where(ProcessVersion.id == version_id)
         ).first()
         if row is None:
@@ -284,6 +293,133 @@ def _carry_over(session: Any, old_rows: Sequence[Any], new_tasks: list[Any]) -> 
             session.connection().execute(
                 update(TASKS).where(TASKS.c.id == task.id).values(claimed_by=old.claimed_by, draft=old.draft)
             )
+
+
+# ---------------------------------------------------------------------------------------------
+# Timescales as fields: processes/timescales.json ({process: {key: {duration, kind, label, ...}}})
+
+#: The units a duration is edited in, as ISO 8601 designators.
+UNITS = ("D", "W", "M", "Y")
+_SIMPLE = re.compile(r"P([0-9]+)([DWMY])")
+_ISO = re.compile(r"P(?=[0-9])(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?")
+#: Longest number of one unit a timescale may take (999 days is under three years).
+MAX_AMOUNT = 999
+
+
+@dataclass(frozen=True)
+class Timescale:
+    """One timescale as a process owner edits it: ``amount`` and ``unit`` when the duration is one
+    number of one unit (``P5D``), otherwise None and the ISO text is edited as it is."""
+
+    process_id: str
+    key: str
+    duration: str
+    kind: str
+    label: str
+    label_cy: str
+    counted_from: str | None
+    counted_from_cy: str | None
+
+    @property
+    def amount(self) -> int | None:
+        found = split_duration(self.duration)
+        return found[0] if found else None
+
+    @property
+    def unit(self) -> str | None:
+        found = split_duration(self.duration)
+        return found[1] if found else None
+
+    @property
+    def statutory(self) -> bool:
+        return self.kind == "statutory"
+
+
+def split_duration(duration: str) -> tuple[int, str] | None:
+    """``P5D`` as (5, "D"); None for anything that is not one number of one unit."""
+    found = _SIMPLE.fullmatch(duration)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+def read_timescales(text: str) -> list[Timescale]:
+    """The timescales in a timescales.json text, in the file's order; InvalidData if it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise InvalidData("the timescales file is not valid JSON", fields={"/": [str(err)]}) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InvalidData("the timescales file must map each process to its timescales", fields={"/": ["not a map"]})
+    found = []
+    for process_id, entries in data.items():
+        for key, entry in entries.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("duration"), str):
+                raise InvalidData(
+                    f"timescale {process_id}.{key} has no duration", fields={f"/{process_id}/{key}": ["no duration"]}
+                )
+            found.append(
+                Timescale(
+                    process_id,
+                    key,
+                    entry["duration"],
+                    str(entry.get("kind", "local")),
+                    str(entry.get("label", key)),
+                    str(entry.get("label_cy") or entry.get("label", key)),
+                    entry.get("from"),
+                    entry.get("from_cy") or entry.get("from"),
+                )
+            )
+    return found
+
+
+def duration_problem(duration: str) -> str | None:
+    """Why ``duration`` cannot be a timescale (None if it can): an ISO 8601 duration of whole days,
+    weeks, months or years, none of them more than MAX_AMOUNT."""
+    if not _ISO.fullmatch(duration):
+        return "not an ISO 8601 duration of years, months, weeks and days, such as P5D or P6M"
+    amounts = [int(n) for n in re.findall(r"[0-9]+", duration)]
+    if not any(amounts):
+        return "a timescale cannot be zero"
+    if max(amounts) > MAX_AMOUNT:
+        return f"no part may be more than {MAX_AMOUNT}"
+    return None
+
+
+def timescale_problems(files: dict[str, bytes]) -> list[Problem]:
+    """The deploy check of processes/timescales.json as the editor needs it: a map of processes to
+    timescales, each with a duration that parses, a kind (statutory or local) and both labels."""
+    content = files.get(diagram_set.TIMESCALES_FILE)
+    if content is None:
+        return []
+    name = diagram_set.TIMESCALES_FILE
+    try:
+        rows = read_timescales(content.decode("utf-8"))
+    except (InvalidData, UnicodeDecodeError) as err:
+        return [Problem(name, getattr(err, "message", str(err)))]
+    found = []
+    for row in rows:
+        where = f"{row.process_id}.{row.key}"
+        problem = duration_problem(row.duration)
+        if problem:
+            found.append(Problem(name, f"{where}: duration {row.duration!r} is {problem}"))
+        if row.kind not in ("statutory", "local"):
+            found.append(Problem(name, f"{where}: kind must be 'statutory' or 'local', not {row.kind!r}"))
+    data = json.loads(content)
+    for process_id, entries in data.items():
+        for key, entry in entries.items():
+            if not (isinstance(entry.get("label"), str) and isinstance(entry.get("label_cy"), str)):
+                found.append(Problem(name, f"{process_id}.{key}: needs a label and a Welsh label (label_cy)"))
+    return found
+
+
+def with_durations(text: str, durations: dict[tuple[str, str], str]) -> str:
+    """The timescales file with the given (process, key) durations replaced, all else kept in order."""
+    data = json.loads(text)
+    for (process_id, key), duration in durations.items():
+        problem = duration_problem(duration)
+        if problem:
+            raise InvalidData(f"{process_id}.{key}: {problem}", fields={f"/{process_id}/{key}/duration": [problem]})
+        data[process_id][key]["duration"] = duration
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 #: Who edits, checks, deploys and migrates (as the API's deploy already requires), and who reads

@@ -165,6 +165,43 @@ class EditsRequest(Schema):
     )
 
 
+_PATH = fields.String(validate=validate.Length(min=1, max=300))
+
+
+class DraftSaveRequest(Schema):
+    """One file's edit, following the revision the editor last had (0: none saved yet)."""
+
+    path = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    content = fields.String(required=True, validate=validate.Length(max=_MAX_EDIT))
+    revision = fields.Integer(required=True, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class DraftDiscardRequest(Schema):
+    paths = fields.List(_PATH, required=True, validate=validate.Length(min=1, max=500))
+
+
+class EditorCheckRequest(Schema):
+    """The editors check the owner's saved drafts; ``files`` instead checks exactly these."""
+
+    files = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=300)),
+        values=fields.String(validate=validate.Length(max=_MAX_EDIT)),
+        validate=validate.Length(min=1, max=500),
+    )
+
+
+class EditorDeployRequest(EditorCheckRequest):
+    note = fields.String(required=True, validate=validate.Length(max=2000))
+    #: {path: revision} as the page last checked them: a deploy of anything else is refused.
+    revisions = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=300)),
+        values=fields.Integer(validate=validate.Range(min=0, max=2**31 - 1)),
+        validate=validate.Length(max=500),
+    )
+    #: Files another deploy changed since the draft began, which the owner deploys over knowingly.
+    confirm_stale = fields.List(_PATH, load_default=list, validate=validate.Length(max=500))
+
+
 class ProblemOut(Schema):
     file = fields.String(required=True)
     message = fields.String(required=True)
@@ -185,6 +222,7 @@ class VersionInfoOut(Schema):
     deployed_at = fields.AwareDateTime(required=True)
     deployed_by = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
+    note = fields.String(allow_none=True)
 
 
 class VersionInfoList(Schema):

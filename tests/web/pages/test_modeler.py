@@ -95,6 +95,12 @@ PAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", f"/modeler/data/file?path={BPMN}", EDIT),
     ("POST", "/modeler/data/check", EDIT),
     ("POST", "/modeler/data/form-preview", EDIT),
+    ("GET", "/modeler/drafts", EDIT),
+    ("GET", "/modeler/drafts/process_owner", EDIT),
+    ("GET", "/modeler/data/drafts", EDIT),
+    ("PUT", "/modeler/data/drafts", EDIT),
+    ("POST", "/modeler/data/drafts/discard", EDIT),
+    ("GET", "/modeler/data/operators", EDIT),
 ]
 API: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/processes/check", EDIT),
@@ -104,6 +110,8 @@ API: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 BODIES = {
     "/modeler/data/check": {"files": {"forms/x.schema.json": "{}"}},
+    "/modeler/data/drafts": {"path": "forms/x.schema.json", "content": "{}", "revision": 0},
+    "/modeler/data/drafts/discard": {"paths": ["forms/x.schema.json"]},
     "/modeler/data/form-preview": {"schema": '{"type": "object"}'},
     "/api/processes/check": {"files": {"forms/x.schema.json": "{}"}},
 }
@@ -151,18 +159,28 @@ def test_check_then_deploy_from_the_editor_makes_a_version(client: FlaskClient, 
     report = client.post("/modeler/data/check", json={"files": {BPMN: broken}}, headers={"X-CSRFToken": token}).json
     assert report["ok"] is False
     assert [(p["file"], p["element"]) for p in report["problems"]] == [(BPMN, "set_timescales")]
-    refused = client.post("/modeler/data/deploy", json={"files": {BPMN: broken}}, headers={"X-CSRFToken": token})
+    refused = client.post(
+        "/modeler/data/deploy", json={"files": {BPMN: broken}, "note": "try"}, headers={"X-CSRFToken": token}
+    )
     assert refused.status_code == 422 and refused.json["error"]["code"] == "deploy_refused"
     assert list(refused.json["error"]["fields"]) == [f"{BPMN}#set_timescales"]
+    no_note = client.post(
+        "/modeler/data/deploy", json={"files": {BPMN: edited_bpmn(db)}, "note": " "}, headers={"X-CSRFToken": token}
+    )
+    assert no_note.status_code == 422 and list(no_note.json["error"]["fields"]) == ["/note"]
 
     deployed = client.post(
-        "/modeler/data/deploy", json={"files": {BPMN: edited_bpmn(db)}}, headers={"X-CSRFToken": token}
+        "/modeler/data/deploy",
+        json={"files": {BPMN: edited_bpmn(db)}, "note": "Two weeks for the action plan"},
+        headers={"X-CSRFToken": token},
     )
     assert deployed.status_code == 201 and deployed.json["version_id"] == 2
     listed = client.get("/modeler/versions").text
     assert "process_owner" in listed and "/modeler/versions/2/migrate" in listed
     diff = client.get("/modeler/versions/2").text
-    assert "set_timescales" in diff and "action_plan_period = &#34;P2W&#34;" in diff
+    assert (
+        "set_timescales" in diff and "action_plan_period = &#34;P<ins>2</ins>W&#34;" in diff
+    )  # the changed line, marked
     archive = zipfile.ZipFile(io.BytesIO(client.get("/modeler/versions/2.zip").data))
     assert 'action_plan_period = "P2W"' in archive.read(BPMN).decode()
 

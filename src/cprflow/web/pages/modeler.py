@@ -8,18 +8,21 @@ endpoints under ``/modeler/data`` answer the editors' scripts in the API's error
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from marshmallow import ValidationError
 
 from cprflow import services
-from cprflow.core import errors
-from cprflow.diagrams.versions import zip_bytes
-from cprflow.services import modeling
+from cprflow.core import errors, operators
+from cprflow.diagrams import diagram_set
+from cprflow.diagrams import versions as versioning  # 'versions' is the page below
+from cprflow.services import drafts, modeling
 from cprflow.services.users import UserView
 from cprflow.web import formrender, schemas
 from cprflow.web.auth import current_user
@@ -27,6 +30,7 @@ from cprflow.web.common import check_storable
 from cprflow.web.common import db as _db
 from cprflow.web.common import now as _now
 from cprflow.web.errors import STATUS, MalformedRequest, fields_of, pointers
+from cprflow.web.pages import modeler_strings
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 data_bp = Blueprint("modeler_data", __name__, url_prefix="/modeler/data")
@@ -58,6 +62,11 @@ def _to_login(_: Exception) -> Any:
     return redirect(url_for("account.login", next=request.full_path))
 
 
+@bp.context_processor
+def _strings() -> dict[str, Any]:
+    return {"editor_strings": modeler_strings.editor_strings()}
+
+
 @bp.after_request
 def _editor_csp(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = EDITOR_CSP
@@ -70,8 +79,9 @@ def _editor_csp(response: Response) -> Response:
 
 @bp.get("/")
 def index() -> Any:
-    _owner()
+    user = _owner()
     files = sorted(services.newest_files(_db()))
+    every = drafts.listing(_db())
     return render_template(
         "modeler/index.html",
         diagrams=[f for f in files if f.endswith(".bpmn")],
@@ -79,6 +89,34 @@ def index() -> Any:
         forms=sorted(
             f.removeprefix("forms/").removesuffix(".schema.json") for f in files if f.endswith(".schema.json")
         ),
+        mine={d.path: d for d in every if d.owner == user.username},
+        others=[d for d in every if d.owner != user.username],
+        has_timescales=diagram_set.TIMESCALES_FILE in files,
+    )
+
+
+@bp.get("/drafts")
+def drafts_page() -> Any:
+    """Every process owner's edits waiting to be deployed: who, which files, when last saved."""
+    user = _owner()
+    return render_template("modeler/drafts.html", drafts=drafts.listing(_db()), me=user.username)
+
+
+@bp.get("/drafts/<owner>")
+def owner_drafts(owner: str) -> Any:
+    """One owner's waiting edits as changes from the newest version (read only to the others)."""
+    user = _owner()
+    mine = drafts.listing(_db(), owner=owner, content=True)
+    newest = {name: content.decode("utf-8") for name, content in services.newest_files(_db()).items()}
+    edited = dict(newest, **{d.path: d.content or "" for d in mine})
+    return render_template(
+        "modeler/owner_drafts.html",
+        owner=owner,
+        own=owner == user.username,
+        drafts=mine,
+        stale=drafts.stale(_db(), owner),
+        diffs=versioning.diff(newest, edited),
+        line_diff=versioning.line_diff,
     )
 
 
@@ -107,6 +145,134 @@ def form() -> Any:
     return _editor("modeler/form.html", f"forms/{name}.schema.json", ui_path=f"forms/{name}.uischema.json", name=name)
 
 
+# ---------------------------------------------------------------------------------------------
+# Timescales as fields, saved as the owner's draft of processes/timescales.json
+
+
+def _unit_names() -> dict[str, str]:
+    return {"D": _("Days"), "W": _("Weeks"), "M": _("Months"), "Y": _("Years")}
+
+
+def in_words(duration: str) -> str:
+    """``P5D`` as "5 days" (in the page's language); anything else as it is written."""
+    found = modeling.split_duration(duration)
+    if not found:
+        return duration
+    n, unit = found
+    words = {
+        "D": ngettext("%(num)d day", "%(num)d days", n),
+        "W": ngettext("%(num)d week", "%(num)d weeks", n),
+        "M": ngettext("%(num)d month", "%(num)d months", n),
+        "Y": ngettext("%(num)d year", "%(num)d years", n),
+    }
+    return words[unit]
+
+
+def _read_durations(rows: list[modeling.Timescale]) -> tuple[dict[str, str], dict[str, str]]:
+    """The durations the form gives, by ``process.key``, and GOV.UK error messages for those it cannot."""
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for row in rows:
+        name = f"{row.process_id}.{row.key}"
+        label = row.label_cy if session.get("lang") == "cy" else row.label
+        if row.amount is None:
+            text = request.form.get(f"{name}.duration", "").strip().upper()
+            if modeling.duration_problem(text):
+                problems[name] = _("Enter %(label)s as an ISO 8601 duration, for example P5D or P6M", label=label)
+            values[name] = text
+            continue
+        amount, unit = request.form.get(f"{name}.amount", "").strip(), request.form.get(f"{name}.unit", "")
+        if not amount.isdigit() or not 1 <= int(amount) <= modeling.MAX_AMOUNT:
+            problems[name] = _("Enter a whole number from 1 to 999 for %(label)s", label=label)
+        elif unit not in modeling.UNITS:
+            problems[name] = _("Choose days, weeks, months or years for %(label)s", label=label)
+        values[name] = f"P{int(amount)}{unit}" if amount.isdigit() and unit in modeling.UNITS else amount + unit
+    return values, problems
+
+
+@bp.route("/timescales", methods=["GET", "POST"])
+def timescales() -> Any:
+    """Each timescale as a number and a unit; a statutory one changes only once confirmed again."""
+    user = _owner()
+    path = diagram_set.TIMESCALES_FILE
+    newest = services.newest_files(_db()).get(path)
+    mine = drafts.get(_db(), user.username, path)
+    text = mine.content if mine is not None else newest.decode("utf-8") if newest is not None else None
+    if text is None:
+        raise errors.NotFound(_("The newest version has no timescales file."))
+    rows = modeling.read_timescales(text or "")
+    deployed = (
+        {f"{t.process_id}.{t.key}": t.duration for t in modeling.read_timescales(newest.decode())} if newest else {}
+    )
+    values: dict[str, str] = {f"{t.process_id}.{t.key}": t.duration for t in rows}
+    problems: dict[str, str] = {}
+    to_confirm: list[modeling.Timescale] = []
+    if request.method == "POST":
+        values, problems = _read_durations(rows)
+        # Only durations that are good can be changed, and so need confirming.
+        keys = {r: f"{r.process_id}.{r.key}" for r in rows}
+        changed = {r: values[keys[r]] for r in rows if keys[r] not in problems and values[keys[r]] != r.duration}
+        confirmed = set(request.form.getlist("confirm"))
+        to_confirm = [r for r in changed if r.statutory and f"{r.process_id}.{r.key}" not in confirmed]
+        if not problems and to_confirm:
+            problems["confirm"] = _("Confirm each change to a statutory timescale, or put it back")
+        if not problems:
+            if not changed:
+                flash(_("Nothing changed: the timescales are as they were."))
+                return redirect(url_for("modeler.timescales"))
+            new_text = modeling.with_durations(text, {(r.process_id, r.key): d for r, d in changed.items()})
+            try:
+                drafts.save(
+                    _db(), user.username, path, new_text, revision=request.form.get("revision", 0, type=int), now=_now()
+                )
+            except drafts.DraftChanged:
+                flash(
+                    _("Your timescales were saved from another tab or window meanwhile: here they are as saved there.")
+                )
+                return redirect(url_for("modeler.timescales"))
+            flash(
+                _(
+                    "Saved on the server as your edit of the timescales. Nothing changes for reviews until you "
+                    "check and deploy it, with any other edits, below."
+                )
+            )
+            return redirect(url_for("modeler.timescales"))
+    names = {p["id"]: p["name"] for v in services.list_versions(_db())[:1] for p in v["processes"]}
+    return render_template(
+        "modeler/timescales.html",
+        path=path,
+        rows=rows,
+        values=values,
+        deployed=deployed,
+        problems=problems,
+        to_confirm=to_confirm,
+        revision=mine.revision if mine is not None else 0,
+        saved_at=mine.saved_at if mine is not None else None,
+        process_names=names,
+        shown=_shown(rows, values),
+        targets=dict(
+            {f"{r.process_id}.{r.key}": f"{r.process_id}.{r.key}.{'amount' if r.amount else 'duration'}" for r in rows},
+            confirm="confirm-0",
+        ),
+        units=_unit_names(),
+        in_words=in_words,
+    ), 422 if problems else 200
+
+
+def _shown(rows: list[modeling.Timescale], values: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """What each field shows: what was sent when the form is shown again, else what is saved."""
+    shown = {}
+    for row in rows:
+        name = f"{row.process_id}.{row.key}"
+        split = modeling.split_duration(values[name])
+        shown[name] = {
+            "amount": request.form.get(f"{name}.amount", split[0] if split else ""),
+            "unit": request.form.get(f"{name}.unit", split[1] if split else "D"),
+            "duration": request.form.get(f"{name}.duration", values[name]),
+        }
+    return shown
+
+
 @bp.get("/versions")
 def versions() -> Any:
     _owner(*modeling.VERSION_READERS)
@@ -121,14 +287,20 @@ def version(version_id: int) -> Any:
     base = against if against is not None else modeling.predecessor(_db(), version_id)
     found = modeling.version_diff(_db(), version_id, base)
     return render_template(
-        "modeler/version.html", info=info, against=base, diffs=found, versions=services.list_versions(_db())
+        "modeler/version.html",
+        info=info,
+        against=base,
+        against_info=modeling.version_info(_db(), base) if base is not None else None,
+        diffs=found,
+        versions=services.list_versions(_db()),
+        line_diff=versioning.line_diff,
     )
 
 
 @bp.get("/versions/<int:version_id>.zip")
 def version_zip(version_id: int) -> Any:
     _owner(*modeling.VERSION_READERS)
-    body = zip_bytes(modeling.version_files(_db(), version_id))
+    body = versioning.zip_bytes(modeling.version_files(_db(), version_id))
     return Response(
         body,
         mimetype="application/zip",
@@ -174,7 +346,13 @@ def migrate(version_id: int) -> Any:
 @data_bp.errorhandler(errors.CprflowError)
 def _json_error(err: errors.CprflowError) -> Any:
     status = next(s for kind, s in STATUS if isinstance(err, kind))
-    return jsonify(error={"code": err.code, "message": err.message, "fields": fields_of(err)}), status
+    body: dict[str, Any] = {"code": err.code, "message": err.message, "fields": fields_of(err)}
+    # The editors mark problems on the element at fault, and offer to deploy over stale files.
+    if isinstance(err, errors.DeployRefused):
+        body["problems"] = schemas.ProblemOut(many=True).dump(err.problems)
+    if isinstance(err, drafts.DraftsStale):
+        body["stale"] = [_stale_out(s) for s in err.stale]
+    return jsonify(error=body), status
 
 
 @data_bp.errorhandler(ValidationError)
@@ -197,28 +375,126 @@ def _json_body(schema: type[Any]) -> Any:
     return schema().load(payload)
 
 
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _draft_out(view: drafts.DraftView) -> dict[str, Any]:
+    return {
+        "owner": view.owner,
+        "path": view.path,
+        "revision": view.revision,
+        "saved_at": _iso(view.saved_at),
+        "base_version_id": view.base_version_id,
+    }
+
+
+def _stale_out(found: drafts.StaleFile) -> dict[str, Any]:
+    return {
+        "path": found.path,
+        "version_id": found.version_id,
+        "deployed_by": found.deployed_by,
+        "deployed_at": _iso(found.deployed_at),
+    }
+
+
 @data_bp.get("/file")
 def file() -> Any:
-    _owner()
+    """A file of the newest version, with the signed-in owner's draft of it (what the editor
+    opens), whether a later deploy changed the file since that draft began, and who else is
+    editing it."""
+    user = _owner()
     path = request.args.get("path", "")
     files = services.newest_files(_db())
-    if path not in files:
+    mine = drafts.get(_db(), user.username, path)
+    if path not in files and mine is None:
         raise errors.NotFound(f"no file {path!r} in the newest version")
-    return jsonify(path=path, content=files[path].decode("utf-8"))
+    stale = [s for s in drafts.stale(_db(), user.username) if s.path == path]
+    others = [d for d in drafts.listing(_db()) if d.path == path and d.owner != user.username]
+    return jsonify(
+        path=path,
+        content=files[path].decode("utf-8") if path in files else None,
+        draft=dict(_draft_out(mine), content=mine.content) if mine is not None else None,
+        stale=_stale_out(stale[0]) if stale else None,
+        others=[_draft_out(d) for d in others],
+    )
+
+
+@data_bp.get("/drafts")
+def list_drafts() -> Any:
+    """The signed-in owner's drafts (with any a later deploy made stale) and every other owner's."""
+    user = _owner()
+    every = drafts.listing(_db())
+    return jsonify(
+        mine=[_draft_out(d) for d in every if d.owner == user.username],
+        others=[_draft_out(d) for d in every if d.owner != user.username],
+        stale=[_stale_out(s) for s in drafts.stale(_db(), user.username)],
+    )
+
+
+@data_bp.put("/drafts")
+def save_draft() -> Any:
+    user = _owner()
+    body = _json_body(schemas.DraftSaveRequest)
+    saved = drafts.save(_db(), user.username, body["path"], body["content"], revision=body["revision"], now=_now())
+    return jsonify(_draft_out(saved))
+
+
+@data_bp.post("/drafts/discard")
+def discard_drafts() -> Any:
+    user = _owner()
+    paths = _json_body(schemas.DraftDiscardRequest)["paths"]
+    return jsonify(discarded=drafts.discard(_db(), user.username, paths))
 
 
 @data_bp.post("/check")
 def check() -> Any:
-    _owner()
-    report = modeling.check_edits(_db(), _json_body(schemas.EditsRequest)["files"])
-    return jsonify(schemas.CheckOut().dump(report))
+    """The deploy checks over the owner's saved drafts (or exactly the ``files`` given)."""
+    user = _owner()
+    body = _json_body(schemas.EditorCheckRequest)
+    if "files" in body:
+        report = modeling.check_edits(_db(), body["files"])
+        return jsonify(schemas.CheckOut().dump(report))
+    report = drafts.check(_db(), user.username)
+    return jsonify(
+        dict(
+            schemas.CheckOut().dump(report),
+            revisions={d.path: d.revision for d in drafts.listing(_db(), owner=user.username)},
+            stale=[_stale_out(s) for s in drafts.stale(_db(), user.username)],
+        )
+    )
 
 
 @data_bp.post("/deploy")
 def deploy() -> Any:
+    """Check and deploy the owner's drafts (or exactly the ``files`` given) with a note saying why."""
     user = _owner()
-    result = modeling.deploy_edits(_db(), _json_body(schemas.EditsRequest)["files"], actor=user.username, now=_now())
+    body = _json_body(schemas.EditorDeployRequest)
+    if "files" in body:
+        note = drafts.require_note(body["note"])
+        result = modeling.deploy_edits(_db(), body["files"], actor=user.username, now=_now(), note=note)
+    else:
+        result = drafts.deploy(
+            _db(),
+            user.username,
+            note=body["note"],
+            now=_now(),
+            revisions=body.get("revisions"),
+            confirm_stale=body["confirm_stale"],
+        )
     return jsonify(schemas.VersionOut().dump(result)), 201 if result.created else 200
+
+
+@data_bp.get("/operators")
+def list_operators() -> Any:
+    """What a service task may call: each operator with the parameters it needs and takes."""
+    _owner()
+    return jsonify(
+        operators=[
+            {"name": o.name, "required": sorted(o.required), "optional": sorted(o.optional), "doc": o.doc}
+            for o in sorted(operators.registry().values(), key=lambda o: o.name)
+        ]
+    )
 
 
 @data_bp.post("/form-preview")
