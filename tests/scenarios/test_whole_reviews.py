@@ -189,3 +189,17 @@ def test_ended_holds_stay_ended_after_closure_and_the_report_counts_ten_days(url
     assert "holds" not in view.data  # no second copy to go stale
     assert view.data["days_on_hold"] == 10
     assert hold_figures(url, r.id, "2027-06-01") == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. Events record the data a step changed, nothing else
+
+
+def test_an_audit_cycle_timer_records_no_script_working_variables(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    fired = [e for e in r.events() if e.kind == "timer_fired"][-1]
+    assert fired.detail["timers"] == ["audit_due"]
+    assert not {"a", "s", "e"} & set(fired.detail["changes"])
+    assert not {"a", "s", "e"} & set(r.data())
