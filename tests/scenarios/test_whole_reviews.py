@@ -192,6 +192,20 @@ def test_ended_holds_stay_ended_after_closure_and_the_report_counts_ten_days(url
 
 
 # ---------------------------------------------------------------------------------------------
+# 6. The first form opens with values it accepts
+
+
+def test_the_referral_form_sent_back_with_what_it_opened_with_is_accepted(url: str) -> None:
+    r = Review.start(url)
+    with cpr.opened(url) as db:
+        opened = services.get_task(db, r.task("record_referral").id).data
+    assert "child_date_of_birth" not in opened and "review_framework" not in opened  # no "" for a date or a choice
+    assert opened["family_members"] == []
+    view = r.do("record_referral", {**cpr.referral(), **opened}, "2026-01-05")
+    assert view.data["stage"] == "screening"
+
+
+# ---------------------------------------------------------------------------------------------
 # 10. Events record the data a step changed, nothing else
 
 

@@ -163,3 +163,18 @@ def check_rules(schema: dict[str, Any], data: dict[str, Any], facts: dict[str, A
             fields.setdefault(rule["field"], []).append(rule["message"])
     if fields:
         raise InvalidData("the submitted data breaks a rule of the form", fields=fields)
+
+
+def prefill(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The values a form opens with: the task's data for the form's fields, leaving out any a field
+    would refuse (a diagram's ``""`` default for a date or a choice), so the form sent back unchanged
+    is never refused for what it was given."""
+    declared = schema.get("properties", {})
+    shown = {}
+    for key, value in values.items():
+        spec = declared.get(key) if isinstance(declared, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("readOnly") or not any(True for _ in _validator(spec).iter_errors(value)):
+            shown[key] = value
+    return shown

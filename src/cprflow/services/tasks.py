@@ -87,8 +87,7 @@ def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, w
         schema = version.forms.get(task.form or "") or {"type": "object"}
         ready = load_workflow(session, instance).ready_task(task_id) if with_values else None
         current = ready.data if ready is not None else {}
-        fields_ = schema.get("properties", {})
-        data = {k: v for k, v in current.items() if k in fields_}
+        data = forms.prefill(schema, current)
         data.update(task.draft or {})
         return TaskDetail(
             task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data, instance.data
