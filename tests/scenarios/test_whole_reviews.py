@@ -192,6 +192,34 @@ def test_ended_holds_stay_ended_after_closure_and_the_report_counts_ten_days(url
 
 
 # ---------------------------------------------------------------------------------------------
+# 5. Form rules on the facts a task shows, checked on submission
+
+
+def test_an_extended_review_given_one_reviewer_is_refused_on_the_field(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, register=True, decide="extended")
+    r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
+    r.do("establish_review_panel", cpr.PANEL, "2026-01-16")
+    r.do("agree_terms_of_reference", cpr.TOR, "2026-01-19")
+    bad = refused(lambda: r.do("appoint_reviewers", cpr.reviewers(1), "2026-01-20"))
+    assert bad.fields == {"/reviewers": ["Appoint two reviewers for an extended review and one for a concise review"]}
+    assert (r.view().status, r.open()) == ("running", ["appoint_reviewers"])
+    r.do("appoint_reviewers", cpr.reviewers(2), "2026-01-20")
+    assert r.data()["review_type"] == "extended"
+
+
+def test_a_case_that_is_not_statutory_cannot_be_decided_as_a_concise_review(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False)
+    assert r.data()["review_type"] == "not_statutory"
+    bad = refused(lambda: r.do("record_board_decision", cpr.decision("concise"), "2026-01-08"))
+    assert list(bad.fields) == ["/decision"]
+    assert r.open() == ["record_board_decision"]
+    view = r.do("record_board_decision", cpr.decision("no_review"), "2026-01-08")
+    assert (view.status, view.data["route"]) == ("completed", "no_review")
+
+
+# ---------------------------------------------------------------------------------------------
 # 6. The first form opens with values it accepts
 
 

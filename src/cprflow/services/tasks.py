@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import engine
-from cprflow.core import access, document_fields, forms, operators
+from cprflow.core import access, document_fields, expressions, forms, operators
 from cprflow.core.errors import Conflict, InvalidData, NotFound, ScriptFailed, TaskNotReady
 from cprflow.core.views import InstanceView, TaskView
 from cprflow.db import audit, guards
@@ -167,6 +167,17 @@ _OPEN_SIBLINGS = select(TASKS).where(
 )
 
 
+def _check_rules(
+    workflow: engine.Workflow, task_id: str, schema: dict[str, Any], data: dict[str, Any], now: datetime, seconds: float
+) -> None:
+    """The form's rules, over the submitted data and the facts the task shows."""
+    ready = workflow.ready_task(task_id)
+    if ready is None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    with expressions.engine_context(now, seconds):
+        forms.check_rules(schema, data, forms.shown_facts(schema, ready.data))
+
+
 def complete_task(
     db: Database,
     task_id: str,
@@ -201,6 +212,8 @@ def complete_task(
                 documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
             )
             workflow = load_workflow(session, instance)
+            if schema.get(forms.RULES_KEY):
+                _check_rules(workflow, task_id, schema, data, now, step_seconds)
             before = instance.data
             with operators.step(session, instance.id, who, now) as effects:
                 try:
