@@ -234,6 +234,32 @@ def test_the_referral_form_sent_back_with_what_it_opened_with_is_accepted(url: s
 
 
 # ---------------------------------------------------------------------------------------------
+# 7. Agencies report on their own actions
+
+
+def test_an_agency_sees_its_own_actions_and_reports_only_on_them(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    with cpr.opened(url) as db:
+        shown = services.get_task(db, r.task("report_action_progress", "police").id).data["agency_actions"]
+    assert shown == [
+        {
+            "action_id": "A1",
+            "action": "Share referrals within 24 hours",
+            "due_date": "2026-09-30",
+            "audit_status": "on_track",
+        }
+    ]
+    wrong = cpr.progress("police", "2026-08-06")
+    wrong["action_updates"][0]["action_id"] = "A2"  # health's action
+    bad = refused(lambda: r.do("report_action_progress", wrong, "2026-08-06", assignee="police"))
+    assert bad.fields == {"/action_updates": ["Report only on your agency's actions listed on this form"]}
+    r.do("report_action_progress", cpr.progress("police", "2026-08-06"), "2026-08-06", assignee="police")
+    assert sorted(t.assignee or "" for t in r.tasks("report_action_progress")) == ["education", "health"]
+
+
+# ---------------------------------------------------------------------------------------------
 # 10. Events record the data a step changed, nothing else
 
 
