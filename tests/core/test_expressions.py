@@ -43,7 +43,7 @@ def test_add_duration_keeps_a_datetime_and_its_offset() -> None:
     assert add_duration("2026-01-31T10:00:00", "PT36H") == "2026-02-01T22:00:00+00:00"  # naive means UTC
 
 
-@pytest.mark.parametrize("duration", ["6M", "P-1M", "P1D2", "PXD", "P1H", None, 6])
+@pytest.mark.parametrize("duration", ["6M", "P-1M", "P1D2", "PXD", "P1H", "P", "PT", "P1DT", "P1.5M", "P0.5Y", None, 6])
 def test_add_duration_refuses_what_is_not_an_iso_duration(duration: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         add_duration("2026-03-02", duration)  # type: ignore[arg-type]
