@@ -49,6 +49,20 @@ def test_each_fault_is_named_by_its_field() -> None:
     }
 
 
+def test_missing_fields_are_named_even_with_quotes_slashes_or_tildes() -> None:
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in ("child's name", 'the "main" agency', "a/b~c", "enw'r")},
+        "required": ["child's name", 'the "main" agency', "a/b~c", "enw'r"],
+    }
+    assert refused(schema, {}) == {
+        "/child's name": ["is required"],
+        '/the "main" agency': ["is required"],
+        "/a~1b~0c": ["is required"],
+        "/enw'r": ["is required"],
+    }
+
+
 def test_missing_fields_inside_a_section_are_named_there() -> None:
     fields = refused(REFERRAL, {"child_name": "Sam", "referral_date": "2026-03-02", "section": {"extra": 1}})
     assert fields == {"/section/summary": ["is required"], "/section/extra": ["is not a field of this form"]}
