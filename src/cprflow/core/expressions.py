@@ -314,7 +314,9 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
     if not isinstance(text, str) or not text.upper().startswith("P"):
         raise ValueError(f"expected an ISO 8601 duration such as 'P6M', got {text!r}")
     body = text.upper()[1:]
-    date_part, _, time_part = body.partition("T")
+    date_part, t, time_part = body.partition("T")
+    if not body or (t and not time_part):  # "P" or "P1DT": no amount, so no duration
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
     months, days, seconds = 0, 0.0, 0.0
     for part, units in (
         (date_part, {"Y": 12 * 31, "M": 31, "W": 7, "D": 1}),
@@ -329,6 +331,8 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
                 raise ValueError(f"not an ISO 8601 duration: {text!r}")
             amount = float(number)
             if part is date_part and char in "YM":
+                if not amount.is_integer():  # a fraction of a calendar month has no length
+                    raise ValueError(f"years and months must be whole in a duration: {text!r}")
                 months += int(amount) * (12 if char == "Y" else 1)
             elif part is date_part:
                 days += amount * units[char]

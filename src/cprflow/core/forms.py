@@ -68,8 +68,10 @@ def validate(
     for error in _validator(schema).iter_errors(data):
         path = list(error.absolute_path)
         if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            path.append(missing)
+            # One error per missing name, whose message starts with the name's repr: quotes in a name
+            # change which quotes the repr uses, so find the name rather than cut the message at "'".
+            names = [n for n in error.validator_value if f"{n!r} is a required property" == error.message]
+            path.append(names[0] if names else "")
             message = "is required"
         elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
