@@ -196,3 +196,49 @@ def test_failed_timer_error_event_records_the_status_before_the_failure(failing:
     (error,) = [e for e in services.list_events(failing, started.id) if e.kind == "error"]
     assert error.detail["from"] == "waiting"
     assert error.detail["during"] == "timer"
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagram code raising what is not an Exception (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+@pytest.mark.parametrize(
+    ("divisor", "raised", "element"),
+    [
+        (1, "SystemExit", "escape_now"),
+        (2, "KeyboardInterrupt", "escape_now"),
+        (3, "GeneratorExit", "escape_now"),
+        (4, "SystemExit", "escape_flow_now"),  # raised from a gateway's condition
+    ],
+)
+def test_diagram_code_raising_an_exit_fails_its_step_and_nothing_else(
+    failing: Database, fresh: Database, divisor: int, raised: str, element: str
+) -> None:
+    started = services.start_instance(failing, "escape", {}, actor="clerk", now=T0)
+    (task,) = started.open_tasks
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(failing, task.id, {"divisor": divisor}, actor="clerk", now=T0 + timedelta(minutes=1))
+
+    assert raised in caught.value.message
+    after = services.get_instance(fresh, started.id)
+    assert after.status == "error"
+    assert after.error is not None and raised in after.error
+    assert state_of(after) == state_of(started)
+    assert kinds(fresh, started.id) == ["started", "error"]
+
+
+def test_a_timer_whose_code_raises_system_exit_fails_only_its_instance(failing: Database, fresh: Database) -> None:
+    exits = services.start_instance(failing, "escape", {}, actor="clerk", now=T0)
+    services.complete_task(failing, exits.open_tasks[0].id, {"divisor": 5}, actor="clerk", now=T0)
+    fine = services.start_instance(failing, "divide_later", {}, actor="clerk", now=T0)
+    services.complete_task(failing, fine.open_tasks[0].id, {"divisor": 4}, actor="clerk", now=T0)
+
+    run = timers.run_due(fresh, now=T0 + timedelta(hours=2))
+
+    assert run.failed == [exits.id]
+    assert run.fired == [fine.id]
+    failed = services.get_instance(fresh, exits.id)
+    assert failed.status == "error"
+    assert failed.error is not None and "SystemExit" in failed.error and "escape_later" in failed.error
+    assert services.get_instance(fresh, fine.id).data["result"] == 25

@@ -566,14 +566,26 @@ def _time_bound() -> Iterator[None]:
         sys.settrace(previous)
 
 
+#: What diagram code may raise that is not an ``Exception``: left alone, each would end the thread
+#: running the step (the timer worker, a web request) instead of failing the step.
+_ESCAPES = (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+def _escaped(err: BaseException) -> ExpressionError:
+    return ExpressionError(f"diagram code raised {type(err).__name__}, which only fails its step")
+
+
 def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
     code = compile_expression(text, "eval")
     scope = dict(_GUARDS)
     scope.update(HELPERS)
     scope.update(extra or {})
     scope.update(context)
-    with _time_bound():
-        return eval(code, scope)
+    try:
+        with _time_bound():
+            return eval(code, scope)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
 
 
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
@@ -589,6 +601,8 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
     try:
         with _time_bound():
             exec(code, context)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
     finally:
         for key in list(context):
             if key in injected or key == "__builtins__" or callable(context[key]):
