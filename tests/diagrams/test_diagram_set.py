@@ -215,6 +215,26 @@ def test_hostile_script_is_refused_at_deploy(deployed: Database, tmp_path: Path,
     assert problem.line == line_of(root, BPMN, script)
 
 
+@pytest.mark.parametrize("cardinality", ["3000", "30 * 100"])
+def test_multi_instance_with_too_many_instances_written_in_is_refused(
+    deployed: Database, tmp_path: Path, cardinality: str
+) -> None:
+    loop = f"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+    root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, loop + REMINDER_SCRIPT)
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "send_reminder")
+
+    assert "at most 200 instances, not 3,000" in problem.message
+    assert problem.line == line_of(root, BPMN, cardinality)
+
+
+def test_multi_instance_within_the_bound_deploys(deployed: Database, tmp_path: Path) -> None:
+    loop = "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+    root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, loop + REMINDER_SCRIPT)
+
+    assert services.deploy(deployed, read_set(root), actor="owner", now=T0).created
+
+
 def test_hostile_condition_is_refused_at_deploy(deployed: Database, tmp_path: Path) -> None:
     root = edited_copy(tmp_path, BPMN, 'priority == "low"', "__import__('os').system('id') == 0")
 

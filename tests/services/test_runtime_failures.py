@@ -242,3 +242,53 @@ def test_a_timer_whose_code_raises_system_exit_fails_only_its_instance(failing: 
     assert failed.status == "error"
     assert failed.error is not None and "SystemExit" in failed.error and "escape_later" in failed.error
     assert services.get_instance(fresh, fine.id).data["result"] == 25
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine's own work: multi-instance activities
+
+
+def test_a_multi_instance_with_too_many_instances_from_the_data_fails_before_making_any(
+    failing: Database, fresh: Database
+) -> None:
+    started = services.start_instance(failing, "many", {}, actor="clerk", now=T0)
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(failing, started.open_tasks[0].id, {"divisor": 3000}, actor="clerk", now=T0)
+
+    assert "3,000 instances" in caught.value.message and "each_of_many" in caught.value.message
+    after = services.get_instance(fresh, started.id)
+    assert after.status == "error"
+    assert state_of(after) == state_of(started)
+
+
+def test_a_multi_instance_over_a_collection_too_long_fails_and_one_within_bounds_runs(
+    failing: Database, fresh: Database
+) -> None:
+    too_many = services.start_instance(failing, "each_item", {"items": list(range(3000))}, actor="clerk", now=T0)
+    fine = services.start_instance(failing, "each_item", {"items": list(range(20))}, actor="clerk", now=T0)
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(failing, too_many.open_tasks[0].id, {"divisor": 1}, actor="clerk", now=T0)
+    done = services.complete_task(failing, fine.open_tasks[0].id, {"divisor": 1}, actor="clerk", now=T0)
+
+    assert "3,000 instances" in caught.value.message and "handle_item" in caught.value.message
+    assert services.get_instance(fresh, too_many.id).status == "error"
+    assert done.status == "completed"
+
+
+def test_the_step_time_bound_covers_the_engines_own_work_not_only_diagram_code(
+    failing: Database, fresh: Database
+) -> None:
+    # 200 instances of a task with no code: nothing but the engine runs, and it outlasts 1 ms.
+    started = services.start_instance(failing, "each_item", {"items": list(range(200))}, actor="clerk", now=T0)
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(
+            failing, started.open_tasks[0].id, {"divisor": 1}, actor="clerk", now=T0, step_seconds=0.001
+        )
+
+    assert "time bound" in caught.value.message
+    after = services.get_instance(fresh, started.id)
+    assert after.status == "error"
+    assert state_of(after) == state_of(started)

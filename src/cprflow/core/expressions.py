@@ -221,6 +221,16 @@ def _constant(node: ast.AST) -> Any:
 
 _NOT_CONSTANT = object()
 
+
+def constant_value(text: str) -> Any:
+    """The value of an expression that is a constant (``3000``, ``30 * 100``), else None."""
+    try:
+        value = _constant(ast.parse(text.strip(), mode="eval").body)
+    except (SyntaxError, RecursionError, ExpressionError, ValueError):
+        return None
+    return None if value is _NOT_CONSTANT else value
+
+
 _memory_lock = threading.Lock()
 _memory_steps = 0
 _memory_saved: tuple[int, int] | None = None
@@ -287,10 +297,14 @@ def _memory_bound() -> Iterator[None]:
                 _memory_saved = None
 
 
-def _check_deadline() -> None:
+def check_deadline() -> None:
+    """Raise StepTimeout if the current engine step has run past its time bound."""
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:
         raise StepTimeout("engine step took longer than its time bound")
+
+
+_check_deadline = check_deadline
 
 
 # ---------------------------------------------------------------------------------------------

@@ -160,6 +160,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     problems.extend(_check_event_subprocesses(trees))
     for name, root in trees.items():
         problems.extend(_check_code(name, root))
+        problems.extend(_check_cardinality(name, root))
         if name.endswith(".dmn"):
             problems.extend(_check_decision_tables(name, root))
     forms = _load_forms(diagrams, problems)
@@ -346,6 +347,25 @@ def _check_code(name: str, root: Any) -> list[Problem]:
                 else:
                     text, node = found.text or "", found
                 problems.extend(_check_one(name, node, text.strip(), mode))
+    return problems
+
+
+def _check_cardinality(name: str, root: Any) -> list[Problem]:
+    """A multi-instance activity may not be written to have more instances than the engine allows
+    (a number from the case's data is checked when the activity starts)."""
+    problems = []
+    for found in root.xpath(".//bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", namespaces=NS):
+        value = expressions.constant_value(found.text or "")
+        if isinstance(value, int) and value > engine.MAX_INSTANCES:
+            element = _element_of(found)
+            problems.append(
+                Problem(
+                    name,
+                    f"a multi-instance activity may have at most {engine.MAX_INSTANCES:,} instances, not {value:,}",
+                    element.get("id"),
+                    found.sourceline,
+                )
+            )
     return problems
 
 
