@@ -177,6 +177,27 @@ def test_form_that_is_not_json_is_refused(deployed: Database, tmp_path: Path) ->
     assert "not valid JSON" in problems[0].message
 
 
+@pytest.mark.parametrize("pattern", ["^(a|aa)+$", "(z|z)+y", "^(\\\\w+\\\\s?)+$"])
+def test_form_pattern_that_backtracks_is_refused(deployed: Database, tmp_path: Path, pattern: str) -> None:
+    root = edited_copy(
+        tmp_path, "forms/escalate.schema.json", '"minLength": 1', f'"minLength": 1, "pattern": "{pattern}"'
+    )
+
+    problems = refused(deployed, read_set(root))
+
+    assert [p.file for p in problems] == ["forms/escalate.schema.json"]
+    assert problems[0].message.startswith("/properties/escalation_reason/pattern: ")
+    assert "backtracks catastrophically" in problems[0].message
+
+
+def test_form_pattern_that_is_sound_deploys(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(
+        tmp_path, "forms/escalate.schema.json", '"minLength": 1', '"minLength": 1, "pattern": "^[A-Z][a-z]+( [a-z]+)*$"'
+    )
+
+    assert services.deploy(deployed, read_set(root), actor="owner", now=T0).created
+
+
 def test_script_syntax_error_is_refused_with_the_line_inside_the_file(deployed: Database, tmp_path: Path) -> None:
     root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, "<bpmn:script>reminded = True\nnote = (1 +</bpmn:script>")
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from cprflow import services
+from cprflow.core import forms
+from cprflow.core.errors import InvalidData
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
 from cprflow.services import timers
@@ -66,3 +70,36 @@ def test_readiness_reports_a_timer_worker_that_stopped_beating(web_db: Database,
 
     timers.beat(web_db, "timers:replacement", now=real_now, poll_seconds=1)
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_backtracking_form_pattern_answers_a_clear_error_and_the_process_runs_on_meanwhile() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    ticks: list[int] = []
+    stop = threading.Event()
+
+    def tick() -> None:  # another request's thread: it must not wait for the pattern
+        while not stop.is_set():
+            ticks.append(1)
+            stop.wait(0.01)
+
+    other = threading.Thread(target=tick)
+    other.start()
+    try:
+        with pytest.raises(InvalidData) as caught:
+            forms.validate(schema, {"code": "a" * 31 + "!"})
+    finally:
+        stop.set()
+        other.join()
+
+    assert caught.value.fields == {"/code": ["could not be checked against its pattern in time; shorten it"]}
+    assert len(ticks) > 3
+
+
+def test_form_patterns_still_match_and_refuse_as_before() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^F[0-9]+$"}}}
+
+    forms.validate(schema, {"code": "F12"})
+    with pytest.raises(InvalidData) as caught:
+        forms.validate(schema, {"code": "G12"})
+
+    assert caught.value.fields == {"/code": ["'G12' does not match '^F[0-9]+$'"]}

@@ -21,7 +21,7 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 
 from cprflow import engine
-from cprflow.core import access, document_fields, expressions, operators
+from cprflow.core import access, document_fields, expressions, operators, patterns
 from cprflow.core.errors import DeployRefused, ExpressionError, InvalidData, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -166,6 +166,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     forms = _load_forms(diagrams, problems)
     permissions = _load_permissions(diagrams, problems)
     problems.extend(_check_document_fields(forms))
+    problems.extend(_check_form_patterns(forms))
     problems.extend(_registered_checks(SetView(diagrams.files, trees, forms, permissions)))
     if problems:
         raise DeployRefused(problems)
@@ -195,6 +196,18 @@ def _check_document_fields(forms: dict[str, Any]) -> list[Problem]:
         if name.endswith(".schema.json") and isinstance(schema, dict)
         for message in document_fields.template_problems(schema)
     ]
+
+
+def _check_form_patterns(forms: dict[str, Any]) -> list[Problem]:
+    """Every ``pattern`` compiles and finishes in time on inputs that make backtracking blow up."""
+    budget = patterns.Budget()
+    problems = []
+    for name, schema in sorted(forms.items()):
+        for pointer, source in patterns.sources_in_schema(schema):
+            _, problem = patterns.compile_checked(source, budget=budget)
+            if problem:
+                problems.append(Problem(f"forms/{name}", f"{pointer}: {problem}"))
+    return problems
 
 
 def _registered_checks(view: SetView) -> list[Problem]:
