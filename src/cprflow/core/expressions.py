@@ -221,6 +221,16 @@ def _constant(node: ast.AST) -> Any:
 
 _NOT_CONSTANT = object()
 
+
+def constant_value(text: str) -> Any:
+    """The value of an expression that is a constant (``3000``, ``30 * 100``), else None."""
+    try:
+        value = _constant(ast.parse(text.strip(), mode="eval").body)
+    except (SyntaxError, RecursionError, ExpressionError, ValueError):
+        return None
+    return None if value is _NOT_CONSTANT else value
+
+
 _memory_lock = threading.Lock()
 _memory_steps = 0
 _memory_saved: tuple[int, int] | None = None
@@ -287,10 +297,14 @@ def _memory_bound() -> Iterator[None]:
                 _memory_saved = None
 
 
-def _check_deadline() -> None:
+def check_deadline() -> None:
+    """Raise StepTimeout if the current engine step has run past its time bound."""
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:
         raise StepTimeout("engine step took longer than its time bound")
+
+
+_check_deadline = check_deadline
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,14 +584,26 @@ def _time_bound() -> Iterator[None]:
         sys.settrace(previous)
 
 
+#: What diagram code may raise that is not an ``Exception``: left alone, each would end the thread
+#: running the step (the timer worker, a web request) instead of failing the step.
+_ESCAPES = (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+def _escaped(err: BaseException) -> ExpressionError:
+    return ExpressionError(f"diagram code raised {type(err).__name__}, which only fails its step")
+
+
 def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
     code = compile_expression(text, "eval")
     scope = dict(_GUARDS)
     scope.update(HELPERS)
     scope.update(extra or {})
     scope.update(context)
-    with _time_bound():
-        return eval(code, scope)
+    try:
+        with _time_bound():
+            return eval(code, scope)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
 
 
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
@@ -593,6 +619,8 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
     try:
         with _time_bound():
             exec(code, context)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
     finally:
         for key in list(context):
             if key in injected or key == "__builtins__" or callable(context[key]):

@@ -2,15 +2,66 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import regex
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from cprflow.core import document_fields
+from cprflow.core import document_fields, patterns
 from cprflow.core.errors import InvalidData
 
 _FORMAT_CHECKER = FormatChecker()
+#: Longest one ``pattern`` may take to check one submitted value (wall clock, seconds). Patterns are
+#: probed at deploy (core.patterns); this bounds any that slip through, or were deployed before.
+PATTERN_SECONDS = 0.25
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Any:
+    return regex.compile(source)
+
+
+def _matches(source: str, text: str) -> bool | None:
+    """Whether ``text`` matches (``re.search`` semantics), or None if that cannot be told in time."""
+    try:
+        return patterns.search(_compiled(source), text, PATTERN_SECONDS)
+    except patterns.PatternTimeout:
+        return None
+    except (regex.error, ValueError, TypeError, OverflowError, RecursionError):
+        return None
+
+
+def _pattern(validator: Any, source: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    matched = _matches(source, instance)
+    if matched is None:
+        yield ValidationError("could not be checked against its pattern in time; shorten it")
+    elif not matched:
+        yield ValidationError(f"{instance!r} does not match {source!r}")
+
+
+def _pattern_properties(
+    validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for source, subschema in properties.items():
+        for key, value in instance.items():
+            matched = _matches(source, key)
+            if matched is None:
+                yield ValidationError(f"the key {key!r} could not be checked against its pattern in time")
+            elif matched:
+                yield from validator.descend(value, subschema, path=key, schema_path=source)
+
+
+#: Draft 2020-12, with ``pattern`` and ``patternProperties`` run by ``regex`` under a time bound
+#: (jsonschema's own use ``re``, which holds the whole process while it backtracks).
+_KEYWORDS = {"pattern": _pattern, "patternProperties": _pattern_properties}
+FormValidator = validators.extend(Draft202012Validator, _KEYWORDS)  # type: ignore[no-untyped-call]  # not annotated upstream
+
 RESERVED_KEY = "typename"  # SpiffWorkflow's serializer takes any dict carrying it for an object
 
 
@@ -32,16 +83,16 @@ def reserved_keys(data: Any, path: tuple[Any, ...] = ()) -> list[str]:
     return found
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+def _validator(schema: dict[str, Any]) -> Any:
     # Schemas come from immutable deployed versions, so one validator per schema object serves.
     key = id(schema)
     cached = _validators.get(key)
     if cached is None or cached.schema is not schema:
-        cached = _validators[key] = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+        cached = _validators[key] = FormValidator(schema, format_checker=_FORMAT_CHECKER)
     return cached
 
 
-_validators: dict[int, Draft202012Validator] = {}
+_validators: dict[int, Any] = {}
 
 
 def validate(
