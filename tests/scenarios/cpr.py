@@ -182,7 +182,14 @@ class Review:
         """File a document in a slot of this review; the reference a form's document field holds."""
         with opened(self.url) as db, db.transaction() as session:
             view = documents.store(
-                session, instance_id=self.id, slot=slot, filename=filename, data=content, actor=actor, now=at(when)
+                session,
+                instance_id=self.id,
+                slot=slot,
+                filename=filename,
+                data=content,
+                actor=actor,
+                now=at(when),
+                text_now=True,
             )
         return document_fields.reference(view)
 
