@@ -133,6 +133,9 @@ class UserTask(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     draft: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    #: The task's data while it is open (what its form pre-fills and shows), written when it becomes
+    #: ready (or its data is fixed) and cleared when it closes; NULL on rows from before 0009.
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
 ROLES = (

@@ -6,7 +6,7 @@ event together or not at all. Time is always an argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +25,14 @@ from cprflow.db.store import (
     TASKS,
     active_instance,
     deployed_version,
+    form_data,
     instance_of_task,
     instance_view,
     load_instance,
     load_workflow,
     mark_error,
     record_event,
+    record_read,
     save_step,
     task_view,
     workable_condition,
@@ -73,26 +75,51 @@ class TaskDetail:
     ui_schema: dict[str, Any] | None
     data: dict[str, Any]  # the form's fields as the case holds them, overlaid by any saved draft
     instance_data: dict[str, Any]
+    #: The task's own data as it opened (earlier answers a form may show read-only).
+    task_data: dict[str, Any] = field(default_factory=dict)
 
 
 def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, with_values: bool = True) -> TaskDetail:
     """An open task with its form, UI schema and current values, from the instance's own version.
 
-    The values need the instance's workflow loaded; a caller about to complete the task (which
-    loads it anyway) asks ``with_values=False`` and gets only the saved draft."""
+    Everything comes from the task index (the values were stored when the task became ready), so
+    the instance is never loaded; ``with_values=False`` is kept for callers that need only the form."""
     with db.transaction(write=False) as session:
-        task = _workable_task(session, actor, task_id)
-        instance = load_instance(session, task.instance_id)
-        version = deployed_version(session, instance.version_id)
-        schema = version.forms.get(task.form or "") or {"type": "object"}
-        ready = load_workflow(session, instance).ready_task(task_id) if with_values else None
-        current = ready.data if ready is not None else {}
-        fields_ = schema.get("properties", {})
-        data = {k: v for k, v in current.items() if k in fields_}
-        data.update(task.draft or {})
-        return TaskDetail(
-            task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data, instance.data
-        )
+        return _detail(session, _workable_task(session, actor, task_id), with_values)
+
+
+def read_task(db: Database, task_id: str, *, actor: access.Actor, now: datetime) -> TaskDetail:
+    """What a person opening a task sees (the API and the page alike), with the record of their
+    reading it: one transaction, writing only the read record (chained per reader)."""
+    with db.transaction() as session:
+        detail = _detail(session, _workable_task(session, actor, task_id), True)
+        record_read(session, detail.task.instance_id, actor.username, now, f"task {task_id}")
+        return detail
+
+
+def _detail(session: Session, task: Any, with_values: bool) -> TaskDetail:
+    version = deployed_version(session, task.instance_version)
+    schema = version.forms.get(task.form or "") or {"type": "object"}
+    current = task.data
+    if current is None:
+        current = _values_from_workflow(session, task) if with_values else {}
+    fields_ = schema.get("properties", {})
+    data = {k: v for k, v in current.items() if k in fields_}
+    data.update(task.draft or {})
+    return TaskDetail(
+        task_view(task, task.instance_version),
+        schema,
+        version.forms.get(task.ui_form or ""),
+        data,
+        task.instance_data,
+        current,
+    )
+
+
+def _values_from_workflow(session: Session, task: Any) -> dict[str, Any]:
+    """A task indexed before its data was kept with it (migration 0009): read it from the workflow."""
+    ready = load_workflow(session, load_instance(session, task.instance_id)).ready_task(task.id)
+    return form_data(ready.data) if ready is not None else {}
 
 
 def _workable_task(session: Session, actor: access.Caller | None, task_id: str) -> Any:
