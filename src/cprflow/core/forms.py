@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -96,12 +97,19 @@ _validators: dict[int, Any] = {}
 
 
 def validate(
-    schema: dict[str, Any], data: Any, *, documents: Iterable[Any] | None = None, assignee: str | None = None
+    schema: dict[str, Any],
+    data: Any,
+    *,
+    documents: Iterable[Any] | None = None,
+    assignee: str | None = None,
+    case: dict[str, Any] | None = None,
+    today: date | None = None,
 ) -> None:
     """Raise InvalidData naming every field at fault (JSON pointer -> messages).
 
     ``documents`` (the instance's, from the document store) are what document fields may name; see
-    ``docfields``. Without them a form with document fields cannot be checked, so none may be given."""
+    ``docfields``. Without them a form with document fields cannot be checked, so none may be given.
+    ``case`` (the review's data) and ``today`` (the day in Wales) check the date bounds below."""
     if not isinstance(data, dict):
         raise InvalidData("form data must be a JSON object", fields={"/": ["must be an object"]})
     fields: dict[str, list[str]] = {}
@@ -135,8 +143,42 @@ def validate(
     if isinstance(data, dict) and document_fields.has_fields(schema):
         for pointer, messages in document_fields.check(schema, data, documents or (), assignee).items():
             fields.setdefault(pointer, []).extend(messages)
+    if isinstance(data, dict):
+        for pointer, message in date_bounds(schema, data, case or {}, today):
+            fields.setdefault(pointer, []).append(message)
     if fields:
         raise InvalidData("the submitted data does not fit the form", fields=fields)
+
+
+#: Date fields may say when the event they record can have happened (a clock starts from it):
+#: ``"x-not-after": "today"`` and ``"x-not-before": "<case data key>"`` (e.g. ``referral_date``).
+NOT_AFTER, NOT_BEFORE = "x-not-after", "x-not-before"
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def date_bounds(
+    schema: dict[str, Any], data: dict[str, Any], case: dict[str, Any], today: date | None
+) -> list[tuple[str, str]]:
+    """(pointer, message) for each top-level date field outside the bounds its form declares."""
+    found: list[tuple[str, str]] = []
+    properties = schema.get("properties")
+    for key, field in (properties or {}).items() if isinstance(properties, dict) else ():
+        given = _day(data.get(key)) if isinstance(field, dict) else None
+        if given is None:
+            continue
+        if field.get(NOT_AFTER) == "today" and today is not None and given > today:
+            found.append((_pointer([key]), "must be today or in the past"))
+        earliest_key = field.get(NOT_BEFORE)
+        earliest = _day(data.get(earliest_key, case.get(earliest_key))) if isinstance(earliest_key, str) else None
+        if earliest is not None and given < earliest:
+            found.append((_pointer([key]), f"must be on or after {earliest_key} ({earliest.isoformat()})"))
+    return found
 
 
 def check_reserved(data: Any) -> None:

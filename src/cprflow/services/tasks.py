@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cprflow import engine
 from cprflow.core import access, document_fields, forms, operators
 from cprflow.core.errors import Conflict, InvalidData, NotFound, ScriptFailed, TaskNotReady
+from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
 from cprflow.db import audit, guards
 from cprflow.db.database import Database
@@ -227,6 +228,8 @@ def complete_task(
                 data,
                 assignee=task.assignee,
                 documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
+                case=instance.data,
+                today=now.astimezone(WALES).date(),
             )
             workflow = load_workflow(session, instance)
             before = instance.data
