@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from cprflow.core import document_fields
-from cprflow.core.errors import InvalidData
+from cprflow.core.errors import Failure, InvalidData
 
 _FORMAT_CHECKER = FormatChecker()
 RESERVED_KEY = "typename"  # SpiffWorkflow's serializer takes any dict carrying it for an object
@@ -54,36 +54,40 @@ def validate(
     if not isinstance(data, dict):
         raise InvalidData("form data must be a JSON object", fields={"/": ["must be an object"]})
     fields: dict[str, list[str]] = {}
+    failures: list[Failure] = []
+
+    def fail(pointer: str, message: str, keyword: str, value: Any = None) -> None:
+        fields.setdefault(pointer, []).append(message)
+        failures.append(Failure(pointer, keyword, value))
+
     for pointer in reserved_keys(data):
-        fields.setdefault(pointer, []).append(f"'{RESERVED_KEY}' is a reserved key")
+        fail(pointer, f"'{RESERVED_KEY}' is a reserved key", "reserved")
     # A form is the whole of what its task may change: a key it does not declare, or one it
     # shows read-only, would otherwise overwrite case data the diagram relies on.
     declared = schema.get("properties", {})
     if isinstance(declared, dict) and schema.get("additionalProperties", False) is False:
         for key in data:
             if key not in declared:
-                fields.setdefault(_pointer([key]), []).append("is not a field of this form")
+                fail(_pointer([key]), "is not a field of this form", "additionalProperties")
             elif isinstance(declared[key], dict) and declared[key].get("readOnly"):
-                fields.setdefault(_pointer([key]), []).append("is read-only")
+                fail(_pointer([key]), "is read-only", "readOnly")
     for error in _validator(schema).iter_errors(data):
         path = list(error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
-            path.append(missing)
-            message = "is required"
+            fail(_pointer([*path, missing]), "is required", "required")
         elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
             for extra in sorted(set(error.instance) - allowed):
-                fields.setdefault(_pointer([*path, extra]), []).append("is not a field of this form")
-            continue
+                fail(_pointer([*path, extra]), "is not a field of this form", "additionalProperties")
         else:
-            message = error.message
-        fields.setdefault(_pointer(path), []).append(message)
+            fail(_pointer(path), error.message, str(error.validator), error.validator_value)
     if isinstance(data, dict) and document_fields.has_fields(schema):
         for pointer, messages in document_fields.check(schema, data, documents or (), assignee).items():
-            fields.setdefault(pointer, []).extend(messages)
+            for message in messages:
+                fail(pointer, message, "x-document")
     if fields:
-        raise InvalidData("the submitted data does not fit the form", fields=fields)
+        raise InvalidData("the submitted data does not fit the form", fields=fields, failures=tuple(failures))
 
 
 def check_reserved(data: Any) -> None:

@@ -129,7 +129,8 @@ def test_invalid_submission_shows_errors_beside_fields_and_changes_nothing(clien
     incomplete = {k: v for k, v in REFERRAL.items() if k != "/child_reference"}
     response = client.post(link, data={**incomplete, "csrf_token": csrf(page), "_action": "complete"})
     assert response.status_code == 422
-    assert "error-summary" in response.text and "is required" in response.text
+    assert "error-summary" in response.text and "is required" not in response.text
+    assert '<a href="#f-child_reference">Enter child&#39;s reference</a>' in response.text  # GOV.UK wording, linked
     assert 'aria-invalid="true"' in response.text
     assert 'value="Cwm Taf Morgannwg"' in response.text  # what they typed is kept
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]
@@ -201,3 +202,24 @@ def test_security_headers_forbid_framing_and_inline_script(client: FlaskClient) 
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "unsafe-inline" not in policy
     assert "<script" not in response.text
+
+
+def test_welsh_errors_are_worded_in_welsh_and_a_bad_date_is_named_on_its_field(
+    client: FlaskClient, db: Database
+) -> None:
+    review = start_review(db)
+    sign_in(client, "bu")
+    client.post("/language", data={"language": "cy", "next": "/tasks", "csrf_token": csrf(client.get("/tasks").text)})
+    link = task_link_for(db)
+    page = client.get(link).text
+    posted = {k: v for k, v in REFERRAL.items() if k not in ("/child_reference", "/referral_date")}
+    response = client.post(
+        link,
+        data={**posted, "/referral_date": ["31", "2", "2026"], "csrf_token": csrf(page), "_action": "complete"},
+    )
+    assert response.status_code == 422
+    assert "Rhowch cyfeirnod y plentyn" in response.text
+    assert "Rhaid i dyddiad atgyfeirio at yr Is-grŵp Adolygu fod yn ddyddiad go iawn" in response.text
+    assert "is required" not in response.text and "is not a" not in response.text
+    assert 'value="31"' in response.text  # the date as typed, in its boxes
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]

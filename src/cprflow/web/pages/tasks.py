@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 
 from cprflow import services
+from cprflow.core import form_messages
 from cprflow.core.errors import Conflict, InvalidData, NotFound
 from cprflow.web import formrender
 from cprflow.web.common import db, now, signed_in, step_seconds
@@ -73,7 +74,7 @@ def task(task_id: str) -> Any:
                 flash(_("Done: %(name)s.", name=detail.task.name))
                 return redirect(url_for("reviews.review", instance_id=view.id))
         except InvalidData as err:
-            errors = err.fields or {"/": [err.message]}
+            errors = form_messages.explain(detail.schema, err, lang) or {"/": [err.message]}
         except Conflict as err:
             flash(err.message)
             return redirect(url_for("tasks.my_tasks"))
