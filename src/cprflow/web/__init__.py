@@ -15,9 +15,9 @@ from cprflow.config import Settings
 from cprflow.db.database import Database
 from cprflow.web import api, errors, oidc, openapi, pages
 from cprflow.web.auth import current_user
-from cprflow.web.pages import account, audit, findings, modeler, notifications, reviews, tasks
+from cprflow.web.pages import account, audit, findings, modeler, modeler_data, notifications, reviews, tasks
 
-PAGE_AREAS = (account, tasks, reviews, audit, findings, notifications, modeler)
+PAGE_AREAS = (account, tasks, reviews, audit, findings, notifications, modeler, modeler_data)
 
 #: Room for the multipart envelope and the other fields of an upload request.
 ENVELOPE_BYTES = 1024 * 1024
@@ -49,7 +49,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.register_blueprint(api.bp)
     for area in PAGE_AREAS:
         app.register_blueprint(area.bp)
-    app.register_blueprint(modeler.data_bp)
     oidc.install(app, settings)
     _limit_uploads(app, settings)  # before CSRF: upload size limits must be set before the form is read
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
