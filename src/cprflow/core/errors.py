@@ -30,6 +30,14 @@ class TaskNotReady(Conflict):
     code = "task_not_ready"
 
 
+class TaskClosed(TaskNotReady):
+    """Someone (or the process) closed the task first: who, when, and in which case, to say so."""
+
+    def __init__(self, message: str, *, instance_id: int, by: str | None, by_name: str | None, at: object) -> None:
+        super().__init__(message)
+        self.instance_id, self.by, self.by_name, self.at = instance_id, by, by_name, at
+
+
 class InstanceNotActive(Conflict):
     code = "instance_not_active"
 
