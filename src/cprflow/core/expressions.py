@@ -348,7 +348,9 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
             if part is date_part and char in "YM":
                 if not amount.is_integer():
                     # Half a month has no calendar meaning: say P2W or P15D instead.
-                    raise ValueError(f"years and months must be whole numbers in the duration {text!r}: use weeks or days")
+                    raise ValueError(
+                        f"years and months must be whole numbers in the duration {text!r}: use weeks or days"
+                    )
                 months += int(amount) * (12 if char == "Y" else 1)
             elif part is date_part:
                 days += amount * units[char]
