@@ -81,6 +81,8 @@ class DocumentView:
     uploaded_by: str
     uploaded_at: datetime
     has_text: bool
+    #: pending (its text not read yet), extracted, none (no text in it) or refused (too costly to read).
+    text_status: str
 
 
 #: The case-data key of a review's one record of holds (the diagram's data object; processes/README.md).
