@@ -11,11 +11,17 @@ from __future__ import annotations
 from cprflow.core.errors import Problem
 from cprflow.db import store
 from cprflow.diagrams import diagram_set
-from cprflow.features import anonymisation, findings, letters, notifications
+from cprflow.features import (
+    anonymisation,
+    findings,
+    follow_on,  # noqa: F401 - imported for its operator, registered on import
+    letters,
+    notifications,
+)
 from cprflow.services import modeling
 
 # Importing the features above registers their service-task operators: notify, letter,
-# anonymisation_check and file_findings (each module's ``@operators.register``).
+# anonymisation_check, file_findings and start_follow_on (each module's ``@operators.register``).
 
 
 def install() -> None:

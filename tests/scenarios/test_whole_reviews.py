@@ -271,3 +271,34 @@ def test_an_audit_cycle_timer_records_no_script_working_variables(url: str) -> N
     assert fired.detail["timers"] == ["audit_due"]
     assert not {"a", "s", "e"} & set(fired.detail["changes"])
     assert not {"a", "s", "e"} & set(r.data())
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. A referral handed over starts the next process, and the cases link
+
+
+def test_a_referral_routed_to_susr_starts_the_susr_with_the_referral_carried_over(url: str) -> None:
+    r = Review.start(url)
+    data = cpr.referral()
+    del data["review_framework"]  # from 1 October 2024 the default is a SUSR
+    view = r.do("record_referral", data, "2026-01-05")
+    assert (view.status, view.data["route"]) == ("completed", "susr")
+    link = view.data["follow_on"]
+    assert link["process_id"] == "single_unified_safeguarding_review"
+    susr = Review(url, link["instance_id"])
+    assert susr.data()["referred_from"] == {"instance_id": r.id, "process_id": cpr.CPR}
+    with cpr.opened(url) as db:
+        shown = services.get_task(db, susr.task("susr_record_referral").id).data
+    assert (shown["subject_reference"], shown["referral_date"]) == ("CPR-2026-017", "2026-01-05")
+    assert [e.detail for e in r.events() if e.kind == "follow_on_started"] == [link]
+
+
+def test_a_forum_requested_instead_of_a_review_starts_with_the_request(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, outcome="other", mapf=True, decide="mapf")
+    view = r.do("notify_welsh_government", {"date_notified": "2026-01-09"}, "2026-01-09")
+    assert view.status == "completed"
+    forum = Review(url, view.data["follow_on"]["instance_id"])
+    assert forum.view().process_id == cpr.FORUM
+    assert forum.data()["referred_from"]["instance_id"] == r.id
+    assert [(t.bpmn_id, t.lane) for t in forum.tasks()] == [("plan_forum", "Review Sub-Group")]
