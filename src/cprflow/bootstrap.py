@@ -12,6 +12,7 @@ from cprflow.core.errors import Problem
 from cprflow.db import store
 from cprflow.diagrams import diagram_set
 from cprflow.features import (
+    agencies,
     anonymisation,
     findings,
     follow_on,  # noqa: F401 - imported for its operator, registered on import
@@ -37,7 +38,11 @@ def install() -> None:
     diagram_set.register_check(
         "timescales", lambda found: modeling.timescale_problems(found.files), files=(diagram_set.TIMESCALES_FILE,)
     )
+    diagram_set.register_check(
+        "agencies", lambda found: agencies.check_set(found.files, found.forms), files=(agencies.AGENCIES_FILE,)
+    )
     store.on_tasks_opened(notifications.tasks_opened)
+    store.on_tasks_opened(agencies.tasks_opened)
 
 
 def _anonymisation_rules(found: diagram_set.SetView) -> list[Problem]:
