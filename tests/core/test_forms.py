@@ -107,7 +107,7 @@ def test_a_document_field_must_name_a_document_of_the_review_in_its_slot() -> No
     }
     document = DocumentView(
         id=7, instance_id=1, slot="agency_timeline_police", version=2, filename="t.pdf",
-        content_type="application/pdf", size=10, sha256="0" * 64, uploaded_by="police", uploaded_at=T0, has_text=False,
+        content_type="application/pdf", size=10, sha256="0" * 64, uploaded_by="police", uploaded_at=T0, has_text=False, text_status="none",
     )  # fmt: skip
     good = {"timeline": {"document_id": 7, "version": 2, "filename": "t.pdf"}}
     forms.validate(schema, good, documents=[document], assignee="police")
