@@ -64,6 +64,14 @@ def test_the_api_ignores_the_session_cookie(client: FlaskClient) -> None:
     assert error_of(response.get_json())["code"] == "unauthenticated"
 
 
+def test_pages_ignore_a_bearer_token(client: FlaskClient, auth: Callable[[str], dict[str, str]]) -> None:
+    """A page reads only the session cookie: a token that works on the API signs no one in to pages."""
+    headers = auth("intake")
+    assert client.get("/api/tasks", headers=headers).status_code == 200
+    response = client.get("/tasks", headers=headers)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
 def test_tampered_token(call: Call, auth: Callable[[str], dict[str, str]]) -> None:
     token = auth("admin")["Authorization"].removeprefix("Bearer ")
     payload, stamp, signature = token.rsplit(".", 2)
