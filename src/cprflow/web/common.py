@@ -184,10 +184,17 @@ def signed_in() -> UserView:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site, else the person's tasks."""
+    """Where to go after signing in: only a path on this site, else the person's tasks.
+
+    Browsers read ``//host``, ``///host`` and ``/\\host`` alike as another site."""
     parsed = urlparse(target or "")
     return (
         target
-        if target and not parsed.scheme and not parsed.netloc and target.startswith("/")
+        if target
+        and not parsed.scheme
+        and not parsed.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
         else url_for("tasks.my_tasks")
     )
