@@ -16,8 +16,10 @@ from flask.testing import FlaskClient
 from cprflow import services
 from cprflow.core import forms
 from cprflow.core.errors import InvalidData
+from cprflow.core.views import DocumentView
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
+from cprflow.features import anonymisation
 from cprflow.services import timers
 from tests.conftest import ROOT, T0
 
@@ -103,3 +105,29 @@ def test_form_patterns_still_match_and_refuse_as_before() -> None:
         forms.validate(schema, {"code": "G12"})
 
     assert caught.value.fields == {"/code": ["'G12' does not match '^F[0-9]+$'"]}
+
+
+class StuckPattern:
+    """Stands in for a search that does not give up by itself (regex's own timeout counts CPU time,
+    which on a loaded machine passes far slower than the clock)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def finditer(self, text: str, **options: Any) -> Any:
+        self.release.wait(10)
+        return iter(())
+
+
+def test_an_anonymisation_search_is_abandoned_at_its_bound_in_wall_clock_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(anonymisation, "SEARCH_TIMEOUT", 0.25)
+    stuck = StuckPattern()
+    rules = anonymisation.Rules([("slow", "Slow", stuck, None)], frozenset(), 3, frozenset())
+    report = DocumentView(1, 1, "report", 1, "report.pdf", "application/pdf", 10, "0" * 64, "clerk", T0, True)
+
+    try:
+        found = anonymisation.scan(rules, report, "z" * 40 + " the end", {}, {})
+    finally:
+        stuck.release.set()
+
+    assert [(f["kind"], f["label"]) for f in found] == [("search_timeout", "The check 'slow' did not finish")]
