@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from cprflow import services
@@ -342,6 +344,44 @@ def test_unique_decision_table_with_overlapping_rules_is_refused(
     assert second_rule in problem.message
     assert "UNIQUE" in problem.message
     assert problem.line == line_of(root, DMN, f'<rule id="{second_rule}">')
+
+
+def _decision_table(rules: str) -> Any:
+    return etree.fromstring(
+        (
+            '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d"><decision id="route">'
+            '<decisionTable id="t"><input id="in_a"><inputExpression id="ea"><text>a</text></inputExpression></input>'
+            '<input id="in_b"><inputExpression id="eb"><text>b</text></inputExpression></input>'
+            f'<output id="out" name="o"/>{rules}</decisionTable></decision></definitions>'
+        ).encode()
+    )
+
+
+def _rule(rule_id: str, a: str, b: str) -> str:
+    return (
+        f'<rule id="{rule_id}"><inputEntry id="{rule_id}_a"><text>{a}</text></inputEntry>'
+        f'<inputEntry id="{rule_id}_b"><text>{b}</text></inputEntry>'
+        f'<outputEntry id="{rule_id}_o"><text>"x"</text></outputEntry></rule>'
+    )
+
+
+def test_a_thousand_rule_decision_table_reports_its_one_overlap() -> None:
+    rules = "".join(_rule(f"r{n}", f'"{n}"', "-") for n in range(1000)) + _rule("late", '"500"', '"only"')
+
+    problems = diagram_set._check_decision_tables("routes.dmn", _decision_table(rules))
+
+    assert [(p.element, p.message) for p in problems] == [
+        ("late", "rules 'r500' and 'late' can both match, but the hit policy is UNIQUE")
+    ]
+
+
+def test_a_decision_table_overlapping_everywhere_reports_the_first_overlaps_only() -> None:
+    rules = "".join(_rule(f"r{n}", "-", "in [1, 2]" if n % 2 else "-") for n in range(1000))
+
+    problems = diagram_set._check_decision_tables("routes.dmn", _decision_table(rules))
+
+    assert len(problems) == diagram_set.MAX_OVERLAPS
+    assert problems[0].message == "rules 'r0' and 'r1' can both match, but the hit policy is UNIQUE"
 
 
 def test_decision_cell_using_not_is_refused(deployed: Database, tmp_path: Path) -> None:

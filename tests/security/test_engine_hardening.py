@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from jinja2 import TemplateError
 
 from cprflow import services
 from cprflow.core import forms
-from cprflow.core.errors import InvalidData
+from cprflow.core.errors import DeployRefused, InvalidData
 from cprflow.core.views import DocumentView
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
-from cprflow.features import anonymisation
+from cprflow.features import anonymisation, letters, notifications
 from cprflow.services import timers
 from tests.conftest import ROOT, T0
 
@@ -131,3 +132,41 @@ def test_an_anonymisation_search_is_abandoned_at_its_bound_in_wall_clock_time(mo
         stuck.release.set()
 
     assert [(f["kind"], f["label"]) for f in found] == [("search_timeout", "The check 'slow' did not finish")]
+
+
+HOSTILE_TEMPLATES = [
+    ("{{ 'x' * 30000000 }}", "more than the sandbox allows"),
+    ("{% for i in range(1500) %}{% for j in range(1500) %}x{% endfor %}{% endfor %}", "at most 1,000 items"),
+    ("{% for i in range(1000) %}{% for j in range(1000) %}x{% endfor %}{% endfor %}", "more than 200,000 characters"),
+    (
+        "{% set ns = namespace(x='ab') %}{% for i in range(60) %}{% set ns.x = ns.x ~ ns.x %}{% endfor %}{{ ns.x }}",
+        "took longer than",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), HOSTILE_TEMPLATES, ids=["multiply", "range", "output", "doubling"])
+def test_deploy_refuses_a_notification_template_that_would_exhaust_the_machine(
+    db: Database, tmp_path: Path, body: str, message: str
+) -> None:
+    diagrams = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
+    name = "forms/task_overdue.notification.json"
+    template = json.loads(diagrams.files[name])
+    template["en"]["body"] = body
+    diagrams.files[name] = json.dumps(template).encode()
+
+    with pytest.raises(DeployRefused) as refused:
+        services.deploy(db, diagrams, actor="owner", now=T0)
+
+    assert [p.file for p in refused.value.problems] == [name]
+    assert message in refused.value.problems[0].message
+    assert services.list_versions(db) == []
+
+
+@pytest.mark.parametrize(("body", "message"), HOSTILE_TEMPLATES, ids=["multiply", "range", "output", "doubling"])
+def test_emails_and_letters_are_rendered_within_the_same_bounds(body: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        notifications.render(body, notifications.SAMPLE_CONTEXT)
+    letter = {lang: {"title": "Letter", "paragraphs": [body]} for lang in ("en", "cy")}
+    with pytest.raises(TemplateError, match=message):
+        letters.render_html(letter, {}, "en", T0)
