@@ -22,7 +22,7 @@ from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
 from cprflow.features import anonymisation, letters, notifications
 from cprflow.services import timers
-from tests.conftest import ROOT, T0
+from tests.conftest import ROOT, SAMPLE, T0
 
 FAILING = ROOT / "tests" / "fixtures" / "failing"
 
@@ -170,3 +170,24 @@ def test_emails_and_letters_are_rendered_within_the_same_bounds(body: str, messa
     letter = {lang: {"title": "Letter", "paragraphs": [body]} for lang in ("en", "cy")}
     with pytest.raises(TemplateError, match=message):
         letters.render_html(letter, {}, "en", T0)
+
+
+def test_process_owners_make_a_version_current_over_the_api_and_others_may_not(
+    web_db: Database, client: FlaskClient, auth: Callable[[str], dict[str, str]], tmp_path: Path
+) -> None:
+    changed = tmp_path / "changed"
+    shutil.copytree(SAMPLE, changed)
+    dmn = changed / "processes" / "triage.dmn"
+    dmn.write_text(dmn.read_text().replace('<text>"urgent"</text>', '<text>"low"</text>', 1))
+    services.deploy(web_db, diagram_set.read_directories(changed / "processes", changed / "forms"), actor="o", now=T0)
+    for who in ("clerk", "auditor", "admin"):
+        assert client.post("/api/versions/1/current", json={}, headers=auth(who)).status_code == 403
+    assert client.post("/api/versions/99/current", json={}, headers=auth("owner")).status_code == 404
+
+    response = client.post("/api/versions/1/current", json={"note": "roll back"}, headers=auth("owner"))
+
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert (answer["version_id"], answer["current"], answer["current_version_id"]) == (1, True, 1)
+    assert answer["message"] == "version 1 is current: new reviews start on it (version 2 was current before)"
+    assert client.get("/api/processes", headers=auth("clerk")).get_json()["version_id"] == 1

@@ -61,7 +61,7 @@ from cprflow.db.models import (
     User,
     UserTask,
 )
-from cprflow.db.store import record_event
+from cprflow.db.store import current_version_id, record_event
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ def version_info(session: Session, version_id: int) -> VersionInfo:
 
 
 def _newest_info(session: Session) -> VersionInfo | None:
-    newest = session.scalar(select(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(1))
+    newest = current_version_id(session)
     return None if newest is None else version_info(session, newest)
 
 
