@@ -48,6 +48,27 @@ _timer_module.datetime = expressions.EngineDatetime
 _timer_module.LOCALTZ = UTC
 
 
+# Duration and cycle timers count months the way the diagrams' helpers do (expressions.shift):
+# SpiffWorkflow's own arithmetic takes 31 January + P1M to 3 March and P0.5M to no time at all.
+def _parse_iso_duration(expression: str) -> dict[str, str]:
+    expressions.shift(datetime(2000, 1, 1, tzinfo=UTC), expression)  # refuses what is not a duration
+    return {"iso": expression}
+
+
+def _timedelta_from_start(parsed: dict[str, str], start: datetime | None = None) -> timedelta:
+    begin = start if start is not None else expressions.clock_now()
+    return expressions.shift(begin, parsed["iso"]) - begin
+
+
+def _timedelta_from_end(parsed: dict[str, str], end: datetime) -> timedelta:
+    return end - expressions.shift(end, parsed["iso"], backwards=True)
+
+
+_timer_module.TimerEventDefinition.parse_iso_duration = staticmethod(_parse_iso_duration)
+_timer_module.TimerEventDefinition.get_timedelta_from_start = staticmethod(_timedelta_from_start)
+_timer_module.TimerEventDefinition.get_timedelta_from_end = staticmethod(_timedelta_from_end)
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Runs every script, condition, timer and DMN expression through RestrictedPython."""
 

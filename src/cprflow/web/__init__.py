@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     csrf = CSRFProtect(app)
     for area in api.AREAS:
         csrf.exempt(area.bp)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")  # times on pages as staff in Wales read them
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
 
     @app.context_processor

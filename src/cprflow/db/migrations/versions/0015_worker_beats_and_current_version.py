@@ -1,7 +1,7 @@
 """Timer workers' heartbeats (so readiness can tell a dead worker), and which version is current.
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0010
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from cprflow.db.models import UTCDateTime
 
 revision = "0015"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
