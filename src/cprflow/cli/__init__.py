@@ -30,7 +30,7 @@ from cprflow.db.models import ROLES
 from cprflow.demo import cases as demo_data
 from cprflow.diagrams import diagram_set, versions
 from cprflow.features import notifications
-from cprflow.services import datafix, modeling, timers, users
+from cprflow.services import datafix, deployments, modeling, timers, users
 from cprflow.web import create_app
 
 
@@ -65,8 +65,19 @@ def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: 
         directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir
     )
     result = services.deploy(ctx.db, diagrams, actor=actor, now=now(), note=(note or "").strip() or None)
-    verb = "deployed as version" if result.created else "unchanged: still version"
-    out(ctx, result, [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+    out(ctx, result, [result.message, *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+
+
+@main.command("make-current")
+@click.argument("version_id", type=int)
+@click.option("--as", "actor", default="cli", show_default=True)
+@click.option("--note", default=None, help="Why: recorded with the change.")
+@pass_ctx
+@handles_errors
+def make_current(ctx: Context, version_id: int, actor: str, note: str | None) -> None:
+    """Make a deployed version current: new reviews start on it (running ones stay where they are)."""
+    result = deployments.make_current(ctx.db, version_id, actor=actor, now=now(), note=(note or "").strip() or None)
+    out(ctx, result, [result.message])
 
 
 @main.command("processes")
@@ -79,6 +90,7 @@ def list_processes(ctx: Context) -> None:
     for v in versions:
         lines.append(
             f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}"
+            + ("  [current]" if v.get("current") else "")
             + (f"  ({v['note']})" if v.get("note") else "")
         )
         lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])

@@ -38,6 +38,14 @@ class VersionOut(Schema):
     created = fields.Boolean(required=True)
     content_hash = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
+    #: Whether new reviews start on this version, which one they do start on, and what happened.
+    current = fields.Boolean(required=True)
+    current_version_id = fields.Integer(allow_none=True, required=True)
+    message = fields.String(required=True)
+
+
+class MakeCurrentRequest(Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class ProcessList(Schema):
@@ -223,6 +231,7 @@ class VersionInfoOut(Schema):
     deployed_by = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
     note = fields.String(allow_none=True)
+    current = fields.Boolean(required=True)
 
 
 class VersionInfoList(Schema):
