@@ -36,6 +36,11 @@ class Settings:
     #: Consecutive failed sign-ins that lock an account, and for how long (0 attempts: never lock).
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    #: Failed sign-ins from one client address within lockout_minutes (any usernames) before that
+    #: address is refused for as long (0: no limit).
+    address_attempts: int = 30
+    #: Reverse proxies in front of the app whose X-Forwarded-For names the client (0: use the peer).
+    trusted_proxies: int = 0
     #: Largest request body accepted (uploads of diagram sets included).
     max_request_bytes: int = 5 * 1024 * 1024
     #: Largest document (report, timeline, briefing) one upload may carry; upload routes alone accept
@@ -70,6 +75,8 @@ class Settings:
             token_hours=_float("CPRFLOW_TOKEN_HOURS", cls.token_hours),
             lockout_attempts=int(_float("CPRFLOW_LOCKOUT_ATTEMPTS", cls.lockout_attempts)),
             lockout_minutes=_float("CPRFLOW_LOCKOUT_MINUTES", cls.lockout_minutes),
+            address_attempts=int(_float("CPRFLOW_ADDRESS_ATTEMPTS", cls.address_attempts)),
+            trusted_proxies=int(_float("CPRFLOW_TRUSTED_PROXIES", cls.trusted_proxies)),
             max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             max_document_bytes=int(_float("CPRFLOW_MAX_DOCUMENT_BYTES", cls.max_document_bytes)),
             extract_seconds=_float("CPRFLOW_EXTRACT_SECONDS", cls.extract_seconds),

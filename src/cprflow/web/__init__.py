@@ -9,6 +9,7 @@ from flask import Flask, jsonify, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cprflow import bootstrap, services
 from cprflow.config import Settings
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         JSON_SORT_KEYS=False,
     )
+    if settings.trusted_proxies > 0:  # the client's address (for sign-in throttling) is the proxy's to tell
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     database = db or Database(settings.database_url)
     app.extensions["cprflow.db"] = database
 

@@ -25,6 +25,20 @@ def issue_token(user: UserView) -> tuple[str, datetime]:
     return token, datetime.now(UTC) + timedelta(hours=hours)
 
 
+def check_password(username: str, password: str) -> UserView:
+    """Sign-in by password, throttled per account and per client address (Settings.lockout_*, address_attempts)."""
+    settings = current_app.config["CPRFLOW"]
+    return users.authenticate(
+        current_app.extensions["cprflow.db"],
+        username,
+        password,
+        lockout_attempts=settings.lockout_attempts,
+        lockout_minutes=settings.lockout_minutes,
+        address=request.remote_addr,
+        address_attempts=settings.address_attempts,
+    )
+
+
 def _user_from(user_id: Any, token_version: Any) -> UserView:
     user = users.get_user(current_app.extensions["cprflow.db"], int(user_id)) if isinstance(user_id, int) else None
     if user is None or user.disabled or user.token_version != token_version:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from cprflow.core.errors import Unauthenticated
 from cprflow.services import users
+from cprflow.web.auth import check_password
 from cprflow.web.common import db, optional_user, safe_next
 
 bp = Blueprint("account", __name__)
@@ -25,14 +26,7 @@ def login() -> Any:
         return render_template("login.html")
     username = request.form.get("username", "")
     try:
-        settings = current_app.config["CPRFLOW"]
-        user = users.authenticate(
-            db(),
-            username,
-            request.form.get("password", ""),
-            lockout_attempts=settings.lockout_attempts,
-            lockout_minutes=settings.lockout_minutes,
-        )
+        user = check_password(username, request.form.get("password", ""))
     except Unauthenticated:
         return render_template("login.html", error=_("Wrong username or password."), username=username), 401
     session.clear()
