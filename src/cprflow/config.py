@@ -33,6 +33,9 @@ class Settings:
     #: Signs API tokens and session cookies; from the environment only, never from a file in git.
     secret_key: str | None = None
     token_hours: float = 8.0
+    #: A page session ends after this many minutes without a request, and this many hours after sign-in.
+    session_idle_minutes: float = 60.0
+    session_hours: float = 8.0
     #: Consecutive failed sign-ins that lock an account, and for how long (0 attempts: never lock).
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
@@ -73,6 +76,8 @@ class Settings:
             port=int(_float("CPRFLOW_PORT", cls.port)),
             secret_key=env.get("CPRFLOW_SECRET_KEY") or None,
             token_hours=_float("CPRFLOW_TOKEN_HOURS", cls.token_hours),
+            session_idle_minutes=_float("CPRFLOW_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
+            session_hours=_float("CPRFLOW_SESSION_HOURS", cls.session_hours),
             lockout_attempts=int(_float("CPRFLOW_LOCKOUT_ATTEMPTS", cls.lockout_attempts)),
             lockout_minutes=_float("CPRFLOW_LOCKOUT_MINUTES", cls.lockout_minutes),
             address_attempts=int(_float("CPRFLOW_ADDRESS_ATTEMPTS", cls.address_attempts)),

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from cprflow.core.errors import Unauthenticated
 from cprflow.services import users
-from cprflow.web.auth import check_password
+from cprflow.web.auth import begin_page_session, check_password, end_page_session
 from cprflow.web.common import db, optional_user, safe_next
 
 bp = Blueprint("account", __name__)
@@ -29,14 +29,13 @@ def login() -> Any:
         user = check_password(username, request.form.get("password", ""))
     except Unauthenticated:
         return render_template("login.html", error=_("Wrong username or password."), username=username), 401
-    session.clear()
-    session.update(uid=user.id, tv=user.token_version, lang=user.language)
+    begin_page_session(user)
     return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.clear()
+    end_page_session()
     return redirect(url_for("account.login"))
 
 
