@@ -221,9 +221,9 @@ def test_a_breach_of_the_statutory_timescale_reaches_the_board_chair(url: str, s
     r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
     run(url, "2026-01-12")
     assert smtp.to("board.chair@example.wales") == []
-    assert r.tick("2026-07-05")  # six months from the referral
+    assert r.tick(cpr.after_day("2026-07-05"))  # six months from the referral, once that day is over
     assert "record_completion_delay" in r.open()
-    run(url, "2026-07-05")
+    run(url, "2026-07-06")
     (message,) = smtp.to("board.chair@example.wales")
     assert message["Subject"] == "Statutory timescale breached: CPR-2026-017"
     assert f"{BASE}/reviews/{r.id}" in message.get_content()

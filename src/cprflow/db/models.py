@@ -63,6 +63,9 @@ class ProcessVersion(Base):
     specs: Mapped[bytes] = mapped_column(LargeBinary)
     #: Why it was deployed, in the deployer's words (required from the modeler; optional elsewhere).
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: New instances start on the version with the highest rank: each deploy, and each explicit
+    #: "make version N current", takes the next rank (migration 0015 ranked older versions by id).
+    current_rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Draft(Base):
@@ -130,6 +133,9 @@ class UserTask(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     draft: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    #: The task's data while it is open (what its form pre-fills and shows), written when it becomes
+    #: ready (or its data is fixed) and cleared when it closes; NULL on rows from before 0009.
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
 ROLES = (
@@ -326,6 +332,18 @@ class NotificationSetting(Base):
 # The hash chain over the event log (audit.py): each event's place in its chain is the columns
 # ``chain``, ``seq``, ``prev_hash`` and ``hash`` on ``events`` (migration 0005); the head of each
 # chain is mirrored here so that cutting events off the end of a chain is noticed too.
+
+
+class WorkerBeat(Base):
+    """A background worker's last sign of life: ``expires_at`` is when it counts as dead if it has
+    not beaten again. A worker that stops cleanly removes its row."""
+
+    __tablename__ = "worker_beats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ChainHead(Base):

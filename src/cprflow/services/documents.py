@@ -24,7 +24,7 @@ from cprflow.core.errors import Forbidden, InvalidData, NotFound
 from cprflow.core.views import DocumentView
 from cprflow.db import guards
 from cprflow.db.database import Database
-from cprflow.db.store import INSTANCES, TASKS, deployed_version, load_instance, record_event
+from cprflow.db.store import INSTANCES, TASKS, deployed_version, load_instance, record_event, record_read
 from cprflow.features import documents
 from cprflow.features.extraction import DEFAULT_BOUNDS, Bounds
 
@@ -108,7 +108,7 @@ def upload(
 def list_documents(db: Database, actor: access.Actor, instance_id: int, *, now: datetime) -> list[DocumentView]:
     with db.transaction() as session:
         slots = _readable(session, actor, instance_id)
-        record_event(session, instance_id, "case_read", actor.username, now, {"what": "documents"})
+        record_read(session, instance_id, actor.username, now, "documents")
         return _shown(documents.list_for(session, instance_id), slots)
 
 
