@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, Response, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
@@ -29,12 +30,22 @@ ENVELOPE_BYTES = 1024 * 1024
 UPLOAD_ENDPOINTS = {"api.documents.post_upload_document": 1, "tasks.task": 4}
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie, never set by a HEAD request: a HEAD changes nothing, the session included."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if request.method == "HEAD":
+            return
+        super().save_session(app, session, response)
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
     bootstrap.install()
     if not settings.secret_key:
         raise RuntimeError("set CPRFLOW_SECRET_KEY (a long random string) before starting the web app")
     app = Flask(__name__)
+    app.session_interface = _SessionInterface()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         CPRFLOW=settings,

@@ -22,7 +22,7 @@ def home() -> Any:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD with whatever body it carries: never a sign-in
         return render_template("login.html")
     username = request.form.get("username", "")
     try:
