@@ -50,12 +50,19 @@ def _shown(found: list[DocumentView], slots: set[str] | None) -> list[DocumentVi
 
 
 def may_upload(session: Session, actor: access.Actor, instance_id: int, slot: str) -> bool:
-    """Raise NotFound if the person may neither read the case nor work a task on it; else say yes/no."""
+    """Raise NotFound if the person may neither read the case nor work a task on it, Forbidden (with
+    the reason) if a reader asks to file in an agency's own slot not theirs; else say yes/no."""
     version_id, data = _case(session, instance_id)
     version = deployed_version(session, version_id)
     perms = version.permissions
     if access.can_read_case(actor, perms, data):
-        return not actor.read_only and document_fields.declares(version.forms.values(), slot)
+        if actor.read_only or not document_fields.declares(version.forms.values(), slot):
+            return False
+        owner = document_fields.owner_of(version.forms.values(), slot)
+        if owner is not None and owner != (actor.agency or "").lower():
+            # Reading a case is not acting for its agencies: their own slots are theirs to file.
+            raise Forbidden(f"'{slot}' is the {owner} agency's own document; only {owner} staff file it")
+        return True
     open_tasks = (
         session.connection()
         .execute(
@@ -173,7 +180,11 @@ def file_form_uploads(
     stored: list[int] = []
     with db.transaction() as session:
         for upload in uploads:
-            if not may_upload(session, actor, instance_id, upload.slot):
+            try:
+                allowed = may_upload(session, actor, instance_id, upload.slot)
+            except Forbidden as refused:
+                raise InvalidData(refused.message, fields={upload.pointer: [refused.message]}) from None
+            if not allowed:
                 message = "you may not file this document"
                 raise InvalidData(message, fields={upload.pointer: [message]})
             view = documents.store(

@@ -37,8 +37,8 @@ def events_of(db: Database, kind: str) -> list[Event]:
 
 def may_upload(who: str, slot: str) -> int:
     """Readers (not auditors) file in any declared slot; others only what an open task of theirs asks for."""
-    if who in READERS:
-        return 403 if who == "auditor" else 201
+    if who in READERS:  # reading the case is not acting for an agency: its own slots are refused
+        return 403 if who == "auditor" or slot == "agency_timeline_police" else 201
     if who == "police":
         return 201 if slot == "agency_timeline_police" else 403
     return 404  # neither reads the case nor has a task in it: the review does not exist for them
