@@ -3,6 +3,7 @@ who reads the whole case cannot put a new version of police's timeline in police
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -41,3 +42,21 @@ def test_whose_slot_it_is_comes_from_the_forms_templates() -> None:
         )
         is None
     )
+
+
+def test_a_carried_id_of_another_slots_document_shows_no_name_on_the_form(
+    docs_client: FlaskClient, docs_world: World
+) -> None:
+    """The task form's hidden field carries a document id: pointed at the case's draft report (not
+    police's slot), the form shown again must not name that file."""
+    from tests.web.api.test_documents import _sign_in
+
+    _sign_in(docs_client, "police")
+    link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', docs_client.get("/tasks").text).group(1)  # type: ignore[union-attr]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', docs_client.get(link).text).group(1)  # type: ignore[union-attr]
+    response = docs_client.post(
+        link,
+        data={"csrf_token": token, "_add": "/timeline_events", "/timeline_document": str(docs_world.draft_id)},
+    )
+    assert response.status_code == 200
+    assert "draft.pdf" not in response.text and "draft_report" not in response.text

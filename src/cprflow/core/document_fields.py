@@ -116,10 +116,10 @@ def check(
         document_id = value.get("document_id")
         document = by_id.get(document_id) if isinstance(document_id, int) else None
         slot = slot_of(template, assignee)
-        if document is None:
-            problems[pointer] = ["names no document of this review"]
-        elif document.slot != slot:
-            problems[pointer] = [f"names a document filed as '{document.slot}', not '{slot}'"]
+        if document is None or document.slot != slot:
+            # The same words whether the id is unknown or names a document of another slot: the
+            # answer never tells a person what else (another agency's timeline) the case holds.
+            problems[pointer] = [f"names no document of this review filed as '{slot}'"]
         elif value.get("version") != document.version or value.get("filename") != document.filename:
             problems[pointer] = ["does not match the stored document's version and file name"]
     return problems

@@ -167,7 +167,7 @@ def file_form_uploads(
     actor: access.Actor,
     instance_id: int,
     uploads: list[FormUpload],
-    carried: dict[str, int],
+    carried: dict[str, tuple[int, str]],
     *,
     now: datetime,
     max_bytes: int,
@@ -175,7 +175,9 @@ def file_form_uploads(
 ) -> dict[str, dict[str, Any]]:
     """File a task form's uploads, all in one transaction or none (a refused one is named at its
     field), and return the references the form's document fields now hold: the files just filed,
-    else the document each field carried (``carried``: pointer -> document id), if it is this case's."""
+    else the document each field carried (``carried``: pointer -> (document id, the field's slot)), if
+    it is this case's and filed in that field's slot: a carried id never brings another slot's
+    document (another agency's timeline) into a form, or its name onto a page."""
     refs: dict[str, dict[str, Any]] = {}
     stored: list[int] = []
     with db.transaction() as session:
@@ -201,9 +203,10 @@ def file_form_uploads(
             refs[upload.pointer] = document_fields.reference(view)
             stored.append(view.id)
         existing = {d.id: d for d in documents.list_for(session, instance_id)} if carried else {}
-    for pointer, document_id in carried.items():
-        if pointer not in refs and document_id in existing:
-            refs[pointer] = document_fields.reference(existing[document_id])
+    for pointer, (document_id, slot) in carried.items():
+        document = existing.get(document_id)
+        if pointer not in refs and document is not None and document.slot == slot:
+            refs[pointer] = document_fields.reference(document)
     for document_id in stored:
         documents.read_text(db, document_id, bounds)
     return refs
