@@ -433,7 +433,12 @@ def migrate(
     """Move running instances (all that can, if none are named) to a newer version."""
 
     previews = modeling.preview_migrations(
-        ctx.db, to_version, now=now(), step_seconds=ctx.settings.step_seconds, instance_ids=list(instance_ids) or None
+        ctx.db,
+        to_version,
+        actor=actor,
+        now=now(),
+        step_seconds=ctx.settings.step_seconds,
+        instance_ids=list(instance_ids) or None,
     )
     if preview:
         out(
