@@ -29,7 +29,8 @@ from cprflow.db import audit
 from cprflow.db.models import ROLES
 from cprflow.demo import cases as demo_data
 from cprflow.diagrams import diagram_set, versions
-from cprflow.features import notifications
+from cprflow.features import documents, notifications
+from cprflow.features.extraction import Bounds
 from cprflow.services import datafix, modeling, timers, users
 from cprflow.web import create_app
 
@@ -335,6 +336,21 @@ def users_list(ctx: Context) -> None:
     """List accounts."""
     found = users.list_users(ctx.db)
     out(ctx, found, [_user_line(u) for u in found] or ["no accounts"])
+
+
+@main.group("documents")
+def documents_group() -> None:
+    """Case documents kept in the store."""
+
+
+@documents_group.command("read-text")
+@pass_ctx
+@handles_errors
+def documents_read_text(ctx: Context) -> None:
+    """Read the text of documents left unread (their upload's process stopped first), within the bounds."""
+    bounds = Bounds(seconds=ctx.settings.extract_seconds, memory_mb=int(ctx.settings.extract_memory_mb))
+    found = documents.read_pending(ctx.db, bounds)
+    out(ctx, found, [f"document {d.id} ({d.slot} v{d.version}): {d.text_status}" for d in found] or ["none unread"])
 
 
 @main.command()
