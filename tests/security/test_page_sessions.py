@@ -73,3 +73,18 @@ def test_the_timeouts_are_settings(web_db: Database) -> None:
         assert signed_in(client)
         traveller.shift(timedelta(minutes=5, seconds=1))
         assert not signed_in(client)
+
+
+def test_ended_sessions_do_not_pile_up(client: FlaskClient, web_db: Database) -> None:
+    from sqlalchemy import func, select
+
+    from cprflow.db.models import PageSession
+
+    for _ in range(3):
+        sign_in(client)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/tasks").text)
+        assert csrf
+        client.post("/logout", data={"csrf_token": csrf.group(1)})
+    sign_in(client)
+    with web_db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(PageSession)) == 1

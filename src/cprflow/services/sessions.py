@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from cprflow.db.database import Database
 from cprflow.db.models import PageSession
@@ -24,14 +24,26 @@ class Timeouts:
     hours: float = 8.0
 
 
+DEFAULT = Timeouts()
+
+
 def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(db: Database, user_id: int, *, now: datetime) -> str:
-    """A new session for the account; the token to put in the cookie (only its hash is stored)."""
+def start(db: Database, user_id: int, *, now: datetime, timeouts: Timeouts = DEFAULT) -> str:
+    """A new session for the account; the token to put in the cookie (only its hash is stored).
+    The account's sessions that have ended or run out are removed on the way."""
     token = secrets.token_urlsafe(32)
     with db.transaction() as session:
+        session.execute(
+            delete(PageSession).where(
+                PageSession.user_id == user_id,
+                (PageSession.ended_at.is_not(None))
+                | (PageSession.created_at <= now - timedelta(hours=timeouts.hours))
+                | (PageSession.last_seen_at <= now - timedelta(minutes=timeouts.idle_minutes)),
+            )
+        )
         session.add(PageSession(id=_key(token), user_id=user_id, created_at=now, last_seen_at=now, ended_at=None))
     return token
 

@@ -93,7 +93,7 @@ def _page_session_user() -> int | None:
 def begin_page_session(user: UserView) -> None:
     """Sign the browser in: a fresh cookie naming a new server-side session (never one from before)."""
     session.clear()
-    token = sessions.start(current_app.extensions["cprflow.db"], user.id, now=datetime.now(UTC))
+    token = sessions.start(current_app.extensions["cprflow.db"], user.id, now=datetime.now(UTC), timeouts=_timeouts())
     session.update(sid=token, uid=user.id, tv=user.token_version, lang=user.language)
 
 
