@@ -29,7 +29,8 @@ from cprflow.db import audit
 from cprflow.db.models import ROLES
 from cprflow.demo import cases as demo_data
 from cprflow.diagrams import diagram_set, versions
-from cprflow.features import notifications
+from cprflow.features import documents, notifications
+from cprflow.features.extraction import Bounds
 from cprflow.services import datafix, deployments, modeling, timers, users
 from cprflow.web import create_app
 
@@ -349,6 +350,21 @@ def users_list(ctx: Context) -> None:
     out(ctx, found, [_user_line(u) for u in found] or ["no accounts"])
 
 
+@main.group("documents")
+def documents_group() -> None:
+    """Case documents kept in the store."""
+
+
+@documents_group.command("read-text")
+@pass_ctx
+@handles_errors
+def documents_read_text(ctx: Context) -> None:
+    """Read the text of documents left unread (their upload's process stopped first), within the bounds."""
+    bounds = Bounds(seconds=ctx.settings.extract_seconds, memory_mb=int(ctx.settings.extract_memory_mb))
+    found = documents.read_pending(ctx.db, bounds)
+    out(ctx, found, [f"document {d.id} ({d.slot} v{d.version}): {d.text_status}" for d in found] or ["none unread"])
+
+
 @main.command()
 @pass_ctx
 @handles_errors
@@ -445,7 +461,12 @@ def migrate(
     """Move running instances (all that can, if none are named) to a newer version."""
 
     previews = modeling.preview_migrations(
-        ctx.db, to_version, now=now(), step_seconds=ctx.settings.step_seconds, instance_ids=list(instance_ids) or None
+        ctx.db,
+        to_version,
+        actor=actor,
+        now=now(),
+        step_seconds=ctx.settings.step_seconds,
+        instance_ids=list(instance_ids) or None,
     )
     if preview:
         out(

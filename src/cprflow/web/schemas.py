@@ -280,7 +280,6 @@ class MigrationPreviewOut(Schema):
     from_version = fields.Integer(required=True)
     to_version = fields.Integer(required=True)
     status = fields.String(required=True)
-    stage = fields.Raw(allow_none=True)
     movable = fields.Boolean(required=True)
     reasons = fields.List(fields.String(), required=True)
     changes = fields.Dict(required=True)
