@@ -22,6 +22,7 @@ from cprflow.services.instances import (
 )
 from cprflow.services.tasks import (
     TaskDetail,
+    assign_task,
     claim_task,
     complete_task,
     get_task,
@@ -36,6 +37,7 @@ __all__ = [
     "InstanceView",
     "TaskDetail",
     "TaskView",
+    "assign_task",
     "claim_task",
     "complete_task",
     "deploy",
