@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ParamSpec
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,6 +32,46 @@ LOCKOUT_ATTEMPTS = 5
 LOCKOUT_MINUTES = 15.0
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+#: How long a worker trusts what it last read of an account when checking a request's token or
+#: session. A password, role or status change (revoking every token issued before) takes effect at
+#: once in the worker that makes it and within this many seconds in every other worker.
+ACCOUNT_RECHECK_SECONDS = 5.0
+_ACCOUNTS_KEPT = 10_000  # a worker forgets every account it has seen past this many
+_accounts: dict[tuple[str, int], tuple[float, UserView | None]] = {}
+_accounts_lock = threading.Lock()
+_clock = time.monotonic  # tests move it on instead of waiting
+
+
+def account(db: Database, user_id: int) -> UserView | None:
+    """The account behind a request's token or session, read again at most every
+    ``ACCOUNT_RECHECK_SECONDS``: most requests then spend no query on it."""
+    key, now = (db.url, user_id), _clock()
+    seen = _accounts.get(key)
+    if seen is not None and now - seen[0] < ACCOUNT_RECHECK_SECONDS:
+        return seen[1]
+    user = get_user(db, user_id)
+    with _accounts_lock:
+        if len(_accounts) >= _ACCOUNTS_KEPT:
+            _accounts.clear()
+        _accounts[key] = (now, user)
+    return user
+
+
+def _refreshes_account(change: Callable[P, UserView]) -> Callable[P, UserView]:
+    """After a change to an account, this worker reads it afresh on its next request."""
+
+    @functools.wraps(change)
+    def changed(*args: P.args, **kwargs: P.kwargs) -> UserView:
+        view = change(*args, **kwargs)
+        db = args[0] if args else kwargs["db"]
+        assert isinstance(db, Database)
+        with _accounts_lock:
+            _accounts.pop((db.url, view.id), None)
+        return view
+
+    return changed
 
 
 @dataclass(frozen=True)
@@ -145,6 +190,7 @@ def _free_username(session: Session, identity: Identity) -> str:
     return f"{base}-{digest[:10]}"
 
 
+@_refreshes_account
 def sign_in_external(db: Database, identity: Identity, *, now: datetime) -> UserView:
     """The account bound to the provider identity (``issuer``, ``subject``); made on first sign-in.
 
@@ -248,6 +294,7 @@ def unlink_identity(db: Database, issuer: str, subject: str, *, actor: str, now:
         )
 
 
+@_refreshes_account
 def set_password(db: Database, username: str, password: str) -> UserView:
     _check_password(password)
     with db.transaction() as session:
@@ -257,6 +304,7 @@ def set_password(db: Database, username: str, password: str) -> UserView:
         return _view(user)
 
 
+@_refreshes_account
 def set_roles(db: Database, username: str, roles: list[str], agency: str | None = None) -> UserView:
     with db.transaction() as session:
         user = _user(session, username)
@@ -267,6 +315,7 @@ def set_roles(db: Database, username: str, roles: list[str], agency: str | None 
         return _view(user)
 
 
+@_refreshes_account
 def set_disabled(db: Database, username: str, disabled: bool = True) -> UserView:
     with db.transaction() as session:
         user = _user(session, username)
@@ -275,6 +324,7 @@ def set_disabled(db: Database, username: str, disabled: bool = True) -> UserView
         return _view(user)
 
 
+@_refreshes_account
 def set_language(db: Database, user_id: int, language: str) -> UserView:
     if language not in LANGUAGES:
         raise InvalidData("unknown language", fields={"/language": ["must be en or cy"]})
@@ -356,7 +406,7 @@ _USER_COLUMNS = [
 
 
 def get_user(db: Database, user_id: int) -> UserView | None:
-    """Every API request asks this to check its token: one plain query, no ORM identity map."""
+    """The account as stored now: one plain query, no ORM identity map."""
     with db.transaction(write=False) as session:
         row = session.connection().execute(select(*_USER_COLUMNS).where(User.__table__.c.id == user_id)).first()
         return (

@@ -40,7 +40,7 @@ def check_password(username: str, password: str) -> UserView:
 
 
 def _user_from(user_id: Any, token_version: Any) -> UserView:
-    user = users.get_user(current_app.extensions["cprflow.db"], int(user_id)) if isinstance(user_id, int) else None
+    user = users.account(current_app.extensions["cprflow.db"], int(user_id)) if isinstance(user_id, int) else None
     if user is None or user.disabled or user.token_version != token_version:
         raise Unauthenticated("this sign-in is no longer valid; sign in again")
     return user
