@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import engine
-from cprflow.core import access, document_fields, forms, operators
+from cprflow.core import access, document_fields, expressions, forms, operators
 from cprflow.core.errors import Conflict, Forbidden, InvalidData, NotFound, ScriptFailed, TaskClosed, TaskNotReady
 from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
@@ -120,8 +120,7 @@ def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller
     current = task.data
     if current is None:
         current = _values_from_workflow(session, task) if with_values else {}
-    fields_ = schema.get("properties", {})
-    data = {k: v for k, v in current.items() if k in fields_}
+    data = forms.prefill(schema, current)
     data.update(task.draft or {})
     # Who holds it, who saved the draft, and (for those who may) whom it can be given to.
     draft = _last_event(session, task.id, "draft_saved") if task.draft else None
@@ -310,6 +309,17 @@ _OPEN_SIBLINGS = select(TASKS).where(
 )
 
 
+def _check_rules(
+    workflow: engine.Workflow, task_id: str, schema: dict[str, Any], data: dict[str, Any], now: datetime, seconds: float
+) -> None:
+    """The form's rules, over the submitted data and the facts the task shows."""
+    ready = workflow.ready_task(task_id)
+    if ready is None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    with expressions.engine_context(now, seconds):
+        forms.check_rules(schema, data, forms.shown_facts(schema, ready.data))
+
+
 def complete_task(
     db: Database,
     task_id: str,
@@ -346,6 +356,8 @@ def complete_task(
                 today=now.astimezone(WALES).date(),
             )
             workflow = load_workflow(session, instance)
+            if schema.get(forms.RULES_KEY):
+                _check_rules(workflow, task_id, schema, data, now, step_seconds)
             before = instance.data
             with operators.step(session, instance.id, who, now) as effects:
                 try:

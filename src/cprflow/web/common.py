@@ -17,7 +17,7 @@ from flask import Response, current_app, jsonify, request, send_file, url_for
 from marshmallow import Schema, ValidationError
 
 from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
-from cprflow.core.views import DocumentView, InstanceView
+from cprflow.core.views import HOLDS_KEY, DocumentView, InstanceView, holds_of
 from cprflow.db.database import Database
 from cprflow.features.extraction import Bounds
 from cprflow.services.users import UserView
@@ -138,7 +138,12 @@ def dump(schema: type[Schema], value: Any, status: int = 200) -> Any:
 def instance_out(view: InstanceView) -> dict[str, Any]:
     # stage, timescales and holds are data the diagrams keep under these names (processes/README.md).
     out = dict(vars(view))
-    out.update(stage=view.data.get("stage"), timescales=view.data.get("timescales"), holds=view.data.get("holds"))
+    kept = HOLDS_KEY in view.data or "holds" in view.data
+    out.update(
+        stage=view.data.get("stage"),
+        timescales=view.data.get("timescales"),
+        holds=holds_of(view.data) if kept else None,
+    )
     return out
 
 

@@ -404,6 +404,7 @@ class ReviewTimescalesOut(Schema):
     days_late = fields.Integer(allow_none=True)
     hold_days = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     hold_days_total = fields.Integer(required=True)
+    hold_days_by_hold = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     delay_reasons = fields.List(fields.String(), required=True)
     action_plan_due = fields.String(allow_none=True)
     action_plan_finalised = fields.String(allow_none=True)

@@ -9,6 +9,7 @@ from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
 from cprflow import services
+from cprflow.core.views import holds_of
 from cprflow.services import documents
 from cprflow.web.common import attachment, db, known_id, now, signed_in
 
@@ -55,13 +56,12 @@ def review(instance_id: int) -> Any:
         "suspended": _("Suspended"),
         "terminated": _("Terminated"),
     }
-    holds = view.data.get("holds") if isinstance(view.data.get("holds"), list) else []
     return render_template(
         "review.html",
         instance=view,
         status_label=status_labels.get(view.status, view.status),
         timescales=_timescales(view.data, now().date()),
-        holds=[h for h in holds if isinstance(h, dict)],
+        holds=holds_of(view.data),
         documents=documents.latest(db(), user.actor, instance_id),
         findings=_findings_of(view.data),
     )
