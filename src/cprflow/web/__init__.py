@@ -13,7 +13,7 @@ from sqlalchemy import text
 from cprflow import bootstrap, services
 from cprflow.config import Settings
 from cprflow.db.database import Database
-from cprflow.web import api, errors, oidc, openapi, pages
+from cprflow.web import api, errors, labels, oidc, openapi, pages
 from cprflow.web.auth import current_user
 from cprflow.web.pages import account, audit, findings, modeler, notifications, reviews, tasks
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     for area in api.AREAS:
         csrf.exempt(area.bp)
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
+    app.jinja_env.globals["label"] = labels.label
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
