@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -13,11 +14,12 @@ from sqlalchemy import text
 from cprflow import bootstrap, services
 from cprflow.config import Settings
 from cprflow.db.database import Database
+from cprflow.services import timers
 from cprflow.web import api, errors, labels, oidc, openapi, pages
 from cprflow.web.auth import current_user
-from cprflow.web.pages import account, audit, findings, modeler, notifications, reviews, tasks
+from cprflow.web.pages import account, audit, findings, modeler, modeler_data, notifications, reviews, tasks
 
-PAGE_AREAS = (account, tasks, reviews, audit, findings, notifications, modeler)
+PAGE_AREAS = (account, tasks, reviews, audit, findings, notifications, modeler, modeler_data)
 
 #: Room for the multipart envelope and the other fields of an upload request.
 ENVELOPE_BYTES = 1024 * 1024
@@ -49,13 +51,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.register_blueprint(api.bp)
     for area in PAGE_AREAS:
         app.register_blueprint(area.bp)
-    app.register_blueprint(modeler.data_bp)
     oidc.install(app, settings)
     _limit_uploads(app, settings)  # before CSRF: upload size limits must be set before the form is read
     # Pages carry CSRF tokens; the API takes bearer tokens only, never the cookie, so needs none.
     csrf = CSRFProtect(app)
     for area in api.AREAS:
         csrf.exempt(area.bp)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")  # times on pages as staff in Wales read them
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
     app.jinja_env.globals["label"] = labels.label
 
@@ -85,12 +87,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             with database.transaction(write=False) as session:
                 session.execute(text("SELECT 1"))
             deployed = bool(services.list_versions(database))
+            timers_dead = timers.workers_dead(database, now=datetime.now(UTC))
         except Exception as err:
             app.logger.error("readiness check failed (%s)", type(err).__name__)  # no message: it may quote data
             retry = {"Retry-After": str(errors.RETRY_AFTER_SECONDS)}
             return jsonify(status="unavailable", reason="database not reachable"), 503, retry
         if not deployed:
             return jsonify(status="unavailable", reason="no diagrams deployed"), 503
+        if timers_dead:
+            app.logger.error("readiness check failed: no timer worker has shown a sign of life")
+            return jsonify(status="unavailable", reason="timer worker not running"), 503
         return jsonify(status="ready")
 
     @app.after_request

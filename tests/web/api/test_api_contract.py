@@ -411,6 +411,24 @@ def test_deploy_a_changed_decision_table(call: Call, web_db: Database) -> None:
     assert len(services.list_versions(web_db)) == 2
 
 
+def test_deploy_keeps_the_note_of_why(call: Call, web_db: Database) -> None:
+    files = upload((CHANGED_TRIAGE, "triage.dmn"))
+    files["data"]["note"] = "  Raise the triage threshold, agreed at the Sub-Group on 3 December  "
+    body = call("POST", "/api/processes/deploy", "owner", 201, **files)
+    newest = services.list_versions(web_db)[0]
+    assert newest["id"] == body["version_id"]
+    assert newest["note"] == "Raise the triage threshold, agreed at the Sub-Group on 3 December"
+
+
+def test_deploy_refuses_a_note_too_long_and_deploys_nothing(call: Call, web_db: Database) -> None:
+    before = db_state(web_db)
+    files = upload((CHANGED_TRIAGE, "triage.dmn"))
+    files["data"]["note"] = "x" * 2001
+    body = call("POST", "/api/processes/deploy", "owner", 422, **files)
+    assert list(error_of(body)["fields"]) == ["/note"]
+    assert db_state(web_db) == before
+
+
 def test_deploy_the_same_set_changes_nothing(call: Call, web_db: Database) -> None:
     before = db_state(web_db)
     body = call("POST", "/api/processes/deploy", "owner", 200, **upload((TRIAGE, "triage.dmn")))

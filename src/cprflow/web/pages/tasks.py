@@ -8,9 +8,10 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 
 from cprflow import services
-from cprflow.core.errors import Conflict, InvalidData, NotFound
+from cprflow.core import form_messages
+from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
 from cprflow.web import formrender
-from cprflow.web.common import db, now, signed_in, step_seconds
+from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
 from cprflow.web.pages.documents import posted_documents
 
 bp = Blueprint("tasks", __name__)
@@ -35,19 +36,31 @@ def my_tasks() -> Any:
     )
 
 
+def _closed(err: TaskClosed) -> Any:
+    """Someone else finished first: say who and when, and lead back to the case, with 409."""
+    return render_template("task_closed.html", closed=err, posted=request.method == "POST"), 409
+
+
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 def task(task_id: str) -> Any:
     user = signed_in()
     if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
         raise NotFound(task_id)
-    # A post is usually a completion, which loads the workflow itself: do not load it twice.
-    detail = services.get_task(db(), task_id, actor=user.actor, with_values=request.method == "GET")
+    try:
+        return _task(task_id, user)
+    except TaskClosed as err:
+        return _closed(err)
+
+
+def _task(task_id: str, user: Any) -> Any:
+    if request.method == "GET":
+        detail = services.read_task(db(), task_id, actor=user.actor, now=now())
+    else:
+        detail = services.get_task(db(), task_id, actor=user.actor)
     lang = session.get("lang", "en")
     errors: dict[str, list[str]] = {}
     data = detail.data
-    if request.method == "GET":
-        services.record_read(db(), detail.task.instance_id, actor=user.username, now=now(), what=f"task {task_id}")
-    else:
+    if request.method == "POST":
         action = request.form.get("_action")
         try:  # files first, all or none: a refused file is named at its field and nothing is stored
             files, refused = (
@@ -73,11 +86,49 @@ def task(task_id: str) -> Any:
                 flash(_("Done: %(name)s.", name=detail.task.name))
                 return redirect(url_for("reviews.review", instance_id=view.id))
         except InvalidData as err:
-            errors = err.fields or {"/": [err.message]}
-        except Conflict as err:
-            flash(err.message)
-            return redirect(url_for("tasks.my_tasks"))
+            errors = form_messages.explain(detail.schema, err, lang) or {"/": [err.message]}
+        except TaskClosed:
+            raise
+        except Conflict:
+            flash(_("Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."))
+            return redirect(url_for("tasks.task", task_id=task_id))
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
     form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
-    return render_template("task.html", task=detail.task, form_html=form_html, now=now()), (422 if errors else 200)
+    return render_template("task.html", task=detail.task, detail=detail, form_html=form_html, now=now()), (
+        422 if errors else 200
+    )
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str) -> Any:
+    """Take the task (so colleagues see it is in hand), or give it back."""
+    user = signed_in()
+    release = request.form.get("_action") == "release"
+    try:
+        services.claim_task(db(), task_id, actor=user.actor, now=now(), release=release)
+    except TaskClosed as err:
+        return _closed(err)
+    except Conflict:
+        flash(_("Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."))
+    else:
+        flash(_("You gave this task back.") if release else _("This task is yours."))
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/assign")
+def assign(task_id: str) -> Any:
+    """Give the task to a colleague who may work it (or to no one), for those who assign tasks."""
+    user = signed_in()
+    to = request.form.get("username") or None
+    try:
+        services.assign_task(db(), task_id, to, actor=user.actor, now=now())
+    except TaskClosed as err:
+        return _closed(err)
+    except InvalidData:
+        flash(_("Choose someone who may work this task."))
+    else:
+        flash(_("Task assigned.") if to else _("Task unassigned."))
+    return redirect(
+        safe_next(request.form.get("next")) if request.form.get("next") else url_for("tasks.task", task_id=task_id)
+    )

@@ -20,8 +20,11 @@ def references(page: str) -> list[str]:
 
 
 def concise(url: str, reference: str, referral: str = "2026-01-05") -> Review:
+    """A concise review decided on its referral day, waiting to notify Welsh Government."""
     r = Review.start(url, referral)
-    cpr.to_decision(r, decide="concise", identifiers={"child_reference": reference, "referral_date": referral})
+    r.do("record_referral", dict(cpr.referral(referral), child_reference=reference), referral)
+    r.do("screen_referral", cpr.screening(), referral)
+    r.do("record_board_decision", cpr.decision("concise", referral), referral)
     return r
 
 
