@@ -17,7 +17,7 @@ from cprflow import bootstrap, services
 from cprflow.config import Settings
 from cprflow.db.database import Database
 from cprflow.services import timers
-from cprflow.web import api, errors, oidc, openapi, pages
+from cprflow.web import api, errors, labels, oidc, openapi, pages
 from cprflow.web.auth import current_user
 from cprflow.web.pages import account, audit, findings, modeler, modeler_data, notifications, reviews, tasks
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         csrf.exempt(area.bp)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")  # times on pages as staff in Wales read them
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
+    app.jinja_env.globals["label"] = labels.label
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from cprflow.core.register import SORTS
 from cprflow.db.models import STATUSES
 
 
@@ -72,8 +73,17 @@ class DataRequest(Schema):
 
 
 class InstanceQuery(Schema):
+    """The reviews register's filters (``core.register.Filters``); the API list and the page share them."""
+
     status = fields.String(validate=validate.OneOf(STATUSES))
     process = fields.String(validate=validate.Length(max=200))
+    review_type = fields.String(validate=validate.Length(max=200))
+    stage = fields.String(validate=validate.Length(max=200))
+    overdue = fields.Boolean(load_default=False)
+    on_hold = fields.Boolean(load_default=False)
+    year = fields.Integer(validate=validate.Range(min=1900, max=9999))
+    reference = fields.String(validate=validate.Length(max=200))
+    sort = fields.String(load_default="newest", validate=validate.OneOf(sorted(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
