@@ -256,7 +256,6 @@ def decision(choice: str) -> dict[str, Any]:
     return {
         "decision": choice,
         "decision_rationale": "Criteria considered by the Board.",
-        "decided_by": "Chair, CTM Board",
     }
 
 
@@ -312,8 +311,6 @@ REPLACE = {
 def timeline(day: str) -> dict[str, Any]:
     return {
         "timeline_events": [{"date": "2025-06-01", "event": "Home visit", "significance": "medium"}],
-        "submitted_by": "Records officer",
-        "submitted_date": day,
     }
 
 
@@ -398,8 +395,6 @@ def progress(agency: str, day: str, status: str = "on_track") -> dict[str, Any]:
         "action_updates": [
             {"action_id": ACTION_OF[agency], "status_reported": status, "evidence": "EV-" + ACTION_OF[agency]}
         ],
-        "reported_by": agency + " lead",
-        "reported_date": day,
     }
 
 

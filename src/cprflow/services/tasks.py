@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -76,6 +77,43 @@ class Person:
 
 
 @dataclass(frozen=True)
+class FactSection:
+    """Earlier answers a task decides on, shown read-only: declared in its UI schema under ``ui:facts``
+    as ``{"title", "x-title-cy", "form", "fields"}``; the fields are worded by the form that asked them."""
+
+    title: str
+    title_cy: str | None
+    schema: dict[str, Any]  # the asking form, cut down to the fields shown
+    values: dict[str, Any]
+
+
+FACTS_KEY = "ui:facts"
+
+
+def _facts(ui_schema: dict[str, Any] | None, forms_: dict[str, Any], case: dict[str, Any]) -> tuple[FactSection, ...]:
+    sections = (ui_schema or {}).get(FACTS_KEY)
+    found = []
+    for section in sections if isinstance(sections, list) else []:
+        if not isinstance(section, dict) or not isinstance(section.get("fields"), list):
+            continue
+        asking = forms_.get(str(section.get("form"))) or {}
+        known = asking.get("properties") or {}
+        props = {k: known.get(k, {}) for k in section["fields"] if isinstance(k, str)}
+        values = {k: case[k] for k in props if case.get(k) not in (None, "", [], {})}
+        if values:
+            schema = {k: v for k, v in asking.items() if k in ("$defs", "definitions")}
+            found.append(
+                FactSection(
+                    str(section.get("title") or ""),
+                    section.get("x-title-cy"),
+                    {**schema, "type": "object", "properties": props},
+                    values,
+                )
+            )
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class TaskDetail:
     """Everything the task page shows, read in one transaction."""
 
@@ -89,6 +127,7 @@ class TaskDetail:
     draft_saved_at: datetime | None = None
     may_assign: bool = False  # the caller may give the task to any of ``workers``
     workers: tuple[Person, ...] = ()  # who may work it, for "assign to"
+    facts: tuple[FactSection, ...] = ()  # what came before, as the UI schema declares
 
 
 def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, with_values: bool = True) -> TaskDetail:
@@ -110,10 +149,11 @@ def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, w
         may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
         workers = _workers(session, version.permissions, task) if may_assign else ()
         names = _names(session, {task.claimed_by, draft.actor if draft else None})
+        ui_schema = version.forms.get(task.ui_form or "")
         return TaskDetail(
             task_view(task, instance.version_id),
             schema,
-            version.forms.get(task.ui_form or ""),
+            ui_schema,
             data,
             instance.data,
             claimed_by=_person(names, task.claimed_by),
@@ -121,6 +161,7 @@ def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, w
             draft_saved_at=draft.at if draft else None,
             may_assign=may_assign,
             workers=workers,
+            facts=_facts(ui_schema, version.forms, instance.data or {}),
         )
 
 
@@ -278,6 +319,19 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: acces
         return task_view(task)
 
 
+#: What the system knows and a form never asks: who completed the step, their agency, and the date.
+#: Recorded in the step's data under these names, for diagrams to read (processes/README.md).
+KNOWN_FACTS = ("completed_by", "completed_by_name", "completed_by_agency", "completed_on")
+_WALES = ZoneInfo("Europe/London")
+
+
+def _known_facts(session: Session, actor: access.Caller, now: datetime) -> dict[str, Any]:
+    who = access.name_of(actor)
+    agency = actor.agency if isinstance(actor, access.Actor) else None
+    name = _names(session, {who}).get(who, who)
+    return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(_WALES).date().isoformat()), strict=True))
+
+
 # Built once: the completion path runs these on every request.
 _OPEN_SIBLINGS = select(TASKS).where(
     TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery(),
@@ -320,6 +374,7 @@ def complete_task(
             )
             workflow = load_workflow(session, instance)
             before = instance.data
+            data = {**data, **_known_facts(session, actor, now)}
             with operators.step(session, instance.id, who, now) as effects:
                 try:
                     workflow.complete(task_id, data, now, step_seconds)

@@ -95,9 +95,9 @@ def _task(task_id: str, user: Any) -> Any:
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
     form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
-    return render_template("task.html", task=detail.task, detail=detail, form_html=form_html, now=now()), (
-        422 if errors else 200
-    )
+    facts = [formrender.render_facts(f.title, f.title_cy, f.schema, f.values, lang) for f in detail.facts]
+    page = render_template("task.html", task=detail.task, detail=detail, facts=facts, form_html=form_html, now=now())
+    return page, (422 if errors else 200)
 
 
 @bp.post("/tasks/<task_id>/claim")
