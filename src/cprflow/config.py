@@ -41,6 +41,9 @@ class Settings:
     #: Largest document (report, timeline, briefing) one upload may carry; upload routes alone accept
     #: requests this large, everything else keeps max_request_bytes.
     max_document_bytes: int = 20 * 1024 * 1024
+    #: Bounds on reading an uploaded document's text (a child process): seconds and MiB of memory.
+    extract_seconds: float = 30.0
+    extract_memory_mb: float = 512.0
     #: Set only behind HTTPS (production): cookies are then sent over HTTPS only.
     secure_cookies: bool = False
     #: Optional OpenID Connect sign-in: the provider's issuer URL, this app's client id and secret.
@@ -69,6 +72,8 @@ class Settings:
             lockout_minutes=_float("CPRFLOW_LOCKOUT_MINUTES", cls.lockout_minutes),
             max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             max_document_bytes=int(_float("CPRFLOW_MAX_DOCUMENT_BYTES", cls.max_document_bytes)),
+            extract_seconds=_float("CPRFLOW_EXTRACT_SECONDS", cls.extract_seconds),
+            extract_memory_mb=_float("CPRFLOW_EXTRACT_MEMORY_MB", cls.extract_memory_mb),
             secure_cookies=env.get("CPRFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
             oidc_issuer=env.get("CPRFLOW_OIDC_ISSUER") or None,
             oidc_client_id=env.get("CPRFLOW_OIDC_CLIENT_ID") or None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cprflow import services
 from cprflow.db.database import Database
 from cprflow.demo import cases as demo
@@ -9,10 +11,13 @@ from cprflow.diagrams import diagram_set
 from cprflow.features import findings
 from tests.conftest import ROOT, T0
 
+#: After the demo's own dates (November 2026): a date the Board acted on cannot be in the future.
+DEMO_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
 
 def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> None:
     services.deploy(db, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
-    started = demo.ensure_reviews(db, now=T0, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json")
+    started = demo.ensure_reviews(db, now=DEMO_NOW, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json")
     views = [services.get_instance(db, i) for i in started]
     susr = [v for v in views if v.process_id == "single_unified_safeguarding_review"]
     assert [[t.bpmn_id for t in v.open_tasks] for v in susr] == [["susr_case_review_group"], ["susr_home_office_qa"]]
@@ -24,4 +29,6 @@ def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> 
         "susr",
         ["domestic_abuse", "information_sharing"],
     )
-    assert demo.ensure_reviews(db, now=T0, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json") == []
+    assert (
+        demo.ensure_reviews(db, now=DEMO_NOW, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json") == []
+    )

@@ -177,6 +177,27 @@ def test_form_that_is_not_json_is_refused(deployed: Database, tmp_path: Path) ->
     assert "not valid JSON" in problems[0].message
 
 
+@pytest.mark.parametrize("pattern", ["^(a|aa)+$", "(z|z)+y", "^(\\\\w+\\\\s?)+$"])
+def test_form_pattern_that_backtracks_is_refused(deployed: Database, tmp_path: Path, pattern: str) -> None:
+    root = edited_copy(
+        tmp_path, "forms/escalate.schema.json", '"minLength": 1', f'"minLength": 1, "pattern": "{pattern}"'
+    )
+
+    problems = refused(deployed, read_set(root))
+
+    assert [p.file for p in problems] == ["forms/escalate.schema.json"]
+    assert problems[0].message.startswith("/properties/escalation_reason/pattern: ")
+    assert "backtracks catastrophically" in problems[0].message
+
+
+def test_form_pattern_that_is_sound_deploys(deployed: Database, tmp_path: Path) -> None:
+    root = edited_copy(
+        tmp_path, "forms/escalate.schema.json", '"minLength": 1', '"minLength": 1, "pattern": "^[A-Z][a-z]+( [a-z]+)*$"'
+    )
+
+    assert services.deploy(deployed, read_set(root), actor="owner", now=T0).created
+
+
 def test_script_syntax_error_is_refused_with_the_line_inside_the_file(deployed: Database, tmp_path: Path) -> None:
     root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, "<bpmn:script>reminded = True\nnote = (1 +</bpmn:script>")
 
@@ -213,6 +234,26 @@ def test_hostile_script_is_refused_at_deploy(deployed: Database, tmp_path: Path,
 
     assert mentions in problem.message
     assert problem.line == line_of(root, BPMN, script)
+
+
+@pytest.mark.parametrize("cardinality", ["3000", "30 * 100"])
+def test_multi_instance_with_too_many_instances_written_in_is_refused(
+    deployed: Database, tmp_path: Path, cardinality: str
+) -> None:
+    loop = f"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+    root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, loop + REMINDER_SCRIPT)
+
+    problem = problem_at(refused(deployed, read_set(root)), BPMN, "send_reminder")
+
+    assert "at most 200 instances, not 3,000" in problem.message
+    assert problem.line == line_of(root, BPMN, cardinality)
+
+
+def test_multi_instance_within_the_bound_deploys(deployed: Database, tmp_path: Path) -> None:
+    loop = "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+    root = edited_copy(tmp_path, BPMN, REMINDER_SCRIPT, loop + REMINDER_SCRIPT)
+
+    assert services.deploy(deployed, read_set(root), actor="owner", now=T0).created
 
 
 def test_hostile_condition_is_refused_at_deploy(deployed: Database, tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ def to_sign_off(db: Database) -> int:
                     data=files.pdf("Draft report"),
                     actor="someone",
                     now=now,
+                    text_now=True,
                 )
             data = {**data, "draft_report_ref": document_fields.reference(draft)}
         services.complete_task(db, task.id, data, actor="someone", now=now)

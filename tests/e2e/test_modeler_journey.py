@@ -19,7 +19,7 @@ from cprflow.services import modeling
 from tests.conftest import ROOT
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
 from tests.scenarios import cpr
-from tests.scenarios.cpr import Review, midnight
+from tests.scenarios.cpr import Review, after_day, midnight
 
 BPMN = "processes/child_practice_review.bpmn"
 SPIFF = diagram_set.NS["spiffworkflow"]
@@ -104,7 +104,7 @@ def test_owner_changes_the_action_plan_deadline_deploys_and_migrates(
     view = running.view()
     assert view.version_id == 2
     assert view.data["action_plan_due"] == "2026-05-13"  # an absolute date: migration leaves it
-    assert view.next_timer_at == midnight("2026-05-13")
+    assert view.next_timer_at == after_day("2026-05-13")
     [event] = [e for e in running.events() if e.kind == "migrated"]
     assert (event.actor, event.detail["from_version"], event.detail["to_version"]) == ("olwen", 1, 2)
     assert event.detail["reason"] == "Board agreed 2-week action plans"

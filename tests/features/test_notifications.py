@@ -28,7 +28,7 @@ from cprflow.config import MailSettings
 from cprflow.core.errors import Conflict, DeployRefused, InvalidData
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
-from cprflow.features import documents, letters, notifications
+from cprflow.features import documents, extraction, letters, notifications
 from cprflow.services import users
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at, midnight
@@ -221,9 +221,9 @@ def test_a_breach_of_the_statutory_timescale_reaches_the_board_chair(url: str, s
     r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
     run(url, "2026-01-12")
     assert smtp.to("board.chair@example.wales") == []
-    assert r.tick("2026-07-05")  # six months from the referral
+    assert r.tick(cpr.after_day("2026-07-05"))  # six months from the referral, once that day is over
     assert "record_completion_delay" in r.open()
-    run(url, "2026-07-05")
+    run(url, "2026-07-06")
     (message,) = smtp.to("board.chair@example.wales")
     assert message["Subject"] == "Statutory timescale breached: CPR-2026-017"
     assert f"{BASE}/reviews/{r.id}" in message.get_content()
@@ -355,7 +355,7 @@ def test_the_letters_the_review_needs_are_filed_as_case_documents(url: str, smtp
 def test_welsh_letters_render_w_and_y_circumflex() -> None:
     template = {lang: {"title": "Tŷ {{ reference }}", "paragraphs": ["ŵ ŷ Ŵ Ŷ â ê î ô û"]} for lang in ("en", "cy")}
     pdf = letters.render_pdf(template, {"reference": "CPR-1"}, "cy", datetime(2026, 1, 5, tzinfo=UTC))
-    text = documents.extract_text(documents.PDF, pdf) or ""
+    text = extraction.extract_text(documents.PDF, pdf) or ""
     assert "Tŷ CPR-1" in text and "ŵ ŷ Ŵ Ŷ â ê î ô û" in text
     import io
 

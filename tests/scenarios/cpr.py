@@ -14,9 +14,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cprflow import services
 from cprflow.core import document_fields
@@ -51,8 +52,16 @@ def at(when: str | datetime, hour: int = 9) -> datetime:
 
 
 def midnight(day: str) -> datetime:
-    """Deadlines (``timer_at`` and task due dates) fall at 00:00 UTC on their day."""
+    """Task due dates and ``timer_at`` moments fall at 00:00 UTC on their day."""
     return at(day, 0)
+
+
+def after_day(day: str) -> datetime:
+    """When an alarm for something due on ``day`` fires: the day is over in Wales (00:00 Europe/London
+    the next day; 23:00 UTC on the day in summer time)."""
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), ZoneInfo("Europe/London")).astimezone(
+        UTC
+    )
 
 
 def diagrams(root: Path = DIAGRAMS) -> diagram_set.DiagramSet:
@@ -182,7 +191,14 @@ class Review:
         """File a document in a slot of this review; the reference a form's document field holds."""
         with opened(self.url) as db, db.transaction() as session:
             view = documents.store(
-                session, instance_id=self.id, slot=slot, filename=filename, data=content, actor=actor, now=at(when)
+                session,
+                instance_id=self.id,
+                slot=slot,
+                filename=filename,
+                data=content,
+                actor=actor,
+                now=at(when),
+                text_now=True,
             )
         return document_fields.reference(view)
 
@@ -252,10 +268,11 @@ def screening(
     }
 
 
-def decision(choice: str) -> dict[str, Any]:
+def decision(choice: str, day: str = "2026-01-08") -> dict[str, Any]:
     return {
         "decision": choice,
         "decision_rationale": "Criteria considered by the Board.",
+        "decision_date": day,
     }
 
 

@@ -46,6 +46,7 @@ from tests.scenarios.cpr import (
     SUBMIT,
     TOR,
     Review,
+    after_day,
     at,
     audit,
     audit_cycle,
@@ -119,11 +120,11 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     assert view.data["timescales"]["completion"] == "P6M"
     notify = r.task("notify_welsh_government")
     assert (notify.lane, notify.due_at) == ("Business Unit", midnight("2026-01-13"))
-    assert view.next_timer_at == midnight("2026-01-13")  # the notification's own deadline
+    assert view.next_timer_at == after_day("2026-01-13")  # the notification's own deadline
 
     view = r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     assert view.data["stage"] == "panel_setup"
-    assert view.next_timer_at == midnight("2026-07-05")  # now only the 6-month clock runs
+    assert view.next_timer_at == after_day("2026-07-05")  # now only the 6-month clock runs
     assert view.waiting_for == CLOCK_AND_HOLDS
     assert r.task("establish_review_panel").due_at == midnight("2026-01-22")
 
@@ -183,7 +184,7 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
         "board_returns": 0,
     }
     assert "cpr_review_completed" not in view.waiting_for  # the 6-month clock has stopped
-    assert view.next_timer_at == midnight("2026-05-13")  # the action plan's 4 weeks
+    assert view.next_timer_at == after_day("2026-05-13")  # the action plan's 4 weeks
     assert desks(r) == [("finalise_action_plan", "Review Panel", None), ("submit_final_report", "Business Unit", None)]
 
     cpr.publication(r)
@@ -568,15 +569,16 @@ def test_six_month_breach_is_recorded_while_the_review_continues(url: str) -> No
     r = Review.start(url)
     cpr.to_reviewers(r)
     r.do("accept_appointment", ACCEPT, "2026-01-22")
-    assert r.tick("2026-02-17")  # the agencies are late: the Panel is asked to chase
+    assert not r.tick("2026-02-17", 23)  # timelines are due on 17 February: that day is theirs
+    assert r.tick(after_day("2026-02-17"))  # the agencies are late: the Panel is asked to chase
     assert ("chase_overdue_timelines", "Review Panel", None) in desks(r)
     cpr.timelines(r, "2026-03-10")
     r.do("chase_overdue_timelines", {"action_taken": "Chased health and education"}, "2026-03-10")
     merge = r.task("merge_summary_timeline")
 
-    assert not r.tick("2026-07-04", 23)
+    assert not r.tick("2026-07-05", 22)  # the due day (6 months from referral) is not over in Wales
     assert "record_completion_delay" not in r.open()
-    assert r.tick("2026-07-05")  # 6 months from referral
+    assert r.tick(after_day("2026-07-05"))  # 23:00 UTC, midnight in Wales (summer time)
     assert desks(r) == [("merge_summary_timeline", "Reviewers", LEAD), ("record_completion_delay", "Board Chair", None)]
     assert r.task("merge_summary_timeline").id == merge.id  # the review's own work is untouched
     assert form_values(r, "record_completion_delay") == {"completion_due": "2026-07-05", "days_since_referral": 181}
@@ -619,9 +621,9 @@ def test_action_plan_not_finalised_within_four_weeks_goes_to_the_board(url: str)
     plan = r.task("finalise_action_plan")
     assert (plan.lane, plan.due_at) == ("Review Panel", midnight("2026-05-13"))
 
-    assert not r.tick("2026-05-12", 23)
+    assert not r.tick("2026-05-13", 22)  # due on 13 May: finishing that day is on time
     assert "action_plan_overdue" not in r.open()
-    assert r.tick("2026-05-13")
+    assert r.tick(after_day("2026-05-13"))
     assert ("action_plan_overdue", "Board", None) in desks(r)
     assert r.task("finalise_action_plan").id == plan.id  # still the Panel's to finish
 
@@ -876,7 +878,7 @@ def test_case_view_stays_current_while_an_escalation_task_is_open(url: str) -> N
     the Board sees the old stage and no Panel returns."""
     r = Review.start(url)
     cpr.to_draft(r)
-    assert r.tick("2026-04-21")
+    assert r.tick(after_day("2026-04-21"))
     assert "draft_report_overdue" in r.open()
     r.do("draft_report", DRAFT, "2026-04-22")
     view = r.do("panel_quality_assurance", qa("return", "2026-04-23", "Analysis too thin"), "2026-04-23")

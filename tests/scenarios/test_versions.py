@@ -53,11 +53,14 @@ def test_reviews_keep_the_timers_and_decisions_of_the_version_they_started_on(db
     assert (old.data()["action_plan_due"], new.data()["action_plan_due"]) == ("2026-05-13", "2026-04-29")
     assert old.task("finalise_action_plan").due_at == midnight("2026-05-13")
     assert new.task("finalise_action_plan").due_at == midnight("2026-04-29")
-    assert (old.view().next_timer_at, new.view().next_timer_at) == (midnight("2026-05-13"), midnight("2026-04-29"))
+    assert (old.view().next_timer_at, new.view().next_timer_at) == (
+        cpr.after_day("2026-05-13"),
+        cpr.after_day("2026-04-29"),
+    )
 
-    assert cpr.tick(db.url, "2026-04-29") == [new.id]  # the new review's 2 weeks are up
+    assert cpr.tick(db.url, cpr.after_day("2026-04-29")) == [new.id]  # the new review's 2 weeks are up
     assert "action_plan_overdue" in new.open() and "action_plan_overdue" not in old.open()
-    assert cpr.tick(db.url, "2026-05-12", 23) == []
-    assert cpr.tick(db.url, "2026-05-13") == [old.id]  # the old review's 4 weeks
+    assert cpr.tick(db.url, "2026-05-13", 22) == []
+    assert cpr.tick(db.url, cpr.after_day("2026-05-13")) == [old.id]  # the old review's 4 weeks
     assert "action_plan_overdue" in old.open()
     assert (old.view().version_id, new.view().version_id) == (v1, v2)

@@ -11,7 +11,7 @@ from cprflow.core.errors import InvalidData, MigrationRefused
 from cprflow.db.database import Database
 from cprflow.services import modeling
 from tests.scenarios import cpr
-from tests.scenarios.cpr import Review, at, midnight
+from tests.scenarios.cpr import Review, after_day, at
 
 BPMN = "processes/child_practice_review.bpmn"
 
@@ -56,7 +56,7 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
     assert (
         preview.changes["timers"]["before"]
         == preview.changes["timers"]["after"]
-        == [{"element": "action_plan_overdue_timer", "due": "2026-05-13T00:00:00+00:00"}]
+        == [{"element": "action_plan_overdue_timer", "due": "2026-05-13T23:00:00+00:00"}]
     )
     assert review.view().version_id == 1  # a preview changes nothing
 
@@ -68,7 +68,7 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
         k: v for k, v in before.items() if k.endswith("_due")
     }
     assert data["action_plan_due"] == "2026-05-13"  # an absolute date: the new period does not touch it
-    assert after.view().next_timer_at == midnight("2026-05-13")
+    assert after.view().next_timer_at == after_day("2026-05-13")
     assert after.open() == ["finalise_action_plan", "submit_final_report"]
     moved = after.task("finalise_action_plan")
     assert moved.version_id == v2 and moved.due_at == task_before.due_at
@@ -78,8 +78,8 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
     assert event.detail["changes"]["elements"]["child_practice_review"]["changed"] == {"set_timescales": ["script"]}
 
     # It carries on on the new version: the timer still fires on 13 May, not on 29 April.
-    assert not after.tick("2026-04-29")
-    assert after.tick("2026-05-13")
+    assert not after.tick(after_day("2026-04-29"))
+    assert after.tick(after_day("2026-05-13"))
     assert "action_plan_overdue" in after.open()
 
 

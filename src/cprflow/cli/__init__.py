@@ -220,7 +220,7 @@ for _action in ("suspend", "resume", "terminate", "retry"):
 
 @main.group("users")
 def users_group() -> None:
-    """Manage accounts: add, passwd, roles, disable, list."""
+    """Manage accounts: add, passwd, roles, disable, list, link and unlink provider identities."""
 
 
 def _password(given: str | None) -> str:
@@ -301,6 +301,31 @@ def users_disable(ctx: Context, username: str, enable: bool) -> None:
     """Disable an account (its tokens stop working at once)."""
     user = users.set_disabled(ctx.db, username, not enable)
     out(ctx, user, [_user_line(user)])
+
+
+@users_group.command("link")
+@click.argument("username")
+@click.option("--issuer", required=True, help="The identity provider's issuer URL, as in its ID tokens.")
+@click.option("--subject", required=True, help="The person's subject ('sub') at that provider.")
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@handles_errors
+def users_link(ctx: Context, username: str, issuer: str, subject: str, actor: str) -> None:
+    """Let a provider identity sign in as an existing account (it keeps its roles); recorded as an event."""
+    user = users.link_identity(ctx.db, username, issuer, subject, actor=actor, now=now())
+    out(ctx, user, [f"{issuer} {subject} now signs in as {user.username}"])
+
+
+@users_group.command("unlink")
+@click.option("--issuer", required=True)
+@click.option("--subject", required=True)
+@click.option("--as", "actor", default="cli", show_default=True)
+@pass_ctx
+@handles_errors
+def users_unlink(ctx: Context, issuer: str, subject: str, actor: str) -> None:
+    """Stop a provider identity signing in as the account it is linked to; recorded as an event."""
+    users.unlink_identity(ctx.db, issuer, subject, actor=actor, now=now())
+    out(ctx, {"issuer": issuer, "subject": subject}, [f"{issuer} {subject} is no longer linked"])
 
 
 @users_group.command("list")

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins  # type: ignore[attr-defined]
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -221,6 +222,16 @@ def _constant(node: ast.AST) -> Any:
 
 _NOT_CONSTANT = object()
 
+
+def constant_value(text: str) -> Any:
+    """The value of an expression that is a constant (``3000``, ``30 * 100``), else None."""
+    try:
+        value = _constant(ast.parse(text.strip(), mode="eval").body)
+    except (SyntaxError, RecursionError, ExpressionError, ValueError):
+        return None
+    return None if value is _NOT_CONSTANT else value
+
+
 _memory_lock = threading.Lock()
 _memory_steps = 0
 _memory_saved: tuple[int, int] | None = None
@@ -287,10 +298,14 @@ def _memory_bound() -> Iterator[None]:
                 _memory_saved = None
 
 
-def _check_deadline() -> None:
+def check_deadline() -> None:
+    """Raise StepTimeout if the current engine step has run past its time bound."""
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:
         raise StepTimeout("engine step took longer than its time bound")
+
+
+_check_deadline = check_deadline
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +329,9 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
     if not isinstance(text, str) or not text.upper().startswith("P"):
         raise ValueError(f"expected an ISO 8601 duration such as 'P6M', got {text!r}")
     body = text.upper()[1:]
-    date_part, _, time_part = body.partition("T")
+    date_part, t, time_part = body.partition("T")
+    if not body or (t and not time_part):  # "P" or "P1DT": no amount, so no duration
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
     months, days, seconds = 0, 0.0, 0.0
     for part, units in (
         (date_part, {"Y": 12 * 31, "M": 31, "W": 7, "D": 1}),
@@ -329,6 +346,11 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
                 raise ValueError(f"not an ISO 8601 duration: {text!r}")
             amount = float(number)
             if part is date_part and char in "YM":
+                if not amount.is_integer():
+                    # Half a month has no calendar meaning: say P2W or P15D instead.
+                    raise ValueError(
+                        f"years and months must be whole numbers in the duration {text!r}: use weeks or days"
+                    )
                 months += int(amount) * (12 if char == "Y" else 1)
             elif part is date_part:
                 days += amount * units[char]
@@ -346,14 +368,24 @@ def _add_months(value: date, months: int) -> date:
     return value.replace(year=year, month=month, day=min(value.day, monthrange(year, month)[1]))
 
 
+def shift(when: datetime, duration: str, *, backwards: bool = False) -> datetime:
+    """``when`` moved by an ISO 8601 duration: months and years on the calendar, a month end
+    staying in its month (31 January + P1M = 28 February), then weeks, days and time.
+
+    The one date arithmetic of cprflow: diagram helpers (``add_duration``) and the engine's
+    duration timers both use it, so a period means the same day wherever it is written."""
+    months, rest = _parse_duration(duration)
+    if backwards:
+        return datetime.combine(_add_months(when.date(), -months), when.timetz()) - rest
+    return datetime.combine(_add_months(when.date(), months), when.timetz()) + rest
+
+
 def add_duration(value: Any, duration: str) -> str:
     """``add_duration("2026-01-31", "P1M") == "2026-02-28"``; datetimes stay datetimes."""
     when = _parse_when(value)
-    months, rest = _parse_duration(duration)
     if isinstance(when, datetime):
-        shifted = datetime.combine(_add_months(when.date(), months), when.timetz()) + rest
-        return shifted.isoformat()
-    return (_add_months(when, months) + rest).isoformat()
+        return shift(when, duration).isoformat()
+    return shift(datetime.combine(when, datetime.min.time()), duration).date().isoformat()
 
 
 def days_between(start: Any, end: Any) -> int:
@@ -413,6 +445,20 @@ def timer_at(value: Any) -> str:
     return when.astimezone(UTC).isoformat()
 
 
+#: Due dates are days in Wales: a task due on a day may be done at any time that day there.
+WALES = ZoneInfo("Europe/London")
+
+
+def timer_after_day(value: Any) -> str:
+    """The moment a due day is over in Wales (00:00 Europe/London the next day), as a UTC ISO datetime.
+
+    An alarm for something due on ``value`` waits for this, so completing on the due day is on time
+    in winter and in summer time alike. A datetime counts as its day in Wales."""
+    when = _parse_when(value)
+    day = when.astimezone(WALES).date() if isinstance(when, datetime) else when
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), WALES).astimezone(UTC).isoformat()
+
+
 def now() -> str:
     return clock_now().isoformat()
 
@@ -427,6 +473,7 @@ HELPERS: dict[str, Any] = {
     "add_working_days": add_working_days,
     "working_days_between": working_days_between,
     "timer_at": timer_at,
+    "timer_after_day": timer_after_day,
     "now": now,
     "today": today,
 }
@@ -566,14 +613,26 @@ def _time_bound() -> Iterator[None]:
         sys.settrace(previous)
 
 
+#: What diagram code may raise that is not an ``Exception``: left alone, each would end the thread
+#: running the step (the timer worker, a web request) instead of failing the step.
+_ESCAPES = (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+def _escaped(err: BaseException) -> ExpressionError:
+    return ExpressionError(f"diagram code raised {type(err).__name__}, which only fails its step")
+
+
 def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
     code = compile_expression(text, "eval")
     scope = dict(_GUARDS)
     scope.update(HELPERS)
     scope.update(extra or {})
     scope.update(context)
-    with _time_bound():
-        return eval(code, scope)
+    try:
+        with _time_bound():
+            return eval(code, scope)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
 
 
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
@@ -589,6 +648,8 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
     try:
         with _time_bound():
             exec(code, context)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
     finally:
         for key in list(context):
             if key in injected or key == "__builtins__" or callable(context[key]):

@@ -51,6 +51,8 @@ _WORDING: dict[str, dict[str, str]] = {
         "not_here": "{t} cannot be changed on this form",
         "document": "Upload {l} again: the file named is not this review's",
         "check": "Check {l}",
+        "not_future": "{t} must be today or in the past",
+        "not_before": "{t} must be the same as or after {n}",
         "list_or": ", ",
     },
     "cy": {
@@ -76,6 +78,8 @@ _WORDING: dict[str, dict[str, str]] = {
         "not_here": "Ni ellir newid {l} ar y ffurflen hon",
         "document": "Uwchlwythwch {l} eto: nid yw'r ffeil a enwir yn perthyn i'r adolygiad hwn",
         "check": "Gwiriwch {l}",
+        "not_future": "Rhaid i {l} fod heddiw neu yn y gorffennol",
+        "not_before": "Rhaid i {l} fod yr un fath â {n} neu ar ei ôl",
         "list_or": ", ",
     },
 }
@@ -173,7 +177,26 @@ def _kind(failure: Failure, node: dict[str, Any], lang: str) -> tuple[str, Any]:
         return "not_here", None
     if keyword == "x-document":
         return "document", None
+    if keyword == "x-not-after":
+        return "not_future", None
+    if keyword == "x-not-before":
+        return "not_before", _day_month_year(value, lang)
     return "check", None
+
+
+_MONTHS = {
+    "en": "January February March April May June July August September October November December".split(),
+    "cy": "Ionawr Chwefror Mawrth Ebrill Mai Mehefin Gorffennaf Awst Medi Hydref Tachwedd Rhagfyr".split(),
+}
+
+
+def _day_month_year(value: Any, lang: str) -> str:
+    """'2026-04-01' as GOV.UK writes dates: '1 April 2026' ('1 Ebrill 2026')."""
+    try:
+        year, month, day = (int(part) for part in str(value)[:10].split("-"))
+        return f"{day} {_MONTHS[lang][month - 1]} {year}"
+    except (ValueError, IndexError):
+        return str(value)
 
 
 def message(schema: dict[str, Any], failure: Failure, lang: str = "en") -> str:

@@ -2,15 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import regex
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from cprflow.core import document_fields
+from cprflow.core import document_fields, patterns
 from cprflow.core.errors import Failure, InvalidData
 
 _FORMAT_CHECKER = FormatChecker()
+#: Longest one ``pattern`` may take to check one submitted value (wall clock, seconds). Patterns are
+#: probed at deploy (core.patterns); this bounds any that slip through, or were deployed before.
+PATTERN_SECONDS = 0.25
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Any:
+    return regex.compile(source)
+
+
+def _matches(source: str, text: str) -> bool | None:
+    """Whether ``text`` matches (``re.search`` semantics), or None if that cannot be told in time."""
+    try:
+        return patterns.search(_compiled(source), text, PATTERN_SECONDS)
+    except patterns.PatternTimeout:
+        return None
+    except (regex.error, ValueError, TypeError, OverflowError, RecursionError):
+        return None
+
+
+def _pattern(validator: Any, source: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    matched = _matches(source, instance)
+    if matched is None:
+        yield ValidationError("could not be checked against its pattern in time; shorten it")
+    elif not matched:
+        yield ValidationError(f"{instance!r} does not match {source!r}")
+
+
+def _pattern_properties(
+    validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for source, subschema in properties.items():
+        for key, value in instance.items():
+            matched = _matches(source, key)
+            if matched is None:
+                yield ValidationError(f"the key {key!r} could not be checked against its pattern in time")
+            elif matched:
+                yield from validator.descend(value, subschema, path=key, schema_path=source)
+
+
+#: Draft 2020-12, with ``pattern`` and ``patternProperties`` run by ``regex`` under a time bound
+#: (jsonschema's own use ``re``, which holds the whole process while it backtracks).
+_KEYWORDS = {"pattern": _pattern, "patternProperties": _pattern_properties}
+FormValidator = validators.extend(Draft202012Validator, _KEYWORDS)  # type: ignore[no-untyped-call]  # not annotated upstream
+
 RESERVED_KEY = "typename"  # SpiffWorkflow's serializer takes any dict carrying it for an object
 
 
@@ -32,25 +84,32 @@ def reserved_keys(data: Any, path: tuple[Any, ...] = ()) -> list[str]:
     return found
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+def _validator(schema: dict[str, Any]) -> Any:
     # Schemas come from immutable deployed versions, so one validator per schema object serves.
     key = id(schema)
     cached = _validators.get(key)
     if cached is None or cached.schema is not schema:
-        cached = _validators[key] = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+        cached = _validators[key] = FormValidator(schema, format_checker=_FORMAT_CHECKER)
     return cached
 
 
-_validators: dict[int, Draft202012Validator] = {}
+_validators: dict[int, Any] = {}
 
 
 def validate(
-    schema: dict[str, Any], data: Any, *, documents: Iterable[Any] | None = None, assignee: str | None = None
+    schema: dict[str, Any],
+    data: Any,
+    *,
+    documents: Iterable[Any] | None = None,
+    assignee: str | None = None,
+    case: dict[str, Any] | None = None,
+    today: date | None = None,
 ) -> None:
     """Raise InvalidData naming every field at fault (JSON pointer -> messages).
 
     ``documents`` (the instance's, from the document store) are what document fields may name; see
-    ``docfields``. Without them a form with document fields cannot be checked, so none may be given."""
+    ``docfields``. Without them a form with document fields cannot be checked, so none may be given.
+    ``case`` (the review's data) and ``today`` (the day in Wales) check the date bounds below."""
     if not isinstance(data, dict):
         raise InvalidData("form data must be a JSON object", fields={"/": ["must be an object"]})
     fields: dict[str, list[str]] = {}
@@ -74,8 +133,10 @@ def validate(
     for error in _validator(schema).iter_errors(data):
         path = list(error.absolute_path)
         if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            fail(_pointer([*path, missing]), "is required", "required")
+            # One error per missing name, whose message starts with the name's repr: quotes in a name
+            # change which quotes the repr uses, so find the name rather than cut the message at "'".
+            names = [n for n in error.validator_value if f"{n!r} is a required property" == error.message]
+            fail(_pointer([*path, names[0] if names else ""]), "is required", "required")
         elif error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
             for extra in sorted(set(error.instance) - allowed):
@@ -86,8 +147,44 @@ def validate(
         for pointer, messages in document_fields.check(schema, data, documents or (), assignee).items():
             for message in messages:
                 fail(pointer, message, "x-document")
+    if isinstance(data, dict):
+        for pointer, message, keyword, bound in date_bounds(schema, data, case or {}, today):
+            fail(pointer, message, keyword, bound)
     if fields:
         raise InvalidData("the submitted data does not fit the form", fields=fields, failures=tuple(failures))
+
+
+#: Date fields may say when the event they record can have happened (a clock starts from it):
+#: ``"x-not-after": "today"`` and ``"x-not-before": "<case data key>"`` (e.g. ``referral_date``).
+NOT_AFTER, NOT_BEFORE = "x-not-after", "x-not-before"
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def date_bounds(
+    schema: dict[str, Any], data: dict[str, Any], case: dict[str, Any], today: date | None
+) -> list[tuple[str, str, str, str]]:
+    """(pointer, message, keyword, bound) for each top-level date field outside the bounds its form
+    declares (the bound as an ISO date, for the wording people read)."""
+    found: list[tuple[str, str, str, str]] = []
+    properties = schema.get("properties")
+    for key, field in (properties or {}).items() if isinstance(properties, dict) else ():
+        given = _day(data.get(key)) if isinstance(field, dict) else None
+        if given is None:
+            continue
+        if field.get(NOT_AFTER) == "today" and today is not None and given > today:
+            found.append((_pointer([key]), "must be today or in the past", NOT_AFTER, today.isoformat()))
+        earliest_key = field.get(NOT_BEFORE)
+        earliest = _day(data.get(earliest_key, case.get(earliest_key))) if isinstance(earliest_key, str) else None
+        if earliest is not None and given < earliest:
+            message = f"must be on or after {earliest_key} ({earliest.isoformat()})"
+            found.append((_pointer([key]), message, NOT_BEFORE, earliest.isoformat()))
+    return found
 
 
 def check_reserved(data: Any) -> None:

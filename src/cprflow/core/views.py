@@ -81,3 +81,5 @@ class DocumentView:
     uploaded_by: str
     uploaded_at: datetime
     has_text: bool
+    #: pending (its text not read yet), extracted, none (no text in it) or refused (too costly to read).
+    text_status: str

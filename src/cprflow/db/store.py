@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, and_, bindparam, exists, false, func, insert, literal, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, exists, false, func, insert, literal, null, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -169,7 +169,7 @@ def sync_tasks(
     current = {t.id: t for t in snapshot.ready_tasks}
     gone = set(known) - set(current)
     if gone:
-        session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now))
+        session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now, data=null()))
     new = [
         {
             "id": t.id,
@@ -184,6 +184,7 @@ def sync_tasks(
             "due_at": t.due_at,
             "assignee": t.assignee,
             "ready_at": now,
+            "data": form_data(t.data),
         }
         for t in snapshot.ready_tasks
         if t.id not in known
@@ -197,6 +198,21 @@ def sync_tasks(
     return kept + [TaskView(**{k: v for k, v in row.items() if k in TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
 
 
+def form_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A task's data as its index row keeps it: plain JSON, as the column hands it back."""
+    return cast(dict[str, Any], json.loads(json.dumps(data, default=str)))
+
+
+_SET_TASK_DATA = update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(data=bindparam("task_data"))
+
+
+def refresh_task_data(session: Session, snapshot: engine.Snapshot) -> None:
+    """Rewrite the stored data of the open tasks (after a data fix changed it in the workflow)."""
+    rows = [{"task_id": t.id, "task_data": form_data(t.data)} for t in snapshot.ready_tasks]
+    if rows:
+        session.connection().execute(_SET_TASK_DATA, rows)
+
+
 def record_event(
     session: Session,
     instance_id: int | None,
@@ -207,6 +223,11 @@ def record_event(
     task_id: str | None = None,
 ) -> None:
     audit.append(session, instance_id, kind, actor, now, detail, task_id)
+
+
+def record_read(session: Session, instance_id: int, actor: str, now: datetime, what: str) -> None:
+    """Reading a case is itself an event, chained in the reader's own chain (``audit.reader_chain``)."""
+    audit.append(session, instance_id, "case_read", actor, now, {"what": what}, chain=audit.reader_chain(actor))
 
 
 def mark_error(

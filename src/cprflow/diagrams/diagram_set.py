@@ -21,7 +21,7 @@ from jsonschema.exceptions import SchemaError
 from lxml import etree
 
 from cprflow import engine
-from cprflow.core import access, document_fields, expressions, operators
+from cprflow.core import access, document_fields, expressions, operators, patterns
 from cprflow.core.errors import DeployRefused, ExpressionError, InvalidData, Problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -160,12 +160,14 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     problems.extend(_check_event_subprocesses(trees))
     for name, root in trees.items():
         problems.extend(_check_code(name, root))
+        problems.extend(_check_cardinality(name, root))
         if name.endswith(".dmn"):
             problems.extend(_check_decision_tables(name, root))
     forms = _load_forms(diagrams, problems)
     permissions = _load_permissions(diagrams, problems)
     problems.extend(_check_document_fields(forms))
     problems.extend(_check_facts(forms))
+    problems.extend(_check_form_patterns(forms))
     problems.extend(_registered_checks(SetView(diagrams.files, trees, forms, permissions)))
     if problems:
         raise DeployRefused(problems)
@@ -221,6 +223,18 @@ def _check_facts(forms: dict[str, Any]) -> list[Problem]:
                         problems.append(
                             Problem(f"forms/{name}", f"{where}: '{key}' is not a field of {section['form']}")
                         )
+    return problems
+
+
+def _check_form_patterns(forms: dict[str, Any]) -> list[Problem]:
+    """Every ``pattern`` compiles and finishes in time on inputs that make backtracking blow up."""
+    budget = patterns.Budget()
+    problems = []
+    for name, schema in sorted(forms.items()):
+        for pointer, source in patterns.sources_in_schema(schema):
+            _, problem = patterns.compile_checked(source, budget=budget)
+            if problem:
+                problems.append(Problem(f"forms/{name}", f"{pointer}: {problem}"))
     return problems
 
 
@@ -374,6 +388,25 @@ def _check_code(name: str, root: Any) -> list[Problem]:
                 else:
                     text, node = found.text or "", found
                 problems.extend(_check_one(name, node, text.strip(), mode))
+    return problems
+
+
+def _check_cardinality(name: str, root: Any) -> list[Problem]:
+    """A multi-instance activity may not be written to have more instances than the engine allows
+    (a number from the case's data is checked when the activity starts)."""
+    problems = []
+    for found in root.xpath(".//bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", namespaces=NS):
+        value = expressions.constant_value(found.text or "")
+        if isinstance(value, int) and value > engine.MAX_INSTANCES:
+            element = _element_of(found)
+            problems.append(
+                Problem(
+                    name,
+                    f"a multi-instance activity may have at most {engine.MAX_INSTANCES:,} instances, not {value:,}",
+                    element.get("id"),
+                    found.sourceline,
+                )
+            )
     return problems
 
 

@@ -100,7 +100,14 @@ def letter_operator(step: operators.StepContext, params: dict[str, Any]) -> Any:
         except TemplateError as err:
             raise operators.OperatorFailed(f"letter '{name}': {err}") from None
         documents.store(
-            session, instance_id=instance_id, slot=slot, filename=filename, data=data, actor=step.actor, now=step.now
+            session,
+            instance_id=instance_id,
+            slot=slot,
+            filename=filename,
+            data=data,
+            actor=step.actor,
+            now=step.now,
+            text_now=True,
         )
 
     step.defer(write)

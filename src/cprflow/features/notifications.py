@@ -455,9 +455,7 @@ def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, An
 
 
 def remind_at(due_at: datetime, duration: str) -> datetime:
-    months, rest = expressions._parse_duration(duration)
-    shifted = due_at - rest
-    return datetime.combine(expressions._add_months(shifted.date(), -months), shifted.timetz())
+    return expressions.shift(due_at, duration, backwards=True)
 
 
 def queue_reminders(db: Database, *, now: datetime, settings: MailSettings | None = None) -> list[tuple[str, str]]:

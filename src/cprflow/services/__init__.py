@@ -27,6 +27,7 @@ from cprflow.services.tasks import (
     complete_task,
     get_task,
     list_tasks,
+    read_task,
     save_draft,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "may_start",
     "newest_files",
     "permissions",
+    "read_task",
     "record_read",
     "save_draft",
     "send_message",

@@ -10,7 +10,7 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cprflow.core import access
 from cprflow.core.views import DeployResult
@@ -45,6 +45,7 @@ def deploy(
             processes=listed,
             specs=zlib.compress(checked.specs_json.encode()),
             note=note,
+            current_rank=(session.scalar(select(func.max(ProcessVersion.current_rank))) or 0) + 1,
         )
         session.add(version)
         session.flush()

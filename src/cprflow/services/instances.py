@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 
 from cprflow import engine
 from cprflow.core import access, forms, operators
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, ScriptFailed
 from cprflow.core.views import EventView, InstanceView
-from cprflow.db import audit, guards
+from cprflow.db import audit, guards, store
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, UserTask
 from cprflow.db.store import (
@@ -137,7 +137,7 @@ def list_events(
 def record_read(db: Database, instance_id: int, *, actor: str, now: datetime, what: str) -> None:
     """Reading a case is itself an event: auditors see who looked at what."""
     with db.transaction() as session:
-        record_event(session, instance_id, "case_read", actor, now, {"what": what})
+        store.record_read(session, instance_id, actor, now, what)
 
 
 def send_message(
@@ -218,7 +218,7 @@ def set_status(
             session.execute(
                 update(UserTask)
                 .where(UserTask.instance_id == instance_id, UserTask.closed_at.is_(None))
-                .values(closed_at=now)
+                .values(closed_at=now, data=null())
             )
         record_event(
             session,

@@ -6,7 +6,7 @@ event together or not at all. Time is always an argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cprflow import engine
 from cprflow.core import access, document_fields, forms, operators
 from cprflow.core.errors import Conflict, Forbidden, InvalidData, NotFound, ScriptFailed, TaskClosed, TaskNotReady
+from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
 from cprflow.db import audit, guards
 from cprflow.db.database import Database
@@ -27,12 +28,14 @@ from cprflow.db.store import (
     TASKS,
     active_instance,
     deployed_version,
+    form_data,
     instance_of_task,
     instance_view,
     load_instance,
     load_workflow,
     mark_error,
     record_event,
+    record_read,
     save_step,
     task_view,
     workable_condition,
@@ -122,6 +125,8 @@ class TaskDetail:
     ui_schema: dict[str, Any] | None
     data: dict[str, Any]  # the form's fields as the case holds them, overlaid by any saved draft
     instance_data: dict[str, Any]
+    #: The task's own data as it opened (earlier answers a form may show read-only).
+    task_data: dict[str, Any] = field(default_factory=dict)
     claimed_by: Person | None = None
     draft_saved_by: Person | None = None
     draft_saved_at: datetime | None = None
@@ -133,36 +138,56 @@ class TaskDetail:
 def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, with_values: bool = True) -> TaskDetail:
     """An open task with its form, UI schema and current values, from the instance's own version.
 
-    The values need the instance's workflow loaded; a caller about to complete the task (which
-    loads it anyway) asks ``with_values=False`` and gets only the saved draft."""
+    Everything comes from the task index (the values were stored when the task became ready), so
+    the instance is never loaded; ``with_values=False`` is kept for callers that need only the form."""
     with db.transaction(write=False) as session:
-        task = _workable_task(session, actor, task_id)
-        instance = load_instance(session, task.instance_id)
-        version = deployed_version(session, instance.version_id)
-        schema = version.forms.get(task.form or "") or {"type": "object"}
-        ready = load_workflow(session, instance).ready_task(task_id) if with_values else None
-        current = ready.data if ready is not None else {}
-        fields_ = schema.get("properties", {})
-        data = {k: v for k, v in current.items() if k in fields_}
-        data.update(task.draft or {})
-        draft = _last_event(session, task_id, "draft_saved") if task.draft else None
-        may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
-        workers = _workers(session, version.permissions, task) if may_assign else ()
-        names = _names(session, {task.claimed_by, draft.actor if draft else None})
-        ui_schema = version.forms.get(task.ui_form or "")
-        return TaskDetail(
-            task_view(task, instance.version_id),
-            schema,
-            ui_schema,
-            data,
-            instance.data,
-            claimed_by=_person(names, task.claimed_by),
-            draft_saved_by=_person(names, draft.actor if draft else None),
-            draft_saved_at=draft.at if draft else None,
-            may_assign=may_assign,
-            workers=workers,
-            facts=_facts(ui_schema, version.forms, instance.data or {}),
-        )
+        return _detail(session, _workable_task(session, actor, task_id), with_values, actor)
+
+
+def read_task(db: Database, task_id: str, *, actor: access.Actor, now: datetime) -> TaskDetail:
+    """What a person opening a task sees (the API and the page alike), with the record of their
+    reading it: one transaction, writing only the read record (chained per reader)."""
+    with db.transaction() as session:
+        detail = _detail(session, _workable_task(session, actor, task_id), True, actor)
+        record_read(session, detail.task.instance_id, actor.username, now, f"task {task_id}")
+        return detail
+
+
+def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller | None) -> TaskDetail:
+    version = deployed_version(session, task.instance_version)
+    schema = version.forms.get(task.form or "") or {"type": "object"}
+    current = task.data
+    if current is None:
+        current = _values_from_workflow(session, task) if with_values else {}
+    fields_ = schema.get("properties", {})
+    data = {k: v for k, v in current.items() if k in fields_}
+    data.update(task.draft or {})
+    # Who holds it, who saved the draft, and (for those who may) whom it can be given to.
+    draft = _last_event(session, task.id, "draft_saved") if task.draft else None
+    may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
+    workers = _workers(session, version.permissions, task) if may_assign else ()
+    names = _names(session, {task.claimed_by, draft.actor if draft else None})
+    ui_schema = version.forms.get(task.ui_form or "")
+    return TaskDetail(
+        task_view(task, task.instance_version),
+        schema,
+        ui_schema,
+        data,
+        task.instance_data,
+        current,
+        claimed_by=_person(names, task.claimed_by),
+        draft_saved_by=_person(names, draft.actor if draft else None),
+        draft_saved_at=draft.at if draft else None,
+        may_assign=may_assign,
+        workers=workers,
+        facts=_facts(ui_schema, version.forms, task.instance_data or {}),
+    )
+
+
+def _values_from_workflow(session: Session, task: Any) -> dict[str, Any]:
+    """A task indexed before its data was kept with it (migration 0009): read it from the workflow."""
+    ready = load_workflow(session, load_instance(session, task.instance_id)).ready_task(task.id)
+    return form_data(ready.data) if ready is not None else {}
 
 
 def _names(session: Session, usernames: set[str | None]) -> dict[str, str]:
@@ -371,6 +396,8 @@ def complete_task(
                 data,
                 assignee=task.assignee,
                 documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
+                case=instance.data,
+                today=now.astimezone(WALES).date(),
             )
             workflow = load_workflow(session, instance)
             before = instance.data

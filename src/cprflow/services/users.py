@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 from cprflow.core.access import Actor
 from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
 from cprflow.db.database import Database
-from cprflow.db.models import ROLES, User
+from cprflow.db.models import ROLES, ExternalIdentity, User
+from cprflow.db.store import record_event
 
 _hasher = PasswordHasher()
 LANGUAGES = ("en", "cy")
@@ -113,33 +115,136 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def sign_in_external(
-    db: Database, username: str, *, roles: list[str], agency: str | None, display_name: str, now: datetime
-) -> UserView:
-    """An account vouched for by the identity provider: created on first sign-in, its roles kept
-    in step with the provider's groups each time. It has no password here."""
-    _check_roles(roles, agency)
+@dataclass(frozen=True)
+class Identity:
+    """Who the identity provider says signed in: the provider (``issuer``) and its stable ``subject``,
+    with what it says about them (a name to start from, a display name, the roles its groups map to)."""
+
+    issuer: str
+    subject: str
+    preferred_username: str
+    display_name: str
+    roles: list[str]
+    agency: str | None
+
+
+def _identity_row(session: Session, issuer: str, subject: str) -> ExternalIdentity | None:
+    return session.scalar(
+        select(ExternalIdentity).where(ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject)
+    )
+
+
+def _free_username(session: Session, identity: Identity) -> str:
+    """The provider's name for the person if no account has it, else that name made unique: a new
+    identity never takes over the account of whoever already holds the name."""
+    base = (identity.preferred_username.strip() or identity.subject)[:180]
+    if session.scalar(select(User.id).where(User.username == base)) is None:
+        return base
+    digest = hashlib.sha256(f"{identity.issuer}\n{identity.subject}".encode()).hexdigest()
+    return f"{base}-{digest[:10]}"
+
+
+def sign_in_external(db: Database, identity: Identity, *, now: datetime) -> UserView:
+    """The account bound to the provider identity (``issuer``, ``subject``); made on first sign-in.
+
+    Accounts are found by that binding only, never by a name or email the provider sends, so no
+    provider identity can take over an account it was not bound to. An account made here has no
+    password and its roles follow the provider's groups; a local account an administrator linked
+    (``link_identity``) keeps the roles given here."""
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
+        bound = _identity_row(session, identity.issuer, identity.subject)
+        if bound is None:
+            if not identity.roles:
+                raise Unauthenticated("your account has no role in cprflow; ask an administrator")
+            _check_roles(identity.roles, identity.agency)
             user = User(
-                username=username,
-                display_name=display_name,
+                username=_free_username(session, identity),
+                display_name=identity.display_name[:200],
                 password_hash=None,
-                roles=sorted(set(roles)),
-                agency=agency,
+                roles=sorted(set(identity.roles)),
+                agency=identity.agency,
                 language="en",
                 disabled=False,
                 token_version=1,
                 created_at=now,
             )
             session.add(user)
-        elif user.disabled:
+            session.flush()
+            session.add(
+                ExternalIdentity(
+                    user_id=user.id,
+                    issuer=identity.issuer,
+                    subject=identity.subject,
+                    provider_roles=True,
+                    linked_at=now,
+                    linked_by="sign-in",
+                )
+            )
+            record_event(
+                session,
+                None,
+                "account_created",
+                user.username,
+                now,
+                {"username": user.username, "issuer": identity.issuer, "subject": identity.subject},
+            )
+            return _view(user)
+        found = session.get(User, bound.user_id)
+        if found is None or found.disabled:
             raise Unauthenticated("this account is disabled")
-        elif sorted(set(roles)) != sorted(user.roles) or agency != user.agency:
-            user.roles, user.agency, user.token_version = sorted(set(roles)), agency, user.token_version + 1
+        user = found
+        if bound.provider_roles:
+            if not identity.roles:
+                raise Unauthenticated("your account has no role in cprflow; ask an administrator")
+            _check_roles(identity.roles, identity.agency)
+            if sorted(set(identity.roles)) != sorted(user.roles) or identity.agency != user.agency:
+                user.roles, user.agency = sorted(set(identity.roles)), identity.agency
+                user.token_version += 1
         session.flush()
         return _view(user)
+
+
+def link_identity(db: Database, username: str, issuer: str, subject: str, *, actor: str, now: datetime) -> UserView:
+    """An administrator binds a provider identity to an existing account, so that person signs in
+    through the provider as that account; the account keeps its own roles. Recorded as an event."""
+    if not issuer.strip() or not subject.strip():
+        raise InvalidData("give the provider's issuer and the person's subject", fields={"/subject": ["is required"]})
+    with db.transaction() as session:
+        user = _user(session, username)
+        bound = _identity_row(session, issuer, subject)
+        if bound is not None:
+            holder = session.get(User, bound.user_id)
+            raise InvalidData(
+                f"that identity is already linked to '{holder.username if holder else bound.user_id}'",
+                fields={"/subject": ["is linked to another account; unlink it first"]},
+            )
+        session.add(
+            ExternalIdentity(
+                user_id=user.id, issuer=issuer, subject=subject, provider_roles=False, linked_at=now, linked_by=actor
+            )
+        )
+        record_event(
+            session, None, "identity_linked", actor, now, {"username": username, "issuer": issuer, "subject": subject}
+        )
+        return _view(user)
+
+
+def unlink_identity(db: Database, issuer: str, subject: str, *, actor: str, now: datetime) -> None:
+    """Remove a provider identity's binding (its account stays); recorded as an event."""
+    with db.transaction() as session:
+        bound = _identity_row(session, issuer, subject)
+        if bound is None:
+            raise NotFound("no account is linked to that identity")
+        holder = session.get(User, bound.user_id)
+        session.delete(bound)
+        record_event(
+            session,
+            None,
+            "identity_unlinked",
+            actor,
+            now,
+            {"username": holder.username if holder else None, "issuer": issuer, "subject": subject},
+        )
 
 
 def set_password(db: Database, username: str, password: str) -> UserView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from cprflow import bootstrap, services
 from cprflow.config import Settings
 from cprflow.db.database import Database
+from cprflow.services import timers
 from cprflow.web import api, errors, oidc, openapi, pages
 from cprflow.web.auth import current_user
 from cprflow.web.pages import account, audit, findings, modeler, modeler_data, notifications, reviews, tasks
@@ -84,12 +86,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             with database.transaction(write=False) as session:
                 session.execute(text("SELECT 1"))
             deployed = bool(services.list_versions(database))
+            timers_dead = timers.workers_dead(database, now=datetime.now(UTC))
         except Exception as err:
             app.logger.error("readiness check failed (%s)", type(err).__name__)  # no message: it may quote data
             retry = {"Retry-After": str(errors.RETRY_AFTER_SECONDS)}
             return jsonify(status="unavailable", reason="database not reachable"), 503, retry
         if not deployed:
             return jsonify(status="unavailable", reason="no diagrams deployed"), 503
+        if timers_dead:
+            app.logger.error("readiness check failed: no timer worker has shown a sign of life")
+            return jsonify(status="unavailable", reason="timer worker not running"), 503
         return jsonify(status="ready")
 
     @app.after_request

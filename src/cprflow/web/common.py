@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
 from cprflow.core.views import DocumentView, InstanceView
 from cprflow.db.database import Database
+from cprflow.features.extraction import Bounds
 from cprflow.services.users import UserView
 from cprflow.web.auth import current_user
 from cprflow.web.errors import MalformedRequest
@@ -143,6 +144,11 @@ def instance_out(view: InstanceView) -> dict[str, Any]:
 
 def max_document_bytes() -> int:
     return int(current_app.config["CPRFLOW"].max_document_bytes)
+
+
+def extraction_bounds() -> Bounds:
+    settings = current_app.config["CPRFLOW"]
+    return Bounds(seconds=settings.extract_seconds, memory_mb=int(settings.extract_memory_mb))
 
 
 def attachment(view: DocumentView, content: bytes) -> Response:

@@ -303,6 +303,14 @@ class DocumentOut(Schema):
     uploaded_by = fields.String(required=True)
     uploaded_at = fields.AwareDateTime(required=True)
     has_text = fields.Boolean(required=True)
+    text_status = fields.String(
+        required=True,
+        validate=validate.OneOf(("pending", "extracted", "none", "refused")),
+        metadata={
+            "description": "pending: its text is not read yet; none: it holds no text (a scan); refused: it "
+            "could not be read within the time, memory or length bounds, so check it by hand"
+        },
+    )
     reference = fields.Dict(required=True, metadata={"description": "what a form's document field stores"})
 
 

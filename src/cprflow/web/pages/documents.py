@@ -9,7 +9,7 @@ from flask import request
 from cprflow.core import document_fields
 from cprflow.services import documents
 from cprflow.services.users import UserView
-from cprflow.web.common import db, max_document_bytes, now
+from cprflow.web.common import db, extraction_bounds, max_document_bytes, now
 
 
 def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], assignee: str | None) -> dict[str, Any]:
@@ -34,5 +34,12 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
         if raw.isdigit():
             carried[pointer] = int(raw)
     return documents.file_form_uploads(
-        db(), user.actor, instance_id, uploads, carried, now=now(), max_bytes=max_document_bytes()
+        db(),
+        user.actor,
+        instance_id,
+        uploads,
+        carried,
+        now=now(),
+        max_bytes=max_document_bytes(),
+        bounds=extraction_bounds(),
     )

@@ -53,14 +53,14 @@ def task(task_id: str) -> Any:
 
 
 def _task(task_id: str, user: Any) -> Any:
-    # A post is usually a completion, which loads the workflow itself: do not load it twice.
-    detail = services.get_task(db(), task_id, actor=user.actor, with_values=request.method == "GET")
+    if request.method == "GET":
+        detail = services.read_task(db(), task_id, actor=user.actor, now=now())
+    else:
+        detail = services.get_task(db(), task_id, actor=user.actor)
     lang = session.get("lang", "en")
     errors: dict[str, list[str]] = {}
     data = detail.data
-    if request.method == "GET":
-        services.record_read(db(), detail.task.instance_id, actor=user.username, now=now(), what=f"task {task_id}")
-    else:
+    if request.method == "POST":
         action = request.form.get("_action")
         try:  # files first, all or none: a refused file is named at its field and nothing is stored
             files, refused = (
