@@ -288,6 +288,7 @@ def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_o
 
     sign_in(client, "chair")
     decide = task_link(client.get("/tasks").text, "Record the Board&#39;s decision")
+    today = datetime.now(UTC).date()
     page = client.get(decide).text
     facts = page.split('class="govuk-summary-card cpr-facts"')
     assert len(facts) == 3  # the referral, then the Sub-Group's recommendation, before the form
@@ -301,6 +302,7 @@ def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_o
         data={
             "/decision": "concise",
             "/decision_rationale": "Criteria met.",
+            "/decision_date": [str(today.day), str(today.month), str(today.year)],
             "csrf_token": csrf(page),
             "_action": "complete",
         },
