@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -344,17 +343,42 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: acces
         return task_view(task)
 
 
+def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], now: datetime) -> None:
+    schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
+    if schema is None:
+        raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
+    forms.validate(
+        schema,
+        data,
+        assignee=task.assignee,
+        documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
+        case=instance.data,
+        today=now.astimezone(WALES).date(),
+    )
+
+
+def check_answers(db: Database, task_id: str, data: dict[str, Any], *, actor: access.Caller, now: datetime) -> None:
+    """Would completing the task with this data be accepted? (Check-your-answers asks before it
+    shows the answers back.) Raises what ``complete_task`` would; changes nothing."""
+    who = access.name_of(actor)
+    with db.transaction(write=False) as session:
+        task = _workable_task(session, actor, task_id)
+        if task.claimed_by not in (None, who):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        instance = active_instance(session, task.instance_id)
+        _validate(session, task, instance, data, now)
+
+
 #: What the system knows and a form never asks: who completed the step, their agency, and the date.
 #: Recorded in the step's data under these names, for diagrams to read (processes/README.md).
 KNOWN_FACTS = ("completed_by", "completed_by_name", "completed_by_agency", "completed_on")
-_WALES = ZoneInfo("Europe/London")
 
 
 def _known_facts(session: Session, actor: access.Caller, now: datetime) -> dict[str, Any]:
     who = access.name_of(actor)
     agency = actor.agency if isinstance(actor, access.Actor) else None
     name = _names(session, {who}).get(who, who)
-    return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(_WALES).date().isoformat()), strict=True))
+    return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(WALES).date().isoformat()), strict=True))
 
 
 # Built once: the completion path runs these on every request.
@@ -388,17 +412,7 @@ def complete_task(
             if task.claimed_by not in (None, who):
                 raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
             instance = active_instance(session, task.instance_id, instance)
-            schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
-            if schema is None:
-                raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
-            forms.validate(
-                schema,
-                data,
-                assignee=task.assignee,
-                documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
-                case=instance.data,
-                today=now.astimezone(WALES).date(),
-            )
+            _validate(session, task, instance, data, now)
             workflow = load_workflow(session, instance)
             before = instance.data
             data = {**data, **_known_facts(session, actor, now)}

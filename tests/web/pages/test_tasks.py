@@ -307,6 +307,17 @@ def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_o
             "_action": "complete",
         },
     )
-    assert response.status_code == 302, response.text
+    # a decision is shown back to be checked before it counts
+    assert response.status_code == 302 and response.location.endswith(f"{decide}/check"), response.text
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_board_decision"]
+    check = client.get(f"{decide}/check").text
+    assert "Check your answers" in check and "Concise review" in check and "Criteria met." in check
+    assert "Review type from the criteria" not in check  # only the answers given, not what was shown
+    assert f'href="{decide}">Change your answers' in check
+    done_page = client.post(f"{decide}/check", data={"csrf_token": csrf(check)}, follow_redirects=True).text
+    assert "What happens next: for a concise or extended review the Business Unit notifies" in done_page
+    following = services.list_tasks(db, instance_id=review)
+    assert following and all(f"Next: {t.name} ({t.lane})." in done_page.replace("&#39;", "'") for t in following)
     done = [e for e in services.list_events(db, review) if e.kind == "task_completed"][-1]
     assert (done.actor, done.detail["data"]["completed_by_name"]) == ("chair", "Carys Jones")
+    assert done.detail["data"]["decision"] == "concise"
