@@ -173,6 +173,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     problems.extend(_check_document_fields(forms))
     problems.extend(_check_rules(forms))
     problems.extend(_check_message_schemas(trees, forms))
+    problems.extend(_check_facts(forms))
     problems.extend(_check_form_patterns(forms))
     problems.extend(_registered_checks(SetView(diagrams.files, trees, forms, permissions)))
     if problems:
@@ -251,6 +252,33 @@ def _check_message_schemas(trees: dict[str, Any], forms: dict[str, Any]) -> list
             problems.append(Problem(where, f"message schema '{file}' must end with {MESSAGE_SUFFIX}", None, line))
         elif file not in forms:
             problems.append(Problem(where, f"message schema '{file}' not found in forms/", None, line))
+    return problems
+
+
+def _check_facts(forms: dict[str, Any]) -> list[Problem]:
+    """A task's ``ui:facts`` (earlier answers shown read-only) name forms of the set and fields they ask."""
+    problems = []
+    for name, ui in forms.items():
+        sections = ui.get("ui:facts") if isinstance(ui, dict) else None
+        if sections is None:
+            continue
+        if not isinstance(sections, list):
+            problems.append(Problem(f"forms/{name}", "ui:facts must be a list of sections"))
+            continue
+        for n, section in enumerate(sections):
+            where = f"ui:facts/{n}"
+            asking = forms.get(str(section.get("form"))) if isinstance(section, dict) else None
+            if not isinstance(section, dict) or not isinstance(section.get("title"), str):
+                problems.append(Problem(f"forms/{name}", f"{where} needs a title, a form and its fields"))
+            elif not isinstance(asking, dict):
+                problems.append(Problem(f"forms/{name}", f"{where}: form '{section.get('form')}' not found in forms/"))
+            else:
+                declared = asking.get("properties") or {}
+                for key in section.get("fields") or []:
+                    if key not in declared:
+                        problems.append(
+                            Problem(f"forms/{name}", f"{where}: '{key}' is not a field of {section['form']}")
+                        )
     return problems
 
 

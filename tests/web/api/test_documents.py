@@ -268,8 +268,6 @@ def test_a_form_cannot_point_at_another_slots_document(docs_db: Database, docs_w
     reference = {"document_id": docs_world.draft_id, "version": 1, "filename": "draft.pdf"}
     data = {
         "timeline_events": [{"date": "2025-06-01", "event": "Visit", "significance": "low"}],
-        "submitted_by": "Records officer",
-        "submitted_date": "2026-02-10",
         "timeline_document": reference,
     }
     with pytest.raises(InvalidData) as refused:
