@@ -344,7 +344,7 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: acces
 
 def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Check ``data`` against the task's form; returns the form's schema."""
-    schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
+    schema: dict[str, Any] | None = deployed_version(session, instance.version_id).forms.get(task.form or "")
     if schema is None:
         raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
     forms.validate(
