@@ -164,6 +164,8 @@ def _check_binop(symbol: str, left: Any, right: Any) -> None:
             raise _too_big(f"a sequence of {len(left) + len(right):,} items")
 
 
+check_binop = _check_binop  # also bounds the templates' operators (core.templates)
+
 _OPERATORS = {"*": operator.mul, "**": operator.pow, "<<": operator.lshift, "+": operator.add}
 
 
@@ -296,6 +298,9 @@ def _memory_bound() -> Iterator[None]:
             if _memory_steps == 0 and _memory_saved is not None:
                 resource.setrlimit(resource.RLIMIT_AS, _memory_saved)
                 _memory_saved = None
+
+
+memory_bound = _memory_bound  # also bounds rendering templates (core.templates)
 
 
 def check_deadline() -> None:

@@ -53,6 +53,15 @@ class DeployResult:
     created: bool
     content_hash: str
     processes: list[dict[str, Any]]
+    #: The version new reviews start on after this: ``version_id`` unless these files were an older
+    #: version's, deployed again (which changes nothing: see ``message``).
+    current_version_id: int | None = None
+    #: What happened, in a sentence for the person who deployed.
+    message: str = ""
+
+    @property
+    def current(self) -> bool:
+        return self.current_version_id in (None, self.version_id)
 
 
 @dataclass(frozen=True)

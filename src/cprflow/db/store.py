@@ -331,10 +331,21 @@ def instance_view(
     )
 
 
+#: Deployed versions, the current one first: the highest rank, which each deploy and each explicit
+#: "make version N current" takes (migration 0015 ranked the versions before it by id).
+CURRENT_FIRST = (ProcessVersion.current_rank.desc(), ProcessVersion.id.desc())
+
+
+def current_version_id(session: Session) -> int | None:
+    """The version new work follows: the one deployed last, unless another was made current since."""
+    return session.scalar(select(ProcessVersion.id).order_by(*CURRENT_FIRST).limit(1))
+
+
 def latest_version_with(session: Session, process_id: str) -> int:
-    """The newest deployed version that has this process: where new instances of it start."""
+    """The current version if it has this process, else the most nearly current one that does:
+    where new instances of it start."""
     for version_id, listed in session.execute(
-        select(ProcessVersion.id, ProcessVersion.processes).order_by(ProcessVersion.id.desc())
+        select(ProcessVersion.id, ProcessVersion.processes).order_by(*CURRENT_FIRST)
     ):
         if any(p["id"] == process_id for p in listed):
             return int(version_id)

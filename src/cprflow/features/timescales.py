@@ -28,6 +28,11 @@ from cprflow.db.store import readable_condition
 
 #: Actions closed in an audit cycle (processes/README.md, "The action plan audit loop").
 _CLOSED_ACTIONS = ("complete", "superseded")
+#: The statutory reviews, and the ``route`` each diagram records once a referral is decided to be
+#: one (processes/README.md). A referral not yet decided is on the clock from its referral date; one
+#: routed anywhere else (a MAPF, another Board, no review, a SUSR from a CPR referral or the reverse)
+#: is not a review, so never a breach: the review it was routed to is counted in its own right.
+STATUTORY_ROUTES = {"child_practice_review": "cpr", "single_unified_safeguarding_review": "susr"}
 
 
 def _day(value: Any) -> date | None:
@@ -66,6 +71,13 @@ class ReviewTimescales:
     publication_period_due: str | None = None
     publication_kept: bool | None = None
     overdue_actions: int = 0
+    review_type: str | None = None  # concise, extended, susr; None while the referral is undecided
+
+
+def is_statutory_review(process_id: str, data: dict[str, Any]) -> bool:
+    """A statutory review, or a referral still being decided; never one routed elsewhere."""
+    route = data.get("route")
+    return process_id in STATUTORY_ROUTES and route in (None, STATUTORY_ROUTES[process_id])
 
 
 def hold_days(holds: Iterable[dict[str, Any]], as_of: date) -> tuple[dict[str, int], int]:
@@ -171,20 +183,16 @@ def review_timescales(
         publication_period_due=kept_until.isoformat() if kept_until else None,
         publication_kept=kept,
         overdue_actions=overdue,
+        review_type=str(data["review_type"]) if data.get("review_type") else None,
     )
 
 
-def per_review(
-    db: Database,
-    *,
-    as_of: date,
-    actor: access.Actor | None = None,
-    process_id: str = "child_practice_review",
-) -> list[ReviewTimescales]:
-    """Every review of ``process_id`` the person reads as a whole (all of them when none is given)."""
+def per_review(db: Database, *, as_of: date, actor: access.Actor | None = None) -> list[ReviewTimescales]:
+    """Every statutory review (CPR and SUSR, ``is_statutory_review``) the person reads as a whole
+    (all of them when none is given)."""
     with db.transaction(write=False) as session:
-        query = select(Instance.id, Instance.status, Instance.version_id, Instance.data).where(
-            Instance.process_id == process_id
+        query = select(Instance.id, Instance.process_id, Instance.status, Instance.data).where(
+            Instance.process_id.in_(sorted(STATUTORY_ROUTES))
         )
         if actor is not None:
             query = query.where(readable_condition(session, actor, holders=False))
@@ -198,7 +206,11 @@ def per_review(
                 .order_by(Event.id)
             )
         }
-    return [review_timescales(r.id, r.status, r.data or {}, finalised.get(r.id), as_of) for r in rows]
+    return [
+        review_timescales(r.id, r.status, r.data or {}, finalised.get(r.id), as_of)
+        for r in rows
+        if is_statutory_review(r.process_id, r.data or {})
+    ]
 
 
 @dataclass(frozen=True)
@@ -266,6 +278,7 @@ REVIEW_COLUMNS = (
     "publication_period_due",
     "publication_kept",
     "overdue_actions",
+    "review_type",
 )
 GROUP_COLUMNS = (
     "board",

@@ -123,10 +123,20 @@ def _summary(kind: str, detail: dict[str, Any]) -> str:
     return kind.replace("_", " ") + (": " + ", ".join(scalars[:4]) if scalars else "")
 
 
+def _field_changes(found: Any) -> dict[str, Any] | None:
+    """A data fix's changes: each key's value before and after. Other events name changes in shapes
+    of their own (a migration's are elements and timers of the diagram) and are not shown as fields."""
+    if not isinstance(found, dict) or not all(
+        isinstance(change, dict) and {"before", "after"} <= set(change) for change in found.values()
+    ):
+        return None
+    return found
+
+
 def entry(event: Any) -> TimelineEntry:
     detail = event.detail or {}
     data = detail.get("data") if isinstance(detail.get("data"), dict) else detail.get("payload")
-    changes = detail.get("changes") if isinstance(detail.get("changes"), dict) else None
+    changes = _field_changes(detail.get("changes"))
     reason = detail.get("reason") if isinstance(detail.get("reason"), str) else None
     return TimelineEntry(
         event.id,

@@ -7,6 +7,7 @@ not at all. Time is always an argument.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,9 @@ from sqlalchemy import func, null, select, update
 from cprflow import engine
 from cprflow.core import access, expressions, forms, operators
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, ScriptFailed
+from cprflow.core.register import Filters
 from cprflow.core.views import EventView, InstanceView
-from cprflow.db import audit, guards, store
+from cprflow.db import audit, guards, register, store
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, UserTask
 from cprflow.db.store import (
@@ -106,20 +108,21 @@ def list_instances(
     actor: access.Actor | None = None,
     status: str | None = None,
     process_id: str | None = None,
+    filters: Filters | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[InstanceView], int]:
-    """A page of instances, newest first, and how many there are: only those the person may read."""
+    """A page of instances (newest first unless ``filters`` sort otherwise) and how many there are:
+    only those the person may read, filtered in the database (``db.register``)."""
+    filters = filters or Filters()
+    filters = replace(filters, status=status or filters.status, process_id=process_id or filters.process_id)
     with db.transaction(write=False) as session:
         query = select(Instance)
         if actor is not None:
             query = query.where(readable_condition(session, actor))
-        if status:
-            query = query.where(Instance.status == status)
-        if process_id:
-            query = query.where(Instance.process_id == process_id)
+        query = register.narrowed(session, query, filters)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Instance.id.desc()).limit(limit).offset(offset)).all()
+        rows = session.scalars(register.ordered(query, filters).limit(limit).offset(offset)).all()
         return [guards.shaped(session, actor, instance_view(session, row, with_tasks=False)) for row in rows], total
 
 
