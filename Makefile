@@ -25,8 +25,9 @@ MO := src/cprflow/web/translations/cy/LC_MESSAGES/messages.mo
 $(MO): src/cprflow/web/translations/cy/LC_MESSAGES/messages.po | $(RUN_STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d src/cprflow/web/translations
 
-# Front-end libraries (bpmn-js, dmn-js) come from npm at build time and are served from our own
+# Front-end libraries (govuk-frontend, MOJ Frontend, bpmn-js, dmn-js) come from npm at build time and are served from our own
 # static folder: pages never reach a CDN. package-lock.json pins them; the copies stay out of git.
+# axe-core is a test-only dev dependency: the browser tests read it from node_modules, never served.
 VENDOR := src/cprflow/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.copied
 node_modules/.package-lock.json: package.json package-lock.json
@@ -38,6 +39,18 @@ $(VENDOR_STAMP): node_modules/.package-lock.json
 	cp -r node_modules/bpmn-js/dist/assets $(VENDOR)/bpmn-js/
 	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js $(VENDOR)/dmn-js/
 	cp -r node_modules/dmn-js/dist/assets $(VENDOR)/dmn-js/
+	mkdir -p $(VENDOR)/govuk-frontend $(VENDOR)/moj-frontend
+	cp -r node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js node_modules/govuk-frontend/dist/govuk/assets/images \
+	   $(VENDOR)/govuk-frontend/
+	mkdir -p $(VENDOR)/govuk-frontend/assets && mv $(VENDOR)/govuk-frontend/images $(VENDOR)/govuk-frontend/assets/
+	cp -r node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.js \
+	   node_modules/@ministryofjustice/frontend/moj/assets $(VENDOR)/moj-frontend/
+	# Their stylesheets ask for images at /assets/: point them at the copies beside them. The GDS
+	# Transport font is for services on GOV.UK only, so ours keep the fallback (Arial) it names.
+	sed 's#url(/assets/#url(assets/#g; s#font-family:GDS Transport,#font-family:#g; /sourceMappingURL/d' \
+	   node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css > $(VENDOR)/govuk-frontend/govuk-frontend.min.css
+	sed 's#url(/assets/#url(assets/#g; s#font-family:GDS Transport,#font-family:#g; /sourceMappingURL/d' \
+	   node_modules/@ministryofjustice/frontend/moj/moj-frontend.min.css > $(VENDOR)/moj-frontend/moj-frontend.min.css
 	touch $@
 assets: $(VENDOR_STAMP)
 

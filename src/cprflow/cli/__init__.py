@@ -31,8 +31,9 @@ from cprflow.db import audit
 from cprflow.db.models import ROLES
 from cprflow.demo import cases as demo_data
 from cprflow.diagrams import diagram_set, versions
-from cprflow.features import notifications
-from cprflow.services import datafix, modeling, timers, users
+from cprflow.features import documents, notifications
+from cprflow.features.extraction import Bounds
+from cprflow.services import datafix, deployments, modeling, timers, users
 from cprflow.web import create_app
 
 
@@ -67,8 +68,19 @@ def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: 
         directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir
     )
     result = services.deploy(ctx.db, diagrams, actor=actor, now=now(), note=(note or "").strip() or None)
-    verb = "deployed as version" if result.created else "unchanged: still version"
-    out(ctx, result, [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+    out(ctx, result, [result.message, *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+
+
+@main.command("make-current")
+@click.argument("version_id", type=int)
+@click.option("--as", "actor", default="cli", show_default=True)
+@click.option("--note", default=None, help="Why: recorded with the change.")
+@pass_ctx
+@handles_errors
+def make_current(ctx: Context, version_id: int, actor: str, note: str | None) -> None:
+    """Make a deployed version current: new reviews start on it (running ones stay where they are)."""
+    result = deployments.make_current(ctx.db, version_id, actor=actor, now=now(), note=(note or "").strip() or None)
+    out(ctx, result, [result.message])
 
 
 @main.command("processes")
@@ -81,6 +93,7 @@ def list_processes(ctx: Context) -> None:
     for v in versions:
         lines.append(
             f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}"
+            + ("  [current]" if v.get("current") else "")
             + (f"  ({v['note']})" if v.get("note") else "")
         )
         lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])
@@ -344,6 +357,21 @@ def users_list(ctx: Context) -> None:
     out(ctx, found, [_user_line(u) for u in found] or ["no accounts"])
 
 
+@main.group("documents")
+def documents_group() -> None:
+    """Case documents kept in the store."""
+
+
+@documents_group.command("read-text")
+@pass_ctx
+@handles_errors
+def documents_read_text(ctx: Context) -> None:
+    """Read the text of documents left unread (their upload's process stopped first), within the bounds."""
+    bounds = Bounds(seconds=ctx.settings.extract_seconds, memory_mb=int(ctx.settings.extract_memory_mb))
+    found = documents.read_pending(ctx.db, bounds)
+    out(ctx, found, [f"document {d.id} ({d.slot} v{d.version}): {d.text_status}" for d in found] or ["none unread"])
+
+
 @main.command()
 @pass_ctx
 @handles_errors
@@ -464,7 +492,12 @@ def migrate(
     """Move running instances (all that can, if none are named) to a newer version."""
 
     previews = modeling.preview_migrations(
-        ctx.db, to_version, now=now(), step_seconds=ctx.settings.step_seconds, instance_ids=list(instance_ids) or None
+        ctx.db,
+        to_version,
+        actor=actor,
+        now=now(),
+        step_seconds=ctx.settings.step_seconds,
+        instance_ids=list(instance_ids) or None,
     )
     if preview:
         out(
