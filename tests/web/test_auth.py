@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
 
 from cprflow.db.database import Database
 from cprflow.services import users
@@ -119,6 +120,27 @@ def test_revoked_token(call: Call, client: FlaskClient, web_db: Database, revoke
     headers = {"Authorization": f"Bearer {token}"}
     call("GET", "/api/instances", None, 200, headers=headers)
     revoke(web_db)
+    body = call("GET", "/api/instances", None, 401, headers=headers)
+    assert error_of(body)["code"] == "unauthenticated"
+
+
+def test_a_token_revoked_by_another_worker_is_refused_within_the_recheck_bound(
+    call: Call, client: FlaskClient, web_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker (here: the database changed behind this one's back) disables the account: this
+    worker goes on trusting what it read for at most ``ACCOUNT_RECHECK_SECONDS``, then refuses."""
+    clock = [1000.0]
+    monkeypatch.setattr(users, "_clock", lambda: clock[0])
+    headers = {"Authorization": f"Bearer {fresh_token(client)}"}
+    call("GET", "/api/instances", None, 200, headers=headers)
+    with web_db.engine.begin() as c:
+        c.execute(
+            text("UPDATE users SET disabled = :yes, token_version = token_version + 1 WHERE username = 'intake'"),
+            {"yes": True},
+        )
+    clock[0] += users.ACCOUNT_RECHECK_SECONDS - 0.5
+    call("GET", "/api/instances", None, 200, headers=headers)  # still within the bound: not yet reread
+    clock[0] += 0.5
     body = call("GET", "/api/instances", None, 401, headers=headers)
     assert error_of(body)["code"] == "unauthenticated"
 
