@@ -47,10 +47,15 @@ def test_a_forms_files_are_filed_all_or_none(docs_db: Database, docs_world: Worl
     assert refs["/timeline"]["filename"] == "timeline.pdf" and refs["/timeline"]["version"] == 1
 
 
-def test_a_carried_reference_must_be_a_document_of_this_review(docs_db: Database, docs_world: World) -> None:
-    refs = documents.file_form_uploads(
-        docs_db, BU, docs_world.review, [], {"/draft": docs_world.draft_id, "/other": 10_000}, now=T0, max_bytes=MAX
-    )
+def test_a_carried_reference_must_be_a_document_of_this_review_in_its_slot(
+    docs_db: Database, docs_world: World
+) -> None:
+    carried = {
+        "/draft": (docs_world.draft_id, "draft_report"),
+        "/missing": (10_000, "draft_report"),
+        "/elsewhere": (docs_world.draft_id, "final_report"),  # never another slot's document
+    }
+    refs = documents.file_form_uploads(docs_db, BU, docs_world.review, [], carried, now=T0, max_bytes=MAX)
     assert list(refs) == ["/draft"] and refs["/draft"]["document_id"] == docs_world.draft_id
 
 
