@@ -91,3 +91,12 @@ def test_references_must_match_a_stored_document_of_the_fields_slot() -> None:
     assert document_fields.check(FORM, timeline, stored, "police") == {}
     assert list(document_fields.check(FORM, timeline, stored, "health")) == ["/section/timeline"]
     assert document_fields.check(FORM, {"note": "no files", "final_report": None}, stored, None) == {}
+
+
+def test_a_field_whose_name_holds_a_slash_or_tilde_is_checked_too() -> None:
+    form = {"type": "object", "properties": {"report/final~v2": upload("final_report")}}
+    assert list(document_fields.fields(form)) == [("/report~1final~0v2", "final_report")]
+    other_case = {"report/final~v2": {"document_id": 99, "version": 1, "filename": "theirs.pdf"}}
+    assert document_fields.check(form, other_case, [document(1, "final_report")], None) == {
+        "/report~1final~0v2": ["names no document of this review filed as 'final_report'"]
+    }
