@@ -457,3 +457,20 @@ def test_call_activity_to_a_missing_process_is_refused_naming_the_call_activity(
     problem = problem_at(problems, BPMN, "followup")
     assert "no_such_process" in problem.message
     assert problem.line == line_of(root, BPMN, 'calledElement="no_such_process"')
+
+
+def test_facts_a_task_shows_must_name_a_form_and_fields_it_asks(db: Database, tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    for folder in ("processes", "forms"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    ui = tmp_path / "forms" / "record_board_decision.uischema.json"
+    text = ui.read_text(encoding="utf-8")
+    assert '"referral_summary"' in text and '"form": "screen_referral.schema.json"' in text
+    text = text.replace('"referral_summary"', '"referal_summary"').replace(
+        '"form": "screen_referral.schema.json"', '"form": "screening.schema.json"'
+    )
+    ui.write_text(text, encoding="utf-8")
+    messages = [str(p) for p in refused(db, read_set(tmp_path))]
+    assert any("'referal_summary' is not a field of record_referral.schema.json" in m for m in messages), messages
+    assert any("form 'screening.schema.json' not found" in m for m in messages), messages

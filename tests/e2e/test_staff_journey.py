@@ -227,8 +227,8 @@ def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_complete
     # what was typed is kept, and the other answers carry no error
     assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
     assert page.locator(".govuk-error-message").count() == 1
-    link.click()  # the summary takes you to the field
-    assert page.url.endswith("#f-referral_date")
+    link.click()  # the summary takes you to the field (govuk-frontend's error summary moves the focus there)
+    assert date_group.evaluate("group => group.contains(document.activeElement)")
     shot(page, "09-referral-refused-error-summary")
 
     # Nothing moved on: the task is still in My tasks and the review still waits for it.

@@ -272,7 +272,6 @@ def decision(choice: str, day: str = "2026-01-08") -> dict[str, Any]:
     return {
         "decision": choice,
         "decision_rationale": "Criteria considered by the Board.",
-        "decided_by": "Chair, CTM Board",
         "decision_date": day,
     }
 
@@ -329,8 +328,6 @@ REPLACE = {
 def timeline(day: str) -> dict[str, Any]:
     return {
         "timeline_events": [{"date": "2025-06-01", "event": "Home visit", "significance": "medium"}],
-        "submitted_by": "Records officer",
-        "submitted_date": day,
     }
 
 
@@ -415,8 +412,6 @@ def progress(agency: str, day: str, status: str = "on_track") -> dict[str, Any]:
         "action_updates": [
             {"action_id": ACTION_OF[agency], "status_reported": status, "evidence": "EV-" + ACTION_OF[agency]}
         ],
-        "reported_by": agency + " lead",
-        "reported_date": day,
     }
 
 

@@ -640,9 +640,23 @@ def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = 
         raise _escaped(err) from None
 
 
+@lru_cache(maxsize=4096)
+def loop_names(text: str) -> frozenset[str]:
+    """The names a script's ``for`` loops bind: working variables, not data the script produces."""
+    return frozenset(
+        target.id
+        for node in ast.walk(ast.parse(text, mode="exec"))
+        if isinstance(node, ast.For)
+        for target in ast.walk(node.target)
+        if isinstance(target, ast.Name)
+    )
+
+
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-    """Run a script against task data: names it assigns become task data."""
+    """Run a script against task data: names it assigns become task data, except its loop variables
+    (unless the data had them already), which would otherwise surface as changes of the case."""
     code = compile_expression(text, "exec")
+    loops = {name for name in loop_names(text) if name not in context}
     clashes = (GLOBAL_NAMES | set(extra or {})) & set(context)
     if clashes:
         raise ExpressionError(f"task data uses reserved names: {', '.join(sorted(clashes))}")
@@ -657,5 +671,5 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
         raise _escaped(err) from None
     finally:
         for key in list(context):
-            if key in injected or key == "__builtins__" or callable(context[key]):
+            if key in injected or key in loops or key == "__builtins__" or callable(context[key]):
                 context.pop(key)

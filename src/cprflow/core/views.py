@@ -92,3 +92,16 @@ class DocumentView:
     has_text: bool
     #: pending (its text not read yet), extracted, none (no text in it) or refused (too costly to read).
     text_status: str
+
+
+#: The case-data key of a review's one record of holds (the diagram's data object; processes/README.md).
+HOLDS_KEY = "hold_register"
+
+
+def holds_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A case's holds, from its one record. Reviews completed on versions before the record was the
+    only copy kept a branch's copy under ``holds`` instead."""
+    found = data.get(HOLDS_KEY)
+    if not isinstance(found, list):
+        found = data.get("holds")
+    return [h for h in found or [] if isinstance(h, dict)] if isinstance(found, list) else []

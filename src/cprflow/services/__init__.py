@@ -23,6 +23,7 @@ from cprflow.services.instances import (
 from cprflow.services.tasks import (
     TaskDetail,
     assign_task,
+    check_answers,
     claim_task,
     complete_task,
     get_task,
@@ -38,6 +39,7 @@ __all__ = [
     "TaskDetail",
     "TaskView",
     "assign_task",
+    "check_answers",
     "claim_task",
     "complete_task",
     "deploy",

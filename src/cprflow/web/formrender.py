@@ -24,7 +24,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["add_row", "parse_submission", "render_form"]
+__all__ = ["add_row", "parse_submission", "render_facts", "render_form"]
 
 _MAX_RADIOS = 12
 _MAX_DEPTH = 16  # a schema that $refs itself would otherwise render spare rows for ever
@@ -700,6 +700,29 @@ def render_form(
     )
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
     return _summary(ctx) + body  # the summary comes last here because it needs every field's id
+
+
+def render_facts(
+    title: str, title_cy: str | None, schema: dict[str, Any], values: dict[str, Any], lang: str = "en"
+) -> Markup:
+    """A GOV.UK summary card of earlier answers, each labelled and worded by the form that asked it."""
+    lang = "cy" if lang.lower().startswith("cy") else "en"
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={})
+    heading = _text({"title": title, "x-title-cy": title_cy}, "title", ctx) or Markup()
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    rows = Markup().join(
+        Markup(
+            '<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
+            '<dd class="govuk-summary-list__value">{}</dd></div>'
+        ).format(_heading(node, key, ctx), _show(node, values.get(key), ctx))
+        for key, node in props.items()
+        if key in values
+    )
+    return Markup(
+        '<div class="govuk-summary-card cpr-facts"><div class="govuk-summary-card__title-wrapper">'
+        '<h2 class="govuk-summary-card__title">{}</h2></div><div class="govuk-summary-card__content">'
+        '<dl class="govuk-summary-list">{}</dl></div></div>'
+    ).format(heading, rows)
 
 
 # ---- reading a submission --------------------------------------------------------------------------

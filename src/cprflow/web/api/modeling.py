@@ -94,9 +94,10 @@ def version_diff(version_id: int) -> Any:
     errors=(403, 404),
 )
 def preview_migrations(version_id: int) -> Any:
-    require_role(current_user(), *modeling.EDITORS)
+    user = current_user()
+    require_role(user, *modeling.EDITORS)
     known_id(version_id)
-    found = modeling.preview_migrations(db(), version_id, now=now(), step_seconds=step_seconds())
+    found = modeling.preview_migrations(db(), version_id, actor=user.username, now=now(), step_seconds=step_seconds())
     return dump(schemas.MigrationPreviewList, {"instances": found})
 
 
