@@ -229,3 +229,58 @@ def test_learning_is_disseminated_while_publication_is_held(url: str) -> None:
     view = r.do("disseminate_learning", cpr.DISSEMINATE, "2026-04-23")
     assert "disseminate_learning" not in r.open()
     assert view.data["dissemination"] == cpr.DISSEMINATE["dissemination"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. The published report is the approved report
+
+
+def test_a_draft_marked_not_anonymised_does_not_reach_the_board(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    r.do("draft_report", dict(cpr.DRAFT, anonymised=False), "2026-03-25", assignee=LEAD)
+    view = r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
+    assert (view.data["stage"], view.data["panel_returns"]) == ("revision", 1)
+    assert r.open() == ["revise_draft_report"]
+    r.do("revise_draft_report", cpr.revision(1, "Anonymised"), "2026-04-05", assignee=LEAD)
+    r.do("panel_quality_assurance", qa("approve", "2026-04-06"), "2026-04-06")
+    assert "board_consideration" in r.open()
+
+
+def test_the_same_version_is_approved_submitted_and_published(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    cpr.publication(r)
+    data = r.data()
+    assert data["published_report"] == {k: data["approved_report"][k] for k in ("document_id", "version", "filename")}
+    assert data["published_report"]["version"] == 1
+
+
+def test_a_report_changed_after_submission_goes_back_to_the_board_and_welsh_government(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
+    first = r.data()["approved_report"]
+    # Someone corrects the final report after it went to Welsh Government.
+    changed = r.upload(
+        "final_report", cpr.files.pdf("Final report", "Corrected wording."), "2026-04-21", actor="bu.officer"
+    )
+    assert changed["version"] == first["version"] + 1
+    view = r.do("prepare_publication", cpr.prepare(), "2026-04-22")
+    assert view.data["publication_decision"] == "back_to_board"
+    assert "publish_report" not in r.open()
+    assert ("rework_for_publication", "Board") in [(t.bpmn_id, t.lane) for t in r.tasks()]
+    r.do("rework_for_publication", {"reapproval_meeting_date": "2026-04-28"}, "2026-04-29")
+    assert "submit_final_report" in r.open()  # it goes to Welsh Government again
+    r.do(
+        "submit_final_report",
+        dict(cpr.SUBMIT, final_report_ref=changed, submitted_to_wg_date="2026-04-30"),
+        "2026-04-30",
+    )
+    r.do("prepare_publication", cpr.prepare("2026-05-01"), "2026-05-01")
+    view = r.do("publish_report", cpr.publish("2026-05-02"), "2026-05-02")
+    assert view.data["published_report"] == changed == view.data["approved_report"]
+    assert [a["meeting_date"] for a in view.data["reapprovals"]] == ["2026-04-28"]
+    assert view.data["completion_date"] == "2026-04-15"  # the review completed at the first approval
