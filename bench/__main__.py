@@ -2,6 +2,9 @@
 
 Ratios are taken within one run (absolute times on a shared machine are noise):
 
+- real HTTP on the light ten-task diagram: gunicorn (one sync worker) over a socket against the bare
+  engine, on SQLite and PostgreSQL, with SQL statements and transactions per request
+  (``bench/http_api.py``);
 - per-task completion: bare SpiffWorkflow load-complete-save against cprflow's HTTP API and its
   service layer, on the same sample diagrams (``bench/completion.py``);
 - the review's action-plan audit loop: completing an audit after 1 and after 100 cycles, and the
@@ -13,8 +16,10 @@ Ratios are taken within one run (absolute times on a shared machine are noise):
 - the load test: 50 simulated staff working reviews through gunicorn with 2 workers on
   PostgreSQL (``bench/load.py``).
 
-PostgreSQL figures use CPRFLOW_BENCH_POSTGRES_URL, else CPRFLOW_TEST_POSTGRES_URL, each run in a
-schema of its own that is dropped afterwards; without either they print "skipped: no URL".
+PostgreSQL figures use CPRFLOW_BENCH_POSTGRES_URL, else CPRFLOW_TEST_POSTGRES_URL, else the local
+PostgreSQL at the documented default URL (postgresql+psycopg://postgres@127.0.0.1:5432/test) when it
+answers; each run is in a schema of its own that is dropped afterwards. The first line says which is
+used, or that none answers (then those figures print "skipped: no PostgreSQL").
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy import insert, select
 from bench.audit import bench_audit_cycles
 from bench.bare import CASE, SAMPLE
 from bench.completion import bench_completion
+from bench.http_api import bench_http, sql_per_request
 from bench.lateness import bench_lateness
 from bench.pg import postgres_url
 from bench.starts import bench_starts
@@ -88,6 +94,71 @@ def _line(name: str, value: str, target: str, met: bool | None) -> str:
 def _emit(figures: list[Figure]) -> None:
     for figure in figures:
         print(_line(*figure), flush=True)
+
+
+def _http_ratios(t: dict[str, float], db: str, complete_at_most: float, get_at_most: float) -> list[Figure]:
+    complete, get, start = (
+        t["complete"] / t["bare_complete"],
+        t["get"] / t["bare_complete"],
+        t["start"] / t["bare_start"],
+    )
+    return [
+        (f"ten tasks, {db}: POST complete (median)", f"{t['complete'] * 1000:.2f} ms", "-", None),
+        (f"ten tasks, {db}: GET task, the next form (median)", f"{t['get'] * 1000:.2f} ms", "-", None),
+        (f"ten tasks, {db}: POST start (median)", f"{t['start'] * 1000:.2f} ms", "-", None),
+        (
+            f"ten tasks, {db}: complete / bare load-complete-save",
+            f"{complete:.2f}x",
+            f"<= {complete_at_most:g}x",
+            complete <= complete_at_most,
+        ),
+        (
+            f"ten tasks, {db}: GET task / bare load-complete-save",
+            f"{get:.2f}x",
+            f"<= {get_at_most:g}x",
+            get <= get_at_most,
+        ),
+        (f"ten tasks, {db}: start / bare start-and-save", f"{start:.2f}x", "<= 3x", start <= 3),
+    ]
+
+
+def http_figures(pg: str | None) -> list[Figure]:
+    """Real HTTP (gunicorn, one sync worker, over a socket) on the ten-task diagram, against the bare engine."""
+    from bench.pg import own_schema
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = bench_http(f"sqlite:///{tmp}/http.db")
+    figures: list[Figure] = [
+        ("ten tasks: bare SpiffWorkflow load-complete-save (median)", f"{t['bare_complete'] * 1000:.2f} ms", "-", None),
+        ("ten tasks: bare SpiffWorkflow start-and-save (median)", f"{t['bare_start'] * 1000:.2f} ms", "-", None),
+        *_http_ratios(t, "gunicorn, SQLite", 2, 1),
+    ]
+    # Every transaction ends in a commit, reads included: one per request, and for a read it is its read record.
+    for kind, counts in sql_per_request().items():
+        commits = counts["writes"] + counts["reads"]
+        figures.append(
+            (
+                f"ten tasks: {kind}: SQL statements, commits (of which writes)",
+                f"{counts['statements']:.1f}, {commits:.1f} ({counts['writes']:.1f})",
+                "1 commit" if kind != "get" else "1 commit: its read record",
+                commits <= 1,
+            )
+        )
+    if pg is None:
+        figures.append(("ten tasks, gunicorn, PostgreSQL", "skipped: no PostgreSQL", "<= 2.5x", None))
+        return figures
+    with own_schema(pg) as url:
+        t = bench_http(url)
+    figures += [
+        (
+            "ten tasks, PostgreSQL run: bare load-complete-save (median)",
+            f"{t['bare_complete'] * 1000:.2f} ms",
+            "-",
+            None,
+        ),
+        *_http_ratios(t, "gunicorn, PostgreSQL", 2.5, 2.5),
+    ]
+    return figures
 
 
 def completion_figures() -> list[Figure]:
@@ -160,7 +231,9 @@ def start_figures(pg: str | None) -> list[Figure]:
         ),
     ]
     if r["pg_1"] is None or r["pg_2"] is None:
-        figures.append(("instance starts per second, PostgreSQL, 1 and 2 workers", "skipped: no URL", ">= 1.6x", None))
+        figures.append(
+            ("instance starts per second, PostgreSQL, 1 and 2 workers", "skipped: no PostgreSQL", ">= 1.6x", None)
+        )
         return figures
     scaling = r["pg_2"] / r["pg_1"]
     figures += [
@@ -192,7 +265,7 @@ def load_figures(pg: str | None, staff: int, seconds: float) -> list[Figure]:
 
     name = f"load: {staff} staff, gunicorn -w 2, PostgreSQL, {seconds:.0f} s"
     if not pg:
-        return [(name, "skipped: no URL", "0 5xx", None)]
+        return [(name, "skipped: no PostgreSQL", "0 5xx", None)]
     r = load_test(pg, staff=staff, seconds=seconds)
     return [
         (f"{name}: p50 / p95 latency", f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms", "-", None),
@@ -210,18 +283,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--load-staff", type=int, default=50)
     parser.add_argument("--load-seconds", type=float, default=30)
+    parser.add_argument("--only", choices=("http", "completion", "audit", "timers", "starts", "load"), action="append")
     args = parser.parse_args(argv)
     bootstrap.install()
-    pg = postgres_url()
+    pg, where = postgres_url()
+    print(where, flush=True)
     began = time.perf_counter()
     figures: list[Figure] = []
-    for section in (
-        completion_figures,
-        audit_figures,
-        timer_figures,
-        lambda: start_figures(pg),
-        lambda: load_figures(pg, args.load_staff, args.load_seconds),
-    ):
+    sections = {
+        "http": lambda: http_figures(pg),
+        "completion": completion_figures,
+        "audit": audit_figures,
+        "timers": timer_figures,
+        "starts": lambda: start_figures(pg),
+        "load": lambda: load_figures(pg, args.load_staff, args.load_seconds),
+    }
+    for name, section in sections.items():
+        if args.only and name not in args.only:
+            continue
         measured = section()
         _emit(measured)
         figures += measured

@@ -22,9 +22,12 @@ FORM_DATA: dict[str, dict[str, Any]] = {
 }
 
 
-def bare_engine() -> tuple[Callable[[], str], Callable[[str], list[str]], Callable[[str, str], str]]:
+def bare_engine(
+    directory: Path = SAMPLE, process: str = "sample_case", form_data: dict[str, dict[str, Any]] = FORM_DATA
+) -> tuple[Callable[[], str], Callable[[str], list[str]], Callable[[str, str], str]]:
     """(start, ready, complete) on the same diagrams with SpiffWorkflow's default script engine:
-    start builds, runs and serialises an instance; complete loads, completes, steps and serialises."""
+    start builds, runs and serialises an instance; complete loads, completes, steps and serialises.
+    ``form_data`` is what each user task (by its id) is completed with."""
     from uuid import UUID
 
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -35,10 +38,10 @@ def bare_engine() -> tuple[Callable[[], str], Callable[[str], list[str]], Callab
     from SpiffWorkflow.util.task import TaskState
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_dmn_files([str(SAMPLE / "processes" / "triage.dmn")])
-    parser.add_bpmn_files([str(p) for p in sorted((SAMPLE / "processes").glob("*.bpmn"))])
+    parser.add_dmn_files([str(p) for p in sorted((directory / "processes").glob("*.dmn"))])
+    parser.add_bpmn_files([str(p) for p in sorted((directory / "processes").glob("*.bpmn"))])
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-    spec, subprocesses = parser.get_spec("sample_case"), parser.get_subprocess_specs("sample_case")
+    spec, subprocesses = parser.get_spec(process), parser.get_subprocess_specs(process)
 
     def start() -> str:
         wf = BpmnWorkflow(spec, subprocesses)
@@ -54,7 +57,7 @@ def bare_engine() -> tuple[Callable[[], str], Callable[[str], list[str]], Callab
     def complete(state: str, task_id: str) -> str:
         wf = serializer.deserialize_json(state)
         task = wf.get_task_from_id(UUID(task_id))
-        task.data.update(FORM_DATA[task.task_spec.bpmn_id])
+        task.data.update(form_data[task.task_spec.bpmn_id])
         task.run()
         wf.do_engine_steps()
         return serializer.serialize_json(wf)

@@ -363,9 +363,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    url = postgres_url()
+    url, where = postgres_url()
+    print(where)
     if not url:
-        print("load test skipped: no URL (set CPRFLOW_BENCH_POSTGRES_URL or CPRFLOW_TEST_POSTGRES_URL)")
+        print("load test skipped (set CPRFLOW_BENCH_POSTGRES_URL or CPRFLOW_TEST_POSTGRES_URL)")
         return 0
     result = load_test(url, staff=args.staff, seconds=args.seconds, workers=args.workers)
     print(

@@ -7,12 +7,29 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+
+#: The local PostgreSQL the README documents; used when it answers and no URL is given.
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def postgres_url() -> str | None:
-    """Where PostgreSQL figures are measured: CPRFLOW_BENCH_POSTGRES_URL, else the tests' URL."""
-    return os.environ.get("CPRFLOW_BENCH_POSTGRES_URL") or os.environ.get("CPRFLOW_TEST_POSTGRES_URL") or None
+def postgres_url() -> tuple[str | None, str]:
+    """Where PostgreSQL figures are measured, and a line saying so: CPRFLOW_BENCH_POSTGRES_URL, else
+    the tests' URL, else the documented local default if it answers."""
+    given = os.environ.get("CPRFLOW_BENCH_POSTGRES_URL") or os.environ.get("CPRFLOW_TEST_POSTGRES_URL")
+    url = given or DEFAULT_URL
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as err:  # not installed, not running, refused, no such database: all say the same
+        reason = type(err).__name__
+        return None, f"PostgreSQL: nothing answers at {shown} ({reason}); its figures are skipped"
+    return url, f"PostgreSQL: measuring at {shown}" + ("" if given else " (the documented local default)")
 
 
 @contextmanager

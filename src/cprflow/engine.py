@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections.abc import Sized
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,8 +33,13 @@ from cprflow.core import expressions, operators
 from cprflow.core.errors import CprflowError, ExpressionError, NotWaiting, ScriptFailed, StepTimeout
 from cprflow.core.operators import OperatorFailed
 
-#: The longest one engine step may run diagram code, unless a caller says otherwise (CPRFLOW_STEP_SECONDS).
+#: The longest one engine step may run (diagram code and the engine's own work), unless a caller
+#: says otherwise (CPRFLOW_STEP_SECONDS).
 DEFAULT_STEP_SECONDS = 5.0
+#: Most instances one multi-instance activity may have. SpiffWorkflow's cost per instance grows with
+#: the number of instances (every completion walks the whole task tree): 600 script instances took
+#: 3 s, 3,000 took 80-100 s in one step. A review has a few dozen agencies or reviewers at most.
+MAX_INSTANCES = 200
 
 # SpiffWorkflow reads the wall clock inside its timer module and fixes naive datetimes to the
 # local offset at import. We replace both once: timers read the injected engine clock, and a
@@ -85,7 +91,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         # Our own errors (time bound, refused code) pass through unwrapped so callers see them.
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
         except CprflowError as err:
             err.task = task  # type: ignore[attr-defined]  # so the failure names its element
             raise
@@ -95,6 +101,12 @@ class RestrictedScriptEngine(PythonScriptEngine):
             raise _out_of_memory(task) from None
         except Exception as err:
             raise WorkflowTaskException(f"error evaluating '{expression}': {err}", task=task, exception=err) from err
+        spec = task.task_spec
+        if isinstance(spec, MultiInstanceTask) and expression is spec.cardinality:
+            # Refused before any instance is made (create_child also counts, for input collections).
+            if isinstance(value, int) and value > MAX_INSTANCES:
+                raise _too_many(task, value)
+        return value
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         # SpiffWorkflow's own version wraps failures using a name it never defines; ours names the task.
@@ -133,6 +145,52 @@ def _out_of_memory(task: Any) -> ExpressionError:
 
 
 SCRIPT_ENGINE = RestrictedScriptEngine()
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounding the engine's own work. Diagram code is stopped by the step's deadline from inside (see
+# expressions._time_bound), but SpiffWorkflow's own loops run no diagram code: a multi-instance
+# activity creating thousands of instances, or a loop with a huge maximum. Every task the engine
+# completes (``_run``) and every instance it creates (below) checks the deadline, and no activity
+# may have more than MAX_INSTANCES instances, whether the number is written in the diagram
+# (refused at deploy) or comes from the case's data (the step fails, the instance goes to error).
+
+
+class TooManyInstances(ExpressionError):
+    """A multi-instance activity would have more instances than MAX_INSTANCES."""
+
+
+def _too_many(task: Any, count: int) -> TooManyInstances:
+    err = TooManyInstances(
+        f"the multi-instance activity would have {count:,} instances, more than the {MAX_INSTANCES:,} allowed"
+    )
+    err.task = task  # type: ignore[attr-defined]
+    return err
+
+
+def _planned_instances(spec: Any, task: Any) -> int | None:
+    """How many instances a multi-instance task is about to create, if its input says so."""
+    if spec.data_input is not None:
+        collection = spec.data_input.get(task) if spec.data_input.exists(task) else None
+        return len(collection) if isinstance(collection, Sized) else None
+    return None
+
+
+_create_child = MultiInstanceTask.create_child
+
+
+def _bounded_create_child(self: Any, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+    expressions.check_deadline()
+    made = sum(1 for _ in self._instances(my_task))
+    planned = _planned_instances(self, my_task) if made == 0 else None
+    if planned is not None and planned > MAX_INSTANCES:
+        raise _too_many(my_task, planned)  # refused before any instance is made
+    if made >= MAX_INSTANCES:
+        raise _too_many(my_task, made + 1)
+    _create_child(self, my_task, item, key_or_index)
+
+
+MultiInstanceTask.create_child = _bounded_create_child
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +449,7 @@ class Workflow:
         try:
             with expressions.engine_context(now, step_seconds):
                 action()
-                self._wf.do_engine_steps(did_complete_task=self._completed.append)
+                self._wf.do_engine_steps(did_complete_task=self._did_complete)
                 self._prune()
         except _DIAGRAM_ERRORS as err:
             raise ScriptFailed(_describe_failure(err)) from err
@@ -399,6 +457,10 @@ class Workflow:
             # The step's memory bound (expressions._memory_bound) was hit before diagram code
             # could be blamed by name; the step is refused all the same and nothing is saved.
             raise ScriptFailed(f"diagram code failed: {_NO_MEMORY}") from None
+
+    def _did_complete(self, task: Any) -> None:
+        self._completed.append(task)
+        expressions.check_deadline()  # the engine's own work counts against the step's time bound
 
     def _prune(self) -> None:
         """Keep state bounded for reviews whose loops run for years (the action-plan audit).
@@ -513,8 +575,11 @@ class Workflow:
         not overwrite what other branches have changed since. A loop iteration counts whole, as
         its loop has already merged it. Multi-instance children's item variables never count.
         """
+        # Data objects are shared state the diagram keeps on purpose: they are the newest word,
+        # also over what the last branch to end left in the workflow's data.
+        objects = {k: v for k, v in (self._wf.data.get("data_objects") or {}).items() if v is not None}
         if self._wf.completed:
-            return dict(self._wf.data)
+            return {**self._wf.data, **objects}
         merged: dict[str, Any] = {}
         for task in [*self._completed, *(t for t in ready if str(t.id) not in known)]:
             parent_spec = getattr(task.parent, "task_spec", None)
@@ -525,9 +590,7 @@ class Workflow:
             else:
                 base = task.parent.data
                 merged.update({k: v for k, v in task.data.items() if k not in base or base[k] != v})
-        # Data objects are shared state the diagram keeps on purpose: they are the newest word.
-        objects = self._wf.data.get("data_objects") or {}
-        merged.update({k: v for k, v in objects.items() if v is not None})
+        merged.update(objects)
         return merged
 
     def element_states(self) -> dict[str, str]:

@@ -26,14 +26,3 @@ def test_fix_data_sets_checked_keys_and_records_the_reason(deployed_cli: Cli) ->
     ]
     assert "Missing option '--reason'" in deployed_cli.run("fix-data", str(started["id"]), "--set", 'x="1"').output
     assert deployed_cli.ok("audit", "verify")["ok"] is True
-
-
-def test_working_days_skip_weekends_and_wales_bank_holidays() -> None:
-    from cprflow.core.expressions import add_working_days, evaluate, working_days_between
-
-    assert add_working_days("2026-04-02", 1) == "2026-04-07"  # Good Friday, the weekend, Easter Monday
-    assert add_working_days("2026-12-24", 2) == "2026-12-30"  # Christmas, Boxing Day (observed on the 28th)
-    assert add_working_days("2026-04-07", -1) == "2026-04-02"
-    assert working_days_between("2026-04-02", "2026-04-07") == 1
-    assert working_days_between("2026-04-07", "2026-04-02") == -1
-    assert evaluate("add_working_days(d, 5)", {"d": "2026-05-01"}) == "2026-05-11"  # 4 May is May Day

@@ -18,20 +18,21 @@ from cprflow.db.database import Database
 from tests.conftest import T0, sample_diagrams
 
 
-def _case(db: Database, reads: int = 4) -> int:
-    """An instance with a handful of events: started, and read a few times."""
+def _case(db: Database, claims: int = 4) -> int:
+    """An instance with a handful of events in its chain: started, and its task claimed and given back."""
     services.deploy(db, sample_diagrams(), actor="owner", now=T0)
     view = services.start_instance(db, "sample_case", {}, actor="bu", now=T0)
-    for i in range(reads):
-        services.record_read(db, view.id, actor=f"reader{i}", now=T0 + timedelta(minutes=i + 1), what="instance")
+    for i in range(claims):
+        at = T0 + timedelta(minutes=i + 1)
+        services.claim_task(db, view.open_tasks[0].id, actor=f"clerk{i // 2}", now=at, release=i % 2 == 1)
     return view.id
 
 
-def _rows(db: Database, instance_id: int) -> list[Any]:
+def _rows(db: Database, instance_id: int, *, chain: str | None = None) -> list[Any]:
     with db.engine.connect() as c:
         return c.execute(
             text("SELECT id, seq, hash, prev_hash FROM events WHERE chain = :c ORDER BY seq"),
-            {"c": audit.chain_of(instance_id)},
+            {"c": chain or audit.chain_of(instance_id)},
         ).all()
 
 
@@ -214,8 +215,8 @@ def test_cli_verify_exits_non_zero_and_names_the_break(
 
 
 def test_concurrent_writers_never_fork_a_chain(any_db: Database) -> None:
-    """Reads are recorded without locking the instance: many at once still make one unbroken chain."""
-    instance_id = _case(any_db, reads=0)
+    """One person reading in many tabs at once: their reads still make one unbroken chain."""
+    instance_id = _case(any_db, claims=0)
     barrier = threading.Barrier(8, timeout=5)
     errors: list[BaseException] = []
 
@@ -226,7 +227,7 @@ def test_concurrent_writers_never_fork_a_chain(any_db: Database) -> None:
             except threading.BrokenBarrierError:
                 pass
             for j in range(5):
-                services.record_read(any_db, instance_id, actor=f"r{i}", now=T0 + timedelta(seconds=j), what="instance")
+                services.record_read(any_db, instance_id, actor="r", now=T0 + timedelta(seconds=j), what=f"tab {i}")
         except BaseException as err:
             errors.append(err)
 
@@ -236,8 +237,31 @@ def test_concurrent_writers_never_fork_a_chain(any_db: Database) -> None:
     for t in threads:
         t.join(timeout=120)
     assert errors == []
-    assert [r.seq for r in _rows(any_db, instance_id)] == list(range(1, 42))
+    assert [r.seq for r in _rows(any_db, instance_id, chain=audit.reader_chain("r"))] == list(range(1, 41))
     assert audit.verify_log(any_db)["ok"]
+
+
+def test_reads_are_chained_per_reader_and_a_deleted_read_is_found(any_db: Database) -> None:
+    """A read never waits for its case's chain (writers hold its head); the reader's own chain still
+    notices a read record taken out of the middle or cut off the end."""
+    instance_id = _case(any_db, claims=0)
+    for i in range(3):
+        services.record_read(any_db, instance_id, actor="auditor", now=T0 + timedelta(minutes=i), what=f"page {i}")
+    services.record_read(any_db, instance_id, actor="a" * 60, now=T0, what="instance")
+    assert [r.seq for r in _rows(any_db, instance_id)] == [1]  # the case's chain holds only its start
+    reads = _rows(any_db, instance_id, chain="reads:auditor")
+    assert [r.seq for r in reads] == [1, 2, 3]
+    assert len(audit.reader_chain("a" * 60)) <= 40  # a long name still fits the chain column
+    events = services.list_events(any_db, instance_id)
+    assert [e.detail["what"] for e in events if e.kind == "case_read"] == ["page 0", "page 1", "page 2", "instance"]
+    assert audit.verify_log(any_db)["ok"]
+
+    _sql(any_db, "DELETE FROM events WHERE id = :id", id=reads[1].id)
+    (found,) = _broken(any_db)
+    assert (found["chain"], found["event_id"], found["problem"]) == ("reads:auditor", reads[2].id, "deleted")
+    _sql(any_db, "DELETE FROM events WHERE id = :id", id=reads[2].id)
+    (found,) = _broken(any_db)
+    assert (found["chain"], found["problem"]) == ("reads:auditor", "deleted")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -45,6 +45,7 @@ def to_sign_off(db: Database) -> int:
                     data=files.pdf("Draft report"),
                     actor="someone",
                     now=now,
+                    text_now=True,
                 )
             data = {**data, "draft_report_ref": document_fields.reference(draft)}
         services.complete_task(db, task.id, data, actor="someone", now=now)
@@ -58,10 +59,12 @@ def test_sign_off_with_themes_then_find_the_learning_by_theme(page: Any, live_db
 
     sign_in(page, "crg")
     open_task(page, SIGN_OFF)
-    page.get_by_label("Decision (required)", exact=True).select_option(label="Sign off the report and action plan")
+    page.get_by_role("radio", name="Sign off the report and action plan").check()
     page.get_by_role("checkbox", name="Domestic abuse").check()
     page.get_by_role("checkbox", name="Information sharing").check()
-    page.get_by_label("Date of the decision").fill("2026-04-10")
+    decided = page.get_by_role("group", name="Date of the decision")
+    for part, typed in (("Day", "10"), ("Month", "4"), ("Year", "2026")):
+        decided.get_by_label(part).fill(typed)
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name="Review #").wait_for()
     shot(page, "findings-01-signed-off")

@@ -55,14 +55,22 @@ def text_of(locator: Any) -> str:
     return " ".join(locator.inner_text().split())
 
 
+def fill_date(scope: Any, legend: str, day: date) -> None:
+    """A GOV.UK date input: the day, month and year boxes of the group named by its legend."""
+    group = scope.get_by_role("group", name=legend)
+    group.get_by_label("Day").fill(str(day.day))
+    group.get_by_label("Month").fill(str(day.month))
+    group.get_by_label("Year").fill(str(day.year))
+
+
 def fill_referral(page: Any, referral: date, event: date, *, with_referral_date: bool = True) -> None:
     page.get_by_label("Child's reference").fill("CPR-E2E-001")
     page.get_by_role("textbox", name="Board area").fill("Cwm Taf Morgannwg")
     page.get_by_label("Child normally resident in this Board's area").check()
     page.get_by_label("Referring agency").fill("South Wales Police")
     if with_referral_date:
-        page.get_by_label("Date referred to the Review Sub-Group").fill(referral.isoformat())
-    page.get_by_label("Reference date").fill(event.isoformat())
+        fill_date(page, "Date referred to the Review Sub-Group", referral)
+    fill_date(page, "Reference date", event)
     page.get_by_role("radio", name="Life-threatening injury").check()
     page.get_by_label("Abuse or neglect known or suspected").check()
     page.get_by_label("Summary of the referral").fill("Referred by the police after an admission to hospital.")
@@ -101,7 +109,8 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     second = page.get_by_role("group", name="Agency 2", exact=True)
     second.get_by_role("textbox", name="Agency").wait_for()
     assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
-    assert page.get_by_label("Date referred to the Review Sub-Group").input_value() == referral.isoformat()
+    kept = page.get_by_role("group", name="Date referred to the Review Sub-Group")
+    assert kept.get_by_label("Day").input_value() == str(referral.day)
     assert (
         page.get_by_role("group", name="Agency 1", exact=True).get_by_role("textbox", name="Agency").input_value()
         == "police"
@@ -132,7 +141,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         requests = rsg.get_by_role("group", name="Request 1", exact=True)
         requests.get_by_role("textbox", name="Agency").fill("health")
         requests.get_by_role("textbox", name="Information").fill("Health visitor records for the last year")
-        requests.get_by_label("Date requested").fill(referral.isoformat())
+        fill_date(requests, "Date requested", referral)
         rsg.get_by_label("Multi-agency learning is available").check()
         rsg.get_by_label("Screening notes").fill("Criteria met: abuse suspected, life-threatening injury.")
         rsg.get_by_label("Recommendation to the Board").fill("A concise Child Practice Review.")
@@ -181,8 +190,8 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         assert chair.get_by_role("button", name="Cwblhau").is_visible()
         assert chair.get_by_role("button", name="Cadw drafft").is_visible()
         # labels from x-title-cy, help from x-description-cy, choices from x-enumNames-cy
-        decision = chair.get_by_role("combobox", name="Penderfyniad (gofynnol)")
-        assert decision.locator("option").first.inner_text() == "Dewiswch opsiwn"
+        decision = chair.get_by_role("group", name="Penderfyniad (gofynnol)")
+        assert decision.get_by_role("radio", name="Adolygiad cryno").is_visible()
         assert chair.get_by_role("textbox", name="Rhesymeg (gofynnol)").is_visible()
         assert chair.get_by_text("Pam y penderfynodd y Bwrdd hyn.").is_visible()
         # the review type the screening produced is shown, read-only, in Welsh: a concise review
@@ -208,18 +217,18 @@ def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_complete
     summary = page.locator(".govuk-error-summary")
     summary.wait_for()
     assert summary.get_by_role("heading", name="There is a problem").is_visible()
-    link = summary.get_by_role("link", name="Date referred to the Review Sub-Group: is required")
+    link = summary.get_by_role("link", name="Enter date referred to the Review Sub-Group")
     assert link.get_attribute("href") == "#f-referral_date"
-    date_box = page.get_by_label("Date referred to the Review Sub-Group")
-    assert date_box.get_attribute("aria-invalid") == "true"
+    date_group = page.get_by_role("group", name="Date referred to the Review Sub-Group")
+    assert date_group.get_by_label("Day").get_attribute("aria-invalid") == "true"
     error = page.locator('[id="f-referral_date.error"]')
-    assert text_of(error) == "Error: is required"
-    assert error.get_attribute("id") in (date_box.get_attribute("aria-describedby") or "").split()
+    assert text_of(error) == "Error: Enter date referred to the Review Sub-Group"
+    assert error.get_attribute("id") in (date_group.get_attribute("aria-describedby") or "").split()
     # what was typed is kept, and the other answers carry no error
     assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
     assert page.locator(".govuk-error-message").count() == 1
-    link.click()  # the summary takes you to the field
-    assert page.url.endswith("#f-referral_date")
+    link.click()  # the summary takes you to the field (govuk-frontend's error summary moves the focus there)
+    assert date_group.evaluate("group => group.contains(document.activeElement)")
     shot(page, "09-referral-refused-error-summary")
 
     # Nothing moved on: the task is still in My tasks and the review still waits for it.

@@ -14,6 +14,7 @@ from cprflow.core.errors import InvalidData
 from cprflow.db.database import Database
 from cprflow.db.models import Blob, Document, Event
 from cprflow.features import documents
+from cprflow.features.extraction import Bounds
 from tests.conftest import T0, sample_diagrams
 from tests.fixtures import files
 
@@ -38,6 +39,8 @@ def test_each_accepted_format_is_recognised_and_its_text_extracted(case, make, k
     db, instance_id = case
     view = _store(db, instance_id, make("Learning for Gwent", "Child C was known to school"), filename="draft.bin")
     assert view.content_type == kind  # from the content, not the name
+    assert view.text_status == "pending"  # read after the upload commits, not inside it
+    assert documents.read_text(db, view.id, Bounds()).text_status == "extracted"
     with db.transaction(write=False) as session:
         text = documents.text(session, view.id)
     assert "Learning for Gwent" in text and "Child C was known to school" in text
@@ -105,6 +108,7 @@ def test_entities_in_a_docx_are_not_resolved(case, tmp_path):
         }
     )
     view = _store(db, instance_id, hostile)
+    documents.read_text(db, view.id, Bounds())
     with db.transaction(write=False) as session:
         assert "TOP SECRET" not in (documents.text(session, view.id) or "")
 

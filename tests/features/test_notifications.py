@@ -28,7 +28,7 @@ from cprflow.config import MailSettings
 from cprflow.core.errors import Conflict, DeployRefused, InvalidData
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
-from cprflow.features import documents, letters, notifications
+from cprflow.features import documents, extraction, letters, notifications
 from cprflow.services import users
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at, midnight
@@ -355,7 +355,7 @@ def test_the_letters_the_review_needs_are_filed_as_case_documents(url: str, smtp
 def test_welsh_letters_render_w_and_y_circumflex() -> None:
     template = {lang: {"title": "Tŷ {{ reference }}", "paragraphs": ["ŵ ŷ Ŵ Ŷ â ê î ô û"]} for lang in ("en", "cy")}
     pdf = letters.render_pdf(template, {"reference": "CPR-1"}, "cy", datetime(2026, 1, 5, tzinfo=UTC))
-    text = documents.extract_text(documents.PDF, pdf) or ""
+    text = extraction.extract_text(documents.PDF, pdf) or ""
     assert "Tŷ CPR-1" in text and "ŵ ŷ Ŵ Ŷ â ê î ô û" in text
     import io
 

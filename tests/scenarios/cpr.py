@@ -191,7 +191,14 @@ class Review:
         """File a document in a slot of this review; the reference a form's document field holds."""
         with opened(self.url) as db, db.transaction() as session:
             view = documents.store(
-                session, instance_id=self.id, slot=slot, filename=filename, data=content, actor=actor, now=at(when)
+                session,
+                instance_id=self.id,
+                slot=slot,
+                filename=filename,
+                data=content,
+                actor=actor,
+                now=at(when),
+                text_now=True,
             )
         return document_fields.reference(view)
 
@@ -265,7 +272,6 @@ def decision(choice: str, day: str = "2026-01-08") -> dict[str, Any]:
     return {
         "decision": choice,
         "decision_rationale": "Criteria considered by the Board.",
-        "decided_by": "Chair, CTM Board",
         "decision_date": day,
     }
 
@@ -322,8 +328,6 @@ REPLACE = {
 def timeline(day: str) -> dict[str, Any]:
     return {
         "timeline_events": [{"date": "2025-06-01", "event": "Home visit", "significance": "medium"}],
-        "submitted_by": "Records officer",
-        "submitted_date": day,
     }
 
 
@@ -408,8 +412,6 @@ def progress(agency: str, day: str, status: str = "on_track") -> dict[str, Any]:
         "action_updates": [
             {"action_id": ACTION_OF[agency], "status_reported": status, "evidence": "EV-" + ACTION_OF[agency]}
         ],
-        "reported_by": agency + " lead",
-        "reported_date": day,
     }
 
 

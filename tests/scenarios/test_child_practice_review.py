@@ -429,7 +429,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     cpr.to_decision(r, decide="concise")
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     view = r.send("hold_started", hold("H1", ["learning_event", "practitioner_contact"]), "2026-01-13")
-    assert [(h["hold_id"], h["type"], h["started_on"], h["ended_on"]) for h in view.data["holds"]] == [
+    assert [(h["hold_id"], h["type"], h["started_on"], h["ended_on"]) for h in view.data["hold_register"]] == [
         ("H1", "criminal", "2026-01-13", None)
     ]
     assert view.data["stage"] == "panel_setup"  # the register does not change the review's stage
@@ -455,7 +455,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     view = r.send("hold_ended", release("H1"), "2026-03-20")
     assert desks(r) == [("learning_event", "Reviewers", LEAD)]
     assert r.task("learning_event").due_at == midnight("2026-04-09")  # the deadline was not reset by the hold
-    assert view.data["holds"][0] == {
+    assert view.data["hold_register"][0] == {
         "hold_id": "H1",
         "type": "criminal",
         "reason": "Charging decision pending",
@@ -467,7 +467,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
         "ended_by": "Board Chair",
         "end_reason": "Charging decision made",
     }
-    assert [(h["hold_id"], h["started_on"], h["ended_on"], h["days"]) for h in view.data["holds"]] == [
+    assert [(h["hold_id"], h["started_on"], h["ended_on"], h["days"]) for h in view.data["hold_register"]] == [
         ("H1", "2026-01-13", "2026-03-20", 66),
         ("H2", "2026-02-20", "2026-03-12", 20),
     ]
@@ -483,7 +483,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
         "2026-04-16",
     )
     view = r.send("hold_ended", release("H3", "Inquest closed", end_date="2026-04-24"), "2026-04-26")
-    assert view.data["holds"][2]["days"] == 10
+    assert view.data["hold_register"][2]["days"] == 10
     cpr.publication(r)
     cpr.action_plan(r)
     assert r.tick("2026-07-18")
@@ -519,7 +519,7 @@ def test_a_hold_recorded_while_the_learning_event_is_open_withdraws_it(url: str)
     assert r.task("learning_event").id != offered.id
     with cpr.opened(url) as db, pytest.raises(TaskNotReady):
         services.complete_task(db, offered.id, LEARNING, actor=LEAD, now=at("2026-03-02"))
-    assert [(h["hold_id"], h["ended_on"], h["days"]) for h in r.data()["holds"]] == [
+    assert [(h["hold_id"], h["ended_on"], h["days"]) for h in r.data()["hold_register"]] == [
         ("H2", "2026-03-02", 15),
         ("H3", None, None),
     ]
@@ -548,7 +548,7 @@ def test_publication_hold_lets_the_action_plan_proceed(url: str) -> None:
 
     view = r.send("hold_ended", release("H9", "Verdict given"), "2026-08-10")
     assert r.open() == ["prepare_publication"] + ["report_action_progress"] * 3
-    assert [(h["hold_id"], h["days"]) for h in view.data["holds"]] == [("H9", 143)]
+    assert [(h["hold_id"], h["days"]) for h in view.data["hold_register"]] == [("H9", 143)]
 
     # The gate can also delay on the form's own answers: the coroner advises waiting.
     view = r.do("prepare_publication", prepare("2026-08-10", coroner=True), "2026-08-10")

@@ -196,3 +196,99 @@ def test_failed_timer_error_event_records_the_status_before_the_failure(failing:
     (error,) = [e for e in services.list_events(failing, started.id) if e.kind == "error"]
     assert error.detail["from"] == "waiting"
     assert error.detail["during"] == "timer"
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagram code raising what is not an Exception (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+@pytest.mark.parametrize(
+    ("divisor", "raised", "element"),
+    [
+        (1, "SystemExit", "escape_now"),
+        (2, "KeyboardInterrupt", "escape_now"),
+        (3, "GeneratorExit", "escape_now"),
+        (4, "SystemExit", "escape_flow_now"),  # raised from a gateway's condition
+    ],
+)
+def test_diagram_code_raising_an_exit_fails_its_step_and_nothing_else(
+    failing: Database, fresh: Database, divisor: int, raised: str, element: str
+) -> None:
+    started = services.start_instance(failing, "escape", {}, actor="clerk", now=T0)
+    (task,) = started.open_tasks
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(failing, task.id, {"divisor": divisor}, actor="clerk", now=T0 + timedelta(minutes=1))
+
+    assert raised in caught.value.message
+    after = services.get_instance(fresh, started.id)
+    assert after.status == "error"
+    assert after.error is not None and raised in after.error
+    assert state_of(after) == state_of(started)
+    assert kinds(fresh, started.id) == ["started", "error"]
+
+
+def test_a_timer_whose_code_raises_system_exit_fails_only_its_instance(failing: Database, fresh: Database) -> None:
+    exits = services.start_instance(failing, "escape", {}, actor="clerk", now=T0)
+    services.complete_task(failing, exits.open_tasks[0].id, {"divisor": 5}, actor="clerk", now=T0)
+    fine = services.start_instance(failing, "divide_later", {}, actor="clerk", now=T0)
+    services.complete_task(failing, fine.open_tasks[0].id, {"divisor": 4}, actor="clerk", now=T0)
+
+    run = timers.run_due(fresh, now=T0 + timedelta(hours=2))
+
+    assert run.failed == [exits.id]
+    assert run.fired == [fine.id]
+    failed = services.get_instance(fresh, exits.id)
+    assert failed.status == "error"
+    assert failed.error is not None and "SystemExit" in failed.error and "escape_later" in failed.error
+    assert services.get_instance(fresh, fine.id).data["result"] == 25
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine's own work: multi-instance activities
+
+
+def test_a_multi_instance_with_too_many_instances_from_the_data_fails_before_making_any(
+    failing: Database, fresh: Database
+) -> None:
+    started = services.start_instance(failing, "many", {}, actor="clerk", now=T0)
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(failing, started.open_tasks[0].id, {"divisor": 3000}, actor="clerk", now=T0)
+
+    assert "3,000 instances" in caught.value.message and "each_of_many" in caught.value.message
+    after = services.get_instance(fresh, started.id)
+    assert after.status == "error"
+    assert state_of(after) == state_of(started)
+
+
+def test_a_multi_instance_over_a_collection_too_long_fails_and_one_within_bounds_runs(
+    failing: Database, fresh: Database
+) -> None:
+    too_many = services.start_instance(failing, "each_item", {"items": list(range(3000))}, actor="clerk", now=T0)
+    fine = services.start_instance(failing, "each_item", {"items": list(range(20))}, actor="clerk", now=T0)
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(failing, too_many.open_tasks[0].id, {"divisor": 1}, actor="clerk", now=T0)
+    done = services.complete_task(failing, fine.open_tasks[0].id, {"divisor": 1}, actor="clerk", now=T0)
+
+    assert "3,000 instances" in caught.value.message and "handle_item" in caught.value.message
+    assert services.get_instance(fresh, too_many.id).status == "error"
+    assert done.status == "completed"
+
+
+def test_the_step_time_bound_covers_the_engines_own_work_not_only_diagram_code(
+    failing: Database, fresh: Database
+) -> None:
+    # 200 instances of a task with no code: nothing but the engine runs, and it outlasts 1 ms.
+    started = services.start_instance(failing, "each_item", {"items": list(range(200))}, actor="clerk", now=T0)
+
+    with pytest.raises(ScriptFailed) as caught:
+        services.complete_task(
+            failing, started.open_tasks[0].id, {"divisor": 1}, actor="clerk", now=T0, step_seconds=0.001
+        )
+
+    assert "time bound" in caught.value.message
+    after = services.get_instance(fresh, started.id)
+    assert after.status == "error"
+    assert state_of(after) == state_of(started)

@@ -8,7 +8,7 @@ from typing import Any
 
 import lxml.html
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from werkzeug.datastructures import MultiDict
 
 from cprflow.web.formrender import add_row, parse_submission, render_form
@@ -25,7 +25,7 @@ def page(
     ui: dict[str, Any] | None = None,
     lang: str = "en",
 ) -> lxml.html.HtmlElement:
-    html = str(render_form(schema, ui, data or {}, errors or {}, lang))
+    html = str(render_form(schema, AS_LISTS if ui is None else ui, data or {}, errors or {}, lang))
     return lxml.html.fragment_fromstring(html, create_parent="div")
 
 
@@ -100,6 +100,15 @@ def check_wiring(root: lxml.html.HtmlElement) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Schemas used below.
+
+# Choices are radios unless the UI schema asks for a list: most tests below read them as lists.
+AS_LISTS = {
+    "recommendation": {"ui:widget": "select"},
+    "outcome": {"ui:widget": "select"},
+    "priority": {"ui:widget": "select"},
+    "decision": {"ui:widget": "select"},
+    "x": {"ui:widget": "select"},
+}
 
 CASE = {
     "type": "object",
@@ -197,9 +206,9 @@ def test_text_field_has_label_help_and_required_mark() -> None:
     assert label_of(root, name) == "Child's name (required)"
     assert name.get("required") is not None and name.get("aria-required") == "true"
     assert described_by(root, name) == ["As on the referral"]
-    optional = control(root, "/referral_date")
-    assert optional.get("type") == "date" and optional.get("required") is None
-    assert label_of(root, optional) == "Referral date"
+    day = root.get_element_by_id("f-referral_date")  # a date: the day box takes the field's id
+    assert label_of(root, day) == "Day" and legend_of(day) == "Referral date"
+    assert day.get("required") is None
     check_wiring(root)
 
 
@@ -345,10 +354,10 @@ def test_errors_sit_beside_their_field_and_in_a_summary_that_links_to_it() -> No
     assert "something is wrong with the form" in summary.text_content()  # not about one field: listed, unlinked
     # in page order, each link to the control that has the problem
     assert summary_links(root) == [
-        ("#f-child_name", "Child's name: is required"),
-        ("#f-risk_score", "Risk score: must be 10 or less"),
-        ("#f-agencies", "Agencies: is not allowed"),
-        ("#f-contacts-0-name", "Name (Contact 1): is required"),
+        ("#f-child_name", "is required"),
+        ("#f-risk_score", "must be 10 or less"),
+        ("#f-agencies", "is not allowed"),
+        ("#f-contacts-0-name", "is required (Contact 1)"),
     ]
     score = control(root, "/risk_score")
     assert score.get("aria-invalid") == "true"
@@ -381,9 +390,9 @@ def test_welsh_labels_help_and_choices_with_english_fallback() -> None:
     options = list(control(root, "/recommendation").iter("option"))
     assert [o.text_content() for o in options] == ["Dewiswch opsiwn", "Dim camau pellach", "Support"]
     assert [o.get("lang") for o in options] == [None, None, "en"]
-    date = control(root, "/referral_date")
-    assert label_of(root, date) == "Referral date"
-    assert root.xpath(f'.//label[@for="{date.get("id")}"]/span[@lang="en"]')
+    day = root.get_element_by_id("f-referral_date")
+    assert label_of(root, day) == "Diwrnod" and legend_of(day) == "Referral date"
+    assert root.xpath('.//legend/span[@lang="en"]')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,7 +515,7 @@ def test_rows_of_plain_strings() -> None:
     }
     root = page(schema, {"aliases": ["Sammy", "S"]}, errors={"/aliases/1": ["too short"]})
     check_wiring(root)
-    assert summary_links(root) == [("#f-aliases-1", "Name 2: too short")]
+    assert summary_links(root) == [("#f-aliases-1", "too short")]
     assert [label_of(root, control(root, f"/aliases/{n}")) for n in range(3)] == ["Name 1", "Name 2", "Name 3"]
     root.get_element_by_id("f-aliases-0.remove").set("checked", "checked")
     assert parse_submission(schema, post(root)) == {"aliases": ["S"]}
@@ -574,7 +583,7 @@ def test_awkward_property_names_round_trip_with_distinct_ids() -> None:
     check_wiring(root)
     assert parse_submission(schema, post(root)) == data
     links = summary_links(root)
-    assert [text for _, text in links] == ["A/b: wrong", "A~1b: also wrong"]
+    assert [text for _, text in links] == ["wrong", "also wrong"]
     assert [root.xpath(f'.//*[@id="{href[1:]}"]')[0].get("name") for href, _ in links] == ["/a~1b", "/a~01b"]
 
 
@@ -702,7 +711,7 @@ def test_read_only_fields_are_labelled_values_not_controls() -> None:
     assert value.text_content() == "Child Practice Review"
     assert value.getparent().xpath('./*[@class="govuk-hint"]')[0].text_content() == "Recorded by the Board."
     shown = {p: read_only_value(root, p)[1].text_content() for p in ("/due", "/cycle", "/urgent")}
-    assert shown == {"/due": "2026-09-02", "/cycle": "2", "/urgent": "No"}
+    assert shown == {"/due": "2 September 2026", "/cycle": "2", "/urgent": "No"}
     feedback = read_only_value(root, "/feedback")[1]
     assert feedback.text_content() == "Line one<b>line</b> two" and len(feedback.findall("br")) == 1  # escaped
     assert [li.text_content() for li in read_only_value(root, "/routes")[1].iter("li")] == [
@@ -728,7 +737,7 @@ def test_a_read_only_list_of_records_is_a_table() -> None:
     assert [th.text_content() for th in table.xpath(".//thead//th")] == ["Reference", "Action", "Due date"]
     assert all(th.get("scope") == "col" for th in table.xpath(".//thead//th"))
     assert [[td.text_content() for td in tr.findall("td")] for tr in table.xpath(".//tbody/tr")] == [
-        ["A1", "Train staff", "2026-05-01"],
+        ["A1", "Train staff", "1 May 2026"],
         ["A2", "Audit files", "Not provided"],
     ]
     assert not root.xpath('.//button[@value="/actions"]'), "no Add another for a read-only list"
@@ -742,7 +751,7 @@ def test_read_only_fields_in_welsh() -> None:
     assert label == "Penderfyniad y Bwrdd" and value.text_content() == "Adolygiad Ymarfer Plant"
     assert read_only_value(root, "/urgent") == ("Brys", read_only_value(root, "/urgent")[1])
     assert read_only_value(root, "/urgent")[1].text_content() == "Na"
-    assert read_only_value(root, "/due")[1].text_content() == "2026-09-02"
+    assert read_only_value(root, "/due")[1].text_content() == "2 Medi 2026"
     table = read_only_value(root, "/actions")[1].find("table")
     assert [th.text_content() for th in table.xpath(".//thead//th")] == ["Cyfeirnod", "Action", "Due date"]
     assert table.xpath('.//thead//th/span[@lang="en"]'), "English fallbacks are marked as English"
@@ -779,10 +788,10 @@ def test_a_tampered_submission_cannot_change_a_read_only_field() -> None:
 def test_errors_on_a_read_only_field_are_shown_beside_it_and_linked() -> None:
     root = page(READ_ONLY, STORED, errors={"/due": ["must be a date"], "/actions/1/due_date": ["is required"]})
     check_wiring(root)
-    assert summary_links(root) == [("#f-due", "Due: must be a date"), ("#f-actions", "Escalated actions: is required")]
+    assert summary_links(root) == [("#f-due", "must be a date"), ("#f-actions", "is required")]
     value = read_only_value(root, "/due")[1]
     assert value.getparent().xpath('./*[@class="govuk-error-message"]')[0].text_content() == "Error: must be a date"
-    assert value.text_content() == "2026-09-02"
+    assert value.text_content() == "2 September 2026"
 
 
 def test_read_only_values_can_come_from_the_stored_case() -> None:
@@ -888,3 +897,60 @@ def test_a_document_field_is_a_file_input_and_its_value_comes_only_from_the_stor
     assert parse_submission(schema, posted).get("final_report_ref") is None  # the posted id alone is not a value
     vouched = {"document_id": 7, "version": 2, "filename": "final.pdf"}
     assert parse_submission(schema, posted, documents={"/final_report_ref": vouched})["final_report_ref"] == vouched
+
+
+# ---------------------------------------------------------------------------------------------
+# GOV.UK date input, and radios for choices.
+
+
+def test_a_date_is_day_month_and_year_boxes_that_post_back_an_iso_date() -> None:
+    root = page(CASE, {"referral_date": "2026-03-02"})
+    check_wiring(root)
+    boxes = [el for el in root.iter("input") if el.get("name") == "/referral_date"]
+    assert [(label_of(root, b), b.get("value"), b.get("inputmode")) for b in boxes] == [
+        ("Day", "2", "numeric"),
+        ("Month", "3", "numeric"),
+        ("Year", "2026", "numeric"),
+    ]
+    assert legend_of(boxes[0]) == "Referral date"
+    assert parse_submission(CASE, post(root))["referral_date"] == "2026-03-02"
+    boxes[0].set("value", "31")
+    boxes[1].set("value", "12")
+    assert parse_submission(CASE, post(root))["referral_date"] == "2026-12-31"
+    for box in boxes:
+        box.set("value", "")
+    assert "referral_date" not in parse_submission(CASE, post(root))
+
+
+def test_a_date_that_does_not_exist_is_kept_as_typed_and_refused_on_its_field() -> None:
+    root = page(CASE)
+    for box, typed in zip(
+        [el for el in root.iter("input") if el.get("name") == "/referral_date"], ["31", "2", "2026"], strict=True
+    ):
+        box.set("value", typed)
+    data = parse_submission(CASE, post(root))
+    assert data["referral_date"] == "2026-2-31"
+    errors = [
+        (list(e.absolute_path), e.validator)
+        for e in Draft202012Validator(CASE, format_checker=FormatChecker()).iter_errors(data)
+    ]
+    assert (["referral_date"], "format") in errors
+    again = page(CASE, data, errors={"/referral_date": ["Referral date must be a real date"]})
+    assert [b.get("value") for b in again.iter("input") if b.get("name") == "/referral_date"] == ["31", "2", "2026"]
+    assert summary_links(again) == [("#f-referral_date", "Referral date must be a real date")]
+    assert "Error: Referral date must be a real date" in described_by(
+        again, again.xpath(".//fieldset[@role='group']")[0]
+    )
+
+
+def test_choices_are_radios_unless_the_ui_schema_asks_for_a_list() -> None:
+    root = page(CASE, {"outcome": "closed"}, ui={})
+    radios = [el for el in root.iter("input") if el.get("name") == "/outcome"]
+    assert [(r.get("type"), label_of(root, r), r.get("checked") is not None) for r in radios] == [
+        ("radio", "Keep open", False),
+        ("radio", "Close", True),
+    ]
+    assert legend_of(radios[0]) == "Outcome"
+    assert parse_submission(CASE, post(root))["outcome"] == "closed"
+    many = {"type": "object", "properties": {"x": {"type": "string", "enum": [str(n) for n in range(20)]}}}
+    assert control(page(many, ui={}), "/x").tag == "select"  # too many to read as radios

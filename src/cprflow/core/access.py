@@ -50,6 +50,11 @@ PERMISSIONS_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
+        "task_assigners": {
+            "description": "roles that may give any open task of a case they read to someone who may work it",
+            "type": "array",
+            "items": {"type": "string"},
+        },
         "message_senders": {
             "description": "message name -> roles that may send it into a case",
             "type": "object",
@@ -97,6 +102,7 @@ class Permissions:
     starters: dict[str, list[str]] = field(default_factory=dict)
     message_senders: dict[str, list[str]] = field(default_factory=dict)
     repository: dict[str, list[str]] = field(default_factory=dict)
+    task_assigners: list[str] = field(default_factory=list)
 
     @classmethod
     def from_document(cls, document: dict[str, Any] | None) -> Permissions:
@@ -147,6 +153,11 @@ def can_start(actor: Actor, perms: Permissions, process_id: str) -> bool:
 
 def can_send(actor: Actor, perms: Permissions, message: str) -> bool:
     return not actor.read_only and bool(actor.roles & set(perms.message_senders.get(message, ())))
+
+
+def can_assign(actor: Actor, perms: Permissions) -> bool:
+    """May the person give tasks to colleagues (and take them back)? Auditors never may."""
+    return not actor.read_only and (actor.is_admin or bool(actor.roles & set(perms.task_assigners)))
 
 
 def can_read_repository(actor: Actor, perms: Permissions) -> bool:

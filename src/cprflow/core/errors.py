@@ -30,14 +30,40 @@ class TaskNotReady(Conflict):
     code = "task_not_ready"
 
 
+class TaskClosed(TaskNotReady):
+    """Someone (or the process) closed the task first: who, when, and in which case, to say so."""
+
+    def __init__(self, message: str, *, instance_id: int, by: str | None, by_name: str | None, at: object) -> None:
+        super().__init__(message)
+        self.instance_id, self.by, self.by_name, self.at = instance_id, by, by_name, at
+
+
 class InstanceNotActive(Conflict):
     code = "instance_not_active"
 
 
+@dataclass(frozen=True)
+class Failure:
+    """One field that failed its form, as data: the JSON pointer, the schema keyword that failed and
+    that keyword's value in the schema (``maxLength`` -> 200), so each edge can word it for people."""
+
+    pointer: str
+    keyword: str
+    value: object = None
+
+
 class InvalidData(CprflowError):
-    """Submitted data does not fit its form or contract; ``fields`` maps JSON pointers to messages."""
+    """Submitted data does not fit its form or contract; ``fields`` maps JSON pointers to messages.
+
+    ``failures`` says the same as data, where a form was checked (see ``cprflow.core.form_messages``)."""
 
     code = "invalid_data"
+
+    def __init__(
+        self, message: str, *, fields: dict[str, list[str]] | None = None, failures: tuple[Failure, ...] = ()
+    ) -> None:
+        super().__init__(message, fields=fields)
+        self.failures = failures
 
 
 class NotWaiting(CprflowError):

@@ -164,6 +164,8 @@ def _check_binop(symbol: str, left: Any, right: Any) -> None:
             raise _too_big(f"a sequence of {len(left) + len(right):,} items")
 
 
+check_binop = _check_binop  # also bounds the templates' operators (core.templates)
+
 _OPERATORS = {"*": operator.mul, "**": operator.pow, "<<": operator.lshift, "+": operator.add}
 
 
@@ -221,6 +223,16 @@ def _constant(node: ast.AST) -> Any:
 
 
 _NOT_CONSTANT = object()
+
+
+def constant_value(text: str) -> Any:
+    """The value of an expression that is a constant (``3000``, ``30 * 100``), else None."""
+    try:
+        value = _constant(ast.parse(text.strip(), mode="eval").body)
+    except (SyntaxError, RecursionError, ExpressionError, ValueError):
+        return None
+    return None if value is _NOT_CONSTANT else value
+
 
 _memory_lock = threading.Lock()
 _memory_steps = 0
@@ -288,10 +300,17 @@ def _memory_bound() -> Iterator[None]:
                 _memory_saved = None
 
 
-def _check_deadline() -> None:
+memory_bound = _memory_bound  # also bounds rendering templates (core.templates)
+
+
+def check_deadline() -> None:
+    """Raise StepTimeout if the current engine step has run past its time bound."""
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:
         raise StepTimeout("engine step took longer than its time bound")
+
+
+_check_deadline = check_deadline
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +334,9 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
     if not isinstance(text, str) or not text.upper().startswith("P"):
         raise ValueError(f"expected an ISO 8601 duration such as 'P6M', got {text!r}")
     body = text.upper()[1:]
-    date_part, _, time_part = body.partition("T")
+    date_part, t, time_part = body.partition("T")
+    if not body or (t and not time_part):  # "P" or "P1DT": no amount, so no duration
+        raise ValueError(f"not an ISO 8601 duration: {text!r}")
     months, days, seconds = 0, 0.0, 0.0
     for part, units in (
         (date_part, {"Y": 12 * 31, "M": 31, "W": 7, "D": 1}),
@@ -332,7 +353,9 @@ def _parse_duration(text: str) -> tuple[int, timedelta]:
             if part is date_part and char in "YM":
                 if not amount.is_integer():
                     # Half a month has no calendar meaning: say P2W or P15D instead.
-                    raise ValueError(f"years and months must be whole numbers in {text!r}: use weeks or days")
+                    raise ValueError(
+                        f"years and months must be whole numbers in the duration {text!r}: use weeks or days"
+                    )
                 months += int(amount) * (12 if char == "Y" else 1)
             elif part is date_part:
                 days += amount * units[char]
@@ -595,19 +618,45 @@ def _time_bound() -> Iterator[None]:
         sys.settrace(previous)
 
 
+#: What diagram code may raise that is not an ``Exception``: left alone, each would end the thread
+#: running the step (the timer worker, a web request) instead of failing the step.
+_ESCAPES = (SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+def _escaped(err: BaseException) -> ExpressionError:
+    return ExpressionError(f"diagram code raised {type(err).__name__}, which only fails its step")
+
+
 def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
     code = compile_expression(text, "eval")
     scope = dict(_GUARDS)
     scope.update(HELPERS)
     scope.update(extra or {})
     scope.update(context)
-    with _time_bound():
-        return eval(code, scope)
+    try:
+        with _time_bound():
+            return eval(code, scope)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
+
+
+@lru_cache(maxsize=4096)
+def loop_names(text: str) -> frozenset[str]:
+    """The names a script's ``for`` loops bind: working variables, not data the script produces."""
+    return frozenset(
+        target.id
+        for node in ast.walk(ast.parse(text, mode="exec"))
+        if isinstance(node, ast.For)
+        for target in ast.walk(node.target)
+        if isinstance(target, ast.Name)
+    )
 
 
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-    """Run a script against task data: names it assigns become task data."""
+    """Run a script against task data: names it assigns become task data, except its loop variables
+    (unless the data had them already), which would otherwise surface as changes of the case."""
     code = compile_expression(text, "exec")
+    loops = {name for name in loop_names(text) if name not in context}
     clashes = (GLOBAL_NAMES | set(extra or {})) & set(context)
     if clashes:
         raise ExpressionError(f"task data uses reserved names: {', '.join(sorted(clashes))}")
@@ -618,7 +667,9 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
     try:
         with _time_bound():
             exec(code, context)
+    except _ESCAPES as err:
+        raise _escaped(err) from None
     finally:
         for key in list(context):
-            if key in injected or key == "__builtins__" or callable(context[key]):
+            if key in injected or key in loops or key == "__builtins__" or callable(context[key]):
                 context.pop(key)

@@ -1,4 +1,10 @@
-"""The tamper-evident event log: one hash chain per instance (and one for events of no instance).
+"""The tamper-evident event log: one hash chain per instance (and one for events of no instance),
+and one per reader for the records of who read what.
+
+Read records are chained per reader, not into their case's chain, so a person opening a task never
+queues behind someone completing a task of the same case for the chain's head; each read event
+still names its instance, so a case's events (and trace) include its reads, and ``verify`` walks the
+reader chains with the rest: a deleted or edited read is found as any other event is.
 
 Each event stores its chain, its sequence number in that chain, the hash of its predecessor and its
 own hash: SHA-256 of the canonical JSON of every stored field (bar the row id) plus that predecessor
@@ -35,8 +41,21 @@ GENESIS = ""
 MAX_TRIES = 50
 
 
+READER_PREFIX = "reads:"
+#: ``events.chain`` is 40 characters: longer usernames get a chain named by their hash.
+_CHAIN_LENGTH = 40
+
+
 def chain_of(instance_id: int | None) -> str:
     return SYSTEM_CHAIN if instance_id is None else f"instance:{instance_id}"
+
+
+def reader_chain(username: str) -> str:
+    """The chain of one person's read records."""
+    chain = READER_PREFIX + username
+    if len(chain) <= _CHAIN_LENGTH:
+        return chain
+    return READER_PREFIX + "#" + hashlib.sha256(username.encode("utf-8")).hexdigest()[:32]
 
 
 def _plain(value: Any) -> Any:
@@ -108,9 +127,11 @@ def append(
     now: datetime,
     detail: dict[str, Any],
     task_id: str | None = None,
+    *,
+    chain: str | None = None,
 ) -> int:
-    """Add one event at the head of its chain; returns its sequence number."""
-    chain = chain_of(instance_id)
+    """Add one event at the head of its chain (by default its instance's); returns its sequence number."""
+    chain = chain or chain_of(instance_id)
     detail = json.loads(json.dumps(detail))  # exactly what the JSON column will hand back
     connection = session.connection()
     concurrent = connection.dialect.name != "sqlite"  # SQLite's write lock already serializes writers

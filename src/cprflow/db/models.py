@@ -63,6 +63,9 @@ class ProcessVersion(Base):
     specs: Mapped[bytes] = mapped_column(LargeBinary)
     #: Why it was deployed, in the deployer's words (required from the modeler; optional elsewhere).
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: New instances start on the version with the highest rank: each deploy, and each explicit
+    #: "make version N current", takes the next rank (migration 0015 ranked older versions by id).
+    current_rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Draft(Base):
@@ -130,6 +133,9 @@ class UserTask(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     draft: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    #: The task's data while it is open (what its form pre-fills and shows), written when it becomes
+    #: ready (or its data is fixed) and cleared when it closes; NULL on rows from before 0009.
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
 
 
 ROLES = (
@@ -165,6 +171,49 @@ class User(Base):
     #: Consecutive failed sign-ins, and until when the account is locked after too many. Kept in
     #: the database, not in a worker's memory, so the count holds across every web worker.
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ExternalIdentity(Base):
+    """An identity at an OpenID provider (``issuer``, ``subject``) bound to one account. Sign-in
+    finds accounts only through this binding, never by a name or email the provider sends.
+    ``provider_roles``: the account was made by the provider's sign-in and its roles follow the
+    provider's groups; an existing local account linked by an administrator keeps its own roles."""
+
+    __tablename__ = "external_identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    provider_roles: Mapped[bool] = mapped_column(Boolean)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    linked_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_external_identities_issuer_subject"),)
+
+
+class PageSession(Base):
+    """One signed-in browser: the cookie carries a random token whose SHA-256 is ``id``. Signing
+    out ends it; it also ends after an idle and an absolute timeout (``services.sessions``)."""
+
+    __tablename__ = "page_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SignInAddress(Base):
+    """Failed sign-ins from one client address in the current window, whatever usernames they tried."""
+
+    __tablename__ = "sign_in_addresses"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -215,6 +264,10 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
     #: Text extracted for search and checks; None when the format yields none.
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Where reading its text stands (``features.extraction.STATUSES``): ``pending`` until the text is
+    #: read after the upload commits, then ``extracted``, ``none`` (no text in it, e.g. a scan) or
+    #: ``refused`` (it could not be read within the time, memory or length bounds: flagged).
+    text_status: Mapped[str] = mapped_column(String(20), default="extracted")
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -279,6 +332,18 @@ class NotificationSetting(Base):
 # The hash chain over the event log (audit.py): each event's place in its chain is the columns
 # ``chain``, ``seq``, ``prev_hash`` and ``hash`` on ``events`` (migration 0005); the head of each
 # chain is mirrored here so that cutting events off the end of a chain is noticed too.
+
+
+class WorkerBeat(Base):
+    """A background worker's last sign of life: ``expires_at`` is when it counts as dead if it has
+    not beaten again. A worker that stops cleanly removes its row."""
+
+    __tablename__ = "worker_beats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ChainHead(Base):

@@ -11,11 +11,11 @@ import json
 import threading
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, and_, bindparam, exists, false, func, insert, literal, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, exists, false, func, insert, literal, null, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
 from cprflow.db import audit
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
+from cprflow.diagrams import diagram_set
 
 INSTANCES = cast(Table, Instance.__table__)
 TASKS = cast(Table, UserTask.__table__)
@@ -58,6 +59,8 @@ class Version:
     specs: dict[str, str]  # process id -> that process's spec JSON
     forms: dict[str, Any]
     permissions: access.Permissions
+    #: message name -> the schema its payload must fit (a file in ``forms``), as the diagrams name them
+    message_schemas: dict[str, str] = field(default_factory=dict)
 
 
 _versions: dict[tuple[str, int], Version] = {}
@@ -79,6 +82,7 @@ def deployed_version(session: Session, version_id: int) -> Version:
             permissions=access.Permissions.from_document(
                 json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
             ),
+            message_schemas=diagram_set.read_message_schemas(row.files),
         )
         with _versions_lock:
             _versions[key] = cached
@@ -169,7 +173,7 @@ def sync_tasks(
     current = {t.id: t for t in snapshot.ready_tasks}
     gone = set(known) - set(current)
     if gone:
-        session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now))
+        session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now, data=null()))
     new = [
         {
             "id": t.id,
@@ -184,6 +188,7 @@ def sync_tasks(
             "due_at": t.due_at,
             "assignee": t.assignee,
             "ready_at": now,
+            "data": form_data(t.data),
         }
         for t in snapshot.ready_tasks
         if t.id not in known
@@ -197,6 +202,21 @@ def sync_tasks(
     return kept + [TaskView(**{k: v for k, v in row.items() if k in TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
 
 
+def form_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A task's data as its index row keeps it: plain JSON, as the column hands it back."""
+    return cast(dict[str, Any], json.loads(json.dumps(data, default=str)))
+
+
+_SET_TASK_DATA = update(TASKS).where(TASKS.c.id == bindparam("task_id")).values(data=bindparam("task_data"))
+
+
+def refresh_task_data(session: Session, snapshot: engine.Snapshot) -> None:
+    """Rewrite the stored data of the open tasks (after a data fix changed it in the workflow)."""
+    rows = [{"task_id": t.id, "task_data": form_data(t.data)} for t in snapshot.ready_tasks]
+    if rows:
+        session.connection().execute(_SET_TASK_DATA, rows)
+
+
 def record_event(
     session: Session,
     instance_id: int | None,
@@ -207,6 +227,11 @@ def record_event(
     task_id: str | None = None,
 ) -> None:
     audit.append(session, instance_id, kind, actor, now, detail, task_id)
+
+
+def record_read(session: Session, instance_id: int, actor: str, now: datetime, what: str) -> None:
+    """Reading a case is itself an event, chained in the reader's own chain (``audit.reader_chain``)."""
+    audit.append(session, instance_id, "case_read", actor, now, {"what": what}, chain=audit.reader_chain(actor))
 
 
 def mark_error(
@@ -306,10 +331,21 @@ def instance_view(
     )
 
 
+#: Deployed versions, the current one first: the highest rank, which each deploy and each explicit
+#: "make version N current" takes (migration 0015 ranked the versions before it by id).
+CURRENT_FIRST = (ProcessVersion.current_rank.desc(), ProcessVersion.id.desc())
+
+
+def current_version_id(session: Session) -> int | None:
+    """The version new work follows: the one deployed last, unless another was made current since."""
+    return session.scalar(select(ProcessVersion.id).order_by(*CURRENT_FIRST).limit(1))
+
+
 def latest_version_with(session: Session, process_id: str) -> int:
-    """The newest deployed version that has this process: where new instances of it start."""
+    """The current version if it has this process, else the most nearly current one that does:
+    where new instances of it start."""
     for version_id, listed in session.execute(
-        select(ProcessVersion.id, ProcessVersion.processes).order_by(ProcessVersion.id.desc())
+        select(ProcessVersion.id, ProcessVersion.processes).order_by(*CURRENT_FIRST)
     ):
         if any(p["id"] == process_id for p in listed):
             return int(version_id)

@@ -112,6 +112,7 @@ def _with_documents(
                 data=samplefiles.pdf("Demo document", data[key]),
                 actor="demo",
                 now=now,
+                text_now=True,
             )
         data[key] = document_fields.reference(stored)
     return data

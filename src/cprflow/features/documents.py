@@ -3,8 +3,10 @@
 A document belongs to an instance and a *slot* (``final_report``, ``agency_timeline_police``...);
 storing to a slot again makes its next version and never edits an earlier one. Content lives in
 ``blobs`` under its SHA-256, so the same file uploaded twice is stored once. Only PDF, DOCX and ODT
-are accepted, recognised by their content rather than by the name or type a client claims, and their
-text is extracted for search and checks. Callers frame the transaction and decide who may read.
+are accepted, recognised by their content rather than by the name or type a client claims. Their
+text (for search and checks) is read after the upload commits, in a bounded child process
+(``extraction``, ``read_text``): until then a document is ``pending``, and one that cannot be read
+within bounds is kept and flagged ``refused``. Callers frame the transaction and decide who may read.
 """
 
 from __future__ import annotations
@@ -14,30 +16,30 @@ import io
 import zipfile
 from datetime import datetime
 
-from lxml import etree
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cprflow.core.document_fields import SLOT
 from cprflow.core.errors import InvalidData, NotFound
 from cprflow.core.views import DocumentView
+from cprflow.db.database import Database
 from cprflow.db.models import Blob, Document
 from cprflow.db.store import record_event
+from cprflow.features import extraction
+from cprflow.features.extraction import DOCX, ODT, PAGE_BREAK, PDF
 
 BLOBS = Blob.__table__
 DOCUMENTS = Document.__table__
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ODT = "application/vnd.oasis.opendocument.text"
+__all__ = ["DOCX", "ODT", "PAGE_BREAK", "PDF"]
+
 #: What each accepted type is called to a person.
 KINDS = {PDF: "PDF", DOCX: "Word (DOCX)", ODT: "OpenDocument text (ODT)"}
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 #: A DOCX or ODT is a zip: refuse one that would expand past this (a zip bomb) before reading it.
 MAX_EXPANDED_BYTES = 200 * 1024 * 1024
-PAGE_BREAK = "\n\f\n"
 
 
 def _view(row) -> DocumentView:
@@ -53,6 +55,7 @@ def _view(row) -> DocumentView:
         row.uploaded_by,
         row.uploaded_at,
         bool(row.text),
+        row.text_status,
     )
 
 
@@ -84,41 +87,6 @@ def sniff(data: bytes) -> str:
     raise _refuse("only PDF, Word (DOCX) and OpenDocument text (ODT) files are accepted")
 
 
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-def _xml_text(xml: bytes, paragraph_tags: tuple[str, ...]) -> str:
-    root = etree.fromstring(xml, _SAFE_XML)
-    paragraphs = []
-    for element in root.iter():
-        if isinstance(element.tag, str) and etree.QName(element).localname in paragraph_tags:
-            paragraphs.append("".join(element.itertext()))
-    return "\n".join(p for p in paragraphs if p.strip())
-
-
-def extract_text(content_type: str, data: bytes) -> str | None:
-    """Plain text of a document for search and checks; None if the file holds none we can read.
-
-    DOCX and ODT are read as XML with entities and network access off; PDF through pypdf."""
-    try:
-        if content_type == PDF:
-            from pypdf import PdfReader
-
-            reader = PdfReader(io.BytesIO(data))
-            # Pages are kept apart by a form feed, so findings can say which page they are on.
-            text = PAGE_BREAK.join(page.extract_text() or "" for page in reader.pages)
-        else:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                if content_type == DOCX:
-                    text = _xml_text(archive.read("word/document.xml"), ("p",))
-                else:
-                    text = _xml_text(archive.read("content.xml"), ("p", "h"))
-    except Exception:  # a file we cannot read is stored all the same, without text
-        return None
-    text = text.strip()
-    return text or None
-
-
 def store(
     session: Session,
     *,
@@ -130,8 +98,12 @@ def store(
     now: datetime,
     max_bytes: int = DEFAULT_MAX_BYTES,
     field: str = "/file",
+    text_now: bool = False,
 ) -> DocumentView:
-    """Keep ``data`` as the next version of ``slot`` on the instance and record the event."""
+    """Keep ``data`` as the next version of ``slot`` on the instance and record the event.
+
+    Its text is left ``pending`` for ``read_text`` after the caller commits; ``text_now`` reads it
+    here, in this process, and is only for files the service made itself (letters, samples)."""
     if not SLOT.match(slot):
         raise _refuse("a document slot is lower-case letters, digits and underscores", "/slot")
     name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:255]
@@ -171,7 +143,7 @@ def store(
         "content_type": content_type,
         "size": len(data),
         "sha256": digest,
-        "text": extract_text(content_type, data),
+        **(_read_here(content_type, data) if text_now else {"text": None, "text_status": extraction.PENDING}),
         "uploaded_by": actor,
         "uploaded_at": now,
     }
@@ -193,6 +165,46 @@ def store(
         },
     )
     return _view(connection.execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id)).one())
+
+
+def _read_here(content_type: str, data: bytes) -> dict[str, str | None]:
+    try:
+        text = extraction.extract_text(content_type, data)
+    except (extraction.TooLong, MemoryError):
+        return {"text": None, "text_status": extraction.REFUSED}
+    return {"text": text, "text_status": extraction.EXTRACTED if text else extraction.NONE}
+
+
+def read_text(db: Database, document_id: int, bounds: extraction.Bounds) -> DocumentView:
+    """Read a stored document's text in a bounded child process, outside any transaction, and keep
+    it: other people's work never waits on a file being read. Only a ``pending`` document is read."""
+    with db.transaction(write=False) as session:
+        document = get(session, document_id)
+        data = content(session, document) if document.text_status == extraction.PENDING else None
+    if data is None:
+        return document
+    result = extraction.run(document.content_type, data, bounds)
+    with db.transaction() as session:
+        session.execute(
+            update(DOCUMENTS)
+            .where(DOCUMENTS.c.id == document_id, DOCUMENTS.c.text_status == extraction.PENDING)
+            .values(text=result.text, text_status=result.status)
+        )
+        return get(session, document_id)
+
+
+def read_pending(db: Database, bounds: extraction.Bounds) -> list[DocumentView]:
+    """Read every document still ``pending`` (its uploader's process stopped before reading it)."""
+    with db.transaction(write=False) as session:
+        ids = (
+            session.connection()
+            .execute(
+                select(DOCUMENTS.c.id).where(DOCUMENTS.c.text_status == extraction.PENDING).order_by(DOCUMENTS.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    return [read_text(db, document_id, bounds) for document_id in ids]
 
 
 def get(session: Session, document_id: int) -> DocumentView:

@@ -22,10 +22,13 @@ from cprflow.services.instances import (
 )
 from cprflow.services.tasks import (
     TaskDetail,
+    assign_task,
+    check_answers,
     claim_task,
     complete_task,
     get_task,
     list_tasks,
+    read_task,
     save_draft,
 )
 
@@ -35,6 +38,8 @@ __all__ = [
     "InstanceView",
     "TaskDetail",
     "TaskView",
+    "assign_task",
+    "check_answers",
     "claim_task",
     "complete_task",
     "deploy",
@@ -48,6 +53,7 @@ __all__ = [
     "may_start",
     "newest_files",
     "permissions",
+    "read_task",
     "record_read",
     "save_draft",
     "send_message",

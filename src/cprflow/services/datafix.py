@@ -25,6 +25,7 @@ from cprflow.db.store import (
     load_workflow,
     pack,
     record_event,
+    refresh_task_data,
     update_row,
 )
 
@@ -92,10 +93,11 @@ def fix_data(
         check(values, instance.data, deployed_version(session, instance.version_id).forms)
         workflow = load_workflow(session, instance)
         workflow.fix_data(values)
-        snapshot_state = workflow.snapshot(now, 5.0, known=_open_ids(session, instance_id)).state
+        snapshot = workflow.snapshot(now, 5.0, known=_open_ids(session, instance_id))
         before = instance.data
         after = {**before, **values}
-        update_row(session, instance, {"state": pack(snapshot_state), "data": after, "updated_at": now})
+        update_row(session, instance, {"state": pack(snapshot.state), "data": after, "updated_at": now})
+        refresh_task_data(session, snapshot)  # the open forms show the fixed values
         instance.data, instance.updated_at = after, now
         record_event(
             session,

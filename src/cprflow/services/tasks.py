@@ -6,37 +6,42 @@ event together or not at all. Time is always an argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import engine
-from cprflow.core import access, document_fields, forms, operators
-from cprflow.core.errors import Conflict, InvalidData, NotFound, ScriptFailed, TaskNotReady
+from cprflow.core import access, document_fields, expressions, forms, operators
+from cprflow.core.errors import Conflict, Forbidden, InvalidData, NotFound, ScriptFailed, TaskClosed, TaskNotReady
 from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
 from cprflow.db import audit, guards
 from cprflow.db.database import Database
-from cprflow.db.models import ACTIVE_STATUSES
+from cprflow.db.models import ACTIVE_STATUSES, User
 from cprflow.db.store import (
+    EVENTS,
     INSTANCES,
     TASKS,
     active_instance,
     deployed_version,
+    form_data,
     instance_of_task,
     instance_view,
     load_instance,
     load_workflow,
     mark_error,
     record_event,
+    record_read,
     save_step,
     task_view,
     workable_condition,
 )
 from cprflow.features import documents
+
+USERS = cast(Table, User.__table__)
 
 
 def list_tasks(
@@ -68,32 +73,162 @@ def list_tasks(
 
 
 @dataclass(frozen=True)
+class Person:
+    username: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FactSection:
+    """Earlier answers a task decides on, shown read-only: declared in its UI schema under ``ui:facts``
+    as ``{"title", "x-title-cy", "form", "fields"}``; the fields are worded by the form that asked them."""
+
+    title: str
+    title_cy: str | None
+    schema: dict[str, Any]  # the asking form, cut down to the fields shown
+    values: dict[str, Any]
+
+
+FACTS_KEY = "ui:facts"
+
+
+def _facts(ui_schema: dict[str, Any] | None, forms_: dict[str, Any], case: dict[str, Any]) -> tuple[FactSection, ...]:
+    sections = (ui_schema or {}).get(FACTS_KEY)
+    found = []
+    for section in sections if isinstance(sections, list) else []:
+        if not isinstance(section, dict) or not isinstance(section.get("fields"), list):
+            continue
+        asking = forms_.get(str(section.get("form"))) or {}
+        known = asking.get("properties") or {}
+        props = {k: known.get(k, {}) for k in section["fields"] if isinstance(k, str)}
+        values = {k: case[k] for k in props if case.get(k) not in (None, "", [], {})}
+        if values:
+            schema = {k: v for k, v in asking.items() if k in ("$defs", "definitions")}
+            found.append(
+                FactSection(
+                    str(section.get("title") or ""),
+                    section.get("x-title-cy"),
+                    {**schema, "type": "object", "properties": props},
+                    values,
+                )
+            )
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class TaskDetail:
+    """Everything the task page shows, read in one transaction."""
+
     task: TaskView
     schema: dict[str, Any]
     ui_schema: dict[str, Any] | None
     data: dict[str, Any]  # the form's fields as the case holds them, overlaid by any saved draft
     instance_data: dict[str, Any]
+    #: The task's own data as it opened (earlier answers a form may show read-only).
+    task_data: dict[str, Any] = field(default_factory=dict)
+    claimed_by: Person | None = None
+    draft_saved_by: Person | None = None
+    draft_saved_at: datetime | None = None
+    may_assign: bool = False  # the caller may give the task to any of ``workers``
+    workers: tuple[Person, ...] = ()  # who may work it, for "assign to"
+    facts: tuple[FactSection, ...] = ()  # what came before, as the UI schema declares
 
 
 def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, with_values: bool = True) -> TaskDetail:
     """An open task with its form, UI schema and current values, from the instance's own version.
 
-    The values need the instance's workflow loaded; a caller about to complete the task (which
-    loads it anyway) asks ``with_values=False`` and gets only the saved draft."""
+    Everything comes from the task index (the values were stored when the task became ready), so
+    the instance is never loaded; ``with_values=False`` is kept for callers that need only the form."""
     with db.transaction(write=False) as session:
-        task = _workable_task(session, actor, task_id)
-        instance = load_instance(session, task.instance_id)
-        version = deployed_version(session, instance.version_id)
-        schema = version.forms.get(task.form or "") or {"type": "object"}
-        ready = load_workflow(session, instance).ready_task(task_id) if with_values else None
-        current = ready.data if ready is not None else {}
-        fields_ = schema.get("properties", {})
-        data = {k: v for k, v in current.items() if k in fields_}
-        data.update(task.draft or {})
-        return TaskDetail(
-            task_view(task, instance.version_id), schema, version.forms.get(task.ui_form or ""), data, instance.data
+        return _detail(session, _workable_task(session, actor, task_id), with_values, actor)
+
+
+def read_task(db: Database, task_id: str, *, actor: access.Actor, now: datetime) -> TaskDetail:
+    """What a person opening a task sees (the API and the page alike), with the record of their
+    reading it: one transaction, writing only the read record (chained per reader)."""
+    with db.transaction() as session:
+        detail = _detail(session, _workable_task(session, actor, task_id), True, actor)
+        record_read(session, detail.task.instance_id, actor.username, now, f"task {task_id}")
+        return detail
+
+
+def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller | None) -> TaskDetail:
+    version = deployed_version(session, task.instance_version)
+    schema = version.forms.get(task.form or "") or {"type": "object"}
+    current = task.data
+    if current is None:
+        current = _values_from_workflow(session, task) if with_values else {}
+    data = forms.prefill(schema, current)
+    data.update(task.draft or {})
+    # Who holds it, who saved the draft, and (for those who may) whom it can be given to.
+    draft = _last_event(session, task.id, "draft_saved") if task.draft else None
+    may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
+    workers = _workers(session, version.permissions, task) if may_assign else ()
+    names = _names(session, {task.claimed_by, draft.actor if draft else None})
+    ui_schema = version.forms.get(task.ui_form or "")
+    return TaskDetail(
+        task_view(task, task.instance_version),
+        schema,
+        ui_schema,
+        data,
+        task.instance_data,
+        current,
+        claimed_by=_person(names, task.claimed_by),
+        draft_saved_by=_person(names, draft.actor if draft else None),
+        draft_saved_at=draft.at if draft else None,
+        may_assign=may_assign,
+        workers=workers,
+        facts=_facts(ui_schema, version.forms, task.instance_data or {}),
+    )
+
+
+def _values_from_workflow(session: Session, task: Any) -> dict[str, Any]:
+    """A task indexed before its data was kept with it (migration 0009): read it from the workflow."""
+    ready = load_workflow(session, load_instance(session, task.instance_id)).ready_task(task.id)
+    return form_data(ready.data) if ready is not None else {}
+
+
+def _names(session: Session, usernames: set[str | None]) -> dict[str, str]:
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    rows = session.connection().execute(
+        select(USERS.c.username, USERS.c.display_name).where(USERS.c.username.in_(wanted))
+    )
+    return {r.username: r.display_name for r in rows}
+
+
+def _person(names: dict[str, str], username: str | None) -> Person | None:
+    return Person(username, names.get(username, username)) if username else None
+
+
+def _last_event(session: Session, task_id: str, *kinds: str) -> Any:
+    return (
+        session.connection()
+        .execute(
+            select(EVENTS.c.actor, EVENTS.c.at, EVENTS.c.kind)
+            .where(EVENTS.c.task_id == task_id, EVENTS.c.kind.in_(kinds))
+            .order_by(EVENTS.c.id.desc())
+            .limit(1)
         )
+        .first()
+    )
+
+
+def _workers(session: Session, perms: access.Permissions, task: Any) -> tuple[Person, ...]:
+    """Enabled people whose roles (and agency or name, in assigned lanes) let them work the task."""
+    rows = session.connection().execute(
+        select(USERS.c.username, USERS.c.display_name, USERS.c.roles, USERS.c.agency)
+        .where(USERS.c.disabled.is_(False))
+        .order_by(USERS.c.display_name)
+    )
+    return tuple(
+        Person(r.username, r.display_name)
+        for r in rows
+        if access.can_work(
+            access.Actor(r.username, frozenset(r.roles or ()), r.agency), perms, task.lane, task.assignee
+        )
+    )
 
 
 def _workable_task(session: Session, actor: access.Caller | None, task_id: str) -> Any:
@@ -112,8 +247,53 @@ def _workable_task(session: Session, actor: access.Caller | None, task_id: str) 
         raise NotFound(f"task {task_id} not found")
     guards.require_work(session, actor, row, row.instance_version, row.instance_data)
     if row.closed_at is not None:
-        raise TaskNotReady(f"task {task_id} is no longer ready")
+        _refuse_closed(session, row)
     return row
+
+
+def _refuse_closed(session: Session, row: Any) -> None:
+    """Say who completed the task and when (or that the process closed it), not only that it is gone."""
+    done = _last_event(session, row.id, "task_completed")
+    by = done.actor if done is not None else None
+    at = done.at if done is not None else row.closed_at
+    name = _names(session, {by}).get(by or "", by) if by else None
+    what = f"completed by {name}" if by else "closed by the process"
+    raise TaskClosed(
+        f"task {row.id} was {what} at {at.isoformat()}", instance_id=row.instance_id, by=by, by_name=name, at=at
+    )
+
+
+def assign_task(db: Database, task_id: str, username: str | None, *, actor: access.Caller, now: datetime) -> TaskView:
+    """Give an open task to someone who may work it (None: to no one), for those the permissions let
+    assign. Whoever claimed it before is replaced; the event says who gave it to whom."""
+    who = access.name_of(actor)
+    with db.transaction() as session:
+        row = session.connection().execute(select(TASKS).where(TASKS.c.id == task_id)).first()
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        instance = load_instance(session, row.instance_id)
+        guards.require_read(session, actor, instance)
+        perms = deployed_version(session, instance.version_id).permissions
+        if isinstance(actor, access.Actor) and not access.can_assign(actor, perms):
+            raise Forbidden("your roles may not assign tasks")
+        if row.closed_at is not None:
+            _refuse_closed(session, row)
+        active_instance(session, row.instance_id, instance)
+        if username is not None and username not in {p.username for p in _workers(session, perms, row)}:
+            raise InvalidData(f"{username} may not work this task", fields={"/username": ["may not work this task"]})
+        if username == row.claimed_by:
+            return task_view(row)
+        session.connection().execute(update(TASKS).where(TASKS.c.id == task_id).values(claimed_by=username))
+        record_event(
+            session,
+            row.instance_id,
+            "task_assigned",
+            who,
+            now,
+            {"bpmn_id": row.bpmn_id, "to": username, "from": row.claimed_by},
+            task_id=task_id,
+        )
+        return replace(task_view(row), claimed_by=username)
 
 
 def claim_task(db: Database, task_id: str, *, actor: access.Caller, now: datetime, release: bool = False) -> TaskView:
@@ -162,11 +342,62 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: acces
         return task_view(task)
 
 
+def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Check ``data`` against the task's form; returns the form's schema."""
+    schema: dict[str, Any] | None = deployed_version(session, instance.version_id).forms.get(task.form or "")
+    if schema is None:
+        raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
+    forms.validate(
+        schema,
+        data,
+        assignee=task.assignee,
+        documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
+        case=instance.data,
+        today=now.astimezone(WALES).date(),
+    )
+    return schema
+
+
+def check_answers(db: Database, task_id: str, data: dict[str, Any], *, actor: access.Caller, now: datetime) -> None:
+    """Would completing the task with this data be accepted? (Check-your-answers asks before it
+    shows the answers back.) Raises what ``complete_task`` would; changes nothing."""
+    who = access.name_of(actor)
+    with db.transaction(write=False) as session:
+        task = _workable_task(session, actor, task_id)
+        if task.claimed_by not in (None, who):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        instance = active_instance(session, task.instance_id)
+        _validate(session, task, instance, data, now)
+
+
+#: What the system knows and a form never asks: who completed the step, their agency, and the date.
+#: Recorded in the step's data under these names, for diagrams to read (processes/README.md).
+KNOWN_FACTS = ("completed_by", "completed_by_name", "completed_by_agency", "completed_on")
+
+
+def _known_facts(session: Session, actor: access.Caller, now: datetime) -> dict[str, Any]:
+    who = access.name_of(actor)
+    agency = actor.agency if isinstance(actor, access.Actor) else None
+    name = _names(session, {who}).get(who, who)
+    return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(WALES).date().isoformat()), strict=True))
+
+
 # Built once: the completion path runs these on every request.
 _OPEN_SIBLINGS = select(TASKS).where(
     TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery(),
     TASKS.c.closed_at.is_(None),
 )
+
+
+def _check_rules(
+    workflow: engine.Workflow, task_id: str, schema: dict[str, Any], data: dict[str, Any], now: datetime, seconds: float
+) -> None:
+    """The form's rules, over the submitted data and the facts the task shows."""
+    ready = workflow.ready_task(task_id)
+    if ready is None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    with expressions.engine_context(now, seconds):
+        forms.check_rules(schema, data, forms.shown_facts(schema, ready.data))
 
 
 def complete_task(
@@ -193,19 +424,12 @@ def complete_task(
             if task.claimed_by not in (None, who):
                 raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
             instance = active_instance(session, task.instance_id, instance)
-            schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
-            if schema is None:
-                raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
-            forms.validate(
-                schema,
-                data,
-                assignee=task.assignee,
-                documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
-                case=instance.data,
-                today=now.astimezone(WALES).date(),
-            )
+            schema = _validate(session, task, instance, data, now)
             workflow = load_workflow(session, instance)
+            if schema.get(forms.RULES_KEY):
+                _check_rules(workflow, task_id, schema, data, now, step_seconds)
             before = instance.data
+            data = {**data, **_known_facts(session, actor, now)}
             with operators.step(session, instance.id, who, now) as effects:
                 try:
                     workflow.complete(task_id, data, now, step_seconds)

@@ -7,18 +7,20 @@ LOCKED); SQLite serialises writers and the version counter refuses a stale write
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from cprflow.core import operators
 from cprflow.core.errors import Conflict, ScriptFailed
 from cprflow.db import audit
 from cprflow.db.database import Database
-from cprflow.db.models import ACTIVE_STATUSES, Instance
+from cprflow.db.models import ACTIVE_STATUSES, Instance, WorkerBeat
 from cprflow.db.store import load_workflow, mark_error, record_event, save_step
 from cprflow.engine import DEFAULT_STEP_SECONDS
 
@@ -100,6 +102,45 @@ def next_due(db: Database) -> datetime | None:
         return session.scalar(select(func.min(Instance.next_timer_at)).where(Instance.status.in_(ACTIVE_STATUSES)))
 
 
+# ---------------------------------------------------------------------------------------------
+# Heartbeats: each timer worker writes when it last looked and by when it will look again, so
+# readiness (``/readyz``) can tell that timers have stopped firing even when the worker runs in
+# another process. A worker that stops cleanly removes its row; one that dies leaves it to expire.
+
+KIND = "timers"
+#: A worker writes its heartbeat at most this often...
+BEAT_SECONDS = 10.0
+#: ...and counts as dead when it has not written one for this long (or three polls, if longer).
+DEAD_AFTER_SECONDS = 60.0
+
+
+def worker_name() -> str:
+    return f"{KIND}:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def beat(db: Database, name: str, *, now: datetime, poll_seconds: float) -> None:
+    """Record that the worker ``name`` is alive at ``now``."""
+    expires = now + timedelta(seconds=max(DEAD_AFTER_SECONDS, 3 * poll_seconds))
+    with db.transaction() as session:
+        row = session.get(WorkerBeat, name)
+        if row is None:
+            session.add(WorkerBeat(name=name, kind=KIND, beat_at=now, expires_at=expires))
+        else:
+            row.beat_at, row.expires_at = now, expires
+
+
+def stopped(db: Database, name: str) -> None:
+    with db.transaction() as session:
+        session.execute(delete(WorkerBeat).where(WorkerBeat.name == name))
+
+
+def workers_dead(db: Database, *, now: datetime) -> bool:
+    """True when timer workers have run here but none has shown a sign of life in time."""
+    with db.transaction(write=False) as session:
+        latest = session.scalar(select(func.max(WorkerBeat.expires_at)).where(WorkerBeat.kind == KIND))
+    return latest is not None and latest < now
+
+
 def work(
     db: Database,
     *,
@@ -108,19 +149,36 @@ def work(
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
-    """Fire due timers until ``stop`` is set, sleeping until the next due time (at most ``poll_seconds``)."""
+    """Fire due timers until ``stop`` is set, sleeping until the next due time (at most ``poll_seconds``).
+
+    Nothing a run meets ends the loop: diagram code fails only its own instance (see
+    ``run_due``), and any other error is logged and the run retried. The worker's heartbeat says
+    it is alive; if the thread ends anyway, the heartbeat expires and readiness reports it."""
     stop = stop or threading.Event()
-    while not stop.is_set():
-        try:
-            run = run_due(db, now=clock(), step_seconds=step_seconds)
-            if run.fired or run.failed:
-                log.info("timers fired=%s failed=%s", run.fired, run.failed)
-            upcoming = next_due(db)
-        except Exception as err:
-            # The type only: a database error's message can quote case data.
-            log.error("timer run failed (%s); retrying", type(err).__name__)
-            upcoming = None
-        wait = poll_seconds
-        if upcoming is not None:
-            wait = max(0.0, min(poll_seconds, (upcoming - clock()).total_seconds()))
-        stop.wait(wait)
+    name = worker_name()
+    last_beat: datetime | None = None
+    try:
+        while not stop.is_set():
+            try:
+                now = clock()
+                if last_beat is None or (now - last_beat).total_seconds() >= BEAT_SECONDS:
+                    beat(db, name, now=now, poll_seconds=poll_seconds)
+                    last_beat = now
+                run = run_due(db, now=now, step_seconds=step_seconds)
+                if run.fired or run.failed:
+                    log.info("timers fired=%s failed=%s", run.fired, run.failed)
+                upcoming = next_due(db)
+            except Exception as err:
+                # The type only: a database error's message can quote case data.
+                log.error("timer run failed (%s); retrying", type(err).__name__)
+                upcoming = None
+            wait = poll_seconds
+            if upcoming is not None:
+                wait = max(0.0, min(poll_seconds, (upcoming - clock()).total_seconds()))
+            stop.wait(wait)
+    finally:
+        if stop.is_set():
+            try:
+                stopped(db, name)
+            except Exception as err:  # the row expires by itself
+                log.error("could not remove the timer worker's heartbeat (%s)", type(err).__name__)

@@ -19,17 +19,24 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["add_row", "parse_submission", "render_form"]
+__all__ = ["add_row", "parse_submission", "render_facts", "render_form"]
 
+_MAX_RADIOS = 12
 _MAX_DEPTH = 16  # a schema that $refs itself would otherwise render spare rows for ever
 _MISSING: Any = object()  # a blank field: its key is left out, so validation says "required" on its pointer
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RESERVED = "typename"  # see cprflow.core.forms.RESERVED_KEY
+_MONTHS = {
+    "en": "January February March April May June July August September October November December".split(),
+    "cy": "Ionawr Chwefror Mawrth Ebrill Mai Mehefin Gorffennaf Awst Medi Hydref Tachwedd Rhagfyr".split(),
+}
 _WORDS = {
     "en": {
         "problem": "There is a problem",
@@ -44,6 +51,10 @@ _WORDS = {
         "no": "No",
         "current": "Current file:",
         "version": "version",
+        "day": "Day",
+        "month": "Month",
+        "year": "Year",
+        "date_hint": "For example, 27 3 2026",
     },
     "cy": {
         "problem": "Mae problem wedi codi",
@@ -58,6 +69,10 @@ _WORDS = {
         "no": "Na",
         "current": "Ffeil bresennol:",
         "version": "fersiwn",
+        "day": "Diwrnod",
+        "month": "Mis",
+        "year": "Blwyddyn",
+        "date_hint": "Er enghraifft, 27 3 2026",
     },
 }
 
@@ -144,13 +159,17 @@ def _kind(node: dict[str, Any], ui: dict[str, Any], root: dict[str, Any]) -> str
     if isinstance(node.get("x-document"), dict):
         return "document"
     if _has_choices(node):
-        return "radio" if widget == "radio" else "select"
+        # GOV.UK radios for a choice, unless the form asks for a list or there are too many to read
+        many = len(node.get("enum") or _const_items(node) or []) > _MAX_RADIOS
+        return "select" if widget == "select" or (many and widget != "radio") else "radio"
     if kind == "array":
         return "checkboxes" if _has_choices(_resolve(node.get("items"), root)) else "rows"
     if kind in ("object", "boolean"):
         return kind
     if kind in ("integer", "number"):
         return "number"
+    if node.get("format") == "date" and kind == "string":
+        return "date"
     long_text = _number(node.get("maxLength")) and node["maxLength"] > 200
     return "textarea" if widget == "textarea" or node.get("format") == "textarea" or long_text else "text"
 
@@ -164,7 +183,7 @@ class _Ctx:
     lang: str
     words: dict[str, str]
     errors: dict[str, list[str]]
-    fields: dict[str, tuple[str, Markup]] = field(default_factory=dict)  # pointer -> (id, summary label), page order
+    fields: dict[str, tuple[str, Markup]] = field(default_factory=dict)  # pointer -> (id, row it is in), page order
     stored: Any = _MISSING  # where read-only fields take their values from, when not from the data drawn
     spare: bool = False  # inside the blank spare row: no `required`, or the browser would block every submit
     row: Markup | None = None  # the row being drawn, so "Name: is required" in the summary says which row
@@ -224,7 +243,7 @@ def _choices(node: dict[str, Any], ctx: _Ctx) -> list[tuple[str, str, Markup]]:
 
 def _bits(kind: str, node: dict[str, Any], pointer: str, label: Markup, required: bool, ctx: _Ctx) -> _Bits:
     fid = _field_id(pointer)
-    ctx.fields[pointer] = (fid, Markup("{} ({})").format(label, ctx.row) if ctx.row else label)
+    ctx.fields[pointer] = (fid, Markup(" ({})").format(ctx.row) if ctx.row else Markup())
     # A leaf owns the errors below it too ("/agencies/1" belongs to the checkbox group "/agencies").
     deep = kind not in ("object", "rows")
     messages = [m for p, ms in ctx.errors.items() if p == pointer or (deep and p.startswith(pointer + "/")) for m in ms]
@@ -292,6 +311,48 @@ def _r_input(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx
         Markup('<input class="govuk-input" type="{}" id="{}" name="{}" value="{}"{}{}>').format(
             kind, b.id, b.name, _scalar(value), more, b.attrs(ctx)
         ),
+    )
+
+
+def _date_parts(value: Any) -> tuple[str, str, str]:
+    """(day, month, year) to show: a stored date without its leading zeros, or the parts as typed."""
+    if not isinstance(value, str) or value.count("-") != 2:
+        return "", "", ""
+    year, month, day = value.split("-")
+    if _ISO_DATE.fullmatch(value):
+        return day.lstrip("0"), month.lstrip("0"), year
+    return day, month, year
+
+
+def _r_date(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
+    """GOV.UK date input: day, month and year boxes in a fieldset; the day box takes the field's id."""
+    parts = zip(("day", "month", "year"), _date_parts(value), strict=True)
+    bad = Markup(" govuk-input--error") if b.error else Markup()
+    hint = b.hint or Markup('<div class="govuk-hint" id="{}.hint">{}</div>').format(b.id, ctx.words["date_hint"])
+    describedby = b.describedby if b.hint else " ".join([f"{b.id}.hint", *b.describedby.split()])
+    boxes = Markup().join(
+        Markup(
+            '<div class="govuk-date-input__item"><div class="govuk-form-group">'
+            '<label class="govuk-label govuk-date-input__label" for="{0}">{1}</label>'
+            '<input class="govuk-input govuk-date-input__input govuk-input--width-{2}{3}" id="{0}" name="{4}" '
+            'type="text" inputmode="numeric" autocomplete="off" value="{5}"{6}></div></div>'
+        ).format(
+            b.id if part == "day" else f"{b.id}.{part}",
+            ctx.words[part],
+            4 if part == "year" else 2,
+            bad,
+            b.name,
+            shown,
+            Markup(' aria-invalid="true"') if b.error else Markup(),
+        )
+        for part, shown in parts
+    )
+    legend = Markup('<legend class="govuk-fieldset__legend">{}{}</legend>').format(b.label, _mark(b.required, ctx))
+    return b.group(
+        Markup(
+            '<fieldset class="govuk-fieldset" role="group" aria-describedby="{}">{}{}{}'
+            '<div class="govuk-date-input" id="{}.date">{}</div></fieldset>'
+        ).format(describedby, legend, hint, b.error, b.id, boxes)
     )
 
 
@@ -390,7 +451,7 @@ def _r_rows(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx:
 def _row(item: dict[str, Any], ui: dict[str, Any], pointer: str, n: int, value: Any, noun: Markup, ctx: _Ctx) -> Markup:
     rp, legend = _child(pointer, n), Markup("{} {}").format(noun, n + 1)
     rid, outer = _field_id(rp), ctx.row
-    ctx.fields[rp] = (rid, legend)
+    ctx.fields[rp] = (rid, Markup(" ({})").format(legend))
     if _type(item) == "object" and not _has_choices(item):
         ctx.row = legend
         body = _properties(item, ui, rp, value if isinstance(value, dict) else {}, ctx)
@@ -454,6 +515,13 @@ def _show(node: Any, value: Any, ctx: _Ctx, depth: int = 0) -> Markup:
                 for k in keys
             )
         )
+    if node.get("format") == "date" and isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return escape(f"{day.day} {_MONTHS[ctx.lang][day.month - 1]} {day.year}")
     text = _scalar(value) or json.dumps(value)
     return Markup("<br>").join(escape(line) for line in text.split("\n"))
 
@@ -528,6 +596,7 @@ _RENDER = {
     "readonly": _r_readonly,
     "document": _r_document,
     "text": _r_input,
+    "date": _r_date,
     "textarea": _r_input,
     "number": _r_input,
     "select": _r_select,
@@ -574,7 +643,9 @@ def _properties(node: dict[str, Any], ui: dict[str, Any], pointer: str, value: d
 
 
 def _summary(ctx: _Ctx) -> Markup:
-    """GOV.UK error summary: every problem in page order, each linking to its field (or the nearest part shown)."""
+    """GOV.UK error summary: every problem in page order, each linking to its field (or the nearest part shown).
+
+    Messages name their field already ("Enter the child's reference"); one in a row of a list says which row."""
     place, items = {p: n for n, p in enumerate(ctx.fields)}, []
     for pointer, messages in ctx.errors.items():
         owner = pointer
@@ -582,8 +653,8 @@ def _summary(ctx: _Ctx) -> Markup:
             owner = owner[: owner.rfind("/")]
         for message in messages:
             if owner:
-                fid, label = ctx.fields[owner]
-                items.append((place[owner], Markup('<li><a href="#{}">{}: {}</a></li>').format(fid, label, message)))
+                fid, row = ctx.fields[owner]
+                items.append((place[owner], Markup('<li><a href="#{}">{}{}</a></li>').format(fid, message, row)))
             else:  # about the whole form, or a field the page does not show
                 items.append((-1, Markup("<li>{}</li>").format(message)))
     if not items:
@@ -631,6 +702,29 @@ def render_form(
     return _summary(ctx) + body  # the summary comes last here because it needs every field's id
 
 
+def render_facts(
+    title: str, title_cy: str | None, schema: dict[str, Any], values: dict[str, Any], lang: str = "en"
+) -> Markup:
+    """A GOV.UK summary card of earlier answers, each labelled and worded by the form that asked it."""
+    lang = "cy" if lang.lower().startswith("cy") else "en"
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={})
+    heading = _text({"title": title, "x-title-cy": title_cy}, "title", ctx) or Markup()
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    rows = Markup().join(
+        Markup(
+            '<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
+            '<dd class="govuk-summary-list__value">{}</dd></div>'
+        ).format(_heading(node, key, ctx), _show(node, values.get(key), ctx))
+        for key, node in props.items()
+        if key in values
+    )
+    return Markup(
+        '<div class="govuk-summary-card cpr-facts"><div class="govuk-summary-card__title-wrapper">'
+        '<h2 class="govuk-summary-card__title">{}</h2></div><div class="govuk-summary-card__content">'
+        '<dl class="govuk-summary-list">{}</dl></div></div>'
+    ).format(heading, rows)
+
+
 # ---- reading a submission --------------------------------------------------------------------------
 
 
@@ -665,6 +759,27 @@ def _p_scalar(node: dict[str, Any], pointer: str, required: bool, sub: _Submissi
     if _FLOAT.fullmatch(raw) and math.isfinite(number := float(raw)):
         return int(number) if _type(node) == "integer" and number.is_integer() else number
     return raw  # not a number: kept, so validation reports the wrong type on this field's pointer
+
+
+def _p_date(node: dict[str, Any], pointer: str, required: bool, sub: _Submission) -> Any:
+    """Day, month and year (posted in that order under the field's name) as an ISO date; one value is taken
+    as an ISO date already. A date that does not exist is kept as typed, year-month-day, for validation to
+    refuse on this field and for the boxes to show again."""
+    posted = [v.strip() for v in sub.values.get(pointer, [])]
+    if len(posted) != 3:
+        return _p_scalar(node, pointer, required, sub)
+    day, month, year = posted
+    if not (day or month or year):
+        return _MISSING
+    if all(p.isascii() and p.isdigit() for p in posted) and len(year) == 4 and len(day) <= 2 and len(month) <= 2:
+        iso = f"{year}-{int(month):02d}-{int(day):02d}"
+        try:
+            date.fromisoformat(iso)
+        except ValueError:
+            pass
+        else:
+            return iso
+    return f"{year}-{month}-{day}"
 
 
 def _p_boolean(node: dict[str, Any], pointer: str, required: bool, sub: _Submission) -> Any:
@@ -713,6 +828,7 @@ _PARSE = {
     "readonly": _p_readonly,
     "document": _p_document,
     "text": _p_scalar,
+    "date": _p_date,
     "textarea": _p_scalar,
     "number": _p_scalar,
     "select": _p_scalar,

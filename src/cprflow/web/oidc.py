@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, url_for
 
 from cprflow.config import Settings
 from cprflow.core.errors import Unauthenticated
 from cprflow.services import users
+from cprflow.web.auth import begin_page_session
 
 bp = Blueprint("oidc", __name__)
 
@@ -61,21 +62,25 @@ def start() -> Any:
 @bp.get("/login/oidc/callback")
 def callback() -> Any:
     oauth, mapping = current_app.extensions["cprflow.oidc"]
-    token = oauth.provider.authorize_access_token()
+    token = oauth.provider.authorize_access_token()  # checks the ID token's signature, issuer, audience, nonce
     claims = token.get("userinfo") or {}
     settings: Settings = current_app.config["CPRFLOW"]
+    issuer, subject = claims.get("iss"), claims.get("sub")
+    if not isinstance(issuer, str) or not issuer or not isinstance(subject, str) or not subject:
+        raise Unauthenticated("the identity provider did not say who you are")
     roles, agency = roles_for(claims.get(settings.oidc_groups_claim), mapping)
-    if not roles:
-        raise Unauthenticated("your account has no role in cprflow; ask an administrator")
-    username = claims.get("preferred_username") or claims.get("email") or claims["sub"]
+    name = claims.get("preferred_username") or claims.get("email") or subject
     user = users.sign_in_external(
         current_app.extensions["cprflow.db"],
-        str(username),
-        roles=roles,
-        agency=agency,
-        display_name=str(claims.get("name") or username),
+        users.Identity(
+            issuer=issuer,
+            subject=subject,
+            preferred_username=str(name),
+            display_name=str(claims.get("name") or name),
+            roles=roles,
+            agency=agency,
+        ),
         now=datetime.now(UTC),
     )
-    session.clear()
-    session.update(uid=user.id, tv=user.token_version, lang=user.language)
+    begin_page_session(user)
     return redirect(url_for("tasks.my_tasks"))

@@ -44,6 +44,8 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+#: The longest deploy note (the modeler's limit too).
+NOTE_CHARS = 2000
 
 
 def route(
@@ -101,7 +103,10 @@ def build(prefix: str = "") -> dict[str, Any]:
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
-                            "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                            "properties": {
+                                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                "note": {"type": "string", "maxLength": NOTE_CHARS},
+                            },
                         }
                     }
                 },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from cprflow.core.register import SORTS
 from cprflow.db.models import STATUSES
 
 
@@ -38,6 +39,14 @@ class VersionOut(Schema):
     created = fields.Boolean(required=True)
     content_hash = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
+    #: Whether new reviews start on this version, which one they do start on, and what happened.
+    current = fields.Boolean(required=True)
+    current_version_id = fields.Integer(allow_none=True, required=True)
+    message = fields.String(required=True)
+
+
+class MakeCurrentRequest(Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class ProcessList(Schema):
@@ -64,8 +73,17 @@ class DataRequest(Schema):
 
 
 class InstanceQuery(Schema):
+    """The reviews register's filters (``core.register.Filters``); the API list and the page share them."""
+
     status = fields.String(validate=validate.OneOf(STATUSES))
     process = fields.String(validate=validate.Length(max=200))
+    review_type = fields.String(validate=validate.Length(max=200))
+    stage = fields.String(validate=validate.Length(max=200))
+    overdue = fields.Boolean(load_default=False)
+    on_hold = fields.Boolean(load_default=False)
+    year = fields.Integer(validate=validate.Range(min=1900, max=9999))
+    reference = fields.String(validate=validate.Length(max=200))
+    sort = fields.String(load_default="newest", validate=validate.OneOf(sorted(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
@@ -223,6 +241,7 @@ class VersionInfoOut(Schema):
     deployed_by = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
     note = fields.String(allow_none=True)
+    current = fields.Boolean(required=True)
 
 
 class VersionInfoList(Schema):
@@ -271,7 +290,6 @@ class MigrationPreviewOut(Schema):
     from_version = fields.Integer(required=True)
     to_version = fields.Integer(required=True)
     status = fields.String(required=True)
-    stage = fields.Raw(allow_none=True)
     movable = fields.Boolean(required=True)
     reasons = fields.List(fields.String(), required=True)
     changes = fields.Dict(required=True)
@@ -303,6 +321,14 @@ class DocumentOut(Schema):
     uploaded_by = fields.String(required=True)
     uploaded_at = fields.AwareDateTime(required=True)
     has_text = fields.Boolean(required=True)
+    text_status = fields.String(
+        required=True,
+        validate=validate.OneOf(("pending", "extracted", "none", "refused")),
+        metadata={
+            "description": "pending: its text is not read yet; none: it holds no text (a scan); refused: it "
+            "could not be read within the time, memory or length bounds, so check it by hand"
+        },
+    )
     reference = fields.Dict(required=True, metadata={"description": "what a form's document field stores"})
 
 
@@ -388,6 +414,7 @@ class ReviewTimescalesOut(Schema):
     days_late = fields.Integer(allow_none=True)
     hold_days = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     hold_days_total = fields.Integer(required=True)
+    hold_days_by_hold = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     delay_reasons = fields.List(fields.String(), required=True)
     action_plan_due = fields.String(allow_none=True)
     action_plan_finalised = fields.String(allow_none=True)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -129,7 +130,8 @@ def test_invalid_submission_shows_errors_beside_fields_and_changes_nothing(clien
     incomplete = {k: v for k, v in REFERRAL.items() if k != "/child_reference"}
     response = client.post(link, data={**incomplete, "csrf_token": csrf(page), "_action": "complete"})
     assert response.status_code == 422
-    assert "error-summary" in response.text and "is required" in response.text
+    assert "error-summary" in response.text and "is required" not in response.text
+    assert '<a href="#f-child_reference">Enter child&#39;s reference</a>' in response.text  # GOV.UK wording, linked
     assert 'aria-invalid="true"' in response.text
     assert 'value="Cwm Taf Morgannwg"' in response.text  # what they typed is kept
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]
@@ -200,4 +202,123 @@ def test_security_headers_forbid_framing_and_inline_script(client: FlaskClient) 
     assert response.headers["X-Frame-Options"] == "DENY"
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "unsafe-inline" not in policy
-    assert "<script" not in response.text
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", response.text, re.S)
+    assert scripts and all(not body.strip() for body in scripts)  # files only, none written in the page
+
+
+def test_welsh_errors_are_worded_in_welsh_and_a_bad_date_is_named_on_its_field(
+    client: FlaskClient, db: Database
+) -> None:
+    review = start_review(db)
+    sign_in(client, "bu")
+    client.post("/language", data={"language": "cy", "next": "/tasks", "csrf_token": csrf(client.get("/tasks").text)})
+    link = task_link_for(db)
+    page = client.get(link).text
+    posted = {k: v for k, v in REFERRAL.items() if k not in ("/child_reference", "/referral_date")}
+    response = client.post(
+        link,
+        data={**posted, "/referral_date": ["31", "2", "2026"], "csrf_token": csrf(page), "_action": "complete"},
+    )
+    assert response.status_code == 422
+    assert "Rhowch cyfeirnod y plentyn" in response.text
+    assert "Rhaid i dyddiad atgyfeirio at yr Is-grŵp Adolygu fod yn ddyddiad go iawn" in response.text
+    assert "is required" not in response.text and "is not a" not in response.text
+    assert 'value="31"' in response.text  # the date as typed, in its boxes
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]
+
+
+def post_to(client: FlaskClient, url: str, page_url: str, **data: Any) -> Any:
+    return client.post(url, data={**data, "csrf_token": csrf(client.get(page_url).text)})
+
+
+def test_two_people_on_one_task_see_who_holds_it_who_saved_the_draft_and_who_finished_first(
+    client: FlaskClient, db: Database
+) -> None:
+    users.add_user(
+        db, "bu2", password=PASSWORD, roles=["business_unit"], display_name="Bethan Evans", now=datetime.now(UTC)
+    )
+    review = start_review(db)
+    link = task_link_for(db)
+    sign_in(client, "bu")
+    page = client.get(link).text
+    assert "Assigned to" in page and "No one yet" in page
+    # take it, then give it to a colleague from the list of those who may work it
+    assert post_to(client, f"{link}/claim", link, _action="claim").status_code == 302
+    assert "(you)" in client.get(link).text
+    page = client.get(link).text
+    assert '<option value="bu2">Bethan Evans</option>' in page
+    assert post_to(client, f"{link}/assign", link, username="bu2").status_code == 302
+    assert "Bethan Evans" in client.get(link).text.split("Assigned to", 1)[1].split("</dd>", 1)[0]
+    refused = post_to(client, f"{link}/assign", link, username="police")  # may not work a Business Unit task
+    assert refused.status_code == 302 and services.list_tasks(db)[0].claimed_by == "bu2"
+    assert "Choose someone who may work this task" in client.get(link).text
+    # while Bethan holds it, the first person's draft is refused with a reason, and nothing is saved
+    response = post_to(client, link, link, **{"/child_reference": "C-X", "_action": "draft"})
+    assert "Someone else is working on this task" in client.get(response.location).text
+
+    other = create_app(Settings(database_url=db.url, secret_key="pages-" + "x" * 30), db=db).test_client()
+    sign_in(other, "bu2")
+    post_to(other, link, link, **{"/child_reference": "C-DRAFT-2", "_action": "draft"})
+    assert "Draft saved by Bethan Evans on " in client.get(link).text
+    post_to(other, link, link, **{**REFERRAL, "_action": "complete"})
+
+    # the first person, a page behind, submits: told who completed it and when, with the way back
+    response = client.post(link, data={**REFERRAL, "csrf_token": csrf(page), "_action": "complete"})
+    assert response.status_code == 409
+    assert "Bethan Evans completed it on " in response.text and "Nothing you entered was saved" in response.text
+    assert f'href="/reviews/{review}"' in response.text
+    assert "no longer ready" not in response.text
+    assert [e.kind for e in services.list_events(db, review)].count("task_completed") == 1
+
+
+def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_of_them(
+    client: FlaskClient, db: Database
+) -> None:
+    from tests.scenarios import cpr
+
+    users.add_user(
+        db, "chair", password=PASSWORD, roles=["board_chair"], display_name="Carys Jones", now=datetime.now(UTC)
+    )
+    review = start_review(db)
+    sign_in(client, "bu")
+    link = task_link_for(db)
+    summary = {"/referral_summary": "Admitted to hospital with injuries; police referral."}
+    client.post(link, data={**REFERRAL, **summary, "csrf_token": csrf(client.get(link).text), "_action": "complete"})
+    screen = services.list_tasks(db, instance_id=review)[0]
+    services.complete_task(db, screen.id, cpr.screening(), actor="subgroup", now=datetime.now(UTC))
+
+    sign_in(client, "chair")
+    decide = task_link(client.get("/tasks").text, "Record the Board&#39;s decision")
+    today = datetime.now(UTC).date()
+    page = client.get(decide).text
+    facts = page.split('class="govuk-summary-card cpr-facts"')
+    assert len(facts) == 3  # the referral, then the Sub-Group's recommendation, before the form
+    assert "The referral" in facts[1] and "Admitted to hospital with injuries" in facts[1] and "C-2026-014" in facts[1]
+    assert "5 January 2026" in facts[1]  # the referral date, as words
+    assert "The Review Sub-Group&#39;s recommendation" in facts[2]
+    assert "Recommend as the table says." in facts[2]
+    assert "Decided by" not in page and 'name="/decided_by"' not in page  # the system knows who is deciding
+    response = client.post(
+        decide,
+        data={
+            "/decision": "concise",
+            "/decision_rationale": "Criteria met.",
+            "/decision_date": [str(today.day), str(today.month), str(today.year)],
+            "csrf_token": csrf(page),
+            "_action": "complete",
+        },
+    )
+    # a decision is shown back to be checked before it counts
+    assert response.status_code == 302 and response.location.endswith(f"{decide}/check"), response.text
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_board_decision"]
+    check = client.get(f"{decide}/check").text
+    assert "Check your answers" in check and "Concise review" in check and "Criteria met." in check
+    assert "Review type from the criteria" not in check  # only the answers given, not what was shown
+    assert f'href="{decide}">Change your answers' in check
+    done_page = client.post(f"{decide}/check", data={"csrf_token": csrf(check)}, follow_redirects=True).text
+    assert "What happens next: for a concise or extended review the Business Unit notifies" in done_page
+    following = services.list_tasks(db, instance_id=review)
+    assert following and all(f"Next: {t.name} ({t.lane})." in done_page.replace("&#39;", "'") for t in following)
+    done = [e for e in services.list_events(db, review) if e.kind == "task_completed"][-1]
+    assert (done.actor, done.detail["data"]["completed_by_name"]) == ("chair", "Carys Jones")
+    assert done.detail["data"]["decision"] == "concise"

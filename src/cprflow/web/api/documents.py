@@ -20,7 +20,7 @@ from cprflow.features import documents
 from cprflow.services import documents as service
 from cprflow.web import schemas
 from cprflow.web.auth import current_user
-from cprflow.web.common import attachment, db, dump, known_id, max_document_bytes, now
+from cprflow.web.common import attachment, db, dump, extraction_bounds, known_id, max_document_bytes, now
 from cprflow.web.errors import error_response
 from cprflow.web.openapi import route
 
@@ -86,7 +86,15 @@ def upload_document(instance_id: int) -> Any:
     finally:  # a large upload is spooled to a temporary file: close it now, not at collection
         upload.close()
     view = service.upload(
-        db(), user.actor, instance_id, slot, upload.filename or "", data, now=now(), max_bytes=max_document_bytes()
+        db(),
+        user.actor,
+        instance_id,
+        slot,
+        upload.filename or "",
+        data,
+        now=now(),
+        max_bytes=max_document_bytes(),
+        bounds=extraction_bounds(),
     )
     return dump(schemas.DocumentOut, document_out(view), 201)
 

@@ -37,9 +37,7 @@ def list_tasks() -> Any:
 def get_task(task_id: str) -> Any:
     user = current_user()
     known_task(task_id)
-    detail = services.get_task(db(), task_id, actor=user.actor)
-    services.record_read(db(), detail.task.instance_id, actor=user.username, now=now(), what=f"task {task_id}")
-    return dump(schemas.TaskDetailOut, detail)
+    return dump(schemas.TaskDetailOut, services.read_task(db(), task_id, actor=user.actor, now=now()))
 
 
 @route(bp, "/tasks/<task_id>/claim", "POST", "Claim a task", response=schemas.TaskOut, errors=(403, 404, 409))

@@ -9,7 +9,7 @@ from flask import request
 from cprflow.core import document_fields
 from cprflow.services import documents
 from cprflow.services.users import UserView
-from cprflow.web.common import db, max_document_bytes, now
+from cprflow.web.common import db, extraction_bounds, max_document_bytes, now
 
 
 def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], assignee: str | None) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
     if not wanted:
         return {}
     uploads: list[documents.FormUpload] = []
-    carried: dict[str, int] = {}
+    carried: dict[str, tuple[int, str]] = {}
     for pointer, slot in wanted:
         upload = request.files.get(pointer)
         if upload is not None and upload.filename and slot:
@@ -31,8 +31,15 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
                 upload.close()
             uploads.append(documents.FormUpload(pointer, slot, upload.filename, content))
         raw = request.form.get(pointer, "")
-        if raw.isdigit():
-            carried[pointer] = int(raw)
+        if raw.isdigit() and slot:
+            carried[pointer] = (int(raw), slot)
     return documents.file_form_uploads(
-        db(), user.actor, instance_id, uploads, carried, now=now(), max_bytes=max_document_bytes()
+        db(),
+        user.actor,
+        instance_id,
+        uploads,
+        carried,
+        now=now(),
+        max_bytes=max_document_bytes(),
+        bounds=extraction_bounds(),
     )

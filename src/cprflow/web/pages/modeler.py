@@ -1,39 +1,29 @@
-"""Process owners' pages: the BPMN modeler, the DMN table editor, the form editor, versions and
-their diffs, and migrating running reviews. Served with the page cookie and CSRF tokens.
+"""Process owners' pages: the BPMN modeler, the DMN table editor, the form editor, timescales,
+versions and their diffs, and migrating running reviews. Served with the page cookie and CSRF tokens.
 
-The editors hold their edits in the browser until the owner checks and deploys them; the JSON
-endpoints under ``/modeler/data`` answer the editors' scripts in the API's error shape.
+The editors save each owner's undeployed edits as server-side drafts until they are checked and
+deployed with a note; ``modeler_data`` answers the editors' scripts in the API's error shape.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from marshmallow import ValidationError
 
 from cprflow import services
-from cprflow.core import errors, operators
+from cprflow.core import errors
 from cprflow.diagrams import diagram_set
 from cprflow.diagrams import versions as versioning  # 'versions' is the page below
 from cprflow.services import drafts, modeling
 from cprflow.services.users import UserView
-from cprflow.web import formrender, schemas
 from cprflow.web.auth import current_user
-from cprflow.web.common import check_storable
-from cprflow.web.common import db as _db
-from cprflow.web.common import now as _now
-from cprflow.web.errors import STATUS, MalformedRequest, fields_of, pointers
+from cprflow.web.common import db, now
 from cprflow.web.pages import modeler_strings
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
-data_bp = Blueprint("modeler_data", __name__, url_prefix="/modeler/data")
 
 #: bpmn-js and dmn-js set inline styles and draw with data: images; everything else stays 'self'.
 EDITOR_CSP = (
@@ -42,22 +32,22 @@ EDITOR_CSP = (
 )
 
 
-def _owner(*roles: str) -> UserView:
+def require_owner(*roles: str) -> UserView:
     """The signed-in process owner (or, for reading, one of ``roles``); others get 403."""
     try:
         user = current_user(pages=True)
     except errors.Unauthenticated:
-        raise _SignIn from None
+        raise SignIn from None
     if not set(roles or modeling.EDITORS) & set(user.roles):
         raise errors.Forbidden(_("Only process owners may do this."))
     return user
 
 
-class _SignIn(Exception):
+class SignIn(Exception):
     pass
 
 
-@bp.errorhandler(_SignIn)
+@bp.errorhandler(SignIn)
 def _to_login(_: Exception) -> Any:
     return redirect(url_for("account.login", next=request.full_path))
 
@@ -79,9 +69,9 @@ def _editor_csp(response: Response) -> Response:
 
 @bp.get("/")
 def index() -> Any:
-    user = _owner()
-    files = sorted(services.newest_files(_db()))
-    every = drafts.listing(_db())
+    user = require_owner()
+    files = sorted(services.newest_files(db()))
+    every = drafts.listing(db())
     return render_template(
         "modeler/index.html",
         diagrams=[f for f in files if f.endswith(".bpmn")],
@@ -98,49 +88,49 @@ def index() -> Any:
 @bp.get("/drafts")
 def drafts_page() -> Any:
     """Every process owner's edits waiting to be deployed: who, which files, when last saved."""
-    user = _owner()
-    return render_template("modeler/drafts.html", drafts=drafts.listing(_db()), me=user.username)
+    user = require_owner()
+    return render_template("modeler/drafts.html", drafts=drafts.listing(db()), me=user.username)
 
 
 @bp.get("/drafts/<owner>")
 def owner_drafts(owner: str) -> Any:
     """One owner's waiting edits as changes from the newest version (read only to the others)."""
-    user = _owner()
-    mine = drafts.listing(_db(), owner=owner, content=True)
-    newest = {name: content.decode("utf-8") for name, content in services.newest_files(_db()).items()}
+    user = require_owner()
+    mine = drafts.listing(db(), owner=owner, content=True)
+    newest = {name: content.decode("utf-8") for name, content in services.newest_files(db()).items()}
     edited = dict(newest, **{d.path: d.content or "" for d in mine})
     return render_template(
         "modeler/owner_drafts.html",
         owner=owner,
         own=owner == user.username,
         drafts=mine,
-        stale=drafts.stale(_db(), owner),
+        stale=drafts.stale(db(), owner),
         diffs=versioning.diff(newest, edited),
         line_diff=versioning.line_diff,
     )
 
 
 def _editor(template: str, path: str, **extra: Any) -> Any:
-    if path not in services.newest_files(_db()):
+    if path not in services.newest_files(db()):
         raise errors.NotFound(path)
     return render_template(template, path=path, **extra)
 
 
 @bp.get("/diagram")
 def diagram() -> Any:
-    _owner()
+    require_owner()
     return _editor("modeler/diagram.html", request.args.get("file", ""))
 
 
 @bp.get("/table")
 def table() -> Any:
-    _owner()
+    require_owner()
     return _editor("modeler/table.html", request.args.get("file", ""))
 
 
 @bp.get("/form")
 def form() -> Any:
-    _owner()
+    require_owner()
     name = request.args.get("name", "")
     return _editor("modeler/form.html", f"forms/{name}.schema.json", ui_path=f"forms/{name}.uischema.json", name=name)
 
@@ -193,10 +183,10 @@ def _read_durations(rows: list[modeling.Timescale]) -> tuple[dict[str, str], dic
 @bp.route("/timescales", methods=["GET", "POST"])
 def timescales() -> Any:
     """Each timescale as a number and a unit; a statutory one changes only once confirmed again."""
-    user = _owner()
+    user = require_owner()
     path = diagram_set.TIMESCALES_FILE
-    newest = services.newest_files(_db()).get(path)
-    mine = drafts.get(_db(), user.username, path)
+    newest = services.newest_files(db()).get(path)
+    mine = drafts.get(db(), user.username, path)
     text = mine.content if mine is not None else newest.decode("utf-8") if newest is not None else None
     if text is None:
         raise errors.NotFound(_("The newest version has no timescales file."))
@@ -223,7 +213,7 @@ def timescales() -> Any:
             new_text = modeling.with_durations(text, {(r.process_id, r.key): d for r, d in changed.items()})
             try:
                 drafts.save(
-                    _db(), user.username, path, new_text, revision=request.form.get("revision", 0, type=int), now=_now()
+                    db(), user.username, path, new_text, revision=request.form.get("revision", 0, type=int), now=now()
                 )
             except drafts.DraftChanged:
                 flash(
@@ -237,7 +227,7 @@ def timescales() -> Any:
                 )
             )
             return redirect(url_for("modeler.timescales"))
-    names = {p["id"]: p["name"] for v in services.list_versions(_db())[:1] for p in v["processes"]}
+    names = {p["id"]: p["name"] for v in services.list_versions(db())[:1] for p in v["processes"]}
     return render_template(
         "modeler/timescales.html",
         path=path,
@@ -275,32 +265,32 @@ def _shown(rows: list[modeling.Timescale], values: dict[str, str]) -> dict[str, 
 
 @bp.get("/versions")
 def versions() -> Any:
-    _owner(*modeling.VERSION_READERS)
-    return render_template("modeler/versions.html", versions=services.list_versions(_db()))
+    require_owner(*modeling.VERSION_READERS)
+    return render_template("modeler/versions.html", versions=services.list_versions(db()))
 
 
 @bp.get("/versions/<int:version_id>")
 def version(version_id: int) -> Any:
-    _owner(*modeling.VERSION_READERS)
+    require_owner(*modeling.VERSION_READERS)
     against = request.args.get("against", type=int)
-    info = modeling.version_info(_db(), version_id)
-    base = against if against is not None else modeling.predecessor(_db(), version_id)
-    found = modeling.version_diff(_db(), version_id, base)
+    info = modeling.version_info(db(), version_id)
+    base = against if against is not None else modeling.predecessor(db(), version_id)
+    found = modeling.version_diff(db(), version_id, base)
     return render_template(
         "modeler/version.html",
         info=info,
         against=base,
-        against_info=modeling.version_info(_db(), base) if base is not None else None,
+        against_info=modeling.version_info(db(), base) if base is not None else None,
         diffs=found,
-        versions=services.list_versions(_db()),
+        versions=services.list_versions(db()),
         line_diff=versioning.line_diff,
     )
 
 
 @bp.get("/versions/<int:version_id>.zip")
 def version_zip(version_id: int) -> Any:
-    _owner(*modeling.VERSION_READERS)
-    body = versioning.zip_bytes(modeling.version_files(_db(), version_id))
+    require_owner(*modeling.VERSION_READERS)
+    body = versioning.zip_bytes(modeling.version_files(db(), version_id))
     return Response(
         body,
         mimetype="application/zip",
@@ -310,8 +300,8 @@ def version_zip(version_id: int) -> Any:
 
 @bp.route("/versions/<int:version_id>/migrate", methods=["GET", "POST"])
 def migrate(version_id: int) -> Any:
-    user = _owner()
-    modeling.version_info(_db(), version_id)
+    user = require_owner()
+    modeling.version_info(db(), version_id)
     if request.method == "POST":
         reason = request.form.get("reason", "").strip()
         chosen = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
@@ -321,12 +311,12 @@ def migrate(version_id: int) -> Any:
         for instance_id in chosen:  # one transaction each: one refusal does not undo the others
             try:
                 modeling.migrate_instance(
-                    _db(),
+                    db(),
                     instance_id,
                     version_id,
                     reason=reason,
                     actor=user.username,
-                    now=_now(),
+                    now=now(),
                     step_seconds=current_app.config["CPRFLOW"].step_seconds,
                 )
                 flash(_("Review %(id)s moved to version %(version)s.", id=instance_id, version=version_id))
@@ -334,189 +324,6 @@ def migrate(version_id: int) -> Any:
                 flash(_("Review %(id)s not moved: %(reason)s", id=instance_id, reason=err.message))
         return redirect(url_for("modeler.migrate", version_id=version_id))
     previews = modeling.preview_migrations(
-        _db(), version_id, now=_now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
+        db(), version_id, actor=user.username, now=now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
     )
     return render_template("modeler/migrate.html", version_id=version_id, previews=previews)
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON for the editors' scripts (cookie and X-CSRFToken header; the API's error shape)
-
-
-@data_bp.errorhandler(errors.CprflowError)
-def _json_error(err: errors.CprflowError) -> Any:
-    status = next(s for kind, s in STATUS if isinstance(err, kind))
-    body: dict[str, Any] = {"code": err.code, "message": err.message, "fields": fields_of(err)}
-    # The editors mark problems on the element at fault, and offer to deploy over stale files.
-    if isinstance(err, errors.DeployRefused):
-        body["problems"] = schemas.ProblemOut(many=True).dump(err.problems)
-    if isinstance(err, drafts.DraftsStale):
-        body["stale"] = [_stale_out(s) for s in err.stale]
-    return jsonify(error=body), status
-
-
-@data_bp.errorhandler(ValidationError)
-def _json_invalid(err: ValidationError) -> Any:
-    return jsonify(
-        error={"code": "invalid_request", "message": "the request does not fit", "fields": pointers(err.messages)}
-    ), 422
-
-
-@data_bp.errorhandler(_SignIn)
-def _json_sign_in(_: Exception) -> Any:
-    return jsonify(error={"code": "unauthenticated", "message": "sign in first", "fields": {}}), 401
-
-
-def _json_body(schema: type[Any]) -> Any:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise MalformedRequest("the body must be a JSON object (Content-Type: application/json)")
-    check_storable(payload)
-    return schema().load(payload)
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when is not None else None
-
-
-def _draft_out(view: drafts.DraftView) -> dict[str, Any]:
-    return {
-        "owner": view.owner,
-        "path": view.path,
-        "revision": view.revision,
-        "saved_at": _iso(view.saved_at),
-        "base_version_id": view.base_version_id,
-    }
-
-
-def _stale_out(found: drafts.StaleFile) -> dict[str, Any]:
-    return {
-        "path": found.path,
-        "version_id": found.version_id,
-        "deployed_by": found.deployed_by,
-        "deployed_at": _iso(found.deployed_at),
-    }
-
-
-@data_bp.get("/file")
-def file() -> Any:
-    """A file of the newest version, with the signed-in owner's draft of it (what the editor
-    opens), whether a later deploy changed the file since that draft began, and who else is
-    editing it."""
-    user = _owner()
-    path = request.args.get("path", "")
-    files = services.newest_files(_db())
-    mine = drafts.get(_db(), user.username, path)
-    if path not in files and mine is None:
-        raise errors.NotFound(f"no file {path!r} in the newest version")
-    stale = [s for s in drafts.stale(_db(), user.username) if s.path == path]
-    others = [d for d in drafts.listing(_db()) if d.path == path and d.owner != user.username]
-    return jsonify(
-        path=path,
-        content=files[path].decode("utf-8") if path in files else None,
-        draft=dict(_draft_out(mine), content=mine.content) if mine is not None else None,
-        stale=_stale_out(stale[0]) if stale else None,
-        others=[_draft_out(d) for d in others],
-    )
-
-
-@data_bp.get("/drafts")
-def list_drafts() -> Any:
-    """The signed-in owner's drafts (with any a later deploy made stale) and every other owner's."""
-    user = _owner()
-    every = drafts.listing(_db())
-    return jsonify(
-        mine=[_draft_out(d) for d in every if d.owner == user.username],
-        others=[_draft_out(d) for d in every if d.owner != user.username],
-        stale=[_stale_out(s) for s in drafts.stale(_db(), user.username)],
-    )
-
-
-@data_bp.put("/drafts")
-def save_draft() -> Any:
-    user = _owner()
-    body = _json_body(schemas.DraftSaveRequest)
-    saved = drafts.save(_db(), user.username, body["path"], body["content"], revision=body["revision"], now=_now())
-    return jsonify(_draft_out(saved))
-
-
-@data_bp.post("/drafts/discard")
-def discard_drafts() -> Any:
-    user = _owner()
-    paths = _json_body(schemas.DraftDiscardRequest)["paths"]
-    return jsonify(discarded=drafts.discard(_db(), user.username, paths))
-
-
-@data_bp.post("/check")
-def check() -> Any:
-    """The deploy checks over the owner's saved drafts (or exactly the ``files`` given)."""
-    user = _owner()
-    body = _json_body(schemas.EditorCheckRequest)
-    if "files" in body:
-        report = modeling.check_edits(_db(), body["files"])
-        return jsonify(schemas.CheckOut().dump(report))
-    report = drafts.check(_db(), user.username)
-    return jsonify(
-        dict(
-            schemas.CheckOut().dump(report),
-            revisions={d.path: d.revision for d in drafts.listing(_db(), owner=user.username)},
-            stale=[_stale_out(s) for s in drafts.stale(_db(), user.username)],
-        )
-    )
-
-
-@data_bp.post("/deploy")
-def deploy() -> Any:
-    """Check and deploy the owner's drafts (or exactly the ``files`` given) with a note saying why."""
-    user = _owner()
-    body = _json_body(schemas.EditorDeployRequest)
-    if "files" in body:
-        note = drafts.require_note(body["note"])
-        result = modeling.deploy_edits(_db(), body["files"], actor=user.username, now=_now(), note=note)
-    else:
-        result = drafts.deploy(
-            _db(),
-            user.username,
-            note=body["note"],
-            now=_now(),
-            revisions=body.get("revisions"),
-            confirm_stale=body["confirm_stale"],
-        )
-    return jsonify(schemas.VersionOut().dump(result)), 201 if result.created else 200
-
-
-@data_bp.get("/operators")
-def list_operators() -> Any:
-    """What a service task may call: each operator with the parameters it needs and takes."""
-    _owner()
-    return jsonify(
-        operators=[
-            {"name": o.name, "required": sorted(o.required), "optional": sorted(o.optional), "doc": o.doc}
-            for o in sorted(operators.registry().values(), key=lambda o: o.name)
-        ]
-    )
-
-
-@data_bp.post("/form-preview")
-def form_preview() -> Any:
-    """The form as the staff task page would show it, rendered by the same code."""
-    _owner()
-    body = _json_body(schemas.FormPreviewRequest)
-    fields: dict[str, list[str]] = {}
-    parsed: dict[str, Any] = {}
-    for key in ("schema", "ui_schema"):
-        try:
-            parsed[key] = json.loads(body[key]) if body.get(key, "").strip() else None
-        except ValueError as err:
-            fields[f"/{key}"] = [f"not valid JSON: {err}"]
-    if isinstance(parsed.get("schema"), dict):
-        try:
-            Draft202012Validator.check_schema(parsed["schema"])
-        except SchemaError as err:
-            fields["/schema"] = [f"not a valid JSON Schema (2020-12): {err.message}"]
-    elif "/schema" not in fields:
-        fields["/schema"] = ["must be a JSON object"]
-    if fields:
-        raise errors.InvalidData("the form cannot be shown", fields=fields)
-    html = formrender.render_form(parsed["schema"], parsed.get("ui_schema") or {}, {}, {}, session.get("lang", "en"))
-    return jsonify(html=str(html))

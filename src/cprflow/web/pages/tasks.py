@@ -8,9 +8,10 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 
 from cprflow import services
-from cprflow.core.errors import Conflict, InvalidData, NotFound
+from cprflow.core import form_messages
+from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
 from cprflow.web import formrender
-from cprflow.web.common import db, now, signed_in, step_seconds
+from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
 from cprflow.web.pages.documents import posted_documents
 
 bp = Blueprint("tasks", __name__)
@@ -35,19 +36,31 @@ def my_tasks() -> Any:
     )
 
 
+def _closed(err: TaskClosed) -> Any:
+    """Someone else finished first: say who and when, and lead back to the case, with 409."""
+    return render_template("task_closed.html", closed=err, posted=request.method == "POST"), 409
+
+
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 def task(task_id: str) -> Any:
     user = signed_in()
     if "\x00" in task_id:  # no task has one, and PostgreSQL refuses to be asked
         raise NotFound(task_id)
-    # A post is usually a completion, which loads the workflow itself: do not load it twice.
-    detail = services.get_task(db(), task_id, actor=user.actor, with_values=request.method == "GET")
+    try:
+        return _task(task_id, user)
+    except TaskClosed as err:
+        return _closed(err)
+
+
+def _task(task_id: str, user: Any) -> Any:
+    if request.method == "GET":
+        detail = services.read_task(db(), task_id, actor=user.actor, now=now())
+    else:
+        detail = services.get_task(db(), task_id, actor=user.actor)
     lang = session.get("lang", "en")
     errors: dict[str, list[str]] = {}
     data = detail.data
-    if request.method == "GET":
-        services.record_read(db(), detail.task.instance_id, actor=user.username, now=now(), what=f"task {task_id}")
-    else:
+    if request.method == "POST":
         action = request.form.get("_action")
         try:  # files first, all or none: a refused file is named at its field and nothing is stored
             files, refused = (
@@ -61,23 +74,133 @@ def task(task_id: str) -> Any:
             if refused is not None:
                 raise refused
             if request.form.get("_add"):
-                data = formrender.add_row(data, request.form["_add"])
+                data = _add_row(data, request.form["_add"])
             elif action == "draft":
                 services.save_draft(db(), task_id, data, actor=user.actor, now=now())
                 flash(_("Draft saved."))
                 return redirect(url_for("tasks.task", task_id=task_id))
+            elif action == "complete" and (detail.ui_schema or {}).get(CHECK_ANSWERS) is True:
+                # a decision: shown back to be checked before it counts (kept meanwhile as a draft)
+                services.check_answers(db(), task_id, data, actor=user.actor, now=now())
+                services.save_draft(db(), task_id, data, actor=user.actor, now=now())
+                return redirect(url_for("tasks.check", task_id=task_id))
             elif action == "complete":
-                view = services.complete_task(
-                    db(), task_id, data, actor=user.actor, now=now(), step_seconds=step_seconds()
-                )
-                flash(_("Done: %(name)s.", name=detail.task.name))
-                return redirect(url_for("reviews.review", instance_id=view.id))
+                return _complete(detail, data, user)
         except InvalidData as err:
-            errors = err.fields or {"/": [err.message]}
-        except Conflict as err:
-            flash(err.message)
-            return redirect(url_for("tasks.my_tasks"))
+            errors = form_messages.explain(detail.schema, err, lang) or {"/": [err.message]}
+        except TaskClosed:
+            raise
+        except Conflict:
+            flash(_("Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."))
+            return redirect(url_for("tasks.task", task_id=task_id))
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
     form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
-    return render_template("task.html", task=detail.task, form_html=form_html, now=now()), (422 if errors else 200)
+    facts = [formrender.render_facts(f.title, f.title_cy, f.schema, f.values, lang) for f in detail.facts]
+    page = render_template("task.html", task=detail.task, detail=detail, facts=facts, form_html=form_html, now=now())
+    return page, (422 if errors else 200)
+
+
+CHECK_ANSWERS, WHAT_NEXT = "ui:checkAnswers", "ui:whatNext"
+
+
+def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
+    """Complete the task, then say what happens next: the form's own words, and who acts now."""
+    view = services.complete_task(db(), detail.task.id, data, actor=user.actor, now=now(), step_seconds=step_seconds())
+    flash(_("Done: %(name)s.", name=detail.task.name))
+    said = (detail.ui_schema or {}).get(WHAT_NEXT)
+    if isinstance(said, dict):
+        text = said.get(session.get("lang", "en")) or said.get("en")
+        if isinstance(text, str) and text:
+            flash(_("What happens next: %(text)s", text=text))
+    following = services.list_tasks(db(), instance_id=view.id)
+    for task in following:
+        flash(_("Next: %(task)s (%(lane)s).", task=task.name, lane=task.lane or ""))
+    if not following and view.status not in ("running", "suspended"):
+        flash(_("Nothing more is waiting in this review."))
+    return redirect(url_for("reviews.review", instance_id=view.id))
+
+
+def _answers(detail: Any) -> dict[str, Any]:
+    """The answers a person gives (never the read-only values the form only shows)."""
+    props = detail.schema.get("properties") or {}
+    return {k: v for k, v in detail.data.items() if isinstance(props.get(k), dict) and not props[k].get("readOnly")}
+
+
+@bp.route("/tasks/<task_id>/check", methods=["GET", "POST"])
+def check(task_id: str) -> Any:
+    """Check your answers: what the draft holds, shown back; confirming completes the task with it."""
+    user = signed_in()
+    try:
+        detail = services.get_task(db(), task_id, actor=user.actor)
+        if request.method == "POST":
+            try:
+                return _complete(detail, _answers(detail), user)
+            except InvalidData:  # the case moved on under the draft: back to the form, which says why
+                flash(_("Check the answers again: something has changed since."))
+                return redirect(url_for("tasks.task", task_id=task_id))
+            except TaskClosed:
+                raise
+            except Conflict:
+                flash(
+                    _(
+                        "Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."
+                    )
+                )
+                return redirect(url_for("tasks.task", task_id=task_id))
+    except TaskClosed as err:
+        return _closed(err)
+    lang = session.get("lang", "en")
+    answers = _answers(detail)
+    props = {k: v for k, v in (detail.schema.get("properties") or {}).items() if k in answers}
+    shown = formrender.render_facts(
+        detail.schema.get("title") or detail.task.name,
+        detail.schema.get("x-title-cy"),
+        {**detail.schema, "properties": props},
+        answers,
+        lang,
+    )
+    return render_template("task_check.html", task=detail.task, answers=shown)
+
+
+def _add_row(data: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """The "Add another" button's row, or a refusal naming the field when it names no list of this form."""
+    try:
+        return formrender.add_row(data, pointer)
+    except ValueError:
+        message = _("“Add another” (_add) does not name a list in this form.")
+        raise InvalidData(message, fields={"/_add": [message]}) from None
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str) -> Any:
+    """Take the task (so colleagues see it is in hand), or give it back."""
+    user = signed_in()
+    release = request.form.get("_action") == "release"
+    try:
+        services.claim_task(db(), task_id, actor=user.actor, now=now(), release=release)
+    except TaskClosed as err:
+        return _closed(err)
+    except Conflict:
+        flash(_("Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."))
+    else:
+        flash(_("You gave this task back.") if release else _("This task is yours."))
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/assign")
+def assign(task_id: str) -> Any:
+    """Give the task to a colleague who may work it (or to no one), for those who assign tasks."""
+    user = signed_in()
+    to = request.form.get("username") or None
+    try:
+        services.assign_task(db(), task_id, to, actor=user.actor, now=now())
+    except TaskClosed as err:
+        return _closed(err)
+    except InvalidData:
+        flash(_("Choose someone who may work this task."))
+    else:
+        flash(_("Task assigned.") if to else _("Task unassigned."))
+    return redirect(
+        safe_next(request.form.get("next")) if request.form.get("next") else url_for("tasks.task", task_id=task_id)
+    )

@@ -1,0 +1,179 @@
+"""Regular expressions written by process owners (form ``pattern`` keywords, anonymisation rules).
+
+They run on text people submit, so a pattern that backtracks catastrophically (``^(a|aa)+$``
+against 37 characters) could hold a worker for minutes. Three defences, all built on the ``regex``
+package:
+
+* **At deploy** every pattern is compiled and probed: run against long inputs built from the
+  pattern's own characters (``z`` for ``(z|z)+y``) and from common ones; a pattern that does not
+  finish within its share of a time budget is refused, and so is any left once the deploy's whole
+  budget for probing is spent (``Budget``).
+* **At run time** every search has a bound in **wall-clock** time. ``regex``'s own ``timeout``
+  counts the CPU time of the searching thread, which on a loaded machine is a fraction of the time
+  that passes (a 2 s timeout took 5-13 s), so the search runs in a worker thread with the GIL
+  released (``concurrent=True``, so the rest of the process carries on) while the caller waits at
+  most the bound; the abandoned search stops by itself at the same bound in CPU time.
+* Matches are capped (``MAX_MATCHES``), so a pattern matching everywhere cannot build a huge list.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import regex
+
+#: Most matches one search returns; a search that finds more is cut there.
+MAX_MATCHES = 10_000
+#: How long the probes of one pattern may take together at deploy (wall clock, seconds).
+PROBE_SECONDS = 0.25
+#: How long the probes of one whole deploy may take together (wall clock, seconds).
+DEPLOY_PROBE_SECONDS = 5.0
+#: Length of each probe input.
+PROBE_LENGTH = 3000
+_COMMON = ("a", "1", " ", "a1", "1 ", "a ", "0 1", "ab", "-", ".", "12 ", "AB1 ", "0")
+_CLASS_SAMPLES = {"d": "1", "w": "a", "s": " ", "D": "a", "W": "-", "S": "a"}
+_MAX_OWN = 16  # characters taken from the pattern itself
+
+
+class PatternTimeout(Exception):
+    """A search did not finish within its time bound."""
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """A small pool of search threads per process (made after any fork, never inherited)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=4, thread_name_prefix="cprflow-pattern"))
+        return _pool[1]
+
+
+def _collect(pattern: Any, text: str, seconds: float, stop: threading.Event) -> list[tuple[int, int, str]]:
+    found = []
+    for match in pattern.finditer(text, concurrent=True, timeout=seconds):
+        found.append((match.start(), match.end(), match.group()))
+        if len(found) >= MAX_MATCHES or stop.is_set():
+            break
+    return found
+
+
+def find_all(pattern: Any, text: str, seconds: float) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each match of a compiled ``regex`` pattern, or PatternTimeout if the
+    search takes longer than ``seconds`` of wall-clock time."""
+    if seconds <= 0:
+        raise PatternTimeout("no time left to search")
+    stop = threading.Event()
+    future: Future[list[tuple[int, int, str]]] = _executor().submit(_collect, pattern, text, seconds, stop)
+    try:
+        return future.result(timeout=seconds)
+    except (FutureTimeout, TimeoutError):
+        stop.set()
+        future.cancel()
+        raise PatternTimeout(f"the search took longer than {seconds:g}s") from None
+
+
+def search(pattern: Any, text: str, seconds: float) -> bool:
+    """Whether a compiled pattern matches anywhere in ``text`` (``re.search``), within ``seconds``."""
+    if seconds <= 0:
+        raise PatternTimeout("no time left to search")
+    future: Future[Any] = _executor().submit(pattern.search, text, concurrent=True, timeout=seconds)
+    try:
+        return future.result(timeout=seconds) is not None
+    except (FutureTimeout, TimeoutError):
+        future.cancel()
+        raise PatternTimeout(f"the search took longer than {seconds:g}s") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Deploy: compile and probe
+
+
+class Budget:
+    """The wall-clock time a deploy may spend probing patterns, shared by all of them."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.deadline = time.monotonic() + (DEPLOY_PROBE_SECONDS if seconds is None else seconds)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def probe_inputs(source: str) -> list[str]:
+    """Long inputs that make a backtracking pattern blow up: runs of the pattern's own characters
+    (and pairs of them) and of common ones, each ending in a character that breaks the match."""
+    own: list[str] = []
+    escaped = False
+    for char in source:
+        if escaped:
+            sample = _CLASS_SAMPLES.get(char, char if not char.isalpha() else "")
+            escaped = False
+        elif char == "\\":
+            escaped = True
+            continue
+        else:
+            sample = "a" if char == "." else char if char.isalnum() or char in " -_/:,@#'" else ""
+        if sample and sample not in own:
+            own.append(sample)
+    own = own[:_MAX_OWN]
+    units = [*own, *(a + b for a, b in zip(own, own[1:], strict=False)), *_COMMON]
+    tail = next(c for c in "!\x00~;" if c not in source)
+    inputs = []
+    for unit in dict.fromkeys(units):
+        inputs.append(unit * (PROBE_LENGTH // len(unit)) + tail)
+    return inputs
+
+
+def compile_checked(source: str, flags: int = 0, budget: Budget | None = None) -> tuple[Any, str | None]:
+    """(compiled pattern, None), or (None, what is wrong with it) for a deploy to refuse."""
+    try:
+        pattern = regex.compile(source, flags)
+    except (regex.error, ValueError, TypeError, OverflowError, RecursionError) as err:
+        return None, f"the pattern does not compile: {err}"
+    problem = probe(pattern, source, budget)
+    return (None, problem) if problem else (pattern, None)
+
+
+def probe(pattern: Any, source: str, budget: Budget | None = None) -> str | None:
+    """None if ``pattern`` gets through every probe input in time, else why not."""
+    own = time.monotonic() + PROBE_SECONDS
+    out_of_time = budget is not None and budget.deadline < own  # the deploy's budget binds first
+    deadline = budget.deadline if budget is not None and out_of_time else own
+    try:
+        for text in probe_inputs(source):
+            find_all(pattern, text, deadline - time.monotonic())
+    except PatternTimeout:
+        if out_of_time:
+            return "not checked: the deploy's time for checking patterns ran out (use fewer or simpler patterns)"
+        return (
+            f"the pattern backtracks catastrophically (over {PROBE_SECONDS:g}s on a test input of "
+            f"{PROBE_LENGTH:,} characters); simplify it"
+        )
+    return None
+
+
+def sources_in_schema(schema: Any, path: str = "") -> Iterable[tuple[str, str]]:
+    """(JSON pointer, pattern) of every ``pattern`` and ``patternProperties`` key in a JSON Schema."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            here = f"{path}/{key}"
+            if key == "pattern" and isinstance(value, str):
+                yield here, value
+            elif key == "patternProperties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    yield f"{here}/{name}", name
+                    yield from sources_in_schema(sub, f"{here}/{name}")
+            else:
+                yield from sources_in_schema(value, here)
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from sources_in_schema(item, f"{path}/{index}")

@@ -1,0 +1,123 @@
+"""Validation messages as people read them: GOV.UK wording from each field's title, in English and Welsh."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cprflow.core import form_messages, forms
+from cprflow.core.errors import InvalidData
+from tests.conftest import ROOT
+
+FORM = {
+    "type": "object",
+    "required": ["child_reference", "decision", "agreed", "referral_date", "agencies"],
+    "properties": {
+        "child_reference": {"type": "string", "title": "Child's reference", "x-title-cy": "Cyfeirnod y plentyn"},
+        "decision": {
+            "type": "string",
+            "title": "Decision",
+            "x-title-cy": "Penderfyniad",
+            "enum": ["concise", "extended"],
+            "x-enumNames": ["Concise review", "Extended review"],
+            "x-enumNames-cy": ["Adolygiad cryno", "Adolygiad estynedig"],
+        },
+        "agreed": {"type": "boolean", "const": True, "title": "The terms of reference are agreed"},
+        "referral_date": {"type": "string", "format": "date", "title": "Date of referral", "x-title-cy": "Dyddiad"},
+        "summary": {"type": "string", "title": "Summary", "maxLength": 10, "x-title-cy": "Crynodeb"},
+        "children": {"type": "integer", "title": "Number of children", "minimum": 1},
+        "NHS_number": {
+            "type": "string",
+            "title": "NHS number",
+            "pattern": "^[0-9]{10}$",
+            "x-errorMessages": {"pattern": "Enter the NHS number as 10 digits"},
+            "x-errorMessages-cy": {"pattern": "Rhowch y rhif GIG fel 10 digid"},
+        },
+        "agencies": {"type": "array", "title": "Agencies", "minItems": 1, "items": {"enum": ["police", "health"]}},
+    },
+    "additionalProperties": False,
+}
+
+
+def refused(data: dict[str, Any], schema: dict[str, Any] = FORM) -> InvalidData:
+    with pytest.raises(InvalidData) as caught:
+        forms.validate(schema, data)
+    return caught.value
+
+
+def test_missing_answers_say_enter_select_or_confirm_from_the_title() -> None:
+    err = refused({"agencies": []})
+    assert form_messages.explain(FORM, err) == {
+        "/child_reference": ["Enter child's reference"],
+        "/decision": ["Select decision"],
+        "/agreed": ["Confirm the terms of reference are agreed"],
+        "/referral_date": ["Enter date of referral"],
+        "/agencies": ["Select agencies"],
+    }
+    # the API keeps its own short words; only people get the sentences
+    assert err.fields["/child_reference"] == ["is required"]
+
+
+def test_a_wrong_answer_names_the_field_and_the_rule_never_the_validators_text() -> None:
+    data = {
+        "child_reference": "C-1",
+        "decision": "concise",
+        "agreed": False,
+        "referral_date": "2026-02-31",
+        "summary": "far too long a summary",
+        "children": 0,
+        "NHS_number": "12",
+        "agencies": ["police"],
+    }
+    worded = form_messages.explain(FORM, refused(data))
+    assert worded == {
+        "/agreed": ["Confirm the terms of reference are agreed"],
+        "/referral_date": ["Date of referral must be a real date"],
+        "/summary": ["Summary must be 10 characters or fewer"],
+        "/children": ["Number of children must be 1 or more"],
+        "/NHS_number": ["Enter the NHS number as 10 digits"],
+    }
+    assert "True was expected" not in json.dumps(worded)
+    number = form_messages.explain(FORM, refused({**data, "children": "two", "summary": "ok"}))
+    assert number["/children"] == ["Number of children must be a whole number"]
+
+
+def test_welsh_messages_use_the_welsh_title_and_override() -> None:
+    data = {"decision": "concise", "agreed": True, "referral_date": "31-2", "summary": "x" * 11, "NHS_number": "1"}
+    worded = form_messages.explain(FORM, refused({**data, "agencies": ["police"]}), "cy")
+    assert worded == {
+        "/child_reference": ["Rhowch cyfeirnod y plentyn"],
+        "/referral_date": ["Rhaid i dyddiad fod yn ddyddiad go iawn"],
+        "/summary": ["Rhaid i crynodeb fod yn 10 nod neu lai"],
+        "/NHS_number": ["Rhowch y rhif GIG fel 10 digid"],
+    }
+
+
+def test_a_choice_the_rules_exclude_lists_the_allowed_ones_by_name() -> None:
+    schema = {
+        **FORM,
+        "allOf": [{"then": {"properties": {"decision": {"enum": ["extended"]}}}, "if": {"required": ["decision"]}}],
+    }
+    data = {"child_reference": "C", "decision": "concise", "agreed": True, "referral_date": "2026-01-05"}
+    worded = form_messages.explain(schema, refused({**data, "agencies": ["health"]}, schema), "cy")
+    assert worded == {"/decision": ["Rhaid i penderfyniad fod yn un o: Adolygiad estynedig"]}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "forms").glob("*.schema.json")), ids=lambda p: p.name)
+def test_every_shipped_form_words_its_missing_answers_in_both_languages(path: Any) -> None:
+    schema = json.loads(path.read_text())
+    required = schema.get("required") or []
+    if not required:
+        return
+    err = refused({}, schema)
+    for lang in ("en", "cy"):
+        worded = form_messages.explain(schema, err, lang)
+        assert set(worded) == {f"/{k}" for k in required}
+        for messages in worded.values():
+            assert all(
+                m.split(" ", 1)[0]
+                in {"Enter", "Select", "Upload", "Confirm", "Rhowch", "Dewiswch", "Uwchlwythwch", "Cadarnhewch"}
+                for m in messages
+            ), messages
