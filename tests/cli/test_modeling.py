@@ -35,6 +35,7 @@ def test_export_writes_a_web_edit_back_to_processes(review_db: Database, tmp_pat
         "created": False,
         "content_hash": modeling.version_info(db, v2)["content_hash"],
         "processes": modeling.version_info(db, v2)["processes"],
+        "warnings": [],  # nothing lacks Welsh
     }
 
 

@@ -66,7 +66,8 @@ def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: 
     )
     result = services.deploy(ctx.db, diagrams, actor=actor, now=now(), note=(note or "").strip() or None)
     verb = "deployed as version" if result.created else "unchanged: still version"
-    out(ctx, result, [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+    lines = [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)]
+    out(ctx, result, [*lines, *(f"warning: {w}" for w in result.warnings)])
 
 
 @main.command("processes")

@@ -53,6 +53,8 @@ class DeployResult:
     created: bool
     content_hash: str
     processes: list[dict[str, Any]]
+    #: What the deploy did not refuse but people will notice (user tasks, lanes or forms without Welsh).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

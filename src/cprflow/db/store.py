@@ -11,7 +11,7 @@ import json
 import threading
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,6 +28,7 @@ from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
 from cprflow.db import audit
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
+from cprflow.diagrams import welsh
 
 INSTANCES = cast(Table, Instance.__table__)
 TASKS = cast(Table, UserTask.__table__)
@@ -58,6 +59,7 @@ class Version:
     specs: dict[str, str]  # process id -> that process's spec JSON
     forms: dict[str, Any]
     permissions: access.Permissions
+    welsh: welsh.WelshNames = field(default_factory=welsh.WelshNames)
 
 
 _versions: dict[tuple[str, int], Version] = {}
@@ -79,6 +81,7 @@ def deployed_version(session: Session, version_id: int) -> Version:
             permissions=access.Permissions.from_document(
                 json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
             ),
+            welsh=welsh.read(row.files),
         )
         with _versions_lock:
             _versions[key] = cached

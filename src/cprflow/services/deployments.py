@@ -6,6 +6,7 @@ is cached by the store.
 
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from cprflow.core.views import DeployResult
 from cprflow.db.database import Database
 from cprflow.db.models import ProcessVersion
 from cprflow.db.store import deployed_version, latest_version_with, record_event
-from cprflow.diagrams import diagram_set
+from cprflow.diagrams import diagram_set, welsh
 
 
 def deploy(
@@ -30,13 +31,13 @@ def deploy(
     with db.transaction(write=False) as session:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
         if existing is not None:
-            return DeployResult(existing.id, False, content_hash, existing.processes)
+            return DeployResult(existing.id, False, content_hash, existing.processes, _lacking_welsh(existing.files))
     checked = diagram_set.check(diagrams)  # slow; holds no lock
     listed = [{"id": p.id, "name": p.name, "file": p.file} for p in checked.processes]
     with db.transaction() as session:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
         if existing is not None:  # someone deployed the same set meanwhile
-            return DeployResult(existing.id, False, content_hash, existing.processes)
+            return DeployResult(existing.id, False, content_hash, existing.processes, _lacking_welsh(existing.files))
         version = ProcessVersion(
             content_hash=content_hash,
             deployed_at=now,
@@ -62,7 +63,7 @@ def deploy(
                 "note": note,
             },
         )
-        return DeployResult(version.id, True, content_hash, listed)
+        return DeployResult(version.id, True, content_hash, listed, _lacking_welsh(diagrams.files))
 
 
 def list_versions(db: Database) -> list[dict[str, Any]]:
@@ -97,6 +98,22 @@ def permissions(db: Database, version_id: int) -> access.Permissions:
         with db.transaction(write=False) as session:
             _permissions[key] = deployed_version(session, version_id).permissions
     return _permissions[key]
+
+
+def _lacking_welsh(files: dict[str, Any]) -> list[str]:
+    """What a deploy lists as still to do: user tasks, lanes and forms without Welsh."""
+    forms = {n.removeprefix("forms/"): json.loads(c) for n, c in files.items() if n.startswith("forms/")}
+    return welsh.missing(files, forms)
+
+
+def welsh_names(db: Database, version_id: int | None = None) -> welsh.WelshNames:
+    """The Welsh names of a version's tasks, lanes and processes (the newest version's if none given)."""
+    with db.transaction(write=False) as session:
+        if version_id is None:
+            version_id = session.scalar(select(func.max(ProcessVersion.id)))
+            if version_id is None:
+                return welsh.WelshNames()
+        return deployed_version(session, version_id).welsh
 
 
 def latest_permissions(db: Database, process_id: str) -> access.Permissions:

@@ -38,6 +38,7 @@ class VersionOut(Schema):
     created = fields.Boolean(required=True)
     content_hash = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
+    warnings = fields.List(fields.String(), dump_default=list)
 
 
 class ProcessList(Schema):
