@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cprflow.core.views import HOLDS_KEY
+from cprflow.core.views import holds_of
 
 #: How the register can be ordered: the key the page and the API accept -> (case data key or column,
 #: newest or largest first). ``None`` as key: the instance's own id.
@@ -56,5 +56,5 @@ def overdue(status: str, data: dict[str, Any], today: date) -> bool:
 
 
 def holds_running(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The case's holds that have not ended (processes/README.md, "Holds"), from its one record."""
-    return [h for h in data.get(HOLDS_KEY) or [] if isinstance(h, dict) and not h.get("ended_on")]
+    """The case's holds that have not ended (processes/README.md, "Holds")."""
+    return [h for h in holds_of(data) if not h.get("ended_on")]
