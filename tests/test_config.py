@@ -57,3 +57,21 @@ def test_a_value_that_is_not_a_number_stops_the_service_naming_it(monkeypatch: p
     monkeypatch.setenv("CPRFLOW_STEP_SECONDS", value)
     with pytest.raises(SystemExit, match=f"CPRFLOW_STEP_SECONDS must be a number, got '{value}'"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e999"])
+def test_a_number_without_a_bound_stops_the_service(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CPRFLOW_STEP_SECONDS", value)
+    with pytest.raises(SystemExit, match="CPRFLOW_STEP_SECONDS must be a number"):
+        Settings.from_env()
+    monkeypatch.delenv("CPRFLOW_STEP_SECONDS")
+    monkeypatch.setenv("CPRFLOW_PORT", value)  # an int setting: not a crash of int(nan) either
+    with pytest.raises(SystemExit, match="CPRFLOW_PORT must be a number"):
+        Settings.from_env()
+
+
+@pytest.mark.parametrize(("value", "on"), [("True", True), ("YES", True), (" 1 ", True), ("no", False), ("", False)])
+def test_switches_read_as_people_write_them(monkeypatch: pytest.MonkeyPatch, value: str, on: bool) -> None:
+    monkeypatch.setenv("CPRFLOW_SECURE_COOKIES", value)
+    monkeypatch.setenv("CPRFLOW_SMTP_STARTTLS", value)
+    assert (Settings.from_env().secure_cookies, MailSettings.from_env().smtp_starttls) == (on, on)
