@@ -29,3 +29,8 @@ def test_each_kind_is_recognised_and_reads_back(make: object, content_type: str)
 def test_a_pdf_drops_what_would_break_its_text_string() -> None:
     text = extraction.extract_text("application/pdf", samplefiles.pdf(r"a (bracketed) back\slash")) or ""
     assert "a bracketed backslash" in text
+
+
+def test_a_pdf_of_welsh_text_is_made_even_where_its_font_lacks_a_letter() -> None:
+    text = extraction.extract_text("application/pdf", samplefiles.pdf("Adolygiad Ymarfer Plant", "Dŵr a thŷ")) or ""
+    assert "Adolygiad Ymarfer Plant" in text and "D?r a th?" in text
