@@ -69,7 +69,7 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
     }
     assert data["action_plan_due"] == "2026-05-13"  # an absolute date: the new period does not touch it
     assert after.view().next_timer_at == after_day("2026-05-13")
-    assert after.open() == ["finalise_action_plan", "submit_final_report"]
+    assert after.open() == ["disseminate_learning", "finalise_action_plan", "submit_final_report"]
     moved = after.task("finalise_action_plan")
     assert moved.version_id == v2 and moved.due_at == task_before.due_at
     [event] = [e for e in after.events() if e.kind == "migrated"]
