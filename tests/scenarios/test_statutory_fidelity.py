@@ -402,3 +402,37 @@ def test_the_audit_records_the_effect_of_each_action(url: str) -> None:
     ]
     assert view.data["actions"][0]["effect"] == "Referrals now reach partners the same day."
     assert view.data["last_audit"]["making_a_difference"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. The area test
+
+
+def test_the_area_test_is_where_the_abuse_or_neglect_happened(url: str) -> None:
+    r = Review.start(url)
+    r.do("record_referral", cpr.referral(), "2026-01-05")
+    with cpr.opened(r.url) as db:
+        field = services.get_task(db, r.task("screen_referral").id).schema["properties"]["in_board_area"]
+    assert field["title"] == "Abuse or neglect known or suspected within this Board's area"
+    assert "normally resident" not in field["description"]
+    r.do("screen_referral", cpr.screening(in_area=False), "2026-01-08")
+    assert r.data()["review_type"] == "not_this_board"
+    assert r.open() == ["refer_to_other_board"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 14. Forums
+
+
+def test_the_letter_for_a_forum_calls_it_a_forum_and_promises_no_report(url: str) -> None:
+    from cprflow.features import documents
+
+    r = Review.start(url)
+    cpr.to_decision(r, register=False, abuse=False, mapf=True, decide="mapf")
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    with cpr.opened(url) as db, db.transaction(write=False) as session:
+        (letter,) = documents.list_for(session, r.id)
+        text = " ".join((documents.text(session, letter.id) or "").split())
+    assert "Multi-Agency Professional Forum" in text and "Fforwm Proffesiynol Amlasiantaethol" in text
+    assert "mapf" not in text.lower() and "Child Practice Review CPR" not in text
+    assert "final report" not in text and "action plan" not in text
