@@ -436,3 +436,19 @@ def test_the_letter_for_a_forum_calls_it_a_forum_and_promises_no_report(url: str
     assert "Multi-Agency Professional Forum" in text and "Fforwm Proffesiynol Amlasiantaethol" in text
     assert "mapf" not in text.lower() and "Child Practice Review CPR" not in text
     assert "final report" not in text and "action plan" not in text
+
+
+def test_a_stand_alone_forum_notifies_welsh_government(url: str) -> None:
+    forum = Review.start(url, "2026-02-01", process_id=cpr.FORUM)
+    assert forum.open() == ["notify_welsh_government"]
+    view = forum.do("notify_welsh_government", {"date_notified": "2026-02-02"}, "2026-02-02")
+    assert view.data["notified_date"] == "2026-02-02"
+    assert forum.open() == ["plan_forum"]
+
+
+def test_a_forum_decided_on_a_referral_is_not_notified_twice(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, register=False, abuse=False, mapf=True, decide="mapf")
+    view = r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    forum = Review.start(url, "2026-01-12", process_id=cpr.FORUM, data={"mapf_request": view.data["mapf_request"]})
+    assert forum.open() == ["plan_forum"]
