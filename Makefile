@@ -80,7 +80,8 @@ test: lint $(MO) $(VENDOR_STAMP)
 ## Run the security tests: bad-input corpus, API fuzzing, lockout, memory bound, role matrix, hostile
 ## diagrams and failing diagram code (`make test` runs them too).
 security: $(STAMP) $(MO)
-	$(BIN)/python -m pytest tests/security tests/web/api/test_role_matrix.py tests/diagrams/test_diagram_set.py tests/services/test_runtime_failures.py
+	$(BIN)/python -m pytest tests/security tests/web/api/test_role_matrix.py tests/diagrams/test_diagram_set.py tests/services/test_runtime_failures.py \
+		tests/services/test_timer_worker.py tests/features/test_anonymisation.py
 
 ## Run the benchmarks and print each figure against its target.
 bench: $(STAMP)

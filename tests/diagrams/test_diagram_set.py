@@ -18,6 +18,7 @@ from cprflow.db.models import Event
 from cprflow.diagrams import diagram_set
 from cprflow.services import deployments
 from tests.conftest import SAMPLE, T0, sample_diagrams
+from tests.scenarios import cpr
 
 BPMN = "processes/sample_case.bpmn"
 DMN = "processes/triage.dmn"
@@ -457,6 +458,22 @@ def test_call_activity_to_a_missing_process_is_refused_naming_the_call_activity(
     problem = problem_at(problems, BPMN, "followup")
     assert "no_such_process" in problem.message
     assert problem.line == line_of(root, BPMN, 'calledElement="no_such_process"')
+
+
+def test_form_rules_that_do_not_compile_and_message_schemas_not_found_are_refused(tmp_path: Path) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    rules = root / "forms" / "hold_ended.message.json"
+    rules.write_text(rules.read_text().replace("hold_id in [h['hold_id']", "hold_id in [h['hold_id'"))
+    bpmn = root / "processes" / "child_practice_review.bpmn"
+    bpmn.write_text(bpmn.read_text().replace('value="hold_started.message.json"', 'value="hold_begun.message.json"'))
+    with pytest.raises(DeployRefused) as caught:
+        diagram_set.check(read_set(root))
+    found = [(p.file, p.message) for p in caught.value.problems]
+    assert any(f == "forms/hold_ended.message.json" and m.startswith("x-rules/0/rule:") for f, m in found), found
+    assert (
+        "processes/child_practice_review.bpmn",
+        "message schema 'hold_begun.message.json' not found in forms/",
+    ) in found
 
 
 def test_facts_a_task_shows_must_name_a_form_and_fields_it_asks(db: Database, tmp_path: Path) -> None:

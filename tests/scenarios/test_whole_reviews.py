@@ -11,13 +11,16 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from cprflow import services
 from cprflow.core.access import Actor
 from cprflow.core.errors import Forbidden, InvalidData, NotFound
 from cprflow.db.database import Database
 from cprflow.features import timescales
-from cprflow.services import documents
+from cprflow.features.notifications import OUTBOX
+from cprflow.services import documents, users
+from tests.conftest import T0
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
     ALL_CLOSED,
@@ -271,3 +274,72 @@ def test_an_audit_cycle_timer_records_no_script_working_variables(url: str) -> N
     assert fired.detail["timers"] == ["audit_due"]
     assert not {"a", "s", "e"} & set(fired.detail["changes"])
     assert not {"a", "s", "e"} & set(r.data())
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. A referral handed over starts the next process, and the cases link
+
+
+def test_a_referral_routed_to_susr_starts_the_susr_with_the_referral_carried_over(url: str) -> None:
+    r = Review.start(url)
+    data = cpr.referral()
+    del data["review_framework"]  # from 1 October 2024 the default is a SUSR
+    view = r.do("record_referral", data, "2026-01-05")
+    assert (view.status, view.data["route"]) == ("completed", "susr")
+    link = view.data["follow_on"]
+    assert link["process_id"] == "single_unified_safeguarding_review"
+    susr = Review(url, link["instance_id"])
+    assert susr.data()["referred_from"] == {"instance_id": r.id, "process_id": cpr.CPR}
+    with cpr.opened(url) as db:
+        shown = services.get_task(db, susr.task("susr_record_referral").id).data
+    assert (shown["subject_reference"], shown["referral_date"]) == ("CPR-2026-017", "2026-01-05")
+    assert [e.detail for e in r.events() if e.kind == "follow_on_started"] == [link]
+
+
+def test_a_forum_requested_instead_of_a_review_starts_with_the_request(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, outcome="other", mapf=True, decide="mapf")
+    view = r.do("notify_welsh_government", {"date_notified": "2026-01-09"}, "2026-01-09")
+    assert view.status == "completed"
+    forum = Review(url, view.data["follow_on"]["instance_id"])
+    assert forum.view().process_id == cpr.FORUM
+    assert forum.data()["referred_from"]["instance_id"] == r.id
+    assert [(t.bpmn_id, t.lane) for t in forum.tasks()] == [("plan_forum", "Review Sub-Group")]
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Agencies are a list kept as data; a task nobody can see is reported
+
+
+def test_an_agency_not_on_the_list_is_refused_in_the_referral_and_in_accounts(url: str) -> None:
+    r = Review.start(url)
+    data = cpr.referral()
+    data["agencies_involved"] = [{"name": "Police"}, {"name": "health"}]
+    bad = refused(lambda: r.do("record_referral", data, "2026-01-05"))
+    assert list(bad.fields) == ["/agencies_involved/0/name"]
+    with cpr.opened(url) as db:
+        with pytest.raises(InvalidData) as caught:
+            users.add_user(db, "pc.two", password="a long test password", roles=["agency"], agency="Police", now=T0)
+        assert list(caught.value.fields) == ["/agency"]
+        users.add_user(db, "pc.one", password="a long test password", roles=["agency"], agency="police", now=T0)
+
+
+def test_a_timeline_task_no_account_can_see_is_reported_to_the_business_unit(url: str) -> None:
+    with cpr.opened(url) as db:
+        for username, roles, agency in (("bu@ctm.example", ["business_unit"], None), ("pc.one", ["agency"], "police")):
+            users.add_user(db, username, password="a long test password", roles=roles, agency=agency, now=T0)
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    unseen = [e.detail for e in r.events() if e.kind == "task_unseen"]
+    assert sorted((d["bpmn_id"], d["assignee"]) for d in unseen if d["lane"] == "Agencies") == [
+        ("submit_agency_timeline", "education"),
+        ("submit_agency_timeline", "health"),
+    ]
+    with cpr.opened(url) as db, db.transaction(write=False) as session:
+        told = session.execute(
+            select(OUTBOX.c.recipient, OUTBOX.c.kind).where(
+                OUTBOX.c.instance_id == r.id, OUTBOX.c.kind == "task_unseen"
+            )
+        ).all()
+    assert {row.recipient for row in told} == {"bu@ctm.example"}
+    assert len(told) == len(unseen)  # one report per task nobody can see, to the one Business Unit account

@@ -68,7 +68,8 @@ def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: 
         directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir
     )
     result = services.deploy(ctx.db, diagrams, actor=actor, now=now(), note=(note or "").strip() or None)
-    out(ctx, result, [result.message, *(f"  {p['id']}: {p['name']}" for p in result.processes)])
+    lines = [result.message, *(f"  {p['id']}: {p['name']}" for p in result.processes)]
+    out(ctx, result, [*lines, *(f"warning: {w}" for w in result.warnings)])
 
 
 @main.command("make-current")

@@ -34,7 +34,7 @@ def fields(schema: dict[str, Any], pointer: str = "") -> Iterator[tuple[str, str
     for key, node in props.items():
         if not isinstance(node, dict):
             continue
-        here = f"{pointer}/{key}"
+        here = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"  # a JSON pointer, as forms name fields
         spec = node.get(KEY)
         if isinstance(spec, dict) and isinstance(spec.get("slot"), str):
             yield here, spec["slot"]
@@ -99,7 +99,7 @@ def _at(data: Any, pointer: str) -> Any:
     for part in pointer.strip("/").split("/"):
         if not isinstance(data, dict):
             return None
-        data = data.get(part)
+        data = data.get(part.replace("~1", "/").replace("~0", "~"))
     return data
 
 

@@ -58,6 +58,8 @@ class DeployResult:
     current_version_id: int | None = None
     #: What happened, in a sentence for the person who deployed.
     message: str = ""
+    #: What the deploy did not refuse but people will notice (user tasks, lanes or forms without Welsh).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def current(self) -> bool:

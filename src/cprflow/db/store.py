@@ -28,7 +28,7 @@ from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
 from cprflow.db import audit
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
-from cprflow.diagrams import diagram_set
+from cprflow.diagrams import diagram_set, welsh
 
 INSTANCES = cast(Table, Instance.__table__)
 TASKS = cast(Table, UserTask.__table__)
@@ -61,6 +61,7 @@ class Version:
     permissions: access.Permissions
     #: message name -> the schema its payload must fit (a file in ``forms``), as the diagrams name them
     message_schemas: dict[str, str] = field(default_factory=dict)
+    welsh: welsh.WelshNames = field(default_factory=welsh.WelshNames)
 
 
 _versions: dict[tuple[str, int], Version] = {}
@@ -83,6 +84,7 @@ def deployed_version(session: Session, version_id: int) -> Version:
                 json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
             ),
             message_schemas=diagram_set.read_message_schemas(row.files),
+            welsh=welsh.read(row.files),
         )
         with _versions_lock:
             _versions[key] = cached

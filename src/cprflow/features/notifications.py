@@ -401,6 +401,11 @@ def notify_operator(step: operators.StepContext, params: dict[str, Any]) -> Any:
     return {"template": template}
 
 
+def task_context(settings: MailSettings, task: Any, reference: str) -> dict[str, Any]:
+    """What a task's email may say of it (the template variables)."""
+    return _task_context(settings, task, reference)
+
+
 def _task_context(settings: MailSettings, task: Any, reference: str) -> dict[str, Any]:
     due = task.due_at
     return {

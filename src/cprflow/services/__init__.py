@@ -9,7 +9,14 @@ named here too, so callers write ``services.complete_task(...)``.
 from __future__ import annotations
 
 from cprflow.core.views import DeployResult, EventView, InstanceView, TaskView
-from cprflow.services.deployments import deploy, latest_permissions, list_versions, newest_files, permissions
+from cprflow.services.deployments import (
+    deploy,
+    latest_permissions,
+    list_versions,
+    newest_files,
+    permissions,
+    welsh_names,
+)
 from cprflow.services.instances import (
     get_instance,
     list_events,
@@ -59,4 +66,5 @@ __all__ = [
     "send_message",
     "set_status",
     "start_instance",
+    "welsh_names",
 ]

@@ -6,6 +6,7 @@ is cached by the store.
 
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from cprflow.core.views import DeployResult
 from cprflow.db.database import Database
 from cprflow.db.models import ProcessVersion
 from cprflow.db.store import CURRENT_FIRST, current_version_id, deployed_version, latest_version_with, record_event
-from cprflow.diagrams import diagram_set
+from cprflow.diagrams import diagram_set, welsh
 
 
 def deploy(
@@ -70,6 +71,7 @@ def deploy(
             listed,
             version.id,
             f"deployed as version {version.id}: new reviews start on it",
+            _lacking_welsh(diagrams.files),
         )
 
 
@@ -84,7 +86,9 @@ def _unchanged(session: Any, existing: ProcessVersion) -> DeployResult:
             f"version {current}. To start them on version {existing.id} again, make it current "
             f"(POST /api/versions/{existing.id}/current, or: cprflow make-current {existing.id})"
         )
-    return DeployResult(existing.id, False, existing.content_hash, existing.processes, current, message)
+    return DeployResult(
+        existing.id, False, existing.content_hash, existing.processes, current, message, _lacking_welsh(existing.files)
+    )
 
 
 def make_current(db: Database, version_id: int, *, actor: str, now: datetime, note: str | None = None) -> DeployResult:
@@ -114,6 +118,7 @@ def make_current(db: Database, version_id: int, *, actor: str, now: datetime, no
             version.processes,
             version.id,
             f"version {version_id} is current: new reviews start on it (version {before} was current before)",
+            _lacking_welsh(version.files),
         )
 
 
@@ -150,6 +155,22 @@ def permissions(db: Database, version_id: int) -> access.Permissions:
         with db.transaction(write=False) as session:
             _permissions[key] = deployed_version(session, version_id).permissions
     return _permissions[key]
+
+
+def _lacking_welsh(files: dict[str, Any]) -> list[str]:
+    """What a deploy lists as still to do: user tasks, lanes and forms without Welsh."""
+    forms = {n.removeprefix("forms/"): json.loads(c) for n, c in files.items() if n.startswith("forms/")}
+    return welsh.missing(files, forms)
+
+
+def welsh_names(db: Database, version_id: int | None = None) -> welsh.WelshNames:
+    """The Welsh names of a version's tasks, lanes and processes (the newest version's if none given)."""
+    with db.transaction(write=False) as session:
+        if version_id is None:
+            version_id = session.scalar(select(func.max(ProcessVersion.id)))
+            if version_id is None:
+                return welsh.WelshNames()
+        return deployed_version(session, version_id).welsh
 
 
 def latest_permissions(db: Database, process_id: str) -> access.Permissions:

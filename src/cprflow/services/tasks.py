@@ -231,18 +231,17 @@ def _workers(session: Session, perms: access.Permissions, task: Any) -> tuple[Pe
     )
 
 
+_TASK_WITH_INSTANCE = (
+    select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+    .where(TASKS.c.id == bindparam("task_id"))
+)
+
+
 def _workable_task(session: Session, actor: access.Caller | None, task_id: str) -> Any:
     """The open task, if the caller may act on it. Access is decided first, whether the task is open
     or closed: someone who may not read the case must not learn from a 409 that the task exists."""
-    row = (
-        session.connection()
-        .execute(
-            select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
-            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
-            .where(TASKS.c.id == task_id)
-        )
-        .first()
-    )
+    row = session.connection().execute(_TASK_WITH_INSTANCE, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
     guards.require_work(session, actor, row, row.instance_version, row.instance_data)

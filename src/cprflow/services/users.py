@@ -22,6 +22,7 @@ from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
 from cprflow.db.database import Database
 from cprflow.db.models import ROLES, ExternalIdentity, User
 from cprflow.db.store import record_event
+from cprflow.features import agencies
 from cprflow.services import throttle
 
 _hasher = PasswordHasher()
@@ -138,6 +139,7 @@ def add_user(
     with db.transaction() as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidData(f"user '{username}' already exists", fields={"/username": ["is taken"]})
+        agencies.check_account_agency(session, agency)
         user = User(
             username=username,
             display_name=display_name or username,
@@ -310,6 +312,8 @@ def set_roles(db: Database, username: str, roles: list[str], agency: str | None 
         user = _user(session, username)
         agency = agency if agency is not None else user.agency
         _check_roles(roles, agency)
+        if agency != user.agency:
+            agencies.check_account_agency(session, agency)
         user.roles, user.agency = sorted(set(roles)), agency
         user.token_version += 1
         return _view(user)

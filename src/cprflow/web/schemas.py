@@ -43,6 +43,7 @@ class VersionOut(Schema):
     current = fields.Boolean(required=True)
     current_version_id = fields.Integer(allow_none=True, required=True)
     message = fields.String(required=True)
+    warnings = fields.List(fields.String(), dump_default=list)
 
 
 class MakeCurrentRequest(Schema):

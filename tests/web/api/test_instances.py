@@ -128,7 +128,9 @@ def test_events(call: Call, web_db: Database) -> None:
     body = call("GET", f"/api/instances/{view.id}/events", "auditor", 200)
     assert [e["kind"] for e in body["events"]] == ["started", "task_completed"]
     assert body["page"] == 1
-    assert body["events"][1]["detail"]["data"] == CASE
+    recorded = body["events"][1]["detail"]["data"]  # what was submitted, and what the system knew
+    assert {k: v for k, v in recorded.items() if not k.startswith("completed_")} == CASE
+    assert (recorded["completed_by"], recorded["completed_by_agency"]) == ("intake", None)
     again = call("GET", f"/api/instances/{view.id}/events", "auditor", 200)
     assert [e["kind"] for e in again["events"]] == ["started", "task_completed", "case_read"]
     assert again["events"][2]["actor"] == "auditor" and again["events"][2]["detail"] == {"what": "events"}

@@ -95,9 +95,23 @@ def _task(task_id: str, user: Any) -> Any:
             return redirect(url_for("tasks.task", task_id=task_id))
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
-    form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
+    form_html = formrender.render_form(
+        detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data, case=detail.instance_data
+    )
     facts = [formrender.render_facts(f.title, f.title_cy, f.schema, f.values, lang) for f in detail.facts]
-    page = render_template("task.html", task=detail.task, detail=detail, facts=facts, form_html=form_html, now=now())
+    # The diagram's instructions are English; a Welsh page shows the form's Welsh description instead.
+    welsh = detail.schema.get("x-description-cy") if lang == "cy" else None
+    instructions = welsh if isinstance(welsh, str) and welsh else detail.task.instructions
+    page = render_template(
+        "task.html",
+        task=detail.task,
+        detail=detail,
+        facts=facts,
+        form_html=form_html,
+        now=now(),
+        instructions=instructions,
+        instructions_lang="en" if lang == "cy" and instructions == detail.task.instructions else None,
+    )
     return page, (422 if errors else 200)
 
 
@@ -107,15 +121,23 @@ CHECK_ANSWERS, WHAT_NEXT = "ui:checkAnswers", "ui:whatNext"
 def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
     """Complete the task, then say what happens next: the form's own words, and who acts now."""
     view = services.complete_task(db(), detail.task.id, data, actor=user.actor, now=now(), step_seconds=step_seconds())
-    flash(_("Done: %(name)s.", name=detail.task.name))
+    lang = session.get("lang", "en")
+    names = services.welsh_names(db(), detail.task.version_id)
+    flash(_("Done: %(name)s.", name=names.task(detail.task.bpmn_id, detail.task.name, lang)))
     said = (detail.ui_schema or {}).get(WHAT_NEXT)
     if isinstance(said, dict):
-        text = said.get(session.get("lang", "en")) or said.get("en")
+        text = said.get(lang) or said.get("en")
         if isinstance(text, str) and text:
             flash(_("What happens next: %(text)s", text=text))
     following = services.list_tasks(db(), instance_id=view.id)
     for task in following:
-        flash(_("Next: %(task)s (%(lane)s).", task=task.name, lane=task.lane or ""))
+        flash(
+            _(
+                "Next: %(task)s (%(lane)s).",
+                task=names.task(task.bpmn_id, task.name, lang),
+                lane=names.lane(task.lane, lang) or "",
+            )
+        )
     if not following and view.status not in ("running", "suspended"):
         flash(_("Nothing more is waiting in this review."))
     return redirect(url_for("reviews.review", instance_id=view.id))
