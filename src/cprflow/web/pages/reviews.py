@@ -5,39 +5,33 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from cprflow import services
 from cprflow.core import register as reg
+from cprflow.core.errors import InstanceNotActive, InvalidData, NotFound
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
 from cprflow.services import documents
+from cprflow.services.instances import case_actions
 from cprflow.web import labels, schemas
-from cprflow.web.common import PAGE_SIZE, attachment, db, known_id, now, register_filters, schema_of, signed_in
+from cprflow.web.common import (
+    PAGE_SIZE,
+    attachment,
+    db,
+    known_id,
+    now,
+    register_filters,
+    schema_of,
+    signed_in,
+    step_seconds,
+)
+from cprflow.web.pages import casefile
 
 bp = Blueprint("reviews", __name__)
-
-
-def _timescales(data: dict[str, Any], today: date) -> list[dict[str, Any]]:
-    """Every ``*_due`` date the diagrams keep, with the days left until it."""
-    rows = []
-    for key, value in sorted(data.items()):
-        if not key.endswith("_due") or not isinstance(value, str):
-            continue
-        try:
-            due = date.fromisoformat(value[:10])
-        except ValueError:
-            continue
-        rows.append(
-            {
-                "label": key.removesuffix("_due").replace("_", " ").capitalize(),
-                "due": due.isoformat(),
-                "days_left": (due - today).days,
-            }
-        )
-    return rows
 
 
 def _findings_of(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -134,30 +128,152 @@ def register() -> Any:
     ), (422 if errors else 200)
 
 
+SECTIONS = ("overview", "tasks", "documents", "timeline", "holds", "timescales", "decisions")
+HOLD_TYPES = ("criminal", "coroner", "disciplinary", "other")
+HOLD_SCOPES = ("practitioner_contact", "family_contact", "learning_event", "publication")
+
+
 @bp.get("/reviews/<int:instance_id>")
 def review(instance_id: int) -> Any:
+    return _case_page(instance_id, "overview")
+
+
+@bp.get("/reviews/<int:instance_id>/<any(tasks,documents,timeline,holds,timescales,decisions):section>")
+def case_section(instance_id: int, section: str) -> Any:
+    return _case_page(instance_id, section)
+
+
+def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     user = signed_in()
     known_id(instance_id)
     view = services.get_instance(db(), instance_id, actor=user.actor)
-    services.record_read(db(), instance_id, actor=user.username, now=now(), what="review page")
-    status_labels = {
-        "running": _("In progress"),
-        "waiting": _("Waiting"),
-        "completed": _("Completed"),
-        "error": _("Needs an administrator"),
-        "suspended": _("Suspended"),
-        "terminated": _("Terminated"),
-    }
-    holds = view.data.get("holds") if isinstance(view.data.get("holds"), list) else []
+    services.record_read(db(), instance_id, actor=user.username, now=now(), what=f"case page ({section})")
+    today = now().date()
+    extra: dict[str, Any] = {}
+    if section == "documents":
+        extra["documents"] = documents.latest(db(), user.actor, instance_id)
+        extra["findings"] = _findings_of(view.data)
+    if section == "timeline":
+        try:
+            extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
+        except NotFound:  # reads the parts of the case its tasks need, not the whole history
+            extra["events"] = None
     return render_template(
-        "review.html",
+        "case.html",
         instance=view,
-        status_label=status_labels.get(view.status, view.status),
-        timescales=_timescales(view.data, now().date()),
-        holds=[h for h in holds if isinstance(h, dict)],
-        documents=documents.latest(db(), user.actor, instance_id),
-        findings=_findings_of(view.data),
-    )
+        section=section,
+        sections=SECTIONS,
+        case=casefile.identity(view, today),
+        timescales=casefile.timescales(view, today),
+        holds=casefile.holds(view),
+        decisions=casefile.decisions(view),
+        actions=case_actions(db(), instance_id, actor=user.actor),
+        hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
+        hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
+        errors=errors or {},
+        form=request.form,
+        today=today,
+        event_title=_event_title,
+        **extra,
+    ), status
+
+
+def _event_title(event: Any) -> str:
+    """What happened, in the reader's language (task names as the diagram names them)."""
+    detail = event.detail or {}
+    messages = {"hold_started": _("Hold started"), "hold_ended": _("Hold ended")}
+    titles = {
+        "started": lambda: _("Case started"),
+        "task_completed": lambda: _("%(name)s: done", name=detail.get("name") or detail.get("bpmn_id")),
+        "message_received": lambda: messages.get(
+            detail.get("name"), _("Message received: %(name)s", name=detail.get("name"))
+        ),
+        "status_changed": lambda: _("Status changed to %(status)s", status=labels.label("status", detail.get("to"))),
+        "timer_fired": lambda: _("A date was reached"),
+        "data_fixed": lambda: _("Case data corrected"),
+        "migrated": lambda: _("Moved to a newer version of the process"),
+        "error": lambda: _("An error stopped the case"),
+    }
+    return titles[event.kind]() if event.kind in titles else event.kind.replace("_", " ").capitalize()
+
+
+_SCOPE_NAMES = {
+    "practitioner_contact": _l("Contact with practitioners"),
+    "family_contact": _l("Contact with the family"),
+    "learning_event": _l("The learning event"),
+    "publication": _l("Publication"),
+}
+
+
+@bp.post("/reviews/<int:instance_id>/holds")
+def start_hold(instance_id: int) -> Any:
+    """Record a hold for parallel proceedings (processes/README.md, "Holds"): the person and the
+    next hold number come from what the system knows."""
+    user = signed_in()
+    known_id(instance_id)
+    view = services.get_instance(db(), instance_id, actor=user.actor)
+    form = request.form
+    errors = {}
+    if form.get("type") not in HOLD_TYPES:
+        errors["type"] = _("Select the kind of proceedings")
+    if not form.get("reason", "").strip():
+        errors["reason"] = _("Enter why the review is on hold")
+    scope = [s for s in form.getlist("scope") if s in HOLD_SCOPES]
+    if not scope:
+        errors["scope"] = _("Select what the hold stops")
+    if errors:
+        return _case_page(instance_id, "holds", errors, 422)
+    payload = {
+        "hold_id": f"H{len(casefile.holds(view)) + 1}",
+        "type": form["type"],
+        "reason": form["reason"].strip(),
+        "authorised_by": user.display_name,
+        "scope": scope,
+    }
+    return _send(instance_id, "hold_started", payload, _("Hold started."))
+
+
+@bp.post("/reviews/<int:instance_id>/holds/<hold_id>/end")
+def end_hold(instance_id: int, hold_id: str) -> Any:
+    user = signed_in()
+    known_id(instance_id)
+    if not request.form.get("reason", "").strip():
+        return _case_page(instance_id, "holds", {f"end-{hold_id}": _("Enter why the hold has ended")}, 422)
+    payload = {"hold_id": hold_id, "reason": request.form["reason"].strip(), "ended_by": user.display_name}
+    return _send(instance_id, "hold_ended", payload, _("Hold ended."))
+
+
+def _send(instance_id: int, message: str, payload: dict[str, Any], done: str) -> Any:
+    user = signed_in()
+    try:
+        services.send_message(
+            db(), instance_id, message, payload, actor=user.actor, now=now(), step_seconds=step_seconds()
+        )
+    except InvalidData as err:
+        return _case_page(instance_id, "holds", {"hold": err.message}, 422)
+    flash(done)
+    return redirect(url_for("reviews.case_section", instance_id=instance_id, section="holds"))
+
+
+@bp.post("/reviews/<int:instance_id>/status")
+def change_status(instance_id: int) -> Any:
+    """Suspend, resume or terminate the case, with the reason recorded (administrators)."""
+    user = signed_in()
+    known_id(instance_id)
+    action = request.form.get("action", "")
+    if action not in ("suspend", "resume", "terminate"):
+        return _case_page(instance_id, "overview", {"action": _("Choose one of the options")}, 422)
+    if not request.form.get("reason", "").strip():
+        return _case_page(instance_id, "overview", {"reason": _("Enter the reason")}, 422)
+    try:
+        services.set_status(db(), instance_id, action, reason=request.form["reason"], actor=user.actor, now=now())
+    except InstanceNotActive:
+        flash(_("The case has changed since the page was shown: nothing was done."))
+    else:
+        flash(
+            {"suspend": _("Case suspended."), "resume": _("Case resumed."), "terminate": _("Case terminated.")}[action]
+        )
+    return redirect(url_for("reviews.review", instance_id=instance_id))
 
 
 @bp.get("/reviews/<int:instance_id>/documents/<int:document_id>")
