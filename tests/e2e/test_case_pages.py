@@ -68,13 +68,13 @@ def test_a_hold_is_started_and_ended_from_the_case_page(browser: Any, live_db: D
     page.get_by_label("The learning event").check()
     page.get_by_label("Why the review is on hold").fill("Charging decision pending")
     page.get_by_role("button", name="Start the hold").click()
-    assert page.get_by_role("status").filter(has_text="Hold started.").is_visible()
+    page.get_by_role("status").filter(has_text="Hold started.").wait_for()
     assert page.locator(".moj-identity-bar").get_by_text("On hold").is_visible()
     page.screenshot(path=str(ARTIFACTS / "case-hold-started.png"), full_page=True)
 
     page.get_by_label("Why hold H1 has ended").fill("Charging decision made")
     page.get_by_role("button", name="End hold H1").click()
-    assert page.get_by_role("status").filter(has_text="Hold ended.").is_visible()
+    page.get_by_role("status").filter(has_text="Hold ended.").wait_for()
     assert page.locator(".moj-identity-bar").get_by_text("On hold").count() == 0
     [hold] = review.data()["holds"]
     assert hold["ended_on"] and hold["end_reason"] == "Charging decision made"
@@ -88,25 +88,45 @@ def test_an_administrator_suspends_and_resumes_with_a_reason(browser: Any, live_
     page.goto(f"/reviews/{review.id}")
     page.get_by_label("Reason, recorded in the case's history").fill("The family asked for a pause")
     page.get_by_role("button", name="Suspend").click()
-    assert page.get_by_role("status").filter(has_text="Case suspended.").is_visible()
+    page.get_by_role("status").filter(has_text="Case suspended.").wait_for()
     assert page.locator(".moj-identity-bar").get_by_text("Suspended").is_visible()
     page.get_by_label("Reason, recorded in the case's history").fill("The family is ready")
     page.get_by_role("button", name="Resume").click()
-    assert page.get_by_role("status").filter(has_text="Case resumed.").is_visible()
+    page.get_by_role("status").filter(has_text="Case resumed.").wait_for()
     page.get_by_role("link", name="Timeline", exact=True).click()
     timeline = page.locator(".moj-timeline").inner_text()
     assert "Reason: The family is ready" in timeline and "Reason: The family asked for a pause" in timeline
 
 
+def test_the_board_chair_finds_an_overdue_review_from_the_overview(browser: Any, live_db: Database) -> None:
+    add_user(live_db, "chair", "board_chair")
+    review = notified_review(live_db)  # referred on 5 January: six months passed without completion
+    page = browser()
+    sign_in(page, "chair")  # nothing waits for the Chair: the overview is where they land
+    page.get_by_role("heading", level=1, name="Board overview").wait_for()
+    overdue = page.get_by_role("region", name="Past the 6-month date")
+    overdue.get_by_role("link", name="CPR-E2E-700").click()
+    assert page.url.endswith(f"/reviews/{review.id}")
+    bar = page.locator(".moj-identity-bar")
+    assert bar.get_by_text("Overdue").is_visible() and bar.get_by_text("CPR-E2E-700").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "case-chair-overdue.png"), full_page=True)
+
+
 def test_the_case_pages_pass_axe_and_fit_a_phone_in_english_and_welsh(browser: Any, live_db: Database) -> None:
     if not AXE.exists():
         pytest.skip("axe-core is not installed: run make assets (npm ci installs the dev dependency)")
-    add_user(live_db, "bu", "business_unit")
+    add_user(live_db, "bu", "business_unit", "admin")
     review = notified_review(live_db)
     review.send("hold_started", cpr.hold("H1", ["learning_event"]), "2026-01-13")
-    pages = ["/tasks", "/reviews", "/reviews?overdue=true&year=20x", f"/reviews/{review.id}"] + [
-        f"/reviews/{review.id}/{s}" for s in ("tasks", "documents", "timeline", "holds", "timescales", "decisions")
-    ]
+    pages = [
+        "/tasks",
+        "/overview",
+        "/reports/timescales",
+        "/audit/verify",
+        "/reviews",
+        "/reviews?overdue=true&year=20x",
+        f"/reviews/{review.id}",
+    ] + [f"/reviews/{review.id}/{s}" for s in ("tasks", "documents", "timeline", "holds", "timescales", "decisions")]
     page = browser(bypass_csp=True, viewport={"width": 375, "height": 800})
     sign_in(page, "bu")
     found: list[str] = []

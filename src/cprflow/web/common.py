@@ -206,5 +206,5 @@ def safe_next(target: str | None) -> str:
     return (
         target
         if target and not parsed.scheme and not parsed.netloc and target.startswith("/")
-        else url_for("tasks.my_tasks")
+        else url_for("account.home")
     )

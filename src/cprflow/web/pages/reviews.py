@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,9 +12,10 @@ from marshmallow import ValidationError
 
 from cprflow import services
 from cprflow.core import register as reg
-from cprflow.core.errors import InstanceNotActive, InvalidData, NotFound
+from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
+from cprflow.features import timescales
 from cprflow.services import documents
 from cprflow.services.instances import case_actions
 from cprflow.web import labels, schemas
@@ -211,6 +212,7 @@ def start_hold(instance_id: int) -> Any:
     next hold number come from what the system knows."""
     user = signed_in()
     known_id(instance_id)
+    _require(instance_id, "hold_started")
     view = services.get_instance(db(), instance_id, actor=user.actor)
     form = request.form
     errors = {}
@@ -237,10 +239,20 @@ def start_hold(instance_id: int) -> Any:
 def end_hold(instance_id: int, hold_id: str) -> Any:
     user = signed_in()
     known_id(instance_id)
+    _require(instance_id, "hold_ended")
     if not request.form.get("reason", "").strip():
         return _case_page(instance_id, "holds", {f"end-{hold_id}": _("Enter why the hold has ended")}, 422)
     payload = {"hold_id": hold_id, "reason": request.form["reason"].strip(), "ended_by": user.display_name}
     return _send(instance_id, "hold_ended", payload, _("Hold ended."))
+
+
+def _require(instance_id: int, action: str) -> None:
+    """Refuse at once what the person may not do (before checking what they typed)."""
+    user = signed_in()
+    allowed = case_actions(db(), instance_id, actor=user.actor)
+    if not (allowed.admin if action == "admin" else action in allowed.send):
+        services.get_instance(db(), instance_id, actor=user.actor)  # who may not read it learns nothing
+        raise Forbidden(f"your roles may not {action.replace('_', ' ')} here")
 
 
 def _send(instance_id: int, message: str, payload: dict[str, Any], done: str) -> Any:
@@ -260,6 +272,7 @@ def change_status(instance_id: int) -> Any:
     """Suspend, resume or terminate the case, with the reason recorded (administrators)."""
     user = signed_in()
     known_id(instance_id)
+    _require(instance_id, "admin")
     action = request.form.get("action", "")
     if action not in ("suspend", "resume", "terminate"):
         return _case_page(instance_id, "overview", {"action": _("Choose one of the options")}, 422)
@@ -282,3 +295,35 @@ def document(instance_id: int, document_id: int) -> Any:
     known_id(instance_id)
     known_id(document_id, "document")
     return attachment(*documents.download(db(), user.actor, instance_id, document_id, now=now()))
+
+
+@bp.get("/overview")
+def overview() -> Any:
+    """The Board Chair's overview across the reviews they read: overdue and due within 14 days,
+    breaches with their recorded reasons, holds running and the decisions waiting for them."""
+    user = signed_in()
+    today = now().date()
+
+    def found(**filters: Any) -> tuple[list[dict[str, Any]], int]:
+        views, total = services.list_instances(
+            db(), actor=user.actor, filters=reg.Filters(today=today, sort="due", **filters), limit=PAGE_SIZE
+        )
+        return [_row(view, today) for view in views], total
+
+    overdue, overdue_total = found(overdue=True)
+    due_soon, due_soon_total = found(due_by=today + timedelta(days=14))
+    held, held_total = found(on_hold=True)
+    breaches = [r for r in timescales.per_review(db(), as_of=today, actor=user.actor) if r.breach]
+    waiting = services.list_tasks(db(), actor=user.actor)
+    return render_template(
+        "overview.html",
+        overdue=overdue,
+        overdue_total=overdue_total,
+        due_soon=due_soon,
+        due_soon_total=due_soon_total,
+        held=held,
+        held_total=held_total,
+        breaches=breaches,
+        waiting=waiting,
+        today=today,
+    )
