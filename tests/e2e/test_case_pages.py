@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from tests.conftest import ROOT
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
@@ -76,7 +77,7 @@ def test_a_hold_is_started_and_ended_from_the_case_page(browser: Any, live_db: D
     page.get_by_role("button", name="End hold H1").click()
     page.get_by_role("status").filter(has_text="Hold ended.").wait_for()
     assert page.locator(".moj-identity-bar").get_by_text("On hold").count() == 0
-    [hold] = review.data()["holds"]
+    [hold] = holds_of(review.data())
     assert hold["ended_on"] and hold["end_reason"] == "Charging decision made"
 
 

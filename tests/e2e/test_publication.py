@@ -36,6 +36,13 @@ def _review_at_final_report(db: Database) -> int:
     return r.id
 
 
+def fill_date(page: Any, legend: str, iso: str) -> None:
+    """A GOV.UK date input: day, month and year in the group named by its legend."""
+    group = page.get_by_role("group", name=legend)
+    for part, typed in zip(("Year", "Month", "Day"), iso.split("-"), strict=True):
+        group.get_by_label(part).fill(typed)
+
+
 def _file(tmp_path: Path, name: str, content: bytes) -> str:
     path = tmp_path / name
     path.write_bytes(content)
@@ -59,7 +66,7 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     open_task(page, SUBMIT)
     report = files.docx("Final report", "Jamie was known to Ysgol Gynradd Llanfair from 2024.", "Agencies shared late.")
     page.locator('input[type="file"][name="/final_report_ref"]').set_input_files(_file(tmp_path, "final.docx", report))
-    page.get_by_label("Date submitted").fill(today)
+    fill_date(page, "Date submitted", today)
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
     documents = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="File"))
@@ -71,7 +78,7 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     page.locator('input[type="file"][name="/seven_minute_briefing_ref"]').set_input_files(
         _file(tmp_path, "briefing.pdf", briefing)
     )
-    page.get_by_label("Date checked").fill(today)
+    fill_date(page, "Date checked", today)
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
 
@@ -116,7 +123,7 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     # --- The Business Unit publishes ------------------------------------------------------------------
     page.goto("/tasks")
     open_task(page, PUBLISH)
-    page.get_by_label("Date published").fill(today)
+    fill_date(page, "Date published", today)
     page.get_by_label("Web address").fill("https://ctmsafeguarding.example/cpr/e2e")
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()

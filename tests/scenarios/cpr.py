@@ -272,7 +272,6 @@ def decision(choice: str, day: str = "2026-01-08") -> dict[str, Any]:
     return {
         "decision": choice,
         "decision_rationale": "Criteria considered by the Board.",
-        "decided_by": "Chair, CTM Board",
         "decision_date": day,
     }
 
@@ -329,8 +328,6 @@ REPLACE = {
 def timeline(day: str) -> dict[str, Any]:
     return {
         "timeline_events": [{"date": "2025-06-01", "event": "Home visit", "significance": "medium"}],
-        "submitted_by": "Records officer",
-        "submitted_date": day,
     }
 
 
@@ -415,8 +412,6 @@ def progress(agency: str, day: str, status: str = "on_track") -> dict[str, Any]:
         "action_updates": [
             {"action_id": ACTION_OF[agency], "status_reported": status, "evidence": "EV-" + ACTION_OF[agency]}
         ],
-        "reported_by": agency + " lead",
-        "reported_date": day,
     }
 
 
@@ -536,13 +531,14 @@ def to_draft(
     to_reviewers(r, kind, register=register, identifiers=identifiers)
     accept_all(r)
     timelines(r)
-    r.do("merge_summary_timeline", MERGE, "2026-02-12")
-    r.do("family_involvement", FAMILY_DECLINED, "2026-03-01")
-    r.do("learning_event", LEARNING, "2026-03-10")
+    # In an extended review both reviewers are offered these steps; the lead does them here.
+    r.do("merge_summary_timeline", MERGE, "2026-02-12", assignee=LEAD)
+    r.do("family_involvement", FAMILY_DECLINED, "2026-03-01", assignee=LEAD)
+    r.do("learning_event", LEARNING, "2026-03-10", assignee=LEAD)
 
 
 def approve_report(r: Review) -> None:
-    r.do("draft_report", DRAFT, "2026-03-25")
+    r.do("draft_report", DRAFT, "2026-03-25", assignee=LEAD)
     r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
     r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
 

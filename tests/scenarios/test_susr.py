@@ -44,7 +44,7 @@ def susr_referral(day: str = "2026-01-05", criteria: list[str] | None = None) ->
 
 
 CRG = {"criteria_met": ["adult_practice_review"], "recommendation": "undertake_susr", "discussed_date": "2026-01-09"}
-CHAIR = {"susr_decision": "undertake_susr", "decision_rationale": "Criteria met.", "decided_date": "2026-01-12"}
+CHAIR = {"susr_decision": "undertake_susr", "decision_rationale": "Criteria met."}
 NOTIFY = {"date_notified": "2026-01-13"}
 APPOINT = {
     "review_chair_name": "C. Chair",

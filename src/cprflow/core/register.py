@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cprflow.core.views import holds_of
+
 #: How the register can be ordered: the key the page and the API accept -> (case data key or column,
 #: newest or largest first). ``None`` as key: the instance's own id.
 SORTS: dict[str, tuple[str | None, bool]] = {
@@ -56,5 +58,4 @@ def overdue(status: str, data: dict[str, Any], today: date) -> bool:
 
 def holds_running(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The case's holds that have not ended (processes/README.md, "Holds")."""
-    holds = data.get("holds")
-    return [h for h in holds if isinstance(h, dict) and not h.get("ended_on")] if isinstance(holds, list) else []
+    return [h for h in holds_of(data) if not h.get("ended_on")]

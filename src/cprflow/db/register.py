@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONPATH
 from sqlalchemy.orm import Session
 
 from cprflow.core.register import REFERENCE_KEYS, SORTS, Filters
+from cprflow.core.views import HOLDS_KEY
 from cprflow.db.models import ACTIVE_STATUSES, Instance
 
 
@@ -70,11 +71,23 @@ def ordered(query: Select[Any], filters: Filters) -> Select[Any]:
 
 
 def _hold_running(session: Session) -> ColumnElement[bool]:
-    """The case's ``holds`` (processes/README.md, "Holds") has one with no ``ended_on``."""
+    """The case's one record of holds (``hold_register``; reviews from before it: ``holds``) has one
+    with no ``ended_on`` (processes/README.md, "Holds")."""
+    record = _running_in(session, HOLDS_KEY)
+    return or_(record, and_(_has_key(session, HOLDS_KEY).is_(False), _running_in(session, "holds")))
+
+
+def _has_key(session: Session, key: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        path = '$.holds[*] ? (@.type() == "object" && (!exists(@.ended_on) || @.ended_on == null))'
+        return func.jsonb_exists(Instance.data, literal(key))  # type: ignore[no-any-return]
+    return func.json_type(Instance.data, literal("$." + json.dumps(key))).is_not(None)
+
+
+def _running_in(session: Session, key: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "postgresql":
+        path = f'$.{key}[*] ? (@.type() == "object" && (!exists(@.ended_on) || @.ended_on == null))'
         return func.jsonb_path_exists(Instance.data, literal(path).cast(JSONPATH))  # type: ignore[no-any-return]
-    holds = func.json_each(Instance.data, literal("$." + json.dumps("holds"))).table_valued("value", "type")
+    holds = func.json_each(Instance.data, literal("$." + json.dumps(key))).table_valued("value", "type")
     return (
         exists()
         .select_from(holds)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from cprflow.core import access
 from cprflow.core.expressions import working_days_between
+from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.db.models import Event, Instance
 from cprflow.db.store import readable_condition
@@ -61,6 +62,7 @@ class ReviewTimescales:
     days_late: int | None
     hold_days: dict[str, int] = field(default_factory=dict)
     hold_days_total: int = 0
+    hold_days_by_hold: dict[str, int] = field(default_factory=dict)  # hold id -> days, as ``hold_days`` counts
     delay_reasons: list[str] = field(default_factory=list)
     action_plan_due: str | None = None
     action_plan_finalised: str | None = None
@@ -104,6 +106,17 @@ def hold_days(holds: Iterable[dict[str, Any]], as_of: date) -> tuple[dict[str, i
     return dict(sorted(by_type.items())), total
 
 
+def days_per_hold(holds: Iterable[dict[str, Any]], as_of: date) -> dict[str, int]:
+    """Days each hold lasted (one still running: to ``as_of``), by hold id."""
+    found: dict[str, int] = {}
+    for hold in holds:
+        start = _day(hold.get("started_on"))
+        end = _day(hold.get("ended_on")) or as_of
+        if start is not None and end >= start:
+            found[str(hold.get("hold_id") or "?")] = (end - start).days
+    return found
+
+
 def _reason(item: Any) -> str:
     if isinstance(item, dict):
         return ": ".join(str(item[k]) for k in ("reason", "details") if item.get(k))
@@ -124,7 +137,7 @@ def review_timescales(
         breach = completed > due
     else:
         breach = True if as_of > due else None
-    holds = [h for h in data.get("holds") or [] if isinstance(h, dict)]
+    holds = holds_of(data)
     by_type, total = hold_days(holds, as_of)
     plan_due = _day(data.get("action_plan_due"))
     published, kept_until = _day(data.get("published_date")), _day(data.get("publication_period_due"))
@@ -159,6 +172,7 @@ def review_timescales(
         days_late=(end - due).days if breach and due else (0 if breach is False else None),
         hold_days=by_type,
         hold_days_total=total,
+        hold_days_by_hold=days_per_hold(holds, as_of),
         delay_reasons=reasons,
         action_plan_due=plan_due.isoformat() if plan_due else None,
         action_plan_finalised=finalised.isoformat() if finalised else None,
@@ -255,6 +269,7 @@ REVIEW_COLUMNS = (
     "days_late",
     "hold_days_total",
     "hold_days",
+    "hold_days_by_hold",
     "delay_reasons",
     "action_plan_due",
     "action_plan_finalised",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from cprflow.core import access
 from cprflow.core.errors import InvalidData
+from cprflow.core.views import holds_of
 from cprflow.db import guards
 from cprflow.db.database import Database
 from cprflow.db.models import Event, ProcessVersion
@@ -211,7 +212,6 @@ def build(
             for flow, source, target in (_flows(xml, instance.process_id) if xml else [])
             if source in visited and target in visited and marked.get(source) == "completed"
         ]
-        holds = instance.data.get("holds") if isinstance(instance.data.get("holds"), list) else []
         return Trace(
             instance.id,
             instance.process_id,
@@ -220,7 +220,7 @@ def build(
             file,
             marked,
             path,
-            [h for h in holds if isinstance(h, dict)],
+            holds_of(instance.data or {}),
             [entry(e) for e in events if filters.keep(e)],
             sorted({e.kind for e in events}),
             sorted({e.actor for e in events}),

@@ -9,7 +9,14 @@ named here too, so callers write ``services.complete_task(...)``.
 from __future__ import annotations
 
 from cprflow.core.views import DeployResult, EventView, InstanceView, TaskView
-from cprflow.services.deployments import deploy, latest_permissions, list_versions, newest_files, permissions
+from cprflow.services.deployments import (
+    deploy,
+    latest_permissions,
+    list_versions,
+    newest_files,
+    permissions,
+    welsh_names,
+)
 from cprflow.services.instances import (
     get_instance,
     list_events,
@@ -23,6 +30,7 @@ from cprflow.services.instances import (
 from cprflow.services.tasks import (
     TaskDetail,
     assign_task,
+    check_answers,
     claim_task,
     complete_task,
     get_task,
@@ -38,6 +46,7 @@ __all__ = [
     "TaskDetail",
     "TaskView",
     "assign_task",
+    "check_answers",
     "claim_task",
     "complete_task",
     "deploy",
@@ -57,4 +66,5 @@ __all__ = [
     "send_message",
     "set_status",
     "start_instance",
+    "welsh_names",
 ]

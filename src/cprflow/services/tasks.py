@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import engine
-from cprflow.core import access, document_fields, forms, operators
+from cprflow.core import access, document_fields, expressions, forms, operators
 from cprflow.core.errors import Conflict, Forbidden, InvalidData, NotFound, ScriptFailed, TaskClosed, TaskNotReady
 from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
@@ -79,6 +79,43 @@ class Person:
 
 
 @dataclass(frozen=True)
+class FactSection:
+    """Earlier answers a task decides on, shown read-only: declared in its UI schema under ``ui:facts``
+    as ``{"title", "x-title-cy", "form", "fields"}``; the fields are worded by the form that asked them."""
+
+    title: str
+    title_cy: str | None
+    schema: dict[str, Any]  # the asking form, cut down to the fields shown
+    values: dict[str, Any]
+
+
+FACTS_KEY = "ui:facts"
+
+
+def _facts(ui_schema: dict[str, Any] | None, forms_: dict[str, Any], case: dict[str, Any]) -> tuple[FactSection, ...]:
+    sections = (ui_schema or {}).get(FACTS_KEY)
+    found = []
+    for section in sections if isinstance(sections, list) else []:
+        if not isinstance(section, dict) or not isinstance(section.get("fields"), list):
+            continue
+        asking = forms_.get(str(section.get("form"))) or {}
+        known = asking.get("properties") or {}
+        props = {k: known.get(k, {}) for k in section["fields"] if isinstance(k, str)}
+        values = {k: case[k] for k in props if case.get(k) not in (None, "", [], {})}
+        if values:
+            schema = {k: v for k, v in asking.items() if k in ("$defs", "definitions")}
+            found.append(
+                FactSection(
+                    str(section.get("title") or ""),
+                    section.get("x-title-cy"),
+                    {**schema, "type": "object", "properties": props},
+                    values,
+                )
+            )
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class TaskDetail:
     """Everything the task page shows, read in one transaction."""
 
@@ -94,6 +131,7 @@ class TaskDetail:
     draft_saved_at: datetime | None = None
     may_assign: bool = False  # the caller may give the task to any of ``workers``
     workers: tuple[Person, ...] = ()  # who may work it, for "assign to"
+    facts: tuple[FactSection, ...] = ()  # what came before, as the UI schema declares
 
 
 def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, with_values: bool = True) -> TaskDetail:
@@ -120,18 +158,18 @@ def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller
     current = task.data
     if current is None:
         current = _values_from_workflow(session, task) if with_values else {}
-    fields_ = schema.get("properties", {})
-    data = {k: v for k, v in current.items() if k in fields_}
+    data = forms.prefill(schema, current)
     data.update(task.draft or {})
     # Who holds it, who saved the draft, and (for those who may) whom it can be given to.
     draft = _last_event(session, task.id, "draft_saved") if task.draft else None
     may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
     workers = _workers(session, version.permissions, task) if may_assign else ()
     names = _names(session, {task.claimed_by, draft.actor if draft else None})
+    ui_schema = version.forms.get(task.ui_form or "")
     return TaskDetail(
         task_view(task, task.instance_version),
         schema,
-        version.forms.get(task.ui_form or ""),
+        ui_schema,
         data,
         task.instance_data,
         current,
@@ -140,6 +178,7 @@ def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller
         draft_saved_at=draft.at if draft else None,
         may_assign=may_assign,
         workers=workers,
+        facts=_facts(ui_schema, version.forms, task.instance_data or {}),
     )
 
 
@@ -192,18 +231,17 @@ def _workers(session: Session, perms: access.Permissions, task: Any) -> tuple[Pe
     )
 
 
+_TASK_WITH_INSTANCE = (
+    select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+    .where(TASKS.c.id == bindparam("task_id"))
+)
+
+
 def _workable_task(session: Session, actor: access.Caller | None, task_id: str) -> Any:
     """The open task, if the caller may act on it. Access is decided first, whether the task is open
     or closed: someone who may not read the case must not learn from a 409 that the task exists."""
-    row = (
-        session.connection()
-        .execute(
-            select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
-            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
-            .where(TASKS.c.id == task_id)
-        )
-        .first()
-    )
+    row = session.connection().execute(_TASK_WITH_INSTANCE, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
     guards.require_work(session, actor, row, row.instance_version, row.instance_data)
@@ -303,11 +341,62 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: acces
         return task_view(task)
 
 
+def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Check ``data`` against the task's form; returns the form's schema."""
+    schema: dict[str, Any] | None = deployed_version(session, instance.version_id).forms.get(task.form or "")
+    if schema is None:
+        raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
+    forms.validate(
+        schema,
+        data,
+        assignee=task.assignee,
+        documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
+        case=instance.data,
+        today=now.astimezone(WALES).date(),
+    )
+    return schema
+
+
+def check_answers(db: Database, task_id: str, data: dict[str, Any], *, actor: access.Caller, now: datetime) -> None:
+    """Would completing the task with this data be accepted? (Check-your-answers asks before it
+    shows the answers back.) Raises what ``complete_task`` would; changes nothing."""
+    who = access.name_of(actor)
+    with db.transaction(write=False) as session:
+        task = _workable_task(session, actor, task_id)
+        if task.claimed_by not in (None, who):
+            raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
+        instance = active_instance(session, task.instance_id)
+        _validate(session, task, instance, data, now)
+
+
+#: What the system knows and a form never asks: who completed the step, their agency, and the date.
+#: Recorded in the step's data under these names, for diagrams to read (processes/README.md).
+KNOWN_FACTS = ("completed_by", "completed_by_name", "completed_by_agency", "completed_on")
+
+
+def _known_facts(session: Session, actor: access.Caller, now: datetime) -> dict[str, Any]:
+    who = access.name_of(actor)
+    agency = actor.agency if isinstance(actor, access.Actor) else None
+    name = _names(session, {who}).get(who, who)
+    return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(WALES).date().isoformat()), strict=True))
+
+
 # Built once: the completion path runs these on every request.
 _OPEN_SIBLINGS = select(TASKS).where(
     TASKS.c.instance_id == select(TASKS.c.instance_id).where(TASKS.c.id == bindparam("task_id")).scalar_subquery(),
     TASKS.c.closed_at.is_(None),
 )
+
+
+def _check_rules(
+    workflow: engine.Workflow, task_id: str, schema: dict[str, Any], data: dict[str, Any], now: datetime, seconds: float
+) -> None:
+    """The form's rules, over the submitted data and the facts the task shows."""
+    ready = workflow.ready_task(task_id)
+    if ready is None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    with expressions.engine_context(now, seconds):
+        forms.check_rules(schema, data, forms.shown_facts(schema, ready.data))
 
 
 def complete_task(
@@ -334,19 +423,12 @@ def complete_task(
             if task.claimed_by not in (None, who):
                 raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
             instance = active_instance(session, task.instance_id, instance)
-            schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
-            if schema is None:
-                raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
-            forms.validate(
-                schema,
-                data,
-                assignee=task.assignee,
-                documents=documents.list_for(session, instance.id) if document_fields.has_fields(schema) else (),
-                case=instance.data,
-                today=now.astimezone(WALES).date(),
-            )
+            schema = _validate(session, task, instance, data, now)
             workflow = load_workflow(session, instance)
+            if schema.get(forms.RULES_KEY):
+                _check_rules(workflow, task_id, schema, data, now, step_seconds)
             before = instance.data
+            data = {**data, **_known_facts(session, actor, now)}
             with operators.step(session, instance.id, who, now) as effects:
                 try:
                     workflow.complete(task_id, data, now, step_seconds)

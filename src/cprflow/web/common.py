@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError
 
 from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
 from cprflow.core.register import Filters
-from cprflow.core.views import DocumentView, InstanceView
+from cprflow.core.views import HOLDS_KEY, DocumentView, InstanceView, holds_of
 from cprflow.db.database import Database
 from cprflow.features.extraction import Bounds
 from cprflow.services.users import UserView
@@ -155,7 +155,12 @@ def register_filters(asked: dict[str, Any]) -> Filters:
 def instance_out(view: InstanceView) -> dict[str, Any]:
     # stage, timescales and holds are data the diagrams keep under these names (processes/README.md).
     out = dict(vars(view))
-    out.update(stage=view.data.get("stage"), timescales=view.data.get("timescales"), holds=view.data.get("holds"))
+    kept = HOLDS_KEY in view.data or "holds" in view.data
+    out.update(
+        stage=view.data.get("stage"),
+        timescales=view.data.get("timescales"),
+        holds=holds_of(view.data) if kept else None,
+    )
     return out
 
 
@@ -201,10 +206,17 @@ def signed_in() -> UserView:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site, else the person's tasks."""
+    """Where to go after signing in: only a path on this site, else the person's tasks.
+
+    Browsers read ``//host``, ``///host`` and ``/\\host`` alike as another site."""
     parsed = urlparse(target or "")
     return (
         target
-        if target and not parsed.scheme and not parsed.netloc and target.startswith("/")
+        if target
+        and not parsed.scheme
+        and not parsed.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
         else url_for("account.home")
     )

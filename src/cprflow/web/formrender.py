@@ -24,7 +24,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["add_row", "parse_submission", "render_form"]
+__all__ = ["add_row", "parse_submission", "render_facts", "render_form"]
 
 _MAX_RADIOS = 12
 _MAX_DEPTH = 16  # a schema that $refs itself would otherwise render spare rows for ever
@@ -186,6 +186,7 @@ class _Ctx:
     fields: dict[str, tuple[str, Markup]] = field(default_factory=dict)  # pointer -> (id, row it is in), page order
     stored: Any = _MISSING  # where read-only fields take their values from, when not from the data drawn
     spare: bool = False  # inside the blank spare row: no `required`, or the browser would block every submit
+    case: dict[str, Any] = field(default_factory=dict)  # the case's data, for x-value-cy
     row: Markup | None = None  # the row being drawn, so "Name: is required" in the summary says which row
 
 
@@ -615,6 +616,9 @@ def _field(node: Any, ui: Any, pointer: str, fallback: Markup | str, value: Any,
     kind = _kind(node, ui, ctx.root)
     if kind == "readonly" and ctx.stored is not _MISSING:
         value = _at(ctx.stored, pointer)
+    welsh_key = node.get("x-value-cy")
+    if kind == "readonly" and ctx.lang == "cy" and isinstance(welsh_key, str) and ctx.case.get(welsh_key):
+        value = ctx.case[welsh_key]
     b = _bits(kind, node, pointer, _text(node, "title", ctx) or escape(fallback), required, ctx)
     return _RENDER[kind](node, ui, b, value, ctx)
 
@@ -686,20 +690,47 @@ def render_form(
     errors: dict[str, list[str]],
     lang: str = "en",
     stored: dict[str, Any] | None = None,
+    case: dict[str, Any] | None = None,
 ) -> Markup:
     """The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
 
     ``errors`` maps JSON pointers to messages, as ``InvalidData.fields`` does ("/" is the whole form).
     ``stored``, when given, is the data as the case holds it: read-only fields show their values from there.
     Pass it when ``data`` is a parsed submission, which never carries read-only values.
+    ``case`` is the case's data: a read-only field whose schema names ``x-value-cy`` (a case data key, such
+    as a decision table's Welsh explanation) shows that key's value on Welsh pages.
     """
     normalised = {("" if p == "/" else p): [m] if isinstance(m, str) else list(m) for p, m in (errors or {}).items()}
     lang = "cy" if lang.lower().startswith("cy") else "en"
     ctx = _Ctx(
         root=schema, lang=lang, words=_WORDS[lang], errors=normalised, stored=stored if stored is not None else _MISSING
     )
+    ctx.case = case or {}
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
     return _summary(ctx) + body  # the summary comes last here because it needs every field's id
+
+
+def render_facts(
+    title: str, title_cy: str | None, schema: dict[str, Any], values: dict[str, Any], lang: str = "en"
+) -> Markup:
+    """A GOV.UK summary card of earlier answers, each labelled and worded by the form that asked it."""
+    lang = "cy" if lang.lower().startswith("cy") else "en"
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={})
+    heading = _text({"title": title, "x-title-cy": title_cy}, "title", ctx) or Markup()
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    rows = Markup().join(
+        Markup(
+            '<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
+            '<dd class="govuk-summary-list__value">{}</dd></div>'
+        ).format(_heading(node, key, ctx), _show(node, values.get(key), ctx))
+        for key, node in props.items()
+        if key in values
+    )
+    return Markup(
+        '<div class="govuk-summary-card cpr-facts"><div class="govuk-summary-card__title-wrapper">'
+        '<h2 class="govuk-summary-card__title">{}</h2></div><div class="govuk-summary-card__content">'
+        '<dl class="govuk-summary-list">{}</dl></div></div>'
+    ).format(heading, rows)
 
 
 # ---- reading a submission --------------------------------------------------------------------------

@@ -76,3 +76,32 @@ def test_susr_referral_through_the_pages(client: FlaskClient, db: Database) -> N
     sign_in(client, "crg")
     page = client.get(task_link(client.get("/tasks").text, "Discuss the referral")).text
     assert "Undertake a SUSR" in page
+
+
+def test_the_board_chair_decides_on_a_susr_with_the_referral_and_discussion_in_view(
+    client: FlaskClient, db: Database
+) -> None:
+    from tests.scenarios import test_susr
+
+    users.add_user(db, "chair", password=PASSWORD, roles=["board_chair"], now=T0)
+    review = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)).id
+    referral = {**test_susr.susr_referral(), "referral_summary": "Found at home after a reported assault."}
+    crg = {**test_susr.CRG, "discussion_notes": "The adult practice review criteria are met."}
+    for data in (referral, crg):
+        task = services.list_tasks(db, instance_id=review)[0]
+        services.complete_task(db, task.id, data, actor="bu", now=datetime.now(UTC))
+    sign_in(client, "chair")
+    link = task_link(client.get("/tasks").text, "Decide whether to undertake a SUSR")
+    page = client.get(link).text
+    assert "The referral" in page and "Found at home after a reported assault." in page and "SUSR-2026-004" in page
+    assert "The Case Review Group&#39;s discussion" in page and "The adult practice review criteria are met." in page
+    form = {
+        "/susr_decision": "undertake_susr",
+        "/decision_rationale": "The criteria are met.",
+        "csrf_token": csrf(page),
+        "_action": "complete",
+    }
+    assert client.post(link, data=form).location.endswith(f"{link}/check")  # checked before it counts
+    done = client.post(f"{link}/check", data={"csrf_token": csrf(page)}, follow_redirects=True).text
+    assert "What happens next: if the Board undertakes a SUSR, the Business Unit notifies Welsh Government" in done
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["susr_notify_welsh_government"]

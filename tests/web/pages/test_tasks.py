@@ -269,3 +269,56 @@ def test_two_people_on_one_task_see_who_holds_it_who_saved_the_draft_and_who_fin
     assert f'href="/reviews/{review}"' in response.text
     assert "no longer ready" not in response.text
     assert [e.kind for e in services.list_events(db, review)].count("task_completed") == 1
+
+
+def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_of_them(
+    client: FlaskClient, db: Database
+) -> None:
+    from tests.scenarios import cpr
+
+    users.add_user(
+        db, "chair", password=PASSWORD, roles=["board_chair"], display_name="Carys Jones", now=datetime.now(UTC)
+    )
+    review = start_review(db)
+    sign_in(client, "bu")
+    link = task_link_for(db)
+    summary = {"/referral_summary": "Admitted to hospital with injuries; police referral."}
+    client.post(link, data={**REFERRAL, **summary, "csrf_token": csrf(client.get(link).text), "_action": "complete"})
+    screen = services.list_tasks(db, instance_id=review)[0]
+    services.complete_task(db, screen.id, cpr.screening(), actor="subgroup", now=datetime.now(UTC))
+
+    sign_in(client, "chair")
+    decide = task_link(client.get("/tasks").text, "Record the Board&#39;s decision")
+    today = datetime.now(UTC).date()
+    page = client.get(decide).text
+    facts = page.split('class="govuk-summary-card cpr-facts"')
+    assert len(facts) == 3  # the referral, then the Sub-Group's recommendation, before the form
+    assert "The referral" in facts[1] and "Admitted to hospital with injuries" in facts[1] and "C-2026-014" in facts[1]
+    assert "5 January 2026" in facts[1]  # the referral date, as words
+    assert "The Review Sub-Group&#39;s recommendation" in facts[2]
+    assert "Recommend as the table says." in facts[2]
+    assert "Decided by" not in page and 'name="/decided_by"' not in page  # the system knows who is deciding
+    response = client.post(
+        decide,
+        data={
+            "/decision": "concise",
+            "/decision_rationale": "Criteria met.",
+            "/decision_date": [str(today.day), str(today.month), str(today.year)],
+            "csrf_token": csrf(page),
+            "_action": "complete",
+        },
+    )
+    # a decision is shown back to be checked before it counts
+    assert response.status_code == 302 and response.location.endswith(f"{decide}/check"), response.text
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_board_decision"]
+    check = client.get(f"{decide}/check").text
+    assert "Check your answers" in check and "Concise review" in check and "Criteria met." in check
+    assert "Review type from the criteria" not in check  # only the answers given, not what was shown
+    assert f'href="{decide}">Change your answers' in check
+    done_page = client.post(f"{decide}/check", data={"csrf_token": csrf(check)}, follow_redirects=True).text
+    assert "What happens next: for a concise or extended review the Business Unit notifies" in done_page
+    following = services.list_tasks(db, instance_id=review)
+    assert following and all(f"Next: {t.name} ({t.lane})." in done_page.replace("&#39;", "'") for t in following)
+    done = [e for e in services.list_events(db, review) if e.kind == "task_completed"][-1]
+    assert (done.actor, done.detail["data"]["completed_by_name"]) == ("chair", "Carys Jones")
+    assert done.detail["data"]["decision"] == "concise"

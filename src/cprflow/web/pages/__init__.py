@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, session, url_for
 
-from cprflow.web.common import LoginRequired
+from cprflow import services
+from cprflow.diagrams.welsh import WelshNames
+from cprflow.web.common import LoginRequired, db
 
 
 def install(app: Flask) -> None:
@@ -16,3 +18,19 @@ def install(app: Flask) -> None:
     @app.errorhandler(LoginRequired)
     def to_login(_: LoginRequired) -> Any:
         return redirect(url_for("account.login", next=request.full_path))
+
+    # Names from the diagrams, in Welsh on Welsh pages (their nameCy), else as drawn.
+    @app.template_filter("task_name")
+    def task_name(task: Any) -> str:
+        return str(_names(task.version_id).task(task.bpmn_id, task.name, session.get("lang", "en")))
+
+    @app.template_filter("lane_name")
+    def lane_name(lane: str | None, version_id: int | None = None) -> str:
+        return _names(version_id).lane(lane, session.get("lang", "en")) or ""
+
+
+def _names(version_id: int | None) -> WelshNames:
+    cache: dict[int | None, WelshNames] = g.setdefault("welsh_names", {})
+    if version_id not in cache:
+        cache[version_id] = services.welsh_names(db(), version_id)
+    return cache[version_id]

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from cprflow.core import register as reg
-from cprflow.core.views import InstanceView
+from cprflow.core.views import InstanceView, holds_of
 
 #: The dates the diagrams compute (processes/README.md, "Timescales"), each with the data key that
 #: records it was met and its name. A due date the case does not yet have has not started.
@@ -86,8 +86,7 @@ def identity(view: InstanceView, today: date) -> dict[str, Any]:
 
 
 def holds(view: InstanceView) -> list[dict[str, Any]]:
-    found = view.data.get("holds")
-    return [h for h in found if isinstance(h, dict)] if isinstance(found, list) else []
+    return holds_of(view.data)
 
 
 def decisions(view: InstanceView) -> list[tuple[str, Any]]:

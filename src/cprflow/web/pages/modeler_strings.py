@@ -44,6 +44,7 @@ STRINGS = {
     "error_prefix": _("Error:"),
     "enter_note": _("Enter a note saying why you are deploying"),
     "deployed_as": _("Deployed as version %(version)s."),
+    "deploy_warning": _("Still to do: %(warning)s"),
     "migrate_to": _("Migrate running reviews to version %(version)s"),
     "deploy_failed": _("The deploy did not happen."),
     "stale_title": _(

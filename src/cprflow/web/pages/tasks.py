@@ -74,17 +74,18 @@ def _task(task_id: str, user: Any) -> Any:
             if refused is not None:
                 raise refused
             if request.form.get("_add"):
-                data = formrender.add_row(data, request.form["_add"])
+                data = _add_row(data, request.form["_add"])
             elif action == "draft":
                 services.save_draft(db(), task_id, data, actor=user.actor, now=now())
                 flash(_("Draft saved."))
                 return redirect(url_for("tasks.task", task_id=task_id))
+            elif action == "complete" and (detail.ui_schema or {}).get(CHECK_ANSWERS) is True:
+                # a decision: shown back to be checked before it counts (kept meanwhile as a draft)
+                services.check_answers(db(), task_id, data, actor=user.actor, now=now())
+                services.save_draft(db(), task_id, data, actor=user.actor, now=now())
+                return redirect(url_for("tasks.check", task_id=task_id))
             elif action == "complete":
-                view = services.complete_task(
-                    db(), task_id, data, actor=user.actor, now=now(), step_seconds=step_seconds()
-                )
-                flash(_("Done: %(name)s.", name=detail.task.name))
-                return redirect(url_for("reviews.review", instance_id=view.id))
+                return _complete(detail, data, user)
         except InvalidData as err:
             errors = form_messages.explain(detail.schema, err, lang) or {"/": [err.message]}
         except TaskClosed:
@@ -94,10 +95,103 @@ def _task(task_id: str, user: Any) -> Any:
             return redirect(url_for("tasks.task", task_id=task_id))
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
-    form_html = formrender.render_form(detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data)
-    return render_template("task.html", task=detail.task, detail=detail, form_html=form_html, now=now()), (
-        422 if errors else 200
+    form_html = formrender.render_form(
+        detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data, case=detail.instance_data
     )
+    facts = [formrender.render_facts(f.title, f.title_cy, f.schema, f.values, lang) for f in detail.facts]
+    # The diagram's instructions are English; a Welsh page shows the form's Welsh description instead.
+    welsh = detail.schema.get("x-description-cy") if lang == "cy" else None
+    instructions = welsh if isinstance(welsh, str) and welsh else detail.task.instructions
+    page = render_template(
+        "task.html",
+        task=detail.task,
+        detail=detail,
+        facts=facts,
+        form_html=form_html,
+        now=now(),
+        instructions=instructions,
+        instructions_lang="en" if lang == "cy" and instructions == detail.task.instructions else None,
+    )
+    return page, (422 if errors else 200)
+
+
+CHECK_ANSWERS, WHAT_NEXT = "ui:checkAnswers", "ui:whatNext"
+
+
+def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
+    """Complete the task, then say what happens next: the form's own words, and who acts now."""
+    view = services.complete_task(db(), detail.task.id, data, actor=user.actor, now=now(), step_seconds=step_seconds())
+    lang = session.get("lang", "en")
+    names = services.welsh_names(db(), detail.task.version_id)
+    flash(_("Done: %(name)s.", name=names.task(detail.task.bpmn_id, detail.task.name, lang)))
+    said = (detail.ui_schema or {}).get(WHAT_NEXT)
+    if isinstance(said, dict):
+        text = said.get(lang) or said.get("en")
+        if isinstance(text, str) and text:
+            flash(_("What happens next: %(text)s", text=text))
+    following = services.list_tasks(db(), instance_id=view.id)
+    for task in following:
+        flash(
+            _(
+                "Next: %(task)s (%(lane)s).",
+                task=names.task(task.bpmn_id, task.name, lang),
+                lane=names.lane(task.lane, lang) or "",
+            )
+        )
+    if not following and view.status not in ("running", "suspended"):
+        flash(_("Nothing more is waiting in this review."))
+    return redirect(url_for("reviews.review", instance_id=view.id))
+
+
+def _answers(detail: Any) -> dict[str, Any]:
+    """The answers a person gives (never the read-only values the form only shows)."""
+    props = detail.schema.get("properties") or {}
+    return {k: v for k, v in detail.data.items() if isinstance(props.get(k), dict) and not props[k].get("readOnly")}
+
+
+@bp.route("/tasks/<task_id>/check", methods=["GET", "POST"])
+def check(task_id: str) -> Any:
+    """Check your answers: what the draft holds, shown back; confirming completes the task with it."""
+    user = signed_in()
+    try:
+        detail = services.get_task(db(), task_id, actor=user.actor)
+        if request.method == "POST":
+            try:
+                return _complete(detail, _answers(detail), user)
+            except InvalidData:  # the case moved on under the draft: back to the form, which says why
+                flash(_("Check the answers again: something has changed since."))
+                return redirect(url_for("tasks.task", task_id=task_id))
+            except TaskClosed:
+                raise
+            except Conflict:
+                flash(
+                    _(
+                        "Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."
+                    )
+                )
+                return redirect(url_for("tasks.task", task_id=task_id))
+    except TaskClosed as err:
+        return _closed(err)
+    lang = session.get("lang", "en")
+    answers = _answers(detail)
+    props = {k: v for k, v in (detail.schema.get("properties") or {}).items() if k in answers}
+    shown = formrender.render_facts(
+        detail.schema.get("title") or detail.task.name,
+        detail.schema.get("x-title-cy"),
+        {**detail.schema, "properties": props},
+        answers,
+        lang,
+    )
+    return render_template("task_check.html", task=detail.task, answers=shown)
+
+
+def _add_row(data: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """The "Add another" button's row, or a refusal naming the field when it names no list of this form."""
+    try:
+        return formrender.add_row(data, pointer)
+    except ValueError:
+        message = _("“Add another” (_add) does not name a list in this form.")
+        raise InvalidData(message, fields={"/_add": [message]}) from None
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from flask.testing import FlaskClient
 
 from cprflow import services
+from cprflow.core.views import holds_of
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, opened
 from tests.web.pages.cases.world import csrf, sign_in
@@ -60,13 +61,13 @@ def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url
     refused = post(client, holds, holds, {"type": "criminal", "reason": "Charging decision pending"})
     assert refused.status_code == 422  # type: ignore[attr-defined]
     assert "Select what the hold stops" in html.unescape(refused.text)  # type: ignore[attr-defined]
-    assert not r.data().get("holds")
+    assert not holds_of(r.data())
 
     started = post(
         client, holds, holds, {"type": "criminal", "reason": "Charging decision pending", "scope": "learning_event"}
     )
     assert started.status_code == 302  # type: ignore[attr-defined]
-    [hold] = r.data()["holds"]
+    [hold] = holds_of(r.data())
     assert (hold["hold_id"], hold["type"], hold["authorised_by"], hold["ended_on"]) == (
         "H1",
         "criminal",
@@ -78,7 +79,7 @@ def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url
 
     ended = post(client, f"{holds}/H1/end", holds, {"reason": "Charging decision made"})
     assert ended.status_code == 302  # type: ignore[attr-defined]
-    [hold] = r.data()["holds"]
+    [hold] = holds_of(r.data())
     assert hold["ended_on"] and hold["ended_by"] == "Bu.Officer"
     assert "End hold H1" not in client.get(holds).text
 

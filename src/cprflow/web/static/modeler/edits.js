@@ -318,6 +318,7 @@
             var link = el("a", T("migrate_to", { version: r.body.version_id }));
             link.href = "/modeler/versions/" + r.body.version_id + "/migrate";
             out.appendChild(link);
+            (r.body.warnings || []).forEach(function (w) { out.appendChild(el("p", T("deploy_warning", { warning: w }), "warning")); });
             showStatus();
             listPending();
             return r.body;
