@@ -126,6 +126,7 @@ def register() -> Any:
         stages=labels.choices("stage"),
         statuses=[(s, labels.label("status", s)) for s in STATUSES],
         sorts=list(sorts.items()),
+        may_start=bool(_startable(user)),
     ), (422 if errors else 200)
 
 
@@ -327,3 +328,26 @@ def overview() -> Any:
         waiting=waiting,
         today=today,
     )
+
+
+def _startable(user: Any) -> list[tuple[str, str]]:
+    return [(p, labels.label("framework", p)) for p in labels.FRAMEWORK if services.may_start(db(), user.actor, p)]
+
+
+@bp.route("/reviews/start", methods=["GET", "POST"])
+def start() -> Any:
+    """Start a review, forum or SUSR: choose which, check the answer, then the new case's page."""
+    user = signed_in()
+    choices = _startable(user)
+    if not choices:
+        raise Forbidden("your roles may not start a review")
+    chosen = request.values.get("process", "")
+    if request.method == "POST" and chosen not in dict(choices):
+        return render_template("start.html", choices=choices, error=_("Select what to start"), chosen=""), 422
+    if request.method == "POST" and request.form.get("confirm"):
+        view = services.start_instance(db(), chosen, {}, actor=user.actor, now=now(), step_seconds=step_seconds())
+        flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
+        return redirect(url_for("reviews.review", instance_id=view.id))
+    if request.method == "POST":
+        return render_template("start_check.html", process=chosen, name=dict(choices)[chosen])
+    return render_template("start.html", choices=choices, error=None, chosen=chosen)
