@@ -23,7 +23,7 @@ def test_the_review_page_lists_documents_and_downloads_them_as_attachments(
     docs_client: FlaskClient, docs_db: Database, docs_world: World
 ) -> None:
     _sign_in(docs_client, "panel")
-    page = docs_client.get(f"/reviews/{docs_world.review}").text
+    page = docs_client.get(f"/reviews/{docs_world.review}/documents").text  # the case page's documents
     link = f"/reviews/{docs_world.review}/documents/{docs_world.draft_id}"
     assert f'href="{link}"' in page and "draft.pdf" in page
     response = docs_client.get(link)
