@@ -10,6 +10,13 @@ test can check each is in the database exactly once.
 
 ``python -m bench.load --staff 50 --seconds 60`` runs it on PostgreSQL (its own schema, dropped
 afterwards) and prints p50/p95 latency, throughput and the count of 5xx answers.
+
+``--hostile`` adds, beside the staff, one attacker working a process of their own for the whole
+run: each round starts a case whose data asks a multi-instance activity for 3,000 instances,
+submits a 38-character value to a form whose ``pattern`` backtracks catastrophically
+(``^(a|aa)+$``), then a valid value, so that the multi-instance runs. The process is deployed as a
+version made before the deploy checks refused such patterns would have been, so the run-time
+bounds are what is measured. Compare the staff's p95 with and without it.
 """
 
 from __future__ import annotations
@@ -74,12 +81,86 @@ def password(username: str) -> str:
     return f"load-{username}-password"
 
 
-def prepare(url: str, staff: int) -> list[tuple[str, list[str], str | None]]:
-    """Create the schema, deploy the real ``processes/`` and ``forms/``, and make the staff's accounts."""
+ATTACKER = "attacker"
+HOSTILE_PROCESS = "hostile_load"
+HOSTILE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="hostile_definitions" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="hostile_load" name="Hostile load" isExecutable="true">
+    <bpmn:laneSet id="hostile_lanes">
+      <bpmn:lane id="hostile_lane" name="Business Unit">
+        <bpmn:flowNodeRef>hostile_start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>hostile_code</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>hostile_each</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>hostile_end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="hostile_start"><bpmn:outgoing>hostile_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="hostile_code" name="Enter a code">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="formJsonSchemaFilename" value="hostile_code.schema.json" />
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>hostile_1</bpmn:incoming><bpmn:outgoing>hostile_2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:subProcess id="hostile_each" name="One each">
+      <bpmn:incoming>hostile_2</bpmn:incoming><bpmn:outgoing>hostile_3</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics>
+        <bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>
+        <bpmn:inputDataItem id="item" name="item" />
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:startEvent id="hostile_each_start"><bpmn:outgoing>hostile_each_flow</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:endEvent id="hostile_each_end"><bpmn:incoming>hostile_each_flow</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="hostile_each_flow" sourceRef="hostile_each_start" targetRef="hostile_each_end" />
+    </bpmn:subProcess>
+    <bpmn:endEvent id="hostile_end"><bpmn:incoming>hostile_3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="hostile_1" sourceRef="hostile_start" targetRef="hostile_code" />
+    <bpmn:sequenceFlow id="hostile_2" sourceRef="hostile_code" targetRef="hostile_each" />
+    <bpmn:sequenceFlow id="hostile_3" sourceRef="hostile_each" targetRef="hostile_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+HOSTILE_FORM = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Code",
+    "type": "object",
+    "required": ["code"],
+    "properties": {"code": {"type": "string", "title": "Code", "pattern": "^(a|aa)+$"}},
+    "additionalProperties": False,
+}
+
+
+def deploy_hostile(db: Database) -> None:
+    """The real set plus the attacker's process, as a version deployed before the deploy check
+    refused backtracking form patterns (the check is skipped for this deploy only)."""
+    import json
+
+    from cprflow.diagrams import diagram_set
+
+    diagrams = cpr.diagrams()
+    permissions = json.loads(diagrams.files["processes/permissions.json"])
+    permissions["starters"][HOSTILE_PROCESS] = ["business_unit"]
+    diagrams.files["processes/permissions.json"] = json.dumps(permissions).encode()
+    diagrams.files["processes/hostile_load.bpmn"] = HOSTILE_BPMN.encode()
+    diagrams.files["forms/hostile_code.schema.json"] = json.dumps(HOSTILE_FORM).encode()
+    checked = diagram_set._check_form_patterns
+    diagram_set._check_form_patterns = lambda forms: []  # type: ignore[assignment]
+    try:
+        services.deploy(db, diagrams, actor="owner", now=cpr.at("2026-01-02"))
+    finally:
+        diagram_set._check_form_patterns = checked  # type: ignore[assignment]
+
+
+def prepare(url: str, staff: int, *, hostile: bool = False) -> list[tuple[str, list[str], str | None]]:
+    """Create the schema, deploy the real ``processes/`` and ``forms/`` (with the attacker's process
+    and account if ``hostile``), and make the staff's accounts."""
     db = Database(url)
     try:
         db.upgrade()
         services.deploy(db, cpr.diagrams(), actor="owner", now=cpr.at("2026-01-01"))
+        if hostile:
+            deploy_hostile(db)
+            users.add_user(db, ATTACKER, password=password(ATTACKER), roles=["business_unit"], now=cpr.at("2026-01-01"))
         made = accounts(staff)
         for username, roles, agency in made:
             users.add_user(
@@ -336,22 +417,65 @@ def run(
     return tally
 
 
+def attack(base: str, tally: Tally, stop: threading.Event) -> None:
+    """The attacker's rounds (see ``--hostile``) until ``stop``; their answers go to ``tally``."""
+    attacker = Staff(base, ATTACKER, ["business_unit"], tally, 0)
+    items = list(range(3000))
+    while not stop.is_set():
+        if not attacker.headers and not attacker.sign_in():
+            stop.wait(1)
+            continue
+        started = attacker._call(
+            "hostile_start", "POST", "/api/instances", json={"process": HOSTILE_PROCESS, "data": {"items": items}}
+        )
+        if started is None or started.status_code != 201:
+            stop.wait(0.5)
+            continue
+        task = started.json()["open_tasks"][0]["id"]
+        attacker._call(
+            "hostile_pattern", "POST", f"/api/tasks/{task}/complete", json={"data": {"code": "a" * 37 + "!"}}
+        )
+        attacker._call("hostile_instances", "POST", f"/api/tasks/{task}/complete", json={"data": {"code": "aa"}})
+
+
 def load_test(
-    base_postgres_url: str, *, staff: int, seconds: float, workers: int = 2, log: Path | None = None
+    base_postgres_url: str,
+    *,
+    staff: int,
+    seconds: float,
+    workers: int = 2,
+    log: Path | None = None,
+    hostile: bool = False,
 ) -> dict[str, float]:
-    """The whole load test on PostgreSQL: its own schema, gunicorn, a timer worker, ``staff`` people."""
+    """The whole load test on PostgreSQL: its own schema, gunicorn, a timer worker, ``staff`` people,
+    and with ``hostile`` the attacker beside them (their requests are counted apart)."""
     from bench.pg import own_schema
 
     with own_schema(base_postgres_url) as url:
-        people = prepare(url, staff)
+        people = prepare(url, staff, hostile=hostile)
         timers = timer_worker(url, log)
+        attacks = Tally()
         try:
             with gunicorn(url, workers=workers, log=log) as server:
-                tally = run(server.url, people, seconds=seconds)
+                stop = threading.Event()
+                attacker = threading.Thread(target=attack, args=(server.url, attacks, stop), daemon=True)
+                if hostile:
+                    attacker.start()
+                try:
+                    tally = run(server.url, people, seconds=seconds)
+                finally:
+                    stop.set()
+                    if hostile:
+                        attacker.join(120)
         finally:
             timers.send_signal(signal.SIGTERM)
             timers.wait(30)
-    return tally.summary()
+    summary = tally.summary()
+    if hostile:
+        summary["attacker_requests"] = sum(len(v) for k, v in attacks.latencies.items() if k != "sign_in")
+        summary["attacker_statuses"] = dict(attacks.statuses)  # type: ignore[assignment]
+        summary["attacker_server_errors"] = attacks.server_errors
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,13 +486,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--staff", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--hostile", action="store_true", help="add the attacker's rounds (see above)")
     args = parser.parse_args(argv)
     url, where = postgres_url()
     print(where)
     if not url:
         print("load test skipped (set CPRFLOW_BENCH_POSTGRES_URL or CPRFLOW_TEST_POSTGRES_URL)")
         return 0
-    result = load_test(url, staff=args.staff, seconds=args.seconds, workers=args.workers)
+    result = load_test(url, staff=args.staff, seconds=args.seconds, workers=args.workers, hostile=args.hostile)
+    if args.hostile:
+        print(
+            f"attacker: {result['attacker_requests']} requests, statuses {result['attacker_statuses']}, "
+            f"5xx: {result['attacker_server_errors']}"
+        )
     print(
         f"{args.staff} staff, gunicorn -w {args.workers}, PostgreSQL, {args.seconds:.0f} s: "
         f"{result['requests']} requests ({result['requests_per_s']:.1f}/s), "

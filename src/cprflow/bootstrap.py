@@ -11,11 +11,18 @@ from __future__ import annotations
 from cprflow.core.errors import Problem
 from cprflow.db import store
 from cprflow.diagrams import diagram_set
-from cprflow.features import anonymisation, findings, letters, notifications
+from cprflow.features import (
+    agencies,
+    anonymisation,
+    findings,
+    follow_on,  # noqa: F401 - imported for its operator, registered on import
+    letters,
+    notifications,
+)
 from cprflow.services import modeling
 
 # Importing the features above registers their service-task operators: notify, letter,
-# anonymisation_check and file_findings (each module's ``@operators.register``).
+# anonymisation_check, file_findings and start_follow_on (each module's ``@operators.register``).
 
 
 def install() -> None:
@@ -31,7 +38,11 @@ def install() -> None:
     diagram_set.register_check(
         "timescales", lambda found: modeling.timescale_problems(found.files), files=(diagram_set.TIMESCALES_FILE,)
     )
+    diagram_set.register_check(
+        "agencies", lambda found: agencies.check_set(found.files, found.forms), files=(agencies.AGENCIES_FILE,)
+    )
     store.on_tasks_opened(notifications.tasks_opened)
+    store.on_tasks_opened(agencies.tasks_opened)
 
 
 def _anonymisation_rules(found: diagram_set.SetView) -> list[Problem]:

@@ -33,9 +33,17 @@ class Settings:
     #: Signs API tokens and session cookies; from the environment only, never from a file in git.
     secret_key: str | None = None
     token_hours: float = 8.0
+    #: A page session ends after this many minutes without a request, and this many hours after sign-in.
+    session_idle_minutes: float = 60.0
+    session_hours: float = 8.0
     #: Consecutive failed sign-ins that lock an account, and for how long (0 attempts: never lock).
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    #: Failed sign-ins from one client address within lockout_minutes (any usernames) before that
+    #: address is refused for as long (0: no limit).
+    address_attempts: int = 30
+    #: Reverse proxies in front of the app whose X-Forwarded-For names the client (0: use the peer).
+    trusted_proxies: int = 0
     #: Largest request body accepted (uploads of diagram sets included).
     max_request_bytes: int = 5 * 1024 * 1024
     #: Largest document (report, timeline, briefing) one upload may carry; upload routes alone accept
@@ -68,8 +76,12 @@ class Settings:
             port=int(_float("CPRFLOW_PORT", cls.port)),
             secret_key=env.get("CPRFLOW_SECRET_KEY") or None,
             token_hours=_float("CPRFLOW_TOKEN_HOURS", cls.token_hours),
+            session_idle_minutes=_float("CPRFLOW_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
+            session_hours=_float("CPRFLOW_SESSION_HOURS", cls.session_hours),
             lockout_attempts=int(_float("CPRFLOW_LOCKOUT_ATTEMPTS", cls.lockout_attempts)),
             lockout_minutes=_float("CPRFLOW_LOCKOUT_MINUTES", cls.lockout_minutes),
+            address_attempts=int(_float("CPRFLOW_ADDRESS_ATTEMPTS", cls.address_attempts)),
+            trusted_proxies=int(_float("CPRFLOW_TRUSTED_PROXIES", cls.trusted_proxies)),
             max_request_bytes=int(_float("CPRFLOW_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             max_document_bytes=int(_float("CPRFLOW_MAX_DOCUMENT_BYTES", cls.max_document_bytes)),
             extract_seconds=_float("CPRFLOW_EXTRACT_SECONDS", cls.extract_seconds),

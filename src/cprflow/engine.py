@@ -575,8 +575,11 @@ class Workflow:
         not overwrite what other branches have changed since. A loop iteration counts whole, as
         its loop has already merged it. Multi-instance children's item variables never count.
         """
+        # Data objects are shared state the diagram keeps on purpose: they are the newest word,
+        # also over what the last branch to end left in the workflow's data.
+        objects = {k: v for k, v in (self._wf.data.get("data_objects") or {}).items() if v is not None}
         if self._wf.completed:
-            return dict(self._wf.data)
+            return {**self._wf.data, **objects}
         merged: dict[str, Any] = {}
         for task in [*self._completed, *(t for t in ready if str(t.id) not in known)]:
             parent_spec = getattr(task.parent, "task_spec", None)
@@ -587,9 +590,7 @@ class Workflow:
             else:
                 base = task.parent.data
                 merged.update({k: v for k, v in task.data.items() if k not in base or base[k] != v})
-        # Data objects are shared state the diagram keeps on purpose: they are the newest word.
-        objects = self._wf.data.get("data_objects") or {}
-        merged.update({k: v for k, v in objects.items() if v is not None})
+        merged.update(objects)
         return merged
 
     def element_states(self) -> dict[str, str]:

@@ -35,6 +35,8 @@ def test_export_writes_a_web_edit_back_to_processes(review_db: Database, tmp_pat
         "created": False,
         "content_hash": modeling.version_info(db, v2)["content_hash"],
         "processes": modeling.version_info(db, v2)["processes"],
+        "current_version_id": v2,
+        "message": f"unchanged: these files are version {v2}, which new reviews already start on",
         "warnings": [],  # nothing lacks Welsh
     }
 
@@ -57,3 +59,22 @@ def test_a_deploy_from_the_command_line_keeps_its_note(db: Database, tmp_path: P
     run(db, "deploy", *files, "--as", "release", "--note", "  First release of the 2026 process  ")
     [listed] = run(db, "processes")
     assert (listed["deployed_by"], listed["note"]) == ("release", "First release of the 2026 process")
+
+
+def test_deploying_an_older_versions_files_says_so_and_make_current_switches_new_reviews(
+    review_db: Database, tmp_path: Path
+) -> None:
+    db = review_db
+    checkout = cpr.copy_diagrams(tmp_path / "checkout")  # version 1's files
+    text = modeling.version_files(db, 1)[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    v2 = modeling.deploy_edits(db, {BPMN: text}, actor="olwen", now=at("2026-02-01")).version_id
+
+    again = run(db, "deploy", "--dir", str(checkout / "processes"), "--forms", str(checkout / "forms"))
+    assert (again["version_id"], again["created"], again["current_version_id"]) == (1, False, v2)
+    assert f"new reviews still start on version {v2}" in again["message"]
+    assert "cprflow make-current 1" in again["message"]
+
+    made = run(db, "make-current", "1", "--as", "olwen", "--note", "P2W was a mistake")
+    assert (made["version_id"], made["current_version_id"]) == (1, 1)
+    assert [v["id"] for v in run(db, "processes") if v["current"]] == [1]
+    assert Review.start(db.url, "2026-02-02").view().version_id == 1

@@ -5,16 +5,20 @@ from __future__ import annotations
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from cprflow import services
-from cprflow.core.errors import DeployRefused, Problem
+from cprflow.core.errors import DeployRefused, NotFound, Problem
 from cprflow.db.database import Database
 from cprflow.db.models import Event
 from cprflow.diagrams import diagram_set
+from cprflow.services import deployments
 from tests.conftest import SAMPLE, T0, sample_diagrams
+from tests.scenarios import cpr
 
 BPMN = "processes/sample_case.bpmn"
 DMN = "processes/triage.dmn"
@@ -144,6 +148,54 @@ def test_changed_set_is_a_new_version_and_running_instances_keep_their_own(deplo
     assert new.data["priority"] == "low"
     assert [t.bpmn_id for t in new.open_tasks] == ["record_advice"]
     assert services.get_instance(deployed, before.id).version_id == before.version_id
+
+
+def test_deploying_an_older_versions_files_again_says_new_reviews_stay_on_the_current_version(
+    deployed: Database, tmp_path: Path
+) -> None:
+    changed = edited_copy(tmp_path, DMN, '<text>"urgent"</text>', '<text>"low"</text>')
+    v2 = services.deploy(deployed, read_set(changed), actor="owner", now=T0 + timedelta(hours=1)).version_id
+
+    again = services.deploy(deployed, sample_diagrams(), actor="owner", now=T0 + timedelta(hours=2))
+
+    assert (again.version_id, again.created, again.current, again.current_version_id) == (1, False, False, v2)
+    assert f"new reviews still start on version {v2}" in again.message
+    assert services.start_instance(deployed, "sample_case", {}, actor="intake", now=T0).version_id == v2
+    assert deployed_events(deployed) == 2
+
+
+def test_making_an_older_version_current_is_recorded_and_new_reviews_start_on_it(
+    deployed: Database, tmp_path: Path
+) -> None:
+    changed = edited_copy(tmp_path, DMN, '<text>"urgent"</text>', '<text>"low"</text>')
+    v2 = services.deploy(deployed, read_set(changed), actor="owner", now=T0 + timedelta(hours=1)).version_id
+    running = services.start_instance(deployed, "sample_case", {}, actor="intake", now=T0 + timedelta(hours=2))
+
+    made = deployments.make_current(deployed, 1, actor="olwen", now=T0 + timedelta(hours=3), note="v2 was wrong")
+
+    assert (made.version_id, made.current) == (1, True)
+    assert [(v["id"], v["current"]) for v in services.list_versions(deployed)] == [(v2, False), (1, True)]
+    assert services.start_instance(deployed, "sample_case", {}, actor="intake", now=T0).version_id == 1
+    assert services.get_instance(deployed, running.id).version_id == v2  # running reviews stay where they are
+    with deployed.transaction(write=False) as session:
+        event = session.scalars(select(Event).where(Event.kind == "version_made_current")).one()
+        assert (event.actor, event.detail) == ("olwen", {"version_id": 1, "previous": v2, "note": "v2 was wrong"})
+    # A later deploy is current again.
+    v3 = services.deploy(deployed, read_set(edited_copy(tmp_path, DMN, '"low"', '"medium"')), actor="owner", now=T0)
+    assert services.start_instance(deployed, "sample_case", {}, actor="intake", now=T0).version_id == v3.version_id
+
+
+def test_making_the_current_version_current_changes_nothing_and_an_unknown_one_is_not_found(
+    deployed: Database,
+) -> None:
+    again = deployments.make_current(deployed, 1, actor="olwen", now=T0)
+
+    assert (again.version_id, again.current) == (1, True)
+    assert "already start on" in again.message
+    with pytest.raises(NotFound):
+        deployments.make_current(deployed, 99, actor="olwen", now=T0)
+    with deployed.transaction(write=False) as session:
+        assert session.scalars(select(Event).where(Event.kind == "version_made_current")).all() == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,6 +396,44 @@ def test_unique_decision_table_with_overlapping_rules_is_refused(
     assert problem.line == line_of(root, DMN, f'<rule id="{second_rule}">')
 
 
+def _decision_table(rules: str) -> Any:
+    return etree.fromstring(
+        (
+            '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d"><decision id="route">'
+            '<decisionTable id="t"><input id="in_a"><inputExpression id="ea"><text>a</text></inputExpression></input>'
+            '<input id="in_b"><inputExpression id="eb"><text>b</text></inputExpression></input>'
+            f'<output id="out" name="o"/>{rules}</decisionTable></decision></definitions>'
+        ).encode()
+    )
+
+
+def _rule(rule_id: str, a: str, b: str) -> str:
+    return (
+        f'<rule id="{rule_id}"><inputEntry id="{rule_id}_a"><text>{a}</text></inputEntry>'
+        f'<inputEntry id="{rule_id}_b"><text>{b}</text></inputEntry>'
+        f'<outputEntry id="{rule_id}_o"><text>"x"</text></outputEntry></rule>'
+    )
+
+
+def test_a_thousand_rule_decision_table_reports_its_one_overlap() -> None:
+    rules = "".join(_rule(f"r{n}", f'"{n}"', "-") for n in range(1000)) + _rule("late", '"500"', '"only"')
+
+    problems = diagram_set._check_decision_tables("routes.dmn", _decision_table(rules))
+
+    assert [(p.element, p.message) for p in problems] == [
+        ("late", "rules 'r500' and 'late' can both match, but the hit policy is UNIQUE")
+    ]
+
+
+def test_a_decision_table_overlapping_everywhere_reports_the_first_overlaps_only() -> None:
+    rules = "".join(_rule(f"r{n}", "-", "in [1, 2]" if n % 2 else "-") for n in range(1000))
+
+    problems = diagram_set._check_decision_tables("routes.dmn", _decision_table(rules))
+
+    assert len(problems) == diagram_set.MAX_OVERLAPS
+    assert problems[0].message == "rules 'r0' and 'r1' can both match, but the hit policy is UNIQUE"
+
+
 def test_decision_cell_using_not_is_refused(deployed: Database, tmp_path: Path) -> None:
     root = edited_copy(
         tmp_path,
@@ -368,6 +458,22 @@ def test_call_activity_to_a_missing_process_is_refused_naming_the_call_activity(
     problem = problem_at(problems, BPMN, "followup")
     assert "no_such_process" in problem.message
     assert problem.line == line_of(root, BPMN, 'calledElement="no_such_process"')
+
+
+def test_form_rules_that_do_not_compile_and_message_schemas_not_found_are_refused(tmp_path: Path) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    rules = root / "forms" / "hold_ended.message.json"
+    rules.write_text(rules.read_text().replace("hold_id in [h['hold_id']", "hold_id in [h['hold_id'"))
+    bpmn = root / "processes" / "child_practice_review.bpmn"
+    bpmn.write_text(bpmn.read_text().replace('value="hold_started.message.json"', 'value="hold_begun.message.json"'))
+    with pytest.raises(DeployRefused) as caught:
+        diagram_set.check(read_set(root))
+    found = [(p.file, p.message) for p in caught.value.problems]
+    assert any(f == "forms/hold_ended.message.json" and m.startswith("x-rules/0/rule:") for f, m in found), found
+    assert (
+        "processes/child_practice_review.bpmn",
+        "message schema 'hold_begun.message.json' not found in forms/",
+    ) in found
 
 
 def test_facts_a_task_shows_must_name_a_form_and_fields_it_asks(db: Database, tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def fill_referral(page: Any, referral: date, event: date, *, with_referral_date:
         "radio", name="Keep as a Child Practice Review (transitional, agreed with Welsh Government)"
     ).check()
     first = page.get_by_role("group", name="Agency 1", exact=True)
-    first.get_by_role("textbox", name="Agency").fill("police")
+    first.get_by_role("combobox", name="Agency").select_option("police")  # from processes/agencies.json
     first.get_by_role("textbox", name="Contact", exact=True).fill("DS Morgan")
     first.get_by_role("textbox", name="Contact email").fill("morgan@police.example")
 
@@ -107,15 +107,15 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     # A second agency: "Add another" gives a blank row and keeps everything typed so far.
     page.get_by_role("group", name="Agencies involved").get_by_role("button", name="Add another").click()
     second = page.get_by_role("group", name="Agency 2", exact=True)
-    second.get_by_role("textbox", name="Agency").wait_for()
+    second.get_by_role("combobox", name="Agency").wait_for()
     assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
     kept = page.get_by_role("group", name="Date referred to the Review Sub-Group")
     assert kept.get_by_label("Day").input_value() == str(referral.day)
     assert (
-        page.get_by_role("group", name="Agency 1", exact=True).get_by_role("textbox", name="Agency").input_value()
+        page.get_by_role("group", name="Agency 1", exact=True).get_by_role("combobox", name="Agency").input_value()
         == "police"
     )
-    second.get_by_role("textbox", name="Agency").fill("health")
+    second.get_by_role("combobox", name="Agency").select_option("health")
     second.get_by_role("textbox", name="Contact", exact=True).fill("Dr Evans")
     shot(page, "02-referral-form-filled")
     page.get_by_role("button", name="Complete").click()
@@ -227,8 +227,8 @@ def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_complete
     # what was typed is kept, and the other answers carry no error
     assert page.get_by_label("Child's reference").input_value() == "CPR-E2E-001"
     assert page.locator(".govuk-error-message").count() == 1
-    link.click()  # the summary takes you to the field
-    assert page.url.endswith("#f-referral_date")
+    link.click()  # the summary takes you to the field (govuk-frontend's error summary moves the focus there)
+    assert date_group.evaluate("group => group.contains(document.activeElement)")
     shot(page, "09-referral-refused-error-summary")
 
     # Nothing moved on: the task is still in My tasks and the review still waits for it.

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from cprflow import services
+from cprflow.core import patterns
 from cprflow.core.errors import DeployRefused
 from cprflow.diagrams import diagram_set
 from cprflow.features import anonymisation
@@ -100,6 +101,7 @@ def test_reconciling_keeps_justified_findings_and_resolves_what_is_gone() -> Non
     "pattern, message",
     [
         ("(a+)+$", "backtracks catastrophically"),
+        ("(z|z)+y", "backtracks catastrophically"),  # blows up only on runs of its own letter
         ("(\\d+)*\\D{2}\\d", "backtracks catastrophically"),
         ("(unclosed", "does not compile"),
         ("a*", "matches empty text"),
@@ -124,3 +126,34 @@ def test_deploy_refuses_an_upload_field_with_an_unusable_slot(db) -> None:
     with pytest.raises(DeployRefused) as refused:
         services.deploy(db, diagrams, actor="owner", now=T0)
     assert [(p.file, "final_report_ref" in p.message) for p in refused.value.problems] == [(name, True)]
+
+
+def test_deploy_refuses_more_patterns_than_the_check_may_search(db) -> None:
+    rules = json.loads(RULES)
+    rules["patterns"] = [
+        {"id": f"word_{n}", "label": f"Word {n}", "pattern": f"\\bword{n}\\b"}
+        for n in range(anonymisation.MAX_PATTERNS + 1)
+    ]
+    diagrams = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
+    diagrams.files[anonymisation.RULES_FILE] = json.dumps(rules).encode()
+
+    with pytest.raises(DeployRefused) as refused:
+        services.deploy(db, diagrams, actor="owner", now=T0)
+
+    assert [p.message.split(":")[0] for p in refused.value.problems] == ["/patterns"]
+    assert "is too long" in str(refused.value)
+
+
+def test_the_deploy_check_of_many_backtracking_patterns_stops_at_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patterns, "DEPLOY_PROBE_SECONDS", 0.6)
+    rules = json.loads(RULES)
+    rules["patterns"] = [
+        {"id": f"slow_{n}", "label": f"Slow {n}", "pattern": f"({c}|{c})+y"} for n, c in enumerate("bcdefghijk")
+    ]
+
+    parsed, problems = anonymisation.parse_rules(json.dumps(rules).encode())
+
+    assert parsed is None
+    assert len(problems) == 10  # every pattern refused: the first few as backtracking...
+    assert "backtracks catastrophically" in problems[0].message
+    assert "time for checking patterns ran out" in problems[-1].message  # ...the rest unchecked

@@ -531,13 +531,14 @@ def to_draft(
     to_reviewers(r, kind, register=register, identifiers=identifiers)
     accept_all(r)
     timelines(r)
-    r.do("merge_summary_timeline", MERGE, "2026-02-12")
-    r.do("family_involvement", FAMILY_DECLINED, "2026-03-01")
-    r.do("learning_event", LEARNING, "2026-03-10")
+    # In an extended review both reviewers are offered these steps; the lead does them here.
+    r.do("merge_summary_timeline", MERGE, "2026-02-12", assignee=LEAD)
+    r.do("family_involvement", FAMILY_DECLINED, "2026-03-01", assignee=LEAD)
+    r.do("learning_event", LEARNING, "2026-03-10", assignee=LEAD)
 
 
 def approve_report(r: Review) -> None:
-    r.do("draft_report", DRAFT, "2026-03-25")
+    r.do("draft_report", DRAFT, "2026-03-25", assignee=LEAD)
     r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
     r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
 

@@ -100,7 +100,16 @@ def test_a_report_naming_the_child_and_school_waits_until_both_findings_are_reso
         {"justifications": [{"finding_id": school_id, "reason": reason}]},
         "2026-04-25",
     )
-    assert "publish_report" in r.open() and "resolve_anonymisation_findings" not in r.open()
+    # The corrected report is not the one the Board approved and Welsh Government received: it goes
+    # back to the Board and to Welsh Government before it can be published.
+    assert "publish_report" not in r.open() and "resolve_anonymisation_findings" not in r.open()
+    assert r.data()["publication_decision"] == "back_to_board"
+    r.do("rework_for_publication", {"reapproval_meeting_date": "2026-04-25"}, "2026-04-25")
+    r.do(
+        "submit_final_report", dict(SUBMIT, final_report_ref=corrected, submitted_to_wg_date="2026-04-25"), "2026-04-25"
+    )
+    r.do("prepare_publication", prepare("2026-04-25"), "2026-04-25")
+    assert "publish_report" in r.open()
     data = r.data()
     assert data["anonymisation_check_passed"] is True and data["publication_decision"] == "publish"
     decided = {
@@ -113,7 +122,7 @@ def test_a_report_naming_the_child_and_school_waits_until_both_findings_are_reso
 
     # Each check, and what it decided, is in the trace.
     checks = [e for e in r.events() if e.kind == "anonymisation_checked"]
-    assert [c.detail["open"] for c in checks] == [2, 1, 1, 0]
+    assert [c.detail["open"] for c in checks] == [2, 1, 1, 0, 0]
     assert [(d["kind"], d["status"]) for c in checks for d in c.detail["decisions"]] == [
         ("child", "resolved"),
         ("school", "justified"),

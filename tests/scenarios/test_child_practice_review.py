@@ -153,9 +153,9 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
 
     r.do("merge_summary_timeline", MERGE, "2026-02-12")
     assert r.data()["stage"] == "family_and_learning_event"
-    assert r.open() == ["family_involvement", "learning_event"]
-    assert r.task("learning_event").due_at == midnight("2026-04-09")  # summary + 8 weeks
+    assert r.open() == ["family_involvement"]  # the family first: practitioners then hear its perspective
     r.do("family_involvement", FAMILY_DECLINED, "2026-03-01")
+    assert r.task("learning_event").due_at == midnight("2026-04-09")  # summary + 8 weeks
     r.do("learning_event", LEARNING, "2026-03-10")
     assert pick(r.data(), "stage", "draft_report_due") == {"stage": "draft_report", "draft_report_due": "2026-04-21"}
     assert r.task("draft_report", LEAD).due_at == midnight("2026-04-21")
@@ -185,7 +185,11 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     }
     assert "cpr_review_completed" not in view.waiting_for  # the 6-month clock has stopped
     assert view.next_timer_at == after_day("2026-05-13")  # the action plan's 4 weeks
-    assert desks(r) == [("finalise_action_plan", "Review Panel", None), ("submit_final_report", "Business Unit", None)]
+    assert desks(r) == [
+        ("disseminate_learning", "Review Sub-Group", None),  # learning is shared whatever happens to publication
+        ("finalise_action_plan", "Review Panel", None),
+        ("submit_final_report", "Business Unit", None),
+    ]
 
     cpr.publication(r)
     assert pick(r.data(), "publication_status", "published_date", "publication_period_due") == {
@@ -284,7 +288,7 @@ def test_extended_review_waits_for_both_reviewers(url: str) -> None:
 
     data = r.data()
     assert data["stage"] == "summary_timeline"
-    assert desks(r) == [("merge_summary_timeline", "Reviewers", LEAD)]
+    assert desks(r) == [("merge_summary_timeline", "Reviewers", SECOND), ("merge_summary_timeline", "Reviewers", LEAD)]
     results = [(x["slot"], x["accepted_date"], x["statutory_duties"][0]["findings"]) for x in data["reviewer_results"]]
     assert results == [
         ("lead", "2026-01-22", "lead: strategy meeting late"),
@@ -292,9 +296,9 @@ def test_extended_review_waits_for_both_reviewers(url: str) -> None:
     ]
     assert data["reviewer_usernames"] == [LEAD, SECOND]
 
-    r.do("merge_summary_timeline", MERGE, "2026-02-12")
-    r.do("family_involvement", FAMILY_DECLINED, "2026-03-01")
-    r.do("learning_event", LEARNING, "2026-03-10")
+    r.do("merge_summary_timeline", MERGE, "2026-02-12", assignee=LEAD)
+    r.do("family_involvement", FAMILY_DECLINED, "2026-03-01", assignee=SECOND)
+    r.do("learning_event", LEARNING, "2026-03-10", assignee=LEAD)
     cpr.approve_report(r)
     assert pick(r.data(), "review_type", "completed_within_timescale", "stage") == {
         "review_type": "extended",
@@ -425,7 +429,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     cpr.to_decision(r, decide="concise")
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     view = r.send("hold_started", hold("H1", ["learning_event", "practitioner_contact"]), "2026-01-13")
-    assert [(h["hold_id"], h["type"], h["started_on"], h["ended_on"]) for h in view.data["holds"]] == [
+    assert [(h["hold_id"], h["type"], h["started_on"], h["ended_on"]) for h in view.data["hold_register"]] == [
         ("H1", "criminal", "2026-01-13", None)
     ]
     assert view.data["stage"] == "panel_setup"  # the register does not change the review's stage
@@ -437,12 +441,12 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     r.do("accept_appointment", ACCEPT, "2026-01-22")
     cpr.timelines(r)
     r.do("merge_summary_timeline", MERGE, "2026-02-12")
-    assert r.open() == ["family_involvement"]  # the learning event is not offered
-    assert "hold_released" in r.view().waiting_for
+    assert r.open() == ["family_involvement"]  # the family comes first in any case
     # A second, overlapping hold (a disciplinary process) on practitioner contact.
     r.send("hold_started", hold("H2", ["practitioner_contact"], kind="disciplinary", reason="Hearing"), "2026-02-20")
     view = r.do("family_involvement", FAMILY_DECLINED, "2026-03-01")
-    assert (view.status, view.open_tasks) == ("waiting", [])
+    assert (view.status, view.open_tasks) == ("waiting", [])  # the learning event is not offered
+    assert "hold_released" in view.waiting_for
     assert view.data["stage"] == "family_and_learning_event"
     assert not r.tick("2026-03-10")  # time passing does not release it
     r.send("hold_ended", release("H2", "Hearing concluded"), "2026-03-12")
@@ -451,7 +455,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     view = r.send("hold_ended", release("H1"), "2026-03-20")
     assert desks(r) == [("learning_event", "Reviewers", LEAD)]
     assert r.task("learning_event").due_at == midnight("2026-04-09")  # the deadline was not reset by the hold
-    assert view.data["holds"][0] == {
+    assert view.data["hold_register"][0] == {
         "hold_id": "H1",
         "type": "criminal",
         "reason": "Charging decision pending",
@@ -463,7 +467,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
         "ended_by": "Board Chair",
         "end_reason": "Charging decision made",
     }
-    assert [(h["hold_id"], h["started_on"], h["ended_on"], h["days"]) for h in view.data["holds"]] == [
+    assert [(h["hold_id"], h["started_on"], h["ended_on"], h["days"]) for h in view.data["hold_register"]] == [
         ("H1", "2026-01-13", "2026-03-20", 66),
         ("H2", "2026-02-20", "2026-03-12", 20),
     ]
@@ -479,7 +483,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
         "2026-04-16",
     )
     view = r.send("hold_ended", release("H3", "Inquest closed", end_date="2026-04-24"), "2026-04-26")
-    assert view.data["holds"][2]["days"] == 10
+    assert view.data["hold_register"][2]["days"] == 10
     cpr.publication(r)
     cpr.action_plan(r)
     assert r.tick("2026-07-18")
@@ -502,19 +506,20 @@ def test_a_hold_recorded_while_the_learning_event_is_open_withdraws_it(url: str)
     r.do("accept_appointment", ACCEPT, "2026-01-22")
     cpr.timelines(r)
     r.do("merge_summary_timeline", MERGE, "2026-02-12")
+    r.do("family_involvement", FAMILY_DECLINED, "2026-02-14")
     offered = r.task("learning_event")
 
     r.send("hold_started", hold("H2", ["practitioner_contact"]), "2026-02-15")
-    assert r.open() == ["family_involvement"]
+    assert r.open() == []
     r.send("hold_started", hold("H3", ["publication"], kind="coroner", reason="Inquest"), "2026-02-16")
-    assert r.open() == ["family_involvement"]  # a publication hold does not bring it back
+    assert r.open() == []  # a publication hold does not bring it back
 
     r.send("hold_ended", release("H2"), "2026-03-02")
-    assert r.open() == ["family_involvement", "learning_event"]
+    assert r.open() == ["learning_event"]
     assert r.task("learning_event").id != offered.id
     with cpr.opened(url) as db, pytest.raises(TaskNotReady):
         services.complete_task(db, offered.id, LEARNING, actor=LEAD, now=at("2026-03-02"))
-    assert [(h["hold_id"], h["ended_on"], h["days"]) for h in r.data()["holds"]] == [
+    assert [(h["hold_id"], h["ended_on"], h["days"]) for h in r.data()["hold_register"]] == [
         ("H2", "2026-03-02", 15),
         ("H3", None, None),
     ]
@@ -528,9 +533,10 @@ def test_publication_hold_lets_the_action_plan_proceed(url: str) -> None:
     cpr.approve_report(r)
     view = r.do("submit_final_report", SUBMIT, "2026-04-20")
     assert view.data["publication_status"] == "submitted"
-    assert r.open() == ["finalise_action_plan"]  # publication waits; the plan does not
+    assert r.open() == ["disseminate_learning", "finalise_action_plan"]  # publication waits; plan and learning do not
 
     cpr.action_plan(r)
+    r.do("disseminate_learning", cpr.DISSEMINATE, "2026-05-06")
     view = r.view()
     assert (view.status, view.data["action_plan_status"], view.next_timer_at) == (
         "waiting",
@@ -542,7 +548,7 @@ def test_publication_hold_lets_the_action_plan_proceed(url: str) -> None:
 
     view = r.send("hold_ended", release("H9", "Verdict given"), "2026-08-10")
     assert r.open() == ["prepare_publication"] + ["report_action_progress"] * 3
-    assert [(h["hold_id"], h["days"]) for h in view.data["holds"]] == [("H9", 143)]
+    assert [(h["hold_id"], h["days"]) for h in view.data["hold_register"]] == [("H9", 143)]
 
     # The gate can also delay on the form's own answers: the coroner advises waiting.
     view = r.do("prepare_publication", prepare("2026-08-10", coroner=True), "2026-08-10")
@@ -628,7 +634,7 @@ def test_action_plan_not_finalised_within_four_weeks_goes_to_the_board(url: str)
     assert r.task("finalise_action_plan").id == plan.id  # still the Panel's to finish
 
     r.do("action_plan_overdue", PLAN_OVERDUE, "2026-05-13")
-    assert r.open() == ["finalise_action_plan", "submit_final_report"]
+    assert r.open() == ["disseminate_learning", "finalise_action_plan", "submit_final_report"]
     view = r.do("finalise_action_plan", FINALISE, "2026-05-20")
     assert view.data["action_plan_status"] == "finalised"
     assert ("approve_action_plan", "Board", None) in desks(r)
@@ -789,7 +795,11 @@ def test_a_withdrawing_reviewer_is_replaced_and_the_review_keeps_its_state(url: 
 
     data = r.data()
     assert data["stage"] == "summary_timeline"
-    assert desks(r) == [("merge_summary_timeline", "Reviewers", LEAD)]
+    # Both reviewers as they now stand are offered the summary: the replacement takes part at once.
+    assert desks(r) == [
+        ("merge_summary_timeline", "Reviewers", REPLACEMENT),
+        ("merge_summary_timeline", "Reviewers", LEAD),
+    ]
     assert data["reviewers"] == [
         {"slot": "lead", "username": LEAD, "name": "R. Lewis"},
         {"slot": "second", "username": REPLACEMENT, "name": "T. Evans"},

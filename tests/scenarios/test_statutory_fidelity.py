@@ -12,7 +12,15 @@ import pytest
 from cprflow.core.errors import InvalidData
 from cprflow.db.database import Database
 from tests.scenarios import cpr
-from tests.scenarios.cpr import DELAY, Review, after_day, board, qa
+from tests.scenarios.cpr import DELAY, LEAD, SECOND, Review, after_day, board, qa
+
+FAMILY_TOOK_PART = {
+    "family_wishes": "take_part",
+    "family_informed_date": "2026-02-14",
+    "meeting_date": "2026-02-24",
+    "family_views_summary": "The mother felt nobody listened when she asked for help.",
+    "family_recorded_date": "2026-03-01",
+}
 
 
 @pytest.fixture
@@ -141,3 +149,138 @@ def test_a_referral_dated_in_the_future_is_refused(url: str) -> None:
         r.do("record_referral", cpr.referral("2026-01-06"), "2026-01-05")
     assert refused.value.fields == {"/referral_date": ["must be today or in the past"]}
     assert r.open() == ["record_referral"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The family's perspective exists before practitioners meet
+
+
+def test_the_learning_event_waits_for_the_familys_involvement(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    cpr.accept_all(r)
+    cpr.timelines(r)
+    r.do("merge_summary_timeline", cpr.MERGE, "2026-02-12")
+    assert r.open() == ["family_involvement"]  # practitioners do not meet before the family is heard
+    view = r.do("family_involvement", FAMILY_TOOK_PART, "2026-03-01")
+    assert pick(view.data, "family_wishes", "family_views_summary") == {
+        "family_wishes": "take_part",
+        "family_views_summary": FAMILY_TOOK_PART["family_views_summary"],
+    }
+    assert r.open() == ["learning_event"]
+    r.do("learning_event", cpr.LEARNING, "2026-03-10")
+    assert r.open() == ["draft_report"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Two reviewers working together
+
+
+def desks(r: Review) -> list[tuple[str, str | None]]:
+    return sorted((t.bpmn_id, t.assignee) for t in r.tasks())
+
+
+def test_both_reviewers_of_an_extended_review_take_part(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r, "extended")
+    cpr.accept_all(r)
+    cpr.timelines(r)
+    both = sorted([LEAD, SECOND])
+    assert desks(r) == [("merge_summary_timeline", who) for who in both]
+    r.do("merge_summary_timeline", cpr.MERGE, "2026-02-12", assignee=SECOND)
+    assert r.data()["summary_timeline"] == cpr.MERGE["summary_timeline"]  # the second reviewer's work counts
+    assert desks(r) == [("family_involvement", who) for who in both]
+    r.do("family_involvement", FAMILY_TOOK_PART, "2026-03-01", assignee=SECOND)
+    assert desks(r) == [("learning_event", who) for who in both]
+    r.do("learning_event", cpr.LEARNING, "2026-03-10", assignee=LEAD)
+    assert desks(r) == [("draft_report", who) for who in both]
+    r.do("draft_report", cpr.DRAFT, "2026-03-25", assignee=SECOND)
+    r.do("panel_quality_assurance", qa("return", "2026-04-01", "Say more on the police's duties"), "2026-04-01")
+    assert desks(r) == [("revise_draft_report", who) for who in both]
+    view = r.do("revise_draft_report", cpr.revision(1, "Expanded"), "2026-04-05", assignee=SECOND)
+    working = ("summary_reviewer", "family_reviewer", "learning_reviewer", "drafting_reviewer", "revising_reviewer")
+    assert not [k for k in working if k in view.data]  # whose task it was is not left in the case data
+    assert desks(r) == [("panel_quality_assurance", None)]
+    completed_by = {(e.detail["bpmn_id"], e.actor) for e in r.events() if e.kind == "task_completed"}
+    assert {("merge_summary_timeline", SECOND), ("learning_event", LEAD), ("draft_report", SECOND)} <= completed_by
+
+
+def test_a_concise_review_has_one_reviewer_at_each_step(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    cpr.accept_all(r)
+    cpr.timelines(r)
+    assert desks(r) == [("merge_summary_timeline", LEAD)]
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. Learning is shared whatever happens to publication
+
+
+def test_learning_is_disseminated_while_publication_is_held(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    assert "disseminate_learning" in r.open()  # from the Board's approval, before any publication step
+    r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
+    view = r.do("prepare_publication", cpr.prepare(criminal=True), "2026-04-22")
+    assert view.data["publication_decision"] == "hold"  # live criminal proceedings hold publication
+    assert "publish_report" not in r.open()
+    view = r.do("disseminate_learning", cpr.DISSEMINATE, "2026-04-23")
+    assert "disseminate_learning" not in r.open()
+    assert view.data["dissemination"] == cpr.DISSEMINATE["dissemination"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. The published report is the approved report
+
+
+def test_a_draft_marked_not_anonymised_does_not_reach_the_board(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    r.do("draft_report", dict(cpr.DRAFT, anonymised=False), "2026-03-25", assignee=LEAD)
+    view = r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
+    assert (view.data["stage"], view.data["panel_returns"]) == ("revision", 1)
+    assert r.open() == ["revise_draft_report"]
+    r.do("revise_draft_report", cpr.revision(1, "Anonymised"), "2026-04-05", assignee=LEAD)
+    r.do("panel_quality_assurance", qa("approve", "2026-04-06"), "2026-04-06")
+    assert "board_consideration" in r.open()
+
+
+def test_the_same_version_is_approved_submitted_and_published(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    cpr.publication(r)
+    data = r.data()
+    assert data["published_report"] == {k: data["approved_report"][k] for k in ("document_id", "version", "filename")}
+    assert data["published_report"]["version"] == 1
+
+
+def test_a_report_changed_after_submission_goes_back_to_the_board_and_welsh_government(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
+    first = r.data()["approved_report"]
+    # Someone corrects the final report after it went to Welsh Government.
+    changed = r.upload(
+        "final_report", cpr.files.pdf("Final report", "Corrected wording."), "2026-04-21", actor="bu.officer"
+    )
+    assert changed["version"] == first["version"] + 1
+    view = r.do("prepare_publication", cpr.prepare(), "2026-04-22")
+    assert view.data["publication_decision"] == "back_to_board"
+    assert "publish_report" not in r.open()
+    assert ("rework_for_publication", "Board") in [(t.bpmn_id, t.lane) for t in r.tasks()]
+    r.do("rework_for_publication", {"reapproval_meeting_date": "2026-04-28"}, "2026-04-29")
+    assert "submit_final_report" in r.open()  # it goes to Welsh Government again
+    r.do(
+        "submit_final_report",
+        dict(cpr.SUBMIT, final_report_ref=changed, submitted_to_wg_date="2026-04-30"),
+        "2026-04-30",
+    )
+    r.do("prepare_publication", cpr.prepare("2026-05-01"), "2026-05-01")
+    view = r.do("publish_report", cpr.publish("2026-05-02"), "2026-05-02")
+    assert view.data["published_report"] == changed == view.data["approved_report"]
+    assert [a["meeting_date"] for a in view.data["reapprovals"]] == ["2026-04-28"]
+    assert view.data["completion_date"] == "2026-04-15"  # the review completed at the first approval

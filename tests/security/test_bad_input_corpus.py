@@ -15,7 +15,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from cprflow import services
 from cprflow.db.database import Database
-from cprflow.services import users
+from cprflow.services import sessions, users
 from tests.conftest import SAMPLE
 from tests.diagrams.test_diagram_set import BILLION_LAUGHS, REMINDER_SCRIPT, XXE
 from tests.web.conftest import CASE, SECRET, db_state, in_review, now, seal, started, task_of
@@ -814,8 +814,9 @@ def prepare(bad: Bad, client: FlaskClient, world: World, auth: Callable[[str], d
     headers: dict[str, str] = {}
     who = bad.who
     if who and (who.startswith("page:") or who.startswith("cookie:")):
+        token = sessions.start(client.application.extensions["cprflow.db"], world.intake_user, now=datetime.now(UTC))
         with client.session_transaction() as session:
-            session["uid"], session["tv"] = world.intake_user, 1
+            session["uid"], session["tv"], session["sid"] = world.intake_user, 1, token
     elif who in ("forged", "expired", "revoked", "garbage", "basic"):
         headers["Authorization"] = bad_token(who, world)
     elif who:

@@ -141,3 +141,35 @@ def test_each_bound_is_held_by_the_child_process() -> None:
     assert extraction.run(extraction.DOCX, long_docx, Bounds()).status == "extracted"
     # Time: the shared-stream PDF takes far longer than a second to read.
     assert extraction.run(extraction.PDF, shared_stream_pdf(), Bounds(seconds=1)).status == "refused"
+
+
+def test_documents_left_unread_are_read_by_the_command(tmp_path: Any) -> None:
+    """If the service stops between saving an upload and reading it, ``cprflow documents read-text`` reads it."""
+    from click.testing import CliRunner
+
+    from cprflow import services
+    from cprflow.cli import main
+    from cprflow.features import documents
+    from tests.conftest import T0, sample_diagrams
+
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade()
+    services.deploy(db, sample_diagrams(), actor="owner", now=T0)
+    case = services.start_instance(db, "sample_case", {}, actor="bu", now=T0)
+    with db.transaction() as session:
+        stored = documents.store(
+            session,
+            instance_id=case.id,
+            slot="final_report",
+            filename="r.pdf",
+            data=files.pdf("Learning"),
+            actor="x",
+            now=T0,
+        )
+    assert stored.text_status == "pending"
+    result = CliRunner().invoke(main, ["documents", "read-text"], env={"CPRFLOW_DATABASE_URL": db.url})
+    assert result.exit_code == 0, result.output
+    assert f"document {stored.id} (final_report v1): extracted" in result.output
+    with db.transaction(write=False) as session:
+        assert documents.text(session, stored.id) == "Learning"
+    db.dispose()

@@ -70,3 +70,15 @@ def test_a_worker_that_stops_beating_counts_as_dead_and_one_that_stops_cleanly_d
     timers.stopped(db, "timers:a")
     timers.stopped(db, "timers:b")
     assert not timers.workers_dead(db, now=T0 + timedelta(hours=1))
+
+
+def test_a_long_batch_of_timers_keeps_saying_the_worker_is_alive(failing: Database) -> None:
+    for _ in range(3):
+        started = services.start_instance(failing, "divide_later", {}, actor="clerk", now=T0)
+        services.complete_task(failing, started.open_tasks[0].id, {"divisor": 4}, actor="clerk", now=T0)
+    signs: list[int] = []
+
+    run = timers.run_due(failing, now=T0 + timedelta(hours=2), alive=lambda: signs.append(1))
+
+    assert len(run.fired) == 3
+    assert len(signs) >= 3  # before each timer's transaction, so a worker's heartbeat can be kept up

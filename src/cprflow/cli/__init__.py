@@ -21,16 +21,19 @@ from cprflow.cli.common import (
     now,
     out,
     pass_ctx,
+    stop_on_term,
     task_line,
 )
+from cprflow.cli.serve import children, gunicorn_installed, supervise, web_workers
 from cprflow.config import MailSettings, Settings
 from cprflow.core.errors import InvalidData
 from cprflow.db import audit
 from cprflow.db.models import ROLES
 from cprflow.demo import cases as demo_data
 from cprflow.diagrams import diagram_set, versions
-from cprflow.features import notifications
-from cprflow.services import datafix, modeling, timers, users
+from cprflow.features import documents, notifications
+from cprflow.features.extraction import Bounds
+from cprflow.services import datafix, deployments, modeling, timers, users
 from cprflow.web import create_app
 
 
@@ -65,9 +68,20 @@ def deploy(ctx: Context, directory: Path | None, forms_dir: Path | None, actor: 
         directory or ctx.settings.processes_dir, forms_dir or ctx.settings.forms_dir
     )
     result = services.deploy(ctx.db, diagrams, actor=actor, now=now(), note=(note or "").strip() or None)
-    verb = "deployed as version" if result.created else "unchanged: still version"
-    lines = [f"{verb} {result.version_id}", *(f"  {p['id']}: {p['name']}" for p in result.processes)]
+    lines = [result.message, *(f"  {p['id']}: {p['name']}" for p in result.processes)]
     out(ctx, result, [*lines, *(f"warning: {w}" for w in result.warnings)])
+
+
+@main.command("make-current")
+@click.argument("version_id", type=int)
+@click.option("--as", "actor", default="cli", show_default=True)
+@click.option("--note", default=None, help="Why: recorded with the change.")
+@pass_ctx
+@handles_errors
+def make_current(ctx: Context, version_id: int, actor: str, note: str | None) -> None:
+    """Make a deployed version current: new reviews start on it (running ones stay where they are)."""
+    result = deployments.make_current(ctx.db, version_id, actor=actor, now=now(), note=(note or "").strip() or None)
+    out(ctx, result, [result.message])
 
 
 @main.command("processes")
@@ -80,6 +94,7 @@ def list_processes(ctx: Context) -> None:
     for v in versions:
         lines.append(
             f"version {v['id']}  {v['deployed_at'].isoformat()}  by {v['deployed_by']}  {v['content_hash'][:12]}"
+            + ("  [current]" if v.get("current") else "")
             + (f"  ({v['note']})" if v.get("note") else "")
         )
         lines.extend(f"  {p['id']}: {p['name']}" for p in v["processes"])
@@ -167,7 +182,12 @@ def timers_worker(ctx: Context) -> None:
     """Keep firing timers as they fall due (Ctrl-C to stop)."""
     click.echo(f"timer worker polling at most every {ctx.settings.timer_poll_seconds}s")
     try:
-        timers.work(ctx.db, poll_seconds=ctx.settings.timer_poll_seconds, step_seconds=ctx.settings.step_seconds)
+        timers.work(
+            ctx.db,
+            poll_seconds=ctx.settings.timer_poll_seconds,
+            step_seconds=ctx.settings.step_seconds,
+            stop=stop_on_term(),
+        )
     except KeyboardInterrupt:
         pass
 
@@ -338,6 +358,21 @@ def users_list(ctx: Context) -> None:
     out(ctx, found, [_user_line(u) for u in found] or ["no accounts"])
 
 
+@main.group("documents")
+def documents_group() -> None:
+    """Case documents kept in the store."""
+
+
+@documents_group.command("read-text")
+@pass_ctx
+@handles_errors
+def documents_read_text(ctx: Context) -> None:
+    """Read the text of documents left unread (their upload's process stopped first), within the bounds."""
+    bounds = Bounds(seconds=ctx.settings.extract_seconds, memory_mb=int(ctx.settings.extract_memory_mb))
+    found = documents.read_pending(ctx.db, bounds)
+    out(ctx, found, [f"document {d.id} ({d.slot} v{d.version}): {d.text_status}" for d in found] or ["none unread"])
+
+
 @main.command()
 @pass_ctx
 @handles_errors
@@ -363,22 +398,45 @@ def demo(ctx: Context) -> None:
 
 
 @main.command()
-@click.option("--no-timers", is_flag=True, help="Do not run the timer worker in this process.")
-@click.option("--no-notify", is_flag=True, help="Do not run the notification worker in this process.")
+@click.option("--dev", is_flag=True, help="Flask's development server in this one process (threads), not gunicorn.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), help=f"gunicorn web workers (default: one per core, here {web_workers()})."
+)
+@click.option("--no-timers", is_flag=True, help="Do not run a timer worker (run `cprflow timers worker` apart).")
+@click.option("--no-notify", is_flag=True, help="Do not run a notification worker (run `cprflow notify worker` apart).")
 @pass_ctx
-def serve(ctx: Context, no_timers: bool, no_notify: bool = False) -> None:
-    """Serve the web app with the timer and notification workers beside it (development; see README for gunicorn)."""
+def serve(ctx: Context, dev: bool, workers: int | None, no_timers: bool, no_notify: bool) -> None:
+    """Serve the web app with gunicorn, and the timer and notification workers as processes of their
+    own, restarted if they die; Ctrl-C stops them all."""
+    host, port = ctx.settings.host, ctx.settings.port
+    if dev:
+        _serve_dev(ctx, with_timers=not no_timers, with_notify=not no_notify)
+        return
+    if not gunicorn_installed():
+        raise click.ClickException("gunicorn is not installed: pip install -e '.[serve]', or serve with --dev")
+    create_app(ctx.settings, db=ctx.db)  # refuse here, with the reason, what the web workers would refuse
+    count = workers or web_workers()
+    extras = [name for name, on in (("a timer worker", not no_timers), ("a notification worker", not no_notify)) if on]
+    click.echo(
+        f"cprflow serving on http://{host}:{port}/ (gunicorn, {count} web worker{'s' if count > 1 else ''}"
+        + (f"; {' and '.join(extras)}" if extras else "")
+        + "); Ctrl-C stops"
+    )
+    sys.exit(supervise(children(host, port, count, timers=not no_timers, notify=not no_notify)))
 
+
+def _serve_dev(ctx: Context, *, with_timers: bool, with_notify: bool) -> None:
+    """Flask's development server, the workers as threads beside it."""
     stop = threading.Event()
-    if not no_notify:
+    if with_notify:
         threading.Thread(
             target=notifications.work,
             name="notify",
             daemon=True,
             kwargs={"db": ctx.db, "settings": MailSettings.from_env(), "stop": stop},
         ).start()
-    if not no_timers:
-        worker = threading.Thread(
+    if with_timers:
+        threading.Thread(
             target=timers.work,
             name="timers",
             daemon=True,
@@ -388,12 +446,13 @@ def serve(ctx: Context, no_timers: bool, no_notify: bool = False) -> None:
                 "step_seconds": ctx.settings.step_seconds,
                 "stop": stop,
             },
-        )
-        worker.start()
+        ).start()
     app = create_app(ctx.settings, db=ctx.db)
-    click.echo(f"cprflow serving on http://{ctx.settings.host}:{ctx.settings.port}/")
+    click.echo(f"cprflow serving on http://{ctx.settings.host}:{ctx.settings.port}/ (development server)")
     try:
         app.run(host=ctx.settings.host, port=ctx.settings.port, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         stop.set()
 
@@ -434,7 +493,12 @@ def migrate(
     """Move running instances (all that can, if none are named) to a newer version."""
 
     previews = modeling.preview_migrations(
-        ctx.db, to_version, now=now(), step_seconds=ctx.settings.step_seconds, instance_ids=list(instance_ids) or None
+        ctx.db,
+        to_version,
+        actor=actor,
+        now=now(),
+        step_seconds=ctx.settings.step_seconds,
+        instance_ids=list(instance_ids) or None,
     )
     if preview:
         out(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -117,3 +119,10 @@ def handles_errors(fn: Any) -> Any:
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def stop_on_term() -> threading.Event:
+    """An event set by SIGTERM, so a worker told to stop finishes what it is doing and returns."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    return stop

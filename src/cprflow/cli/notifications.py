@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cprflow.cli.common import Context, at_time, handles_errors, now, out, pass_ctx
+from cprflow.cli.common import Context, at_time, handles_errors, now, out, pass_ctx, stop_on_term
 from cprflow.config import MailSettings
 from cprflow.features import notifications
 
@@ -41,7 +41,7 @@ def notify_worker(ctx: Context) -> None:
         f"notification worker polling every {settings.poll_seconds}s, SMTP {settings.smtp_host}:{settings.smtp_port}"
     )
     try:
-        notifications.work(ctx.db, settings=settings)
+        notifications.work(ctx.db, settings=settings, stop=stop_on_term())
     except KeyboardInterrupt:
         pass
 

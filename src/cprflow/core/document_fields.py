@@ -34,7 +34,7 @@ def fields(schema: dict[str, Any], pointer: str = "") -> Iterator[tuple[str, str
     for key, node in props.items():
         if not isinstance(node, dict):
             continue
-        here = f"{pointer}/{key}"
+        here = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"  # a JSON pointer, as forms name fields
         spec = node.get(KEY)
         if isinstance(spec, dict) and isinstance(spec.get("slot"), str):
             yield here, spec["slot"]
@@ -73,6 +73,24 @@ def declares(forms: Iterable[dict[str, Any]], slot: str) -> bool:
     return False
 
 
+def owner_of(forms: Iterable[dict[str, Any]], slot: str) -> str | None:
+    """The assignee (an agency) whose own slot this is, if it is only ever made from a template naming
+    the assignee (``agency_timeline_{assignee}`` -> ``police``); None for a slot of the whole case."""
+    owners: set[str] = set()
+    for schema in forms:
+        for _, template in fields(schema):
+            parts = _PLACEHOLDER.split(template)
+            if len(parts) == 1:
+                if template == slot:
+                    return None
+                continue
+            pattern = "^" + "([a-z0-9_]+)".join(re.escape(p) for p in parts) + "$"
+            found = re.match(pattern, slot)
+            if found:
+                owners.add(found.group(1))
+    return min(owners) if owners else None
+
+
 def reference(document: DocumentView) -> dict[str, Any]:
     return {"document_id": document.id, "version": document.version, "filename": document.filename}
 
@@ -81,7 +99,7 @@ def _at(data: Any, pointer: str) -> Any:
     for part in pointer.strip("/").split("/"):
         if not isinstance(data, dict):
             return None
-        data = data.get(part)
+        data = data.get(part.replace("~1", "/").replace("~0", "~"))
     return data
 
 
@@ -98,10 +116,10 @@ def check(
         document_id = value.get("document_id")
         document = by_id.get(document_id) if isinstance(document_id, int) else None
         slot = slot_of(template, assignee)
-        if document is None:
-            problems[pointer] = ["names no document of this review"]
-        elif document.slot != slot:
-            problems[pointer] = [f"names a document filed as '{document.slot}', not '{slot}'"]
+        if document is None or document.slot != slot:
+            # The same words whether the id is unknown or names a document of another slot: the
+            # answer never tells a person what else (another agency's timeline) the case holds.
+            problems[pointer] = [f"names no document of this review filed as '{slot}'"]
         elif value.get("version") != document.version or value.get("filename") != document.filename:
             problems[pointer] = ["does not match the stored document's version and file name"]
     return problems

@@ -164,6 +164,8 @@ def _check_binop(symbol: str, left: Any, right: Any) -> None:
             raise _too_big(f"a sequence of {len(left) + len(right):,} items")
 
 
+check_binop = _check_binop  # also bounds the templates' operators (core.templates)
+
 _OPERATORS = {"*": operator.mul, "**": operator.pow, "<<": operator.lshift, "+": operator.add}
 
 
@@ -296,6 +298,9 @@ def _memory_bound() -> Iterator[None]:
             if _memory_steps == 0 and _memory_saved is not None:
                 resource.setrlimit(resource.RLIMIT_AS, _memory_saved)
                 _memory_saved = None
+
+
+memory_bound = _memory_bound  # also bounds rendering templates (core.templates)
 
 
 def check_deadline() -> None:
@@ -635,9 +640,23 @@ def evaluate(text: str, context: dict[str, Any], extra: dict[str, Any] | None = 
         raise _escaped(err) from None
 
 
+@lru_cache(maxsize=4096)
+def loop_names(text: str) -> frozenset[str]:
+    """The names a script's ``for`` loops bind: working variables, not data the script produces."""
+    return frozenset(
+        target.id
+        for node in ast.walk(ast.parse(text, mode="exec"))
+        if isinstance(node, ast.For)
+        for target in ast.walk(node.target)
+        if isinstance(target, ast.Name)
+    )
+
+
 def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-    """Run a script against task data: names it assigns become task data."""
+    """Run a script against task data: names it assigns become task data, except its loop variables
+    (unless the data had them already), which would otherwise surface as changes of the case."""
     code = compile_expression(text, "exec")
+    loops = {name for name in loop_names(text) if name not in context}
     clashes = (GLOBAL_NAMES | set(extra or {})) & set(context)
     if clashes:
         raise ExpressionError(f"task data uses reserved names: {', '.join(sorted(clashes))}")
@@ -652,5 +671,5 @@ def execute(text: str, context: dict[str, Any], extra: dict[str, Any] | None = N
         raise _escaped(err) from None
     finally:
         for key in list(context):
-            if key in injected or key == "__builtins__" or callable(context[key]):
+            if key in injected or key in loops or key == "__builtins__" or callable(context[key]):
                 context.pop(key)

@@ -10,8 +10,8 @@ from typing import Any
 import regex
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from cprflow.core import document_fields, patterns
-from cprflow.core.errors import Failure, InvalidData
+from cprflow.core import document_fields, expressions, patterns
+from cprflow.core.errors import ExpressionError, Failure, InvalidData
 
 _FORMAT_CHECKER = FormatChecker()
 #: Longest one ``pattern`` may take to check one submitted value (wall clock, seconds). Patterns are
@@ -196,3 +196,86 @@ def check_reserved(data: Any) -> None:
         raise InvalidData(
             "data uses a reserved key", fields={p: [f"'{RESERVED_KEY}' is a reserved key"] for p in found}
         )
+
+
+#: A form's (or a message schema's) cross-field rules: each an expression over the submitted data and
+#: the facts the task shows (its read-only fields), the field it is about and what to tell the person.
+RULES_KEY = "x-rules"
+RULE_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["rule", "field", "message", "message_cy"],
+        "additionalProperties": False,
+        "properties": {
+            "rule": {"type": "string", "minLength": 1},
+            "field": {"type": "string", "pattern": "^/"},
+            "message": {"type": "string", "minLength": 1},
+            "message_cy": {"type": "string", "minLength": 1},
+        },
+    },
+}
+
+
+def shown_facts(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The facts a form shows: its read-only fields, valued from the task's data."""
+    declared = schema.get("properties", {})
+    return {
+        key: values[key]
+        for key, spec in declared.items()
+        if isinstance(spec, dict) and spec.get("readOnly") and key in values
+    }
+
+
+def rule_problems(schema: dict[str, Any]) -> list[str]:
+    """What is wrong with a schema's rules (for the deploy check): shape, and code that cannot compile."""
+    rules = schema.get(RULES_KEY)
+    if rules is None:
+        return []
+    found = [
+        f"{RULES_KEY}/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+        for e in Draft202012Validator(RULE_SCHEMA).iter_errors(rules)
+    ]
+    if found:
+        return found
+    for index, rule in enumerate(rules):
+        try:
+            expressions.check_expression(rule["rule"])
+        except ExpressionError as err:
+            found.append(f"{RULES_KEY}/{index}/rule: {err}")
+    return found
+
+
+def check_rules(schema: dict[str, Any], data: dict[str, Any], facts: dict[str, Any]) -> None:
+    """Raise InvalidData naming the field of every rule the data breaks. Call it inside the engine's
+    clock (``expressions.engine_context``): rules are diagram code and run in its sandbox. A rule
+    that cannot be worked out on this data (a name missing, a wrong type) counts as broken: bad input
+    is refused here rather than failing the diagram later. Every field of the form is a name in the
+    rules, None when left out."""
+    fields: dict[str, list[str]] = {}
+    # Every field of the form is a name in the rules: None when left out.
+    names = {**dict.fromkeys(schema.get("properties", {})), **facts, **data}
+    for rule in schema.get(RULES_KEY) or []:
+        try:
+            holds = bool(expressions.evaluate(rule["rule"], names))
+        except Exception:
+            holds = False
+        if not holds:
+            fields.setdefault(rule["field"], []).append(rule["message"])
+    if fields:
+        raise InvalidData("the submitted data breaks a rule of the form", fields=fields)
+
+
+def prefill(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The values a form opens with: the task's data for the form's fields, leaving out any a field
+    would refuse (a diagram's ``""`` default for a date or a choice), so the form sent back unchanged
+    is never refused for what it was given."""
+    declared = schema.get("properties", {})
+    shown = {}
+    for key, value in values.items():
+        spec = declared.get(key) if isinstance(declared, dict) else None
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("readOnly") or not any(True for _ in _validator(spec).iter_errors(value)):
+            shown[key] = value
+    return shown

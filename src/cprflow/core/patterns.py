@@ -101,8 +101,8 @@ def search(pattern: Any, text: str, seconds: float) -> bool:
 class Budget:
     """The wall-clock time a deploy may spend probing patterns, shared by all of them."""
 
-    def __init__(self, seconds: float = DEPLOY_PROBE_SECONDS) -> None:
-        self.deadline = time.monotonic() + seconds
+    def __init__(self, seconds: float | None = None) -> None:
+        self.deadline = time.monotonic() + (DEPLOY_PROBE_SECONDS if seconds is None else seconds)
 
     def left(self) -> float:
         return self.deadline - time.monotonic()

@@ -53,8 +53,17 @@ class DeployResult:
     created: bool
     content_hash: str
     processes: list[dict[str, Any]]
+    #: The version new reviews start on after this: ``version_id`` unless these files were an older
+    #: version's, deployed again (which changes nothing: see ``message``).
+    current_version_id: int | None = None
+    #: What happened, in a sentence for the person who deployed.
+    message: str = ""
     #: What the deploy did not refuse but people will notice (user tasks, lanes or forms without Welsh).
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return self.current_version_id in (None, self.version_id)
 
 
 @dataclass(frozen=True)
@@ -85,3 +94,16 @@ class DocumentView:
     has_text: bool
     #: pending (its text not read yet), extracted, none (no text in it) or refused (too costly to read).
     text_status: str
+
+
+#: The case-data key of a review's one record of holds (the diagram's data object; processes/README.md).
+HOLDS_KEY = "hold_register"
+
+
+def holds_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A case's holds, from its one record. Reviews completed on versions before the record was the
+    only copy kept a branch's copy under ``holds`` instead."""
+    found = data.get(HOLDS_KEY)
+    if not isinstance(found, list):
+        found = data.get("holds")
+    return [h for h in found or [] if isinstance(h, dict)] if isinstance(found, list) else []

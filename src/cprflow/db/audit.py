@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -136,7 +136,7 @@ def append(
     connection = session.connection()
     concurrent = connection.dialect.name != "sqlite"  # SQLite's write lock already serializes writers
     for _ in range(MAX_TRIES):
-        head = connection.execute(select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == chain)).first()
+        head = connection.execute(_HEAD, {"head_chain": chain}).first()
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
         digest = event_hash(
             chain=chain,
@@ -173,12 +173,23 @@ def append(
     raise RuntimeError(f"could not append to event chain {chain} after {MAX_TRIES} tries")
 
 
+# Built once: every request that changes or reads a case appends an event.
+_HEAD = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == bindparam("head_chain"))
+_INSERT_EVENT = insert(EVENTS)
+_INSERT_HEAD = insert(HEADS)
+_MOVE_HEAD = (
+    update(HEADS)
+    .where(HEADS.c.chain == bindparam("head_chain"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+
+
 def _write(connection: Any, row: dict[str, Any], new_chain: bool) -> None:
-    connection.execute(insert(EVENTS), row)
+    connection.execute(_INSERT_EVENT, row)
     if new_chain:
-        connection.execute(insert(HEADS), {"chain": row["chain"], "seq": row["seq"], "hash": row["hash"]})
+        connection.execute(_INSERT_HEAD, {"chain": row["chain"], "seq": row["seq"], "hash": row["hash"]})
     else:
-        connection.execute(update(HEADS).where(HEADS.c.chain == row["chain"]).values(seq=row["seq"], hash=row["hash"]))
+        connection.execute(_MOVE_HEAD, {"head_chain": row["chain"], "head_seq": row["seq"], "head_hash": row["hash"]})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,19 +19,28 @@ class DatabaseUnavailable(CprflowError):
     code = "database_unavailable"
 
 
-class Database:
-    """One per process. ``transaction()`` is the only way services touch the database."""
+class DatabaseBusy(DatabaseUnavailable):
+    """A lock was not granted in time (another writer held it): nothing was written; try again."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    code = "database_busy"
+
+
+class Database:
+    """One per process. ``transaction()`` is the only way services touch the database.
+
+    ``lock_timeout``: the longest (seconds) a transaction waits for SQLite's write lock before it
+    gives up as DatabaseBusy (PostgreSQL's lock_timeout, when set on the server, ends the same way)."""
+
+    def __init__(self, url: str, *, echo: bool = False, lock_timeout: float = 30.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             _ensure_parent(url)
-            options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            options["connect_args"] = {"timeout": lock_timeout, "check_same_thread": False}
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, lock_timeout)
         # Writes on SQLite take the write lock when they begin, so two writers queue instead of
         # failing mid-transaction; PostgreSQL relies on row locks and the version counter.
         self._writer = self.engine.execution_options(cprflow_write=True)
@@ -46,6 +55,8 @@ class Database:
         except DBAPIError as err:
             if err.connection_invalidated or _is_disconnect(err):
                 raise DatabaseUnavailable("the database is not reachable; try again shortly") from err
+            if _is_busy(err):
+                raise DatabaseBusy("the database is busy; try again shortly") from err
             raise
         finally:
             session.close()
@@ -91,13 +102,24 @@ def _is_disconnect(err: DBAPIError) -> bool:
     return any(s in text for s in _DISCONNECTED)
 
 
+#: What drivers say when a lock wait ran out (SQLite's busy timeout; PostgreSQL's lock_timeout, 55P03).
+_BUSY = ("database is locked", "database table is locked", "lock timeout", "could not obtain lock")
+
+
+def _is_busy(err: DBAPIError) -> bool:
+    if getattr(err.orig, "sqlstate", None) == "55P03":
+        return True
+    text = str(err.orig).lower()
+    return any(s in text for s in _BUSY)
+
+
 def _ensure_parent(url: str) -> None:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, lock_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
@@ -105,7 +127,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

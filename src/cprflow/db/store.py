@@ -28,7 +28,7 @@ from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
 from cprflow.db import audit
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
-from cprflow.diagrams import welsh
+from cprflow.diagrams import diagram_set, welsh
 
 INSTANCES = cast(Table, Instance.__table__)
 TASKS = cast(Table, UserTask.__table__)
@@ -59,6 +59,8 @@ class Version:
     specs: dict[str, str]  # process id -> that process's spec JSON
     forms: dict[str, Any]
     permissions: access.Permissions
+    #: message name -> the schema its payload must fit (a file in ``forms``), as the diagrams name them
+    message_schemas: dict[str, str] = field(default_factory=dict)
     welsh: welsh.WelshNames = field(default_factory=welsh.WelshNames)
 
 
@@ -81,6 +83,7 @@ def deployed_version(session: Session, version_id: int) -> Version:
             permissions=access.Permissions.from_document(
                 json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
             ),
+            message_schemas=diagram_set.read_message_schemas(row.files),
             welsh=welsh.read(row.files),
         )
         with _versions_lock:
@@ -330,10 +333,21 @@ def instance_view(
     )
 
 
+#: Deployed versions, the current one first: the highest rank, which each deploy and each explicit
+#: "make version N current" takes (migration 0015 ranked the versions before it by id).
+CURRENT_FIRST = (ProcessVersion.current_rank.desc(), ProcessVersion.id.desc())
+
+
+def current_version_id(session: Session) -> int | None:
+    """The version new work follows: the one deployed last, unless another was made current since."""
+    return session.scalar(select(ProcessVersion.id).order_by(*CURRENT_FIRST).limit(1))
+
+
 def latest_version_with(session: Session, process_id: str) -> int:
-    """The newest deployed version that has this process: where new instances of it start."""
+    """The current version if it has this process, else the most nearly current one that does:
+    where new instances of it start."""
     for version_id, listed in session.execute(
-        select(ProcessVersion.id, ProcessVersion.processes).order_by(ProcessVersion.id.desc())
+        select(ProcessVersion.id, ProcessVersion.processes).order_by(*CURRENT_FIRST)
     ):
         if any(p["id"] == process_id for p in listed):
             return int(version_id)

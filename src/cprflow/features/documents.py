@@ -193,6 +193,20 @@ def read_text(db: Database, document_id: int, bounds: extraction.Bounds) -> Docu
         return get(session, document_id)
 
 
+def read_pending(db: Database, bounds: extraction.Bounds) -> list[DocumentView]:
+    """Read every document still ``pending`` (its uploader's process stopped before reading it)."""
+    with db.transaction(write=False) as session:
+        ids = (
+            session.connection()
+            .execute(
+                select(DOCUMENTS.c.id).where(DOCUMENTS.c.text_status == extraction.PENDING).order_by(DOCUMENTS.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    return [read_text(db, document_id, bounds) for document_id in ids]
+
+
 def get(session: Session, document_id: int) -> DocumentView:
     row = session.connection().execute(select(DOCUMENTS).where(DOCUMENTS.c.id == document_id)).first()
     if row is None:

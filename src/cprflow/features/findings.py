@@ -34,7 +34,7 @@ from cprflow.core import access, operators
 from cprflow.core.errors import Forbidden, InvalidData, Problem
 from cprflow.db.database import Database
 from cprflow.db.models import FilingTheme, Instance, LearningItem, ProcessVersion, ReviewFiling
-from cprflow.db.store import deployed_version, record_event
+from cprflow.db.store import CURRENT_FIRST, current_version_id, deployed_version, record_event
 
 THEMES_FILE = "processes/themes.json"
 #: A form property marked ``"x-taxonomy": "themes"`` must offer exactly the taxonomy's themes.
@@ -190,7 +190,7 @@ def _marked(node: Any, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
 
 def taxonomy_of(session: Session, version_id: int | None = None) -> Taxonomy:
     """The taxonomy of a version, or of the newest version that has one; empty if none has."""
-    query = select(ProcessVersion.files).order_by(ProcessVersion.id.desc())
+    query = select(ProcessVersion.files).order_by(*CURRENT_FIRST)
     if version_id is not None:
         query = query.where(ProcessVersion.id == version_id)
     for (files,) in session.execute(query):
@@ -569,7 +569,7 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
 
 
 def _permissions(session: Session) -> access.Permissions:
-    newest = session.scalar(select(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(1))
+    newest = current_version_id(session)
     return deployed_version(session, newest).permissions if newest is not None else access.Permissions()
 
 

@@ -24,12 +24,11 @@ import warnings
 from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cprflow.core import operators
+from cprflow.core import operators, templates
 from cprflow.core.errors import Problem
 from cprflow.db.models import Instance, ProcessVersion
 from cprflow.features import documents
@@ -37,7 +36,7 @@ from cprflow.features.notifications import NS, literal_param
 
 LETTER_SUFFIX = ".letter.json"
 LANGUAGES = ("cy", "en")
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_ENV = templates.BoundedEnvironment(autoescape=False)
 
 _PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
 @page {{ size: A4; margin: 25mm 22mm; @bottom-right {{ content: counter(page); font-size: 9pt; }} }}
@@ -48,8 +47,10 @@ section + section {{ border-top: 0.4pt solid #888; margin-top: 10mm; padding-top
 
 
 def _section(texts: dict[str, Any], context: dict[str, Any], language: str) -> str:
-    title = html.escape(_ENV.from_string(texts["title"]).render(**context))
-    paragraphs = "".join(f"<p>{html.escape(_ENV.from_string(p).render(**context))}</p>" for p in texts["paragraphs"])
+    title = html.escape(templates.render(_ENV.from_string(texts["title"]), context))
+    paragraphs = "".join(
+        f"<p>{html.escape(templates.render(_ENV.from_string(p), context))}</p>" for p in texts["paragraphs"]
+    )
     return f'<section lang="{language}"><div class="date">{html.escape(context["date"])}</div><h1>{title}</h1>{paragraphs}</section>'
 
 

@@ -40,15 +40,14 @@ from email.utils import format_datetime
 from types import SimpleNamespace
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from lxml import etree
 from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cprflow.config import MailSettings
-from cprflow.core import access, expressions, operators
+from cprflow.core import access, expressions, operators, templates
 from cprflow.core.errors import Conflict, InvalidData, NotFound, Problem
 from cprflow.db.database import Database
 from cprflow.db.models import (
@@ -62,7 +61,7 @@ from cprflow.db.models import (
     User,
     UserTask,
 )
-from cprflow.db.store import record_event
+from cprflow.db.store import current_version_id, record_event
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ TASK_PROPERTIES = ("notifyOnReady", "remindBefore", "remindTemplate", "notifyOve
 #: The property naming the case-data key that holds the pseudonymous reference shown in task emails.
 REFERENCE_PROPERTY = "notifyReference"
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV = templates.BoundedEnvironment(autoescape=False, keep_trailing_newline=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,7 +110,8 @@ def _compiled(source: str) -> Any:
 
 
 def render(source: str, context: dict[str, Any]) -> str:
-    return _compiled(source).render(**context)
+    """The template's text, within core.templates' bounds of time, size and memory."""
+    return templates.render(_compiled(source), context)
 
 
 def render_email(forms: dict[str, Any], name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -217,7 +217,7 @@ def version_info(session: Session, version_id: int) -> VersionInfo:
 
 
 def _newest_info(session: Session) -> VersionInfo | None:
-    newest = session.scalar(select(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(1))
+    newest = current_version_id(session)
     return None if newest is None else version_info(session, newest)
 
 
@@ -399,6 +399,11 @@ def notify_operator(step: operators.StepContext, params: dict[str, Any]) -> Any:
 
     step.defer(write)
     return {"template": template}
+
+
+def task_context(settings: MailSettings, task: Any, reference: str) -> dict[str, Any]:
+    """What a task's email may say of it (the template variables)."""
+    return _task_context(settings, task, reference)
 
 
 def _task_context(settings: MailSettings, task: Any, reference: str) -> dict[str, Any]:

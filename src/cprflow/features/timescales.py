@@ -21,12 +21,18 @@ from sqlalchemy import select
 
 from cprflow.core import access
 from cprflow.core.expressions import working_days_between
+from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.db.models import Event, Instance
 from cprflow.db.store import readable_condition
 
 #: Actions closed in an audit cycle (processes/README.md, "The action plan audit loop").
 _CLOSED_ACTIONS = ("complete", "superseded")
+#: The statutory reviews, and the ``route`` each diagram records once a referral is decided to be
+#: one (processes/README.md). A referral not yet decided is on the clock from its referral date; one
+#: routed anywhere else (a MAPF, another Board, no review, a SUSR from a CPR referral or the reverse)
+#: is not a review, so never a breach: the review it was routed to is counted in its own right.
+STATUTORY_ROUTES = {"child_practice_review": "cpr", "single_unified_safeguarding_review": "susr"}
 
 
 def _day(value: Any) -> date | None:
@@ -56,6 +62,7 @@ class ReviewTimescales:
     days_late: int | None
     hold_days: dict[str, int] = field(default_factory=dict)
     hold_days_total: int = 0
+    hold_days_by_hold: dict[str, int] = field(default_factory=dict)  # hold id -> days, as ``hold_days`` counts
     delay_reasons: list[str] = field(default_factory=list)
     action_plan_due: str | None = None
     action_plan_finalised: str | None = None
@@ -64,6 +71,13 @@ class ReviewTimescales:
     publication_period_due: str | None = None
     publication_kept: bool | None = None
     overdue_actions: int = 0
+    review_type: str | None = None  # concise, extended, susr; None while the referral is undecided
+
+
+def is_statutory_review(process_id: str, data: dict[str, Any]) -> bool:
+    """A statutory review, or a referral still being decided; never one routed elsewhere."""
+    route = data.get("route")
+    return process_id in STATUTORY_ROUTES and route in (None, STATUTORY_ROUTES[process_id])
 
 
 def hold_days(holds: Iterable[dict[str, Any]], as_of: date) -> tuple[dict[str, int], int]:
@@ -92,6 +106,17 @@ def hold_days(holds: Iterable[dict[str, Any]], as_of: date) -> tuple[dict[str, i
     return dict(sorted(by_type.items())), total
 
 
+def days_per_hold(holds: Iterable[dict[str, Any]], as_of: date) -> dict[str, int]:
+    """Days each hold lasted (one still running: to ``as_of``), by hold id."""
+    found: dict[str, int] = {}
+    for hold in holds:
+        start = _day(hold.get("started_on"))
+        end = _day(hold.get("ended_on")) or as_of
+        if start is not None and end >= start:
+            found[str(hold.get("hold_id") or "?")] = (end - start).days
+    return found
+
+
 def _reason(item: Any) -> str:
     if isinstance(item, dict):
         return ": ".join(str(item[k]) for k in ("reason", "details") if item.get(k))
@@ -112,7 +137,7 @@ def review_timescales(
         breach = completed > due
     else:
         breach = True if as_of > due else None
-    holds = [h for h in data.get("holds") or [] if isinstance(h, dict)]
+    holds = holds_of(data)
     by_type, total = hold_days(holds, as_of)
     plan_due = _day(data.get("action_plan_due"))
     published, kept_until = _day(data.get("published_date")), _day(data.get("publication_period_due"))
@@ -147,6 +172,7 @@ def review_timescales(
         days_late=(end - due).days if breach and due else (0 if breach is False else None),
         hold_days=by_type,
         hold_days_total=total,
+        hold_days_by_hold=days_per_hold(holds, as_of),
         delay_reasons=reasons,
         action_plan_due=plan_due.isoformat() if plan_due else None,
         action_plan_finalised=finalised.isoformat() if finalised else None,
@@ -157,20 +183,16 @@ def review_timescales(
         publication_period_due=kept_until.isoformat() if kept_until else None,
         publication_kept=kept,
         overdue_actions=overdue,
+        review_type=str(data["review_type"]) if data.get("review_type") else None,
     )
 
 
-def per_review(
-    db: Database,
-    *,
-    as_of: date,
-    actor: access.Actor | None = None,
-    process_id: str = "child_practice_review",
-) -> list[ReviewTimescales]:
-    """Every review of ``process_id`` the person reads as a whole (all of them when none is given)."""
+def per_review(db: Database, *, as_of: date, actor: access.Actor | None = None) -> list[ReviewTimescales]:
+    """Every statutory review (CPR and SUSR, ``is_statutory_review``) the person reads as a whole
+    (all of them when none is given)."""
     with db.transaction(write=False) as session:
-        query = select(Instance.id, Instance.status, Instance.version_id, Instance.data).where(
-            Instance.process_id == process_id
+        query = select(Instance.id, Instance.process_id, Instance.status, Instance.data).where(
+            Instance.process_id.in_(sorted(STATUTORY_ROUTES))
         )
         if actor is not None:
             query = query.where(readable_condition(session, actor, holders=False))
@@ -184,7 +206,11 @@ def per_review(
                 .order_by(Event.id)
             )
         }
-    return [review_timescales(r.id, r.status, r.data or {}, finalised.get(r.id), as_of) for r in rows]
+    return [
+        review_timescales(r.id, r.status, r.data or {}, finalised.get(r.id), as_of)
+        for r in rows
+        if is_statutory_review(r.process_id, r.data or {})
+    ]
 
 
 @dataclass(frozen=True)
@@ -243,6 +269,7 @@ REVIEW_COLUMNS = (
     "days_late",
     "hold_days_total",
     "hold_days",
+    "hold_days_by_hold",
     "delay_reasons",
     "action_plan_due",
     "action_plan_finalised",
@@ -251,6 +278,7 @@ REVIEW_COLUMNS = (
     "publication_period_due",
     "publication_kept",
     "overdue_actions",
+    "review_type",
 )
 GROUP_COLUMNS = (
     "board",

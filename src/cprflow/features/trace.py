@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from cprflow.core import access
 from cprflow.core.errors import InvalidData
+from cprflow.core.views import holds_of
 from cprflow.db import guards
 from cprflow.db.database import Database
 from cprflow.db.models import Event, ProcessVersion
@@ -122,10 +123,20 @@ def _summary(kind: str, detail: dict[str, Any]) -> str:
     return kind.replace("_", " ") + (": " + ", ".join(scalars[:4]) if scalars else "")
 
 
+def _field_changes(found: Any) -> dict[str, Any] | None:
+    """A data fix's changes: each key's value before and after. Other events name changes in shapes
+    of their own (a migration's are elements and timers of the diagram) and are not shown as fields."""
+    if not isinstance(found, dict) or not all(
+        isinstance(change, dict) and {"before", "after"} <= set(change) for change in found.values()
+    ):
+        return None
+    return found
+
+
 def entry(event: Any) -> TimelineEntry:
     detail = event.detail or {}
     data = detail.get("data") if isinstance(detail.get("data"), dict) else detail.get("payload")
-    changes = detail.get("changes") if isinstance(detail.get("changes"), dict) else None
+    changes = _field_changes(detail.get("changes"))
     reason = detail.get("reason") if isinstance(detail.get("reason"), str) else None
     return TimelineEntry(
         event.id,
@@ -201,7 +212,6 @@ def build(
             for flow, source, target in (_flows(xml, instance.process_id) if xml else [])
             if source in visited and target in visited and marked.get(source) == "completed"
         ]
-        holds = instance.data.get("holds") if isinstance(instance.data.get("holds"), list) else []
         return Trace(
             instance.id,
             instance.process_id,
@@ -210,7 +220,7 @@ def build(
             file,
             marked,
             path,
-            [h for h in holds if isinstance(h, dict)],
+            holds_of(instance.data or {}),
             [entry(e) for e in events if filters.keep(e)],
             sorted({e.kind for e in events}),
             sorted({e.actor for e in events}),

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from cprflow.core import access
+from cprflow.core.errors import NotFound
 from cprflow.core.views import DeployResult
 from cprflow.db.database import Database
 from cprflow.db.models import ProcessVersion
-from cprflow.db.store import deployed_version, latest_version_with, record_event
+from cprflow.db.store import CURRENT_FIRST, current_version_id, deployed_version, latest_version_with, record_event
 from cprflow.diagrams import diagram_set, welsh
 
 
@@ -31,13 +32,13 @@ def deploy(
     with db.transaction(write=False) as session:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
         if existing is not None:
-            return DeployResult(existing.id, False, content_hash, existing.processes, _lacking_welsh(existing.files))
+            return _unchanged(session, existing)
     checked = diagram_set.check(diagrams)  # slow; holds no lock
     listed = [{"id": p.id, "name": p.name, "file": p.file} for p in checked.processes]
     with db.transaction() as session:
         existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
         if existing is not None:  # someone deployed the same set meanwhile
-            return DeployResult(existing.id, False, content_hash, existing.processes, _lacking_welsh(existing.files))
+            return _unchanged(session, existing)
         version = ProcessVersion(
             content_hash=content_hash,
             deployed_at=now,
@@ -63,7 +64,62 @@ def deploy(
                 "note": note,
             },
         )
-        return DeployResult(version.id, True, content_hash, listed, _lacking_welsh(diagrams.files))
+        return DeployResult(
+            version.id,
+            True,
+            content_hash,
+            listed,
+            version.id,
+            f"deployed as version {version.id}: new reviews start on it",
+            _lacking_welsh(diagrams.files),
+        )
+
+
+def _unchanged(session: Any, existing: ProcessVersion) -> DeployResult:
+    """Files already deployed: say so, and whether new reviews start on them."""
+    current = current_version_id(session)
+    if current == existing.id:
+        message = f"unchanged: these files are version {existing.id}, which new reviews already start on"
+    else:
+        message = (
+            f"unchanged: these files are version {existing.id}, deployed before; new reviews still start on "
+            f"version {current}. To start them on version {existing.id} again, make it current "
+            f"(POST /api/versions/{existing.id}/current, or: cprflow make-current {existing.id})"
+        )
+    return DeployResult(
+        existing.id, False, existing.content_hash, existing.processes, current, message, _lacking_welsh(existing.files)
+    )
+
+
+def make_current(db: Database, version_id: int, *, actor: str, now: datetime, note: str | None = None) -> DeployResult:
+    """New reviews start on ``version_id`` from now on (running ones stay on theirs); recorded as an
+    event with who, when, why and which version was current before. Already current: no change."""
+    with db.transaction() as session:
+        version = session.get(ProcessVersion, version_id)
+        if version is None:
+            raise NotFound(f"process version {version_id} not found")
+        before = current_version_id(session)
+        if before == version_id:
+            return _unchanged(session, version)
+        version.current_rank = (session.scalar(select(func.max(ProcessVersion.current_rank))) or 0) + 1
+        session.flush()
+        record_event(
+            session,
+            None,
+            "version_made_current",
+            actor,
+            now,
+            {"version_id": version_id, "previous": before, "note": note},
+        )
+        return DeployResult(
+            version.id,
+            False,
+            version.content_hash,
+            version.processes,
+            version.id,
+            f"version {version_id} is current: new reviews start on it (version {before} was current before)",
+            _lacking_welsh(version.files),
+        )
 
 
 def list_versions(db: Database) -> list[dict[str, Any]]:
@@ -78,13 +134,14 @@ def list_versions(db: Database) -> list[dict[str, Any]]:
                 ProcessVersion.note,
             ).order_by(ProcessVersion.id.desc())
         ).all()
-        return [r._asdict() for r in rows]
+        current = current_version_id(session)
+        return [dict(r._asdict(), current=r.id == current) for r in rows]
 
 
 def newest_files(db: Database) -> dict[str, bytes]:
-    """The files of the newest version: the base a partial upload is deployed over."""
+    """The files of the current version: the base a partial upload is deployed over."""
     with db.transaction(write=False) as session:
-        files = session.scalar(select(ProcessVersion.files).order_by(ProcessVersion.id.desc()).limit(1))
+        files = session.scalar(select(ProcessVersion.files).order_by(*CURRENT_FIRST).limit(1))
         return {name: text.encode("utf-8") for name, text in (files or {}).items()}
 
 

@@ -50,12 +50,19 @@ def _shown(found: list[DocumentView], slots: set[str] | None) -> list[DocumentVi
 
 
 def may_upload(session: Session, actor: access.Actor, instance_id: int, slot: str) -> bool:
-    """Raise NotFound if the person may neither read the case nor work a task on it; else say yes/no."""
+    """Raise NotFound if the person may neither read the case nor work a task on it, Forbidden (with
+    the reason) if a reader asks to file in an agency's own slot not theirs; else say yes/no."""
     version_id, data = _case(session, instance_id)
     version = deployed_version(session, version_id)
     perms = version.permissions
     if access.can_read_case(actor, perms, data):
-        return not actor.read_only and document_fields.declares(version.forms.values(), slot)
+        if actor.read_only or not document_fields.declares(version.forms.values(), slot):
+            return False
+        owner = document_fields.owner_of(version.forms.values(), slot)
+        if owner is not None and owner != (actor.agency or "").lower():
+            # Reading a case is not acting for its agencies: their own slots are theirs to file.
+            raise Forbidden(f"'{slot}' is the {owner} agency's own document; only {owner} staff file it")
+        return True
     open_tasks = (
         session.connection()
         .execute(
@@ -160,7 +167,7 @@ def file_form_uploads(
     actor: access.Actor,
     instance_id: int,
     uploads: list[FormUpload],
-    carried: dict[str, int],
+    carried: dict[str, tuple[int, str]],
     *,
     now: datetime,
     max_bytes: int,
@@ -168,12 +175,18 @@ def file_form_uploads(
 ) -> dict[str, dict[str, Any]]:
     """File a task form's uploads, all in one transaction or none (a refused one is named at its
     field), and return the references the form's document fields now hold: the files just filed,
-    else the document each field carried (``carried``: pointer -> document id), if it is this case's."""
+    else the document each field carried (``carried``: pointer -> (document id, the field's slot)), if
+    it is this case's and filed in that field's slot: a carried id never brings another slot's
+    document (another agency's timeline) into a form, or its name onto a page."""
     refs: dict[str, dict[str, Any]] = {}
     stored: list[int] = []
     with db.transaction() as session:
         for upload in uploads:
-            if not may_upload(session, actor, instance_id, upload.slot):
+            try:
+                allowed = may_upload(session, actor, instance_id, upload.slot)
+            except Forbidden as refused:
+                raise InvalidData(refused.message, fields={upload.pointer: [refused.message]}) from None
+            if not allowed:
                 message = "you may not file this document"
                 raise InvalidData(message, fields={upload.pointer: [message]})
             view = documents.store(
@@ -190,9 +203,10 @@ def file_form_uploads(
             refs[upload.pointer] = document_fields.reference(view)
             stored.append(view.id)
         existing = {d.id: d for d in documents.list_for(session, instance_id)} if carried else {}
-    for pointer, document_id in carried.items():
-        if pointer not in refs and document_id in existing:
-            refs[pointer] = document_fields.reference(existing[document_id])
+    for pointer, (document_id, slot) in carried.items():
+        document = existing.get(document_id)
+        if pointer not in refs and document is not None and document.slot == slot:
+            refs[pointer] = document_fields.reference(document)
     for document_id in stored:
         documents.read_text(db, document_id, bounds)
     return refs

@@ -24,6 +24,7 @@ from cprflow.core.errors import Conflict, InvalidData
 from cprflow.core.views import DeployResult
 from cprflow.db.database import Database
 from cprflow.db.models import Draft, ProcessVersion
+from cprflow.db.store import current_version_id
 from cprflow.services import modeling
 
 #: Longest note kept with a deploy.
@@ -86,7 +87,7 @@ def _files(session: Session, version_id: int | None) -> dict[str, str]:
 
 
 def _newest_id(session: Session) -> int | None:
-    return session.scalar(select(ProcessVersion.id).order_by(ProcessVersion.id.desc()).limit(1))
+    return current_version_id(session)
 
 
 def save(db: Database, owner: str, path: str, content: str, *, revision: int, now: datetime) -> DraftView:

@@ -7,25 +7,27 @@ not at all. Time is always an argument.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, null, select, update
 
 from cprflow import engine
-from cprflow.core import access, forms, operators
+from cprflow.core import access, expressions, forms, operators
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, ScriptFailed
+from cprflow.core.register import Filters
 from cprflow.core.views import EventView, InstanceView
-from cprflow.db import audit, guards, store
+from cprflow.db import audit, guards, register, store
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, UserTask
 from cprflow.db.store import (
+    Version,
     active_instance,
     deployed_version,
     instance_view,
     load_instance,
     load_workflow,
-    mark_error,
     pack,
     readable_condition,
     record_event,
@@ -106,20 +108,21 @@ def list_instances(
     actor: access.Actor | None = None,
     status: str | None = None,
     process_id: str | None = None,
+    filters: Filters | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[InstanceView], int]:
-    """A page of instances, newest first, and how many there are: only those the person may read."""
+    """A page of instances (newest first unless ``filters`` sort otherwise) and how many there are:
+    only those the person may read, filtered in the database (``db.register``)."""
+    filters = filters or Filters()
+    filters = replace(filters, status=status or filters.status, process_id=process_id or filters.process_id)
     with db.transaction(write=False) as session:
         query = select(Instance)
         if actor is not None:
             query = query.where(readable_condition(session, actor))
-        if status:
-            query = query.where(Instance.status == status)
-        if process_id:
-            query = query.where(Instance.process_id == process_id)
+        query = register.narrowed(session, query, filters)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.order_by(Instance.id.desc()).limit(limit).offset(offset)).all()
+        rows = session.scalars(register.ordered(query, filters).limit(limit).offset(offset)).all()
         return [guards.shaped(session, actor, instance_view(session, row, with_tasks=False)) for row in rows], total
 
 
@@ -150,7 +153,11 @@ def send_message(
     now: datetime,
     step_seconds: float = engine.DEFAULT_STEP_SECONDS,
 ) -> InstanceView:
-    """Send a message (a hold starting or ending...) into an instance waiting for it."""
+    """Send a message (a hold starting or ending...) into an instance waiting for it.
+
+    The payload must fit the schema the diagram names for the message, rules included; and as a
+    message is input from outside, diagram code failing on it refuses the message (422) and leaves
+    the instance as it was, rather than putting it in error."""
     forms.check_reserved(payload)
     who = access.name_of(actor)
     try:
@@ -158,6 +165,7 @@ def send_message(
             instance = load_instance(session, instance_id)
             guards.require_send(session, actor, instance, name)
             instance = active_instance(session, instance_id, instance)
+            _check_payload(deployed_version(session, instance.version_id), name, payload, instance.data or {}, now)
             workflow = load_workflow(session, instance)
             before = instance.data
             with operators.step(session, instance.id, who, now) as effects:
@@ -174,8 +182,17 @@ def send_message(
             effects.apply(instance.id)
             return guards.shaped(session, actor, instance_view(session, instance, tasks=tasks), strict=False)
     except ScriptFailed as err:
-        mark_error(db, instance_id, err, who, now, f"message {name}")
-        raise
+        raise InvalidData(f"the message '{name}' was refused: {err.message}", fields={"/": [err.message]}) from None
+
+
+def _check_payload(version: Version, name: str, payload: dict[str, Any], case: dict[str, Any], now: datetime) -> None:
+    """The payload against the message's schema and its rules (which may read the case's data)."""
+    schema = version.forms.get(version.message_schemas.get(name) or "")
+    if schema is None:
+        return
+    forms.validate(schema, payload)
+    with expressions.engine_context(now, engine.DEFAULT_STEP_SECONDS):
+        forms.check_rules(schema, payload, case)
 
 
 def set_status(

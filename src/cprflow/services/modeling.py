@@ -153,15 +153,41 @@ def version_diff(db: Database, version_id: int, against: int | None = None) -> l
 
 @dataclass(frozen=True)
 class MigrationPreview:
+    """What a process owner needs to decide a move, and no case data: ids, whether it can move, why
+    not in terms of the diagrams, which elements change, and which open tasks and waiting timers
+    (by element id) it has before and after; never its stage, dates or an error's own words."""
+
     instance_id: int
     process_id: str
     from_version: int
     to_version: int
     status: str
-    stage: Any
     movable: bool
     reasons: list[str]
     changes: dict[str, Any] = field(default_factory=dict)
+
+
+#: Refusals whose words come from the diagrams; any other (an error raised while moving) may quote
+#: case data, so it is reported in these words instead.
+_OWN_WORDS = ("it is at ", "it has passed ", "it is inside ", "the new version's process is ")
+_FAILED = "moving it fails on the new version (an administrator can try it and see why)"
+
+
+def _without_case_data(found: engine.Migration) -> tuple[list[str], dict[str, Any]]:
+    reasons = sorted({r if r.startswith(_OWN_WORDS) else _FAILED for r in found.reasons})
+    changes: dict[str, Any] = {"elements": found.changes.get("elements", {})}
+    if "tasks" in found.changes:
+        changes["tasks"] = found.changes["tasks"]  # element ids of open tasks
+    timers = found.changes.get("timers")
+    if timers:
+        before = {t["element"]: t["due"] for t in timers["before"]}
+        after = {t["element"]: t["due"] for t in timers["after"]}
+        changes["timers"] = {
+            "before": sorted(before),
+            "after": sorted(after),
+            "rescheduled": sorted(e for e in before.keys() & after.keys() if before[e] != after[e]),
+        }
+    return reasons, changes
 
 
 def _spec_for(session: Any, version_id: int, process_id: str) -> str | None:
@@ -169,10 +195,17 @@ def _spec_for(session: Any, version_id: int, process_id: str) -> str | None:
 
 
 def preview_migrations(
-    db: Database, to_version: int, *, now: datetime, step_seconds: float = 5.0, instance_ids: list[int] | None = None
+    db: Database,
+    to_version: int,
+    *,
+    actor: str,
+    now: datetime,
+    step_seconds: float = 5.0,
+    instance_ids: list[int] | None = None,
 ) -> list[MigrationPreview]:
     """For each active instance on an older version of a process the version has: can it move,
-    and what would change for it. Nothing is saved (each is tried on a copy of its state)."""
+    and what would change for it, without its case data. Nothing about the instances is changed
+    (each is tried on a copy of its state); each one previewed is recorded as read by ``actor``."""
     version_info(db, to_version)
     previews = []
     with db.transaction(write=False) as session:
@@ -186,21 +219,19 @@ def preview_migrations(
                 continue
             try:
                 found = load_workflow(session, row).migrate(spec, now, step_seconds)
-            except Exception as err:
-                found = engine.Migration(False, [f"moving it fails: {getattr(err, 'message', type(err).__name__)}"], {})
+            except Exception:
+                found = engine.Migration(False, [_FAILED], {})
+            reasons, changes = _without_case_data(found)
             previews.append(
                 MigrationPreview(
-                    row.id,
-                    row.process_id,
-                    row.version_id,
-                    to_version,
-                    row.status,
-                    (row.data or {}).get("stage"),
-                    found.movable,
-                    found.reasons,
-                    found.changes,
+                    row.id, row.process_id, row.version_id, to_version, row.status, found.movable, reasons, changes
                 )
             )
+    if previews:
+        with db.transaction() as session:
+            for preview in previews:
+                detail = {"what": "migration_preview", "to_version": to_version}
+                record_event(session, preview.instance_id, "case_read", actor, now, detail)
     return previews
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cprflow import engine
-from cprflow.core import access, document_fields, forms, operators
+from cprflow.core import access, document_fields, expressions, forms, operators
 from cprflow.core.errors import Conflict, Forbidden, InvalidData, NotFound, ScriptFailed, TaskClosed, TaskNotReady
 from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
@@ -158,8 +158,7 @@ def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller
     current = task.data
     if current is None:
         current = _values_from_workflow(session, task) if with_values else {}
-    fields_ = schema.get("properties", {})
-    data = {k: v for k, v in current.items() if k in fields_}
+    data = forms.prefill(schema, current)
     data.update(task.draft or {})
     # Who holds it, who saved the draft, and (for those who may) whom it can be given to.
     draft = _last_event(session, task.id, "draft_saved") if task.draft else None
@@ -232,18 +231,17 @@ def _workers(session: Session, perms: access.Permissions, task: Any) -> tuple[Pe
     )
 
 
+_TASK_WITH_INSTANCE = (
+    select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
+    .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
+    .where(TASKS.c.id == bindparam("task_id"))
+)
+
+
 def _workable_task(session: Session, actor: access.Caller | None, task_id: str) -> Any:
     """The open task, if the caller may act on it. Access is decided first, whether the task is open
     or closed: someone who may not read the case must not learn from a 409 that the task exists."""
-    row = (
-        session.connection()
-        .execute(
-            select(TASKS, INSTANCES.c.version_id.label("instance_version"), INSTANCES.c.data.label("instance_data"))
-            .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
-            .where(TASKS.c.id == task_id)
-        )
-        .first()
-    )
+    row = session.connection().execute(_TASK_WITH_INSTANCE, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"task {task_id} not found")
     guards.require_work(session, actor, row, row.instance_version, row.instance_data)
@@ -343,8 +341,9 @@ def save_draft(db: Database, task_id: str, data: dict[str, Any], *, actor: acces
         return task_view(task)
 
 
-def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], now: datetime) -> None:
-    schema = deployed_version(session, instance.version_id).forms.get(task.form or "")
+def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Check ``data`` against the task's form; returns the form's schema."""
+    schema: dict[str, Any] | None = deployed_version(session, instance.version_id).forms.get(task.form or "")
     if schema is None:
         raise InvalidData(f"form '{task.form}' is missing from version {instance.version_id}")
     forms.validate(
@@ -355,6 +354,7 @@ def _validate(session: Session, task: Any, instance: Any, data: dict[str, Any], 
         case=instance.data,
         today=now.astimezone(WALES).date(),
     )
+    return schema
 
 
 def check_answers(db: Database, task_id: str, data: dict[str, Any], *, actor: access.Caller, now: datetime) -> None:
@@ -388,6 +388,17 @@ _OPEN_SIBLINGS = select(TASKS).where(
 )
 
 
+def _check_rules(
+    workflow: engine.Workflow, task_id: str, schema: dict[str, Any], data: dict[str, Any], now: datetime, seconds: float
+) -> None:
+    """The form's rules, over the submitted data and the facts the task shows."""
+    ready = workflow.ready_task(task_id)
+    if ready is None:
+        raise TaskNotReady(f"task {task_id} is no longer ready")
+    with expressions.engine_context(now, seconds):
+        forms.check_rules(schema, data, forms.shown_facts(schema, ready.data))
+
+
 def complete_task(
     db: Database,
     task_id: str,
@@ -412,8 +423,10 @@ def complete_task(
             if task.claimed_by not in (None, who):
                 raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
             instance = active_instance(session, task.instance_id, instance)
-            _validate(session, task, instance, data, now)
+            schema = _validate(session, task, instance, data, now)
             workflow = load_workflow(session, instance)
+            if schema.get(forms.RULES_KEY):
+                _check_rules(workflow, task_id, schema, data, now, step_seconds)
             before = instance.data
             data = {**data, **_known_facts(session, actor, now)}
             with operators.step(session, instance.id, who, now) as effects:

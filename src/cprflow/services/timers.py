@@ -35,11 +35,21 @@ class TimerRun:
     conflicts: list[int] = field(default_factory=list)
 
 
-def run_due(db: Database, *, now: datetime, step_seconds: float = DEFAULT_STEP_SECONDS, limit: int = 1000) -> TimerRun:
-    """Fire every timer due at ``now`` (at most ``limit`` instances), one transaction each."""
+def run_due(
+    db: Database,
+    *,
+    now: datetime,
+    step_seconds: float = DEFAULT_STEP_SECONDS,
+    limit: int = 1000,
+    alive: Callable[[], None] | None = None,
+) -> TimerRun:
+    """Fire every timer due at ``now`` (at most ``limit`` instances), one transaction each;
+    ``alive`` is called before each (the worker's heartbeat, so a long batch is not taken for death)."""
     result = TimerRun()
     seen: set[int] = set()
     while len(seen) < limit:
+        if alive is not None:
+            alive()
         outcome = _fire_next(db, now, step_seconds, seen)
         if outcome is None:
             break
@@ -156,15 +166,20 @@ def work(
     it is alive; if the thread ends anyway, the heartbeat expires and readiness reports it."""
     stop = stop or threading.Event()
     name = worker_name()
-    last_beat: datetime | None = None
+    last_beat: list[datetime] = []  # when the last heartbeat was written
+
+    def alive() -> None:
+        now = clock()
+        if not last_beat or abs((now - last_beat[0]).total_seconds()) >= BEAT_SECONDS:
+            beat(db, name, now=now, poll_seconds=poll_seconds)
+            last_beat[:] = [now]
+
     try:
         while not stop.is_set():
             try:
                 now = clock()
-                if last_beat is None or (now - last_beat).total_seconds() >= BEAT_SECONDS:
-                    beat(db, name, now=now, poll_seconds=poll_seconds)
-                    last_beat = now
-                run = run_due(db, now=now, step_seconds=step_seconds)
+                alive()
+                run = run_due(db, now=now, step_seconds=step_seconds, alive=alive)
                 if run.fired or run.failed:
                     log.info("timers fired=%s failed=%s", run.fired, run.failed)
                 upcoming = next_due(db)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import ParamSpec
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +22,8 @@ from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
 from cprflow.db.database import Database
 from cprflow.db.models import ROLES, ExternalIdentity, User
 from cprflow.db.store import record_event
+from cprflow.features import agencies
+from cprflow.services import throttle
 
 _hasher = PasswordHasher()
 LANGUAGES = ("en", "cy")
@@ -26,6 +33,46 @@ LOCKOUT_ATTEMPTS = 5
 LOCKOUT_MINUTES = 15.0
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+#: How long a worker trusts what it last read of an account when checking a request's token or
+#: session. A password, role or status change (revoking every token issued before) takes effect at
+#: once in the worker that makes it and within this many seconds in every other worker.
+ACCOUNT_RECHECK_SECONDS = 5.0
+_ACCOUNTS_KEPT = 10_000  # a worker forgets every account it has seen past this many
+_accounts: dict[tuple[str, int], tuple[float, UserView | None]] = {}
+_accounts_lock = threading.Lock()
+_clock = time.monotonic  # tests move it on instead of waiting
+
+
+def account(db: Database, user_id: int) -> UserView | None:
+    """The account behind a request's token or session, read again at most every
+    ``ACCOUNT_RECHECK_SECONDS``: most requests then spend no query on it."""
+    key, now = (db.url, user_id), _clock()
+    seen = _accounts.get(key)
+    if seen is not None and now - seen[0] < ACCOUNT_RECHECK_SECONDS:
+        return seen[1]
+    user = get_user(db, user_id)
+    with _accounts_lock:
+        if len(_accounts) >= _ACCOUNTS_KEPT:
+            _accounts.clear()
+        _accounts[key] = (now, user)
+    return user
+
+
+def _refreshes_account(change: Callable[P, UserView]) -> Callable[P, UserView]:
+    """After a change to an account, this worker reads it afresh on its next request."""
+
+    @functools.wraps(change)
+    def changed(*args: P.args, **kwargs: P.kwargs) -> UserView:
+        view = change(*args, **kwargs)
+        db = args[0] if args else kwargs["db"]
+        assert isinstance(db, Database)
+        with _accounts_lock:
+            _accounts.pop((db.url, view.id), None)
+        return view
+
+    return changed
 
 
 @dataclass(frozen=True)
@@ -92,6 +139,7 @@ def add_user(
     with db.transaction() as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidData(f"user '{username}' already exists", fields={"/username": ["is taken"]})
+        agencies.check_account_agency(session, agency)
         user = User(
             username=username,
             display_name=display_name or username,
@@ -144,6 +192,7 @@ def _free_username(session: Session, identity: Identity) -> str:
     return f"{base}-{digest[:10]}"
 
 
+@_refreshes_account
 def sign_in_external(db: Database, identity: Identity, *, now: datetime) -> UserView:
     """The account bound to the provider identity (``issuer``, ``subject``); made on first sign-in.
 
@@ -247,6 +296,7 @@ def unlink_identity(db: Database, issuer: str, subject: str, *, actor: str, now:
         )
 
 
+@_refreshes_account
 def set_password(db: Database, username: str, password: str) -> UserView:
     _check_password(password)
     with db.transaction() as session:
@@ -256,16 +306,20 @@ def set_password(db: Database, username: str, password: str) -> UserView:
         return _view(user)
 
 
+@_refreshes_account
 def set_roles(db: Database, username: str, roles: list[str], agency: str | None = None) -> UserView:
     with db.transaction() as session:
         user = _user(session, username)
         agency = agency if agency is not None else user.agency
         _check_roles(roles, agency)
+        if agency != user.agency:
+            agencies.check_account_agency(session, agency)
         user.roles, user.agency = sorted(set(roles)), agency
         user.token_version += 1
         return _view(user)
 
 
+@_refreshes_account
 def set_disabled(db: Database, username: str, disabled: bool = True) -> UserView:
     with db.transaction() as session:
         user = _user(session, username)
@@ -274,6 +328,7 @@ def set_disabled(db: Database, username: str, disabled: bool = True) -> UserView
         return _view(user)
 
 
+@_refreshes_account
 def set_language(db: Database, user_id: int, language: str) -> UserView:
     if language not in LANGUAGES:
         raise InvalidData("unknown language", fields={"/language": ["must be en or cy"]})
@@ -293,62 +348,50 @@ def authenticate(
     now: datetime | None = None,
     lockout_attempts: int = LOCKOUT_ATTEMPTS,
     lockout_minutes: float = LOCKOUT_MINUTES,
+    address: str | None = None,
+    address_attempts: int = throttle.Limits.address_attempts,
 ) -> UserView:
     """The user if the password is right, the account enabled and not locked; one vague error otherwise.
 
-    Failed sign-ins are counted on the account in the database, so the count holds across web
-    workers; ``lockout_attempts`` in a row lock it for ``lockout_minutes`` and a success resets
-    the count. A locked account gets the same answer as a wrong password (and pays for a hash all
-    the same), so an attacker cannot tell that guessing has stopped working; the log says so.
+    Each attempt is counted on the account (and on the client ``address``) in the database before
+    the password is checked, so the count holds across web workers and concurrent guesses: only
+    the first ``lockout_attempts`` of a burst are checked, the rest are refused unchecked, and that
+    many failures in a row lock the account for ``lockout_minutes``; a success resets the count. A
+    locked account gets the same answer as a wrong password (and pays for a hash all the same), so
+    an attacker cannot tell that guessing has stopped working; the log says so.
     """
     now = now or datetime.now(UTC)
-    with db.transaction(write=False) as session:
+    limits = throttle.Limits(lockout_attempts, lockout_minutes, address_attempts)
+    with db.transaction() as session:
         user = session.scalar(select(User).where(User.username == username))
         view = _view(user) if user is not None else None
         stored = user.password_hash if user is not None else None
-        locked = user is not None and user.locked_until is not None and user.locked_until > now
-        failures = user.failed_sign_ins if user is not None else 0
-    usable = stored is not None and view is not None and not view.disabled and not locked
+        countable = view is not None and stored is not None and not view.disabled
+        address_ok = throttle.reserve_address(session, address, limits, now)
+        account_ok, count = (True, 0)
+        if countable and address_ok:
+            assert view is not None
+            account_ok, count = throttle.reserve_account(session, view.id, limits, now)
+    usable = countable and address_ok and account_ok
     try:
         # Unknown, disabled and locked accounts still pay for a hash, so timing does not reveal them.
         _hasher.verify(stored if usable and stored is not None else _dummy_hash(), password)
         if not usable:
             raise VerificationError
     except (VerificationError, InvalidHashError):
-        if locked:
+        if countable and not account_ok:
             log.warning("sign-in refused: account %r is locked after repeated failures", username)
-        elif view is not None and stored is not None and not view.disabled:
-            _record_failure(db, view.id, username, now, lockout_attempts, lockout_minutes)
+        elif usable and 0 < lockout_attempts <= count:
+            assert view is not None
+            with db.transaction() as session:
+                throttle.lock_account(session, view.id, limits, now)
+            log.warning("account %r locked for %s minutes after %d failed sign-ins", username, lockout_minutes, count)
         raise Unauthenticated("wrong username or password") from None
     assert view is not None  # usable implies an account
-    if failures:
-        with db.transaction() as session:
-            session.execute(update(User).where(User.id == view.id).values(failed_sign_ins=0, locked_until=None))
-    return view
-
-
-def _record_failure(db: Database, user_id: int, username: str, now: datetime, attempts: int, minutes: float) -> None:
-    """Count one failed sign-in; lock the account when the count reaches ``attempts``.
-
-    The increment is one UPDATE, so concurrent failures on several workers all count.
-    """
-    if attempts <= 0:
-        return
     with db.transaction() as session:
-        # A lock that has run out starts the count afresh.
-        session.execute(
-            update(User)
-            .where(User.id == user_id, User.locked_until <= now)
-            .values(failed_sign_ins=0, locked_until=None)
-        )
-        session.execute(update(User).where(User.id == user_id).values(failed_sign_ins=User.failed_sign_ins + 1))
-        count = session.scalar(select(User.failed_sign_ins).where(User.id == user_id)) or 0
-        if count >= attempts:
-            session.execute(
-                update(User).where(User.id == user_id).values(locked_until=now + timedelta(minutes=minutes))
-            )
-    if count >= attempts:
-        log.warning("account %r locked for %s minutes after %d failed sign-ins", username, minutes, count)
+        session.execute(update(User).where(User.id == view.id).values(failed_sign_ins=0, locked_until=None))
+        throttle.refund_address(session, address, limits)
+    return view
 
 
 _dummy: list[str] = []
@@ -367,7 +410,7 @@ _USER_COLUMNS = [
 
 
 def get_user(db: Database, user_id: int) -> UserView | None:
-    """Every API request asks this to check its token: one plain query, no ORM identity map."""
+    """The account as stored now: one plain query, no ORM identity map."""
     with db.transaction(write=False) as session:
         row = session.connection().execute(select(*_USER_COLUMNS).where(User.__table__.c.id == user_id)).first()
         return (

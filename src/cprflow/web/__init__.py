@@ -6,16 +6,18 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, Response, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cprflow import bootstrap, services
 from cprflow.config import Settings
 from cprflow.db.database import Database
 from cprflow.services import timers
-from cprflow.web import api, errors, oidc, openapi, pages
+from cprflow.web import api, errors, labels, oidc, openapi, pages
 from cprflow.web.auth import current_user
 from cprflow.web.pages import account, audit, findings, modeler, modeler_data, notifications, reviews, tasks
 
@@ -28,12 +30,22 @@ ENVELOPE_BYTES = 1024 * 1024
 UPLOAD_ENDPOINTS = {"api.documents.post_upload_document": 1, "tasks.task": 4}
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie, never set by a HEAD request: a HEAD changes nothing, the session included."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if request.method == "HEAD":
+            return
+        super().save_session(app, session, response)
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
     bootstrap.install()
     if not settings.secret_key:
         raise RuntimeError("set CPRFLOW_SECRET_KEY (a long random string) before starting the web app")
     app = Flask(__name__)
+    app.session_interface = _SessionInterface()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         CPRFLOW=settings,
@@ -43,6 +55,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         JSON_SORT_KEYS=False,
     )
+    if settings.trusted_proxies > 0:  # the client's address (for sign-in throttling) is the proxy's to tell
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     database = db or Database(settings.database_url)
     app.extensions["cprflow.db"] = database
 
@@ -59,6 +73,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         csrf.exempt(area.bp)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/London")  # times on pages as staff in Wales read them
     Babel(app, locale_selector=lambda: session.get("lang", "en"))
+    app.jinja_env.globals["label"] = labels.label
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from cprflow.core.errors import Forbidden, Unauthenticated
-from cprflow.services import users
+from cprflow.services import sessions, users
 from cprflow.services.users import UserView
 
 _SALT = "cprflow-api-token"
@@ -25,8 +25,22 @@ def issue_token(user: UserView) -> tuple[str, datetime]:
     return token, datetime.now(UTC) + timedelta(hours=hours)
 
 
+def check_password(username: str, password: str) -> UserView:
+    """Sign-in by password, throttled per account and per client address (Settings.lockout_*, address_attempts)."""
+    settings = current_app.config["CPRFLOW"]
+    return users.authenticate(
+        current_app.extensions["cprflow.db"],
+        username,
+        password,
+        lockout_attempts=settings.lockout_attempts,
+        lockout_minutes=settings.lockout_minutes,
+        address=request.remote_addr,
+        address_attempts=settings.address_attempts,
+    )
+
+
 def _user_from(user_id: Any, token_version: Any) -> UserView:
-    user = users.get_user(current_app.extensions["cprflow.db"], int(user_id)) if isinstance(user_id, int) else None
+    user = users.account(current_app.extensions["cprflow.db"], int(user_id)) if isinstance(user_id, int) else None
     if user is None or user.disabled or user.token_version != token_version:
         raise Unauthenticated("this sign-in is no longer valid; sign in again")
     return user
@@ -56,11 +70,37 @@ def current_user(*, pages: bool = False) -> UserView:
             claims.get("u") if isinstance(claims, dict) else None, claims.get("v") if isinstance(claims, dict) else None
         )
     elif pages and "uid" in session:
+        if _page_session_user() != session.get("uid"):
+            session.clear()
+            raise Unauthenticated("your session has ended; sign in again")
         user = _user_from(session.get("uid"), session.get("tv"))
     else:
         raise Unauthenticated("sign in first")
     g.cprflow_user = user
     return user
+
+
+def _timeouts() -> sessions.Timeouts:
+    settings = current_app.config["CPRFLOW"]
+    return sessions.Timeouts(idle_minutes=settings.session_idle_minutes, hours=settings.session_hours)
+
+
+def _page_session_user() -> int | None:
+    db = current_app.extensions["cprflow.db"]
+    return sessions.resume(db, session.get("sid"), now=datetime.now(UTC), timeouts=_timeouts())
+
+
+def begin_page_session(user: UserView) -> None:
+    """Sign the browser in: a fresh cookie naming a new server-side session (never one from before)."""
+    session.clear()
+    token = sessions.start(current_app.extensions["cprflow.db"], user.id, now=datetime.now(UTC), timeouts=_timeouts())
+    session.update(sid=token, uid=user.id, tv=user.token_version, lang=user.language)
+
+
+def end_page_session() -> None:
+    """Sign the browser out, and end its session on the server so a copied cookie is worthless."""
+    sessions.end(current_app.extensions["cprflow.db"], session.get("sid"), now=datetime.now(UTC))
+    session.clear()
 
 
 def require_role(user: UserView, *roles: str) -> None:

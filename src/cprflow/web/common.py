@@ -17,7 +17,8 @@ from flask import Response, current_app, jsonify, request, send_file, url_for
 from marshmallow import Schema, ValidationError
 
 from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
-from cprflow.core.views import DocumentView, InstanceView
+from cprflow.core.register import Filters
+from cprflow.core.views import HOLDS_KEY, DocumentView, InstanceView, holds_of
 from cprflow.db.database import Database
 from cprflow.features.extraction import Bounds
 from cprflow.services.users import UserView
@@ -135,10 +136,31 @@ def dump(schema: type[Schema], value: Any, status: int = 200) -> Any:
     return jsonify(schema_of(schema).dump(value)), status
 
 
+def register_filters(asked: dict[str, Any]) -> Filters:
+    """The register's filters from a loaded ``schemas.InstanceQuery``, measured against today."""
+    return Filters(
+        process_id=asked.get("process") or None,
+        review_type=asked.get("review_type") or None,
+        stage=asked.get("stage") or None,
+        status=asked.get("status") or None,
+        overdue=bool(asked.get("overdue")),
+        on_hold=bool(asked.get("on_hold")),
+        year=asked.get("year"),
+        reference=(asked.get("reference") or "").strip() or None,
+        sort=asked.get("sort") or "newest",
+        today=now().date(),
+    )
+
+
 def instance_out(view: InstanceView) -> dict[str, Any]:
     # stage, timescales and holds are data the diagrams keep under these names (processes/README.md).
     out = dict(vars(view))
-    out.update(stage=view.data.get("stage"), timescales=view.data.get("timescales"), holds=view.data.get("holds"))
+    kept = HOLDS_KEY in view.data or "holds" in view.data
+    out.update(
+        stage=view.data.get("stage"),
+        timescales=view.data.get("timescales"),
+        holds=holds_of(view.data) if kept else None,
+    )
     return out
 
 
@@ -184,10 +206,17 @@ def signed_in() -> UserView:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site, else the person's tasks."""
+    """Where to go after signing in: only a path on this site, else the person's tasks.
+
+    Browsers read ``//host``, ``///host`` and ``/\\host`` alike as another site."""
     parsed = urlparse(target or "")
     return (
         target
-        if target and not parsed.scheme and not parsed.netloc and target.startswith("/")
+        if target
+        and not parsed.scheme
+        and not parsed.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
         else url_for("tasks.my_tasks")
     )

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, url_for
 
 from cprflow.config import Settings
 from cprflow.core.errors import Unauthenticated
 from cprflow.services import users
+from cprflow.web.auth import begin_page_session
 
 bp = Blueprint("oidc", __name__)
 
@@ -81,6 +82,5 @@ def callback() -> Any:
         ),
         now=datetime.now(UTC),
     )
-    session.clear()
-    session.update(uid=user.id, tv=user.token_version, lang=user.language)
+    begin_page_session(user)
     return redirect(url_for("tasks.my_tasks"))

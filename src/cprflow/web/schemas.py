@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from cprflow.core.register import SORTS
 from cprflow.db.models import STATUSES
 
 
@@ -38,7 +39,15 @@ class VersionOut(Schema):
     created = fields.Boolean(required=True)
     content_hash = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
+    #: Whether new reviews start on this version, which one they do start on, and what happened.
+    current = fields.Boolean(required=True)
+    current_version_id = fields.Integer(allow_none=True, required=True)
+    message = fields.String(required=True)
     warnings = fields.List(fields.String(), dump_default=list)
+
+
+class MakeCurrentRequest(Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class ProcessList(Schema):
@@ -65,8 +74,17 @@ class DataRequest(Schema):
 
 
 class InstanceQuery(Schema):
+    """The reviews register's filters (``core.register.Filters``); the API list and the page share them."""
+
     status = fields.String(validate=validate.OneOf(STATUSES))
     process = fields.String(validate=validate.Length(max=200))
+    review_type = fields.String(validate=validate.Length(max=200))
+    stage = fields.String(validate=validate.Length(max=200))
+    overdue = fields.Boolean(load_default=False)
+    on_hold = fields.Boolean(load_default=False)
+    year = fields.Integer(validate=validate.Range(min=1900, max=9999))
+    reference = fields.String(validate=validate.Length(max=200))
+    sort = fields.String(load_default="newest", validate=validate.OneOf(sorted(SORTS)))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
@@ -224,6 +242,7 @@ class VersionInfoOut(Schema):
     deployed_by = fields.String(required=True)
     processes = fields.List(fields.Nested(ProcessOut), required=True)
     note = fields.String(allow_none=True)
+    current = fields.Boolean(required=True)
 
 
 class VersionInfoList(Schema):
@@ -272,7 +291,6 @@ class MigrationPreviewOut(Schema):
     from_version = fields.Integer(required=True)
     to_version = fields.Integer(required=True)
     status = fields.String(required=True)
-    stage = fields.Raw(allow_none=True)
     movable = fields.Boolean(required=True)
     reasons = fields.List(fields.String(), required=True)
     changes = fields.Dict(required=True)
@@ -397,6 +415,7 @@ class ReviewTimescalesOut(Schema):
     days_late = fields.Integer(allow_none=True)
     hold_days = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     hold_days_total = fields.Integer(required=True)
+    hold_days_by_hold = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     delay_reasons = fields.List(fields.String(), required=True)
     action_plan_due = fields.String(allow_none=True)
     action_plan_finalised = fields.String(allow_none=True)

@@ -20,6 +20,7 @@ from cprflow.web.common import (
     known_id,
     now,
     query,
+    register_filters,
     step_seconds,
 )
 from cprflow.web.openapi import route
@@ -51,7 +52,7 @@ def start_instance() -> Any:
     bp,
     "/instances",
     "GET",
-    "Instances you may read, newest first",
+    "Instances you may read: the reviews register's filters, sort and pages (filtered in the database)",
     query=schemas.InstanceQuery,
     response=schemas.InstancePage,
 )
@@ -60,12 +61,7 @@ def list_instances() -> Any:
     asked = query(schemas.InstanceQuery)
     page = asked["page"]
     found, total = services.list_instances(
-        db(),
-        actor=user.actor,
-        status=asked.get("status"),
-        process_id=asked.get("process"),
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        db(), actor=user.actor, filters=register_filters(asked), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return dump(schemas.InstancePage, {"instances": [instance_out(i) for i in found], "total": total, "page": page})
 

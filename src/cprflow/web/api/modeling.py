@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from cprflow.services import modeling
+from cprflow.services import deployments, modeling
 from cprflow.web import schemas
 from cprflow.web.auth import current_user, require_role
 from cprflow.web.common import body, db, dump, instance_out, known_id, now, query, step_seconds
@@ -51,6 +51,24 @@ def list_versions() -> Any:
 
 @route(
     bp,
+    "/versions/<int:version_id>/current",
+    "POST",
+    "Make a deployed version current: new reviews start on it (process owners; recorded with the note)",
+    body=schemas.MakeCurrentRequest,
+    response=schemas.VersionOut,
+    errors=(403, 404, 422),
+)
+def make_current(version_id: int) -> Any:
+    user = current_user()
+    require_role(user, *modeling.EDITORS)
+    note = (body(schemas.MakeCurrentRequest)["note"] or "").strip() or None
+    known_id(version_id)
+    result = deployments.make_current(db(), version_id, actor=user.username, now=now(), note=note)
+    return dump(schemas.VersionOut, result)
+
+
+@route(
+    bp,
     "/versions/<int:version_id>/diff",
     "GET",
     "What a version changed from the one before it (or ?against=)",
@@ -76,9 +94,10 @@ def version_diff(version_id: int) -> Any:
     errors=(403, 404),
 )
 def preview_migrations(version_id: int) -> Any:
-    require_role(current_user(), *modeling.EDITORS)
+    user = current_user()
+    require_role(user, *modeling.EDITORS)
     known_id(version_id)
-    found = modeling.preview_migrations(db(), version_id, now=now(), step_seconds=step_seconds())
+    found = modeling.preview_migrations(db(), version_id, actor=user.username, now=now(), step_seconds=step_seconds())
     return dump(schemas.MigrationPreviewList, {"instances": found})
 
 

@@ -18,11 +18,17 @@ from cprflow.web.openapi import NOTE_CHARS, route
 bp = Blueprint("processes", __name__)
 
 
-@route(bp, "/processes", "GET", "The processes of the newest deployed version", response=schemas.ProcessList)
+@route(
+    bp,
+    "/processes",
+    "GET",
+    "The processes of the current version (where new reviews start)",
+    response=schemas.ProcessList,
+)
 def list_processes() -> Any:
     current_user()
     versions = services.list_versions(db())
-    newest = versions[0] if versions else None
+    newest = next((v for v in versions if v["current"]), None)
     return dump(
         schemas.ProcessList,
         {"version_id": newest["id"] if newest else None, "processes": newest["processes"] if newest else []},
@@ -33,7 +39,8 @@ def list_processes() -> Any:
     bp,
     "/processes/deploy",
     "POST",
-    "Deploy uploaded diagrams, forms or permissions over the newest version, with an optional note of why",
+    "Deploy uploaded diagrams, forms or permissions over the current version, with an optional note of why "
+    "(files already deployed: 200, and the message says which version new reviews start on)",
     response=schemas.VersionOut,
     status=201,
     also_ok=(200,),

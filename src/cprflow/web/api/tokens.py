@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 
-from cprflow.services.users import authenticate
 from cprflow.web import schemas
-from cprflow.web.auth import issue_token
-from cprflow.web.common import body, db, dump
+from cprflow.web.auth import check_password, issue_token
+from cprflow.web.common import body, dump
 from cprflow.web.openapi import route
 
 bp = Blueprint("tokens", __name__)
@@ -27,13 +26,6 @@ bp = Blueprint("tokens", __name__)
 )
 def token() -> Any:
     credentials = body(schemas.TokenRequest)
-    settings = current_app.config["CPRFLOW"]
-    user = authenticate(
-        db(),
-        credentials["username"],
-        credentials["password"],
-        lockout_attempts=settings.lockout_attempts,
-        lockout_minutes=settings.lockout_minutes,
-    )
+    user = check_password(credentials["username"], credentials["password"])
     issued, expires_at = issue_token(user)
     return dump(schemas.TokenResponse, {"token": issued, "expires_at": expires_at})

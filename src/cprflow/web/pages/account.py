@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from cprflow.core.errors import Unauthenticated
 from cprflow.services import users
+from cprflow.web.auth import begin_page_session, check_password, end_page_session
 from cprflow.web.common import db, optional_user, safe_next
 
 bp = Blueprint("account", __name__)
@@ -21,28 +22,20 @@ def home() -> Any:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD with whatever body it carries: never a sign-in
         return render_template("login.html")
     username = request.form.get("username", "")
     try:
-        settings = current_app.config["CPRFLOW"]
-        user = users.authenticate(
-            db(),
-            username,
-            request.form.get("password", ""),
-            lockout_attempts=settings.lockout_attempts,
-            lockout_minutes=settings.lockout_minutes,
-        )
+        user = check_password(username, request.form.get("password", ""))
     except Unauthenticated:
         return render_template("login.html", error=_("Wrong username or password."), username=username), 401
-    session.clear()
-    session.update(uid=user.id, tv=user.token_version, lang=user.language)
+    begin_page_session(user)
     return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.clear()
+    end_page_session()
     return redirect(url_for("account.login"))
 
 

@@ -21,7 +21,7 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
     if not wanted:
         return {}
     uploads: list[documents.FormUpload] = []
-    carried: dict[str, int] = {}
+    carried: dict[str, tuple[int, str]] = {}
     for pointer, slot in wanted:
         upload = request.files.get(pointer)
         if upload is not None and upload.filename and slot:
@@ -31,8 +31,8 @@ def posted_documents(user: UserView, instance_id: int, schema: dict[str, Any], a
                 upload.close()
             uploads.append(documents.FormUpload(pointer, slot, upload.filename, content))
         raw = request.form.get(pointer, "")
-        if raw.isdigit():
-            carried[pointer] = int(raw)
+        if raw.isdigit() and slot:
+            carried[pointer] = (int(raw), slot)
     return documents.file_form_uploads(
         db(),
         user.actor,

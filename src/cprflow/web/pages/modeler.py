@@ -324,6 +324,6 @@ def migrate(version_id: int) -> Any:
                 flash(_("Review %(id)s not moved: %(reason)s", id=instance_id, reason=err.message))
         return redirect(url_for("modeler.migrate", version_id=version_id))
     previews = modeling.preview_migrations(
-        db(), version_id, now=now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
+        db(), version_id, actor=user.username, now=now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
     )
     return render_template("modeler/migrate.html", version_id=version_id, previews=previews)

@@ -74,7 +74,7 @@ def _task(task_id: str, user: Any) -> Any:
             if refused is not None:
                 raise refused
             if request.form.get("_add"):
-                data = formrender.add_row(data, request.form["_add"])
+                data = _add_row(data, request.form["_add"])
             elif action == "draft":
                 services.save_draft(db(), task_id, data, actor=user.actor, now=now())
                 flash(_("Draft saved."))
@@ -183,6 +183,15 @@ def check(task_id: str) -> Any:
         lang,
     )
     return render_template("task_check.html", task=detail.task, answers=shown)
+
+
+def _add_row(data: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """The "Add another" button's row, or a refusal naming the field when it names no list of this form."""
+    try:
+        return formrender.add_row(data, pointer)
+    except ValueError:
+        message = _("“Add another” (_add) does not name a list in this form.")
+        raise InvalidData(message, fields={"/_add": [message]}) from None
 
 
 @bp.post("/tasks/<task_id>/claim")

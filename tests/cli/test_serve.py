@@ -1,0 +1,117 @@
+"""``cprflow serve`` as ``make run`` starts it: gunicorn and the two workers as processes of their own,
+a dead worker started again, and Ctrl-C stopping everything with exit status 0 and nothing on screen
+that looks like a failure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from cprflow.db.database import Database
+
+CPRFLOW = str(Path(sys.executable).parent / "cprflow")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes ``pid`` started, each with its command line."""
+    found = {}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            found[int(child)] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _until(check: Callable[[], bool], what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting: {what}")
+        time.sleep(0.2)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str], Path]]:
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    Database(url).upgrade()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CPRFLOW_DATABASE_URL": url,
+        "CPRFLOW_SECRET_KEY": "serve-test-" + "k" * 32,
+        "CPRFLOW_PORT": str(port),
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        # A session of its own, as a terminal's foreground job is: Ctrl-C goes to its process group.
+        process = subprocess.Popen(
+            [CPRFLOW, "serve", "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    yield process, {"health": f"http://127.0.0.1:{port}/healthz"}, log
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_serve_runs_gunicorn_and_supervised_workers_and_stops_cleanly_on_ctrl_c(
+    served: tuple[subprocess.Popen[bytes], dict[str, str], Path],
+) -> None:
+    process, urls, log = served
+    _until(lambda: _answers(urls["health"]), "the web app to answer")
+    _until(lambda: len(_children(process.pid)) == 3, "gunicorn and both workers")
+    started = _children(process.pid)
+    assert sorted(
+        next(w for w in ("gunicorn", "timers worker", "notify worker") if w in c) for c in started.values()
+    ) == [
+        "gunicorn",
+        "notify worker",
+        "timers worker",
+    ]
+    timer = next(pid for pid, command in started.items() if "timers worker" in command)
+
+    os.kill(timer, signal.SIGKILL)  # a worker dies: it is started again, the web goes on answering
+    _until(
+        lambda: any("timers worker" in c and pid != timer for pid, c in _children(process.pid).items()),
+        "the timer worker to be restarted",
+    )
+    assert _answers(urls["health"])
+
+    everyone = [*_children(process.pid)]
+    gunicorn_workers = [w for pid in everyone for w in _children(pid)]
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal
+    assert process.wait(90) == 0
+    _until(lambda: all(_gone(pid) for pid in everyone + gunicorn_workers), "every child to stop")
+    said = log.read_text()
+    assert "Traceback" not in said and "Error" not in said
+    assert "restarting in" in said
