@@ -186,7 +186,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         sign_in(chair, "chair")
         chair.get_by_role("button", name="Cymraeg").click()
         chair.get_by_role("heading", level=1, name="Fy nhasgau").wait_for()
-        open_task(chair, DECIDE)  # task names come from the diagram, in English
+        open_task(chair, "Cofnodi penderfyniad y Bwrdd")  # the task's Welsh name, from the diagram (nameCy)
         assert chair.get_by_role("link", name=f"Adolygiad #{review_id}").is_visible()
         assert chair.get_by_role("button", name="Cwblhau").is_visible()
         assert chair.get_by_role("button", name="Cadw drafft").is_visible()
