@@ -66,13 +66,13 @@ def fill_date(scope: Any, legend: str, day: date) -> None:
 def fill_referral(page: Any, referral: date, event: date, *, with_referral_date: bool = True) -> None:
     page.get_by_label("Child's reference").fill("CPR-E2E-001")
     page.get_by_role("textbox", name="Board area").fill("Cwm Taf Morgannwg")
-    page.get_by_label("Child normally resident in this Board's area").check()
+    page.get_by_label("Abuse or neglect known or suspected within this Board's area").check()
     page.get_by_label("Referring agency").fill("South Wales Police")
     if with_referral_date:
         fill_date(page, "Date referred to the Review Sub-Group", referral)
     fill_date(page, "Reference date", event)
     page.get_by_role("radio", name="Life-threatening injury").check()
-    page.get_by_label("Abuse or neglect known or suspected").check()
+    page.get_by_label("Abuse or neglect known or suspected", exact=True).check()
     page.get_by_label("Summary of the referral").fill("Referred by the police after an admission to hospital.")
     page.get_by_role(
         "radio", name="Keep as a Child Practice Review (transitional, agreed with Welsh Government)"
@@ -134,8 +134,8 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         assert rsg.get_by_role("link", name=RECORD, exact=True).count() == 0  # not their lane
         open_task(rsg, SCREEN)
         # the referral's answers are already there to confirm or correct
-        assert rsg.get_by_label("Child normally resident in this Board's area").is_checked()
-        assert rsg.get_by_label("Abuse or neglect known or suspected").is_checked()
+        assert rsg.get_by_label("Abuse or neglect known or suspected within this Board's area").is_checked()
+        assert rsg.get_by_label("Abuse or neglect known or suspected", exact=True).is_checked()
         assert rsg.get_by_role("radio", name="Life-threatening injury").is_checked()
         assert not rsg.get_by_label("On the child protection register or looked after").is_checked()
         requests = rsg.get_by_role("group", name="Request 1", exact=True)
