@@ -48,7 +48,9 @@ def case(web_db: Database) -> services.InstanceView:
 
 def _fill(rule: str, case: services.InstanceView) -> str:
     task = case.open_tasks[0]
-    return rule.replace("<int:instance_id>", str(case.id)).replace("<task_id>", task.id)
+    return (
+        rule.replace("<int:instance_id>", str(case.id)).replace("<task_id>", task.id).replace("<int:version_id>", "1")
+    )
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -59,6 +61,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/tasks/<task_id>/complete": {"json": {"data": CASE}},
     "/processes/check": {"json": {"files": {"processes/sample_case.bpmn": "<x/>"}}},
     "/instances/<int:instance_id>/migrate": {"json": {"to_version": 1, "reason": "audit"}},
+    "/versions/<int:version_id>/current": {"json": {"note": "audit"}},
 }
 MUTATING = [op for op in OPERATIONS if op.method != "GET" and op.rule != "/auth/token" and op.rule not in PERSONAL_API]
 

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from cprflow.db.database import Database
 from cprflow.services import users
-from tests.web.conftest import password
+from tests.web.conftest import password, started
 
 
 def token(client: FlaskClient, url: str = "/login") -> str:
@@ -22,9 +22,13 @@ def sign_in(client: FlaskClient, username: str = "intake") -> None:
     assert client.post("/login", data=data).status_code == 302
 
 
-def test_home_sends_a_visitor_to_sign_in_and_a_signed_in_person_to_their_tasks(client: FlaskClient) -> None:
+def test_home_sends_a_visitor_to_sign_in_and_a_signed_in_person_somewhere_useful(
+    client: FlaskClient, web_db: Database
+) -> None:
     assert client.get("/").headers["Location"] == "/login"
     sign_in(client)
+    assert client.get("/").headers["Location"] == "/reviews"  # no task yet: the register
+    started(web_db)  # a case whose first task is the intake clerk's
     assert client.get("/").headers["Location"] == "/tasks"
 
 
