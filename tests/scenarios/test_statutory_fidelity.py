@@ -558,3 +558,32 @@ def test_a_susr_the_home_office_does_not_assure_is_revised_and_signed_off_again(
     assert r.open() == ["susr_home_office_qa"]  # back to the Home Office
     view = r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome_date="2026-06-20"), "2026-06-20")
     assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+
+
+def test_a_susr_replacement_reviewer_comes_from_the_approved_list(url: str) -> None:
+    from tests.scenarios.test_susr import APPOINT, CHAIR, CRG, NOTIFY, SUSR, susr_referral
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    r.do("susr_record_referral", susr_referral(), "2026-01-06")
+    r.do("susr_case_review_group", CRG, "2026-01-09")
+    r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
+    r.do("susr_notify_welsh_government", NOTIFY, "2026-01-13")
+    r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
+    r.do("accept_appointment", cpr.DECLINE, "2026-01-22", assignee=LEAD)
+    with pytest.raises(InvalidData) as refused:
+        r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
+    assert refused.value.fields == {
+        "/replacement_approved_list_ref": ["Enter the replacement's entry on the Welsh Government approved list"]
+    }
+    r.do("appoint_replacement_reviewer", dict(cpr.REPLACE, replacement_approved_list_ref="WG-AL-311"), "2026-01-23")
+    r.do("accept_appointment", cpr.ACCEPT, "2026-01-24", assignee=cpr.REPLACEMENT)
+    assert r.data()["reviewer_usernames"] == [cpr.REPLACEMENT]
+    assert ("family_involvement", cpr.REPLACEMENT) in [(t.bpmn_id, t.assignee) for t in r.tasks()]
+
+
+def test_a_cpr_replacement_needs_no_approved_list_entry(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    r.do("accept_appointment", cpr.DECLINE, "2026-01-22")
+    r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
+    assert r.open().count("accept_appointment") == 1
