@@ -120,7 +120,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     shot(page, "02-referral-form-filled")
     page.get_by_role("button", name="Complete").click()
 
-    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    page.locator(".moj-identity-bar").wait_for()  # the case page, headed by the case's reference
     assert page.get_by_role("status").filter(has_text=f"Done: {RECORD}.").is_visible()
     review_url = page.url
     assert review_url.endswith(f"/reviews/{review_id}")
@@ -148,7 +148,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         shot(rsg, "04-screening-form-filled")
         rsg.get_by_role("button", name="Complete").click()
         # whoever works a task opens its review: the Sub-Group lands on the review it screened
-        rsg.get_by_role("heading", level=1, name="Review #").wait_for()
+        rsg.locator(".moj-identity-bar").wait_for()
         assert rsg.get_by_role("status").filter(has_text=f"Done: {SCREEN}.").is_visible()
         rsg.get_by_role("link", name="My tasks").click()
         assert rsg.get_by_text("Nothing is waiting for you.").is_visible()
@@ -158,19 +158,20 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
 
     # --- Back at the Business Unit: the review page shows the 6-month clock --------------------------
     page.goto(review_url)
-    timescales = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Due date"))
-    completion = timescales.get_by_role("row").filter(has=page.get_by_role("cell", name="Completion", exact=True))
-    cells = completion.get_by_role("cell")
-    assert text_of(cells.nth(1)) == completion_due.isoformat()
-    assert text_of(cells.nth(2)) == str((completion_due - date.today()).days)
     main = text_of(page.locator("main"))
     assert "In progress" in main and SCREEN not in main  # screening is done; the Board Chair acts next
-    assert page.get_by_role("listitem").filter(has_text=DECIDE).inner_text().strip() == f"{DECIDE} — Board Chair"
+    assert page.get_by_role("listitem").filter(has_text=DECIDE).inner_text().strip() == f"{DECIDE} (Board Chair)"
+    page.get_by_role("link", name="Timescales", exact=True).last.click()
+    timescales = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Due date"))
+    completion = timescales.get_by_role("row").filter(has_text="Review completed (6 months from referral)")
+    cells = completion.get_by_role("cell")
+    assert text_of(cells.nth(1)) == completion_due.isoformat()
+    assert text_of(cells.nth(2)) == f"Due in {(completion_due - date.today()).days} days"
     shot(page, "06-review-page-six-month-due-date")
 
     # --- Cymraeg -------------------------------------------------------------------------------
     page.get_by_role("button", name="Cymraeg").click()
-    page.get_by_role("heading", level=1, name=f"Adolygiad #{review_id}").wait_for()
+    page.get_by_role("heading", level=2, name="Amserlenni").wait_for()
     assert page.locator("html").get_attribute("lang") == "cy"
     assert page.get_by_role("link", name="Fy nhasgau").is_visible()
     assert page.get_by_role("heading", name="Amserlenni").is_visible()
@@ -185,7 +186,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         sign_in(chair, "chair")
         chair.get_by_role("button", name="Cymraeg").click()
         chair.get_by_role("heading", level=1, name="Fy nhasgau").wait_for()
-        open_task(chair, DECIDE)  # task names come from the diagram, in English
+        open_task(chair, "Cofnodi penderfyniad y Bwrdd")  # the task's Welsh name, from the diagram (nameCy)
         assert chair.get_by_role("link", name=f"Adolygiad #{review_id}").is_visible()
         assert chair.get_by_role("button", name="Cwblhau").is_visible()
         assert chair.get_by_role("button", name="Cadw drafft").is_visible()

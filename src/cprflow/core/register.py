@@ -33,6 +33,7 @@ class Filters:
     on_hold: bool = False  # a hold that has not ended
     year: int | None = None  # of the referral
     reference: str | None = None  # part of the case reference, any case
+    due_by: date | None = None  # open, not yet past its 6-month date, and due on or before this day
     sort: str = "newest"
     today: date | None = None  # what "overdue" is measured against (the caller's clock)
 

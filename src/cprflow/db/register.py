@@ -43,6 +43,15 @@ def narrowed(session: Session, query: Select[Any], filters: Filters) -> Select[A
                 _text("completion_date").is_(None),
             ]
         )
+    if filters.due_by is not None and filters.today is not None:
+        conditions.extend(
+            [
+                Instance.status.in_(ACTIVE_STATUSES),
+                _text("completion_due") >= filters.today.isoformat(),
+                _text("completion_due") <= filters.due_by.isoformat(),
+                _text("completion_date").is_(None),
+            ]
+        )
     if filters.on_hold:
         conditions.append(_hold_running(session))
     return query.where(and_(*conditions)) if conditions else query

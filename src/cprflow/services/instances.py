@@ -7,7 +7,7 @@ not at all. Time is always an argument.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -248,3 +248,23 @@ def set_status(
         for key, value in values.items():
             setattr(instance, key, value)
         return instance_view(session, instance)
+
+
+@dataclass(frozen=True)
+class CaseActions:
+    """What the person may do to a case from its page (the pages offer only these)."""
+
+    send: frozenset[str]  # messages, such as hold_started and hold_ended
+    admin: bool  # suspend, resume, terminate
+    assign: bool  # give tasks to colleagues
+
+
+def case_actions(db: Database, instance_id: int, *, actor: access.Actor) -> CaseActions:
+    with db.transaction(write=False) as session:
+        instance = load_instance(session, instance_id)
+        perms = deployed_version(session, instance.version_id).permissions
+        return CaseActions(
+            frozenset(m for m in perms.message_senders if access.can_send(actor, perms, m)),
+            actor.is_admin,
+            access.can_assign(actor, perms),
+        )

@@ -218,5 +218,5 @@ def safe_next(target: str | None) -> str:
         and target.startswith("/")
         and not target.startswith("//")
         and "\\" not in target
-        else url_for("tasks.my_tasks")
+        else url_for("account.home")
     )

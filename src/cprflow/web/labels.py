@@ -63,7 +63,24 @@ HOLD_TYPE = {
     "disciplinary": _l("Disciplinary proceedings"),
     "other": _l("Other"),
 }
-TABLES = {"status": STATUS, "framework": FRAMEWORK, "review_type": REVIEW_TYPE, "stage": STAGE, "hold_type": HOLD_TYPE}
+ROUTE = {
+    "cpr": _l("A Child Practice Review"),
+    "mapf": _l("Referred to a multi-agency professional forum"),
+    "other_board": _l("Referred to another Board"),
+    "adult_practice_review": _l("Referred for an Adult Practice Review"),
+    "domestic_homicide_review": _l("Referred for a Domestic Homicide Review"),
+    "no_review": _l("No review"),
+    "susr": _l("A Single Unified Safeguarding Review"),
+    "child_practice_review": _l("Run as a Child Practice Review"),
+}
+TABLES = {
+    "status": STATUS,
+    "framework": FRAMEWORK,
+    "review_type": REVIEW_TYPE,
+    "stage": STAGE,
+    "hold_type": HOLD_TYPE,
+    "route": ROUTE,
+}
 
 
 def label(table: str, value: Any) -> str:

@@ -157,7 +157,7 @@ def test_review_page_shows_the_six_month_due_date_and_who_acts_next(client: Flas
     client.post(link, data={**REFERRAL, "csrf_token": csrf(client.get(link).text), "_action": "complete"})
     page = client.get(f"/reviews/{review}").text
     assert "2026-07-05" in page  # referred 2026-01-05, due within six months
-    assert "Completion" in page
+    assert "6-month date" in page
     assert "Who acts next" in page and "Review Sub-Group" in page
 
 

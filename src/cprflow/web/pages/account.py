@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from cprflow import services
 from cprflow.core.errors import Unauthenticated
 from cprflow.services import users
 from cprflow.web.auth import begin_page_session, check_password, end_page_session
@@ -17,7 +18,13 @@ bp = Blueprint("account", __name__)
 
 @bp.get("/")
 def home() -> Any:
-    return redirect(url_for("tasks.my_tasks" if optional_user() else "account.login"))
+    """Somewhere useful for everyone: their tasks, else the Board Chair's overview, else the register."""
+    user = optional_user()
+    if user is None:
+        return redirect(url_for("account.login"))
+    if services.list_tasks(db(), actor=user.actor):
+        return redirect(url_for("tasks.my_tasks"))
+    return redirect(url_for("reviews.overview" if "board_chair" in user.roles else "reviews.register"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -11,7 +11,9 @@ from flask_babel import gettext as _
 
 from cprflow import services
 from cprflow.core.errors import InvalidData, NotFound
+from cprflow.db import audit as audit_log
 from cprflow.features import timescales, trace
+from cprflow.web.auth import require_role
 from cprflow.web.common import db, known_id, now, signed_in
 
 bp = Blueprint("audit", __name__)
@@ -128,3 +130,23 @@ def timescales_csv() -> Any:
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={name}-{as_of.isoformat()}.csv"},
     )
+
+
+@bp.get("/audit/verify")
+def verify_page() -> Any:
+    """Check the tamper-evident event log from a page (auditors, administrators): each chain walked
+    from its first event, and the first broken link of any that is broken."""
+    user = signed_in()
+    require_role(user, "auditor", "admin")
+    report = audit_log.verify_log(db()) if request.args.get("run") else None
+    broken = [
+        {**b, "instance_id": int(b["chain"].split(":", 1)[1]) if b["chain"].startswith("instance:") else None}
+        for b in (report or {}).get("broken", [])
+    ]
+    problems = {
+        "edited": _("an event was changed after it was written"),
+        "deleted": _("an event is missing"),
+        "inserted": _("an event was added out of turn"),
+        "reordered": _("events are out of order"),
+    }
+    return render_template("audit_verify.html", report=report, broken=broken, problems=problems)

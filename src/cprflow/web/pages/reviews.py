@@ -2,42 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from cprflow import services
 from cprflow.core import register as reg
-from cprflow.core.views import InstanceView, holds_of
+from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
+from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
+from cprflow.features import timescales
 from cprflow.services import documents
+from cprflow.services.instances import case_actions
 from cprflow.web import labels, schemas
-from cprflow.web.common import PAGE_SIZE, attachment, db, known_id, now, register_filters, schema_of, signed_in
+from cprflow.web.common import (
+    PAGE_SIZE,
+    attachment,
+    db,
+    known_id,
+    now,
+    register_filters,
+    schema_of,
+    signed_in,
+    step_seconds,
+)
+from cprflow.web.pages import casefile
 
 bp = Blueprint("reviews", __name__)
-
-
-def _timescales(data: dict[str, Any], today: date) -> list[dict[str, Any]]:
-    """Every ``*_due`` date the diagrams keep, with the days left until it."""
-    rows = []
-    for key, value in sorted(data.items()):
-        if not key.endswith("_due") or not isinstance(value, str):
-            continue
-        try:
-            due = date.fromisoformat(value[:10])
-        except ValueError:
-            continue
-        rows.append(
-            {
-                "label": key.removesuffix("_due").replace("_", " ").capitalize(),
-                "due": due.isoformat(),
-                "days_left": (due - today).days,
-            }
-        )
-    return rows
 
 
 def _findings_of(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -131,32 +126,168 @@ def register() -> Any:
         stages=labels.choices("stage"),
         statuses=[(s, labels.label("status", s)) for s in STATUSES],
         sorts=list(sorts.items()),
+        may_start=bool(_startable(user)),
     ), (422 if errors else 200)
+
+
+SECTIONS = ("overview", "tasks", "documents", "timeline", "holds", "timescales", "decisions")
+HOLD_TYPES = ("criminal", "coroner", "disciplinary", "other")
+HOLD_SCOPES = ("practitioner_contact", "family_contact", "learning_event", "publication")
 
 
 @bp.get("/reviews/<int:instance_id>")
 def review(instance_id: int) -> Any:
+    return _case_page(instance_id, "overview")
+
+
+@bp.get("/reviews/<int:instance_id>/<any(tasks,documents,timeline,holds,timescales,decisions):section>")
+def case_section(instance_id: int, section: str) -> Any:
+    return _case_page(instance_id, section)
+
+
+def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     user = signed_in()
     known_id(instance_id)
     view = services.get_instance(db(), instance_id, actor=user.actor)
-    services.record_read(db(), instance_id, actor=user.username, now=now(), what="review page")
-    status_labels = {
-        "running": _("In progress"),
-        "waiting": _("Waiting"),
-        "completed": _("Completed"),
-        "error": _("Needs an administrator"),
-        "suspended": _("Suspended"),
-        "terminated": _("Terminated"),
-    }
+    services.record_read(db(), instance_id, actor=user.username, now=now(), what=f"case page ({section})")
+    today = now().date()
+    extra: dict[str, Any] = {}
+    if section == "documents":
+        extra["documents"] = documents.latest(db(), user.actor, instance_id)
+        extra["findings"] = _findings_of(view.data)
+    if section == "timeline":
+        try:
+            extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
+        except NotFound:  # reads the parts of the case its tasks need, not the whole history
+            extra["events"] = None
     return render_template(
-        "review.html",
+        "case.html",
         instance=view,
-        status_label=status_labels.get(view.status, view.status),
-        timescales=_timescales(view.data, now().date()),
-        holds=holds_of(view.data),
-        documents=documents.latest(db(), user.actor, instance_id),
-        findings=_findings_of(view.data),
-    )
+        section=section,
+        sections=SECTIONS,
+        case=casefile.identity(view, today),
+        timescales=casefile.timescales(view, today),
+        holds=casefile.holds(view),
+        decisions=casefile.decisions(view),
+        actions=case_actions(db(), instance_id, actor=user.actor),
+        hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
+        hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
+        errors=errors or {},
+        form=request.form,
+        today=today,
+        event_title=_event_title,
+        **extra,
+    ), status
+
+
+def _event_title(event: Any) -> str:
+    """What happened, in the reader's language (task names as the diagram names them)."""
+    detail = event.detail or {}
+    messages = {"hold_started": _("Hold started"), "hold_ended": _("Hold ended")}
+    titles = {
+        "started": lambda: _("Case started"),
+        "task_completed": lambda: _("%(name)s: done", name=detail.get("name") or detail.get("bpmn_id")),
+        "message_received": lambda: messages.get(
+            detail.get("name"), _("Message received: %(name)s", name=detail.get("name"))
+        ),
+        "status_changed": lambda: _("Status changed to %(status)s", status=labels.label("status", detail.get("to"))),
+        "timer_fired": lambda: _("A date was reached"),
+        "data_fixed": lambda: _("Case data corrected"),
+        "migrated": lambda: _("Moved to a newer version of the process"),
+        "error": lambda: _("An error stopped the case"),
+    }
+    return titles[event.kind]() if event.kind in titles else event.kind.replace("_", " ").capitalize()
+
+
+_SCOPE_NAMES = {
+    "practitioner_contact": _l("Contact with practitioners"),
+    "family_contact": _l("Contact with the family"),
+    "learning_event": _l("The learning event"),
+    "publication": _l("Publication"),
+}
+
+
+@bp.post("/reviews/<int:instance_id>/holds")
+def start_hold(instance_id: int) -> Any:
+    """Record a hold for parallel proceedings (processes/README.md, "Holds"): the person and the
+    next hold number come from what the system knows."""
+    user = signed_in()
+    known_id(instance_id)
+    _require(instance_id, "hold_started")
+    view = services.get_instance(db(), instance_id, actor=user.actor)
+    form = request.form
+    errors = {}
+    if form.get("type") not in HOLD_TYPES:
+        errors["type"] = _("Select the kind of proceedings")
+    if not form.get("reason", "").strip():
+        errors["reason"] = _("Enter why the review is on hold")
+    scope = [s for s in form.getlist("scope") if s in HOLD_SCOPES]
+    if not scope:
+        errors["scope"] = _("Select what the hold stops")
+    if errors:
+        return _case_page(instance_id, "holds", errors, 422)
+    payload = {
+        "hold_id": f"H{len(casefile.holds(view)) + 1}",
+        "type": form["type"],
+        "reason": form["reason"].strip(),
+        "authorised_by": user.display_name,
+        "scope": scope,
+    }
+    return _send(instance_id, "hold_started", payload, _("Hold started."))
+
+
+@bp.post("/reviews/<int:instance_id>/holds/<hold_id>/end")
+def end_hold(instance_id: int, hold_id: str) -> Any:
+    user = signed_in()
+    known_id(instance_id)
+    _require(instance_id, "hold_ended")
+    if not request.form.get("reason", "").strip():
+        return _case_page(instance_id, "holds", {f"end-{hold_id}": _("Enter why the hold has ended")}, 422)
+    payload = {"hold_id": hold_id, "reason": request.form["reason"].strip(), "ended_by": user.display_name}
+    return _send(instance_id, "hold_ended", payload, _("Hold ended."))
+
+
+def _require(instance_id: int, action: str) -> None:
+    """Refuse at once what the person may not do (before checking what they typed)."""
+    user = signed_in()
+    allowed = case_actions(db(), instance_id, actor=user.actor)
+    if not (allowed.admin if action == "admin" else action in allowed.send):
+        services.get_instance(db(), instance_id, actor=user.actor)  # who may not read it learns nothing
+        raise Forbidden(f"your roles may not {action.replace('_', ' ')} here")
+
+
+def _send(instance_id: int, message: str, payload: dict[str, Any], done: str) -> Any:
+    user = signed_in()
+    try:
+        services.send_message(
+            db(), instance_id, message, payload, actor=user.actor, now=now(), step_seconds=step_seconds()
+        )
+    except InvalidData as err:
+        return _case_page(instance_id, "holds", {"hold": err.message}, 422)
+    flash(done)
+    return redirect(url_for("reviews.case_section", instance_id=instance_id, section="holds"))
+
+
+@bp.post("/reviews/<int:instance_id>/status")
+def change_status(instance_id: int) -> Any:
+    """Suspend, resume or terminate the case, with the reason recorded (administrators)."""
+    user = signed_in()
+    known_id(instance_id)
+    _require(instance_id, "admin")
+    action = request.form.get("action", "")
+    if action not in ("suspend", "resume", "terminate"):
+        return _case_page(instance_id, "overview", {"action": _("Choose one of the options")}, 422)
+    if not request.form.get("reason", "").strip():
+        return _case_page(instance_id, "overview", {"reason": _("Enter the reason")}, 422)
+    try:
+        services.set_status(db(), instance_id, action, reason=request.form["reason"], actor=user.actor, now=now())
+    except InstanceNotActive:
+        flash(_("The case has changed since the page was shown: nothing was done."))
+    else:
+        flash(
+            {"suspend": _("Case suspended."), "resume": _("Case resumed."), "terminate": _("Case terminated.")}[action]
+        )
+    return redirect(url_for("reviews.review", instance_id=instance_id))
 
 
 @bp.get("/reviews/<int:instance_id>/documents/<int:document_id>")
@@ -165,3 +296,58 @@ def document(instance_id: int, document_id: int) -> Any:
     known_id(instance_id)
     known_id(document_id, "document")
     return attachment(*documents.download(db(), user.actor, instance_id, document_id, now=now()))
+
+
+@bp.get("/overview")
+def overview() -> Any:
+    """The Board Chair's overview across the reviews they read: overdue and due within 14 days,
+    breaches with their recorded reasons, holds running and the decisions waiting for them."""
+    user = signed_in()
+    today = now().date()
+
+    def found(**filters: Any) -> tuple[list[dict[str, Any]], int]:
+        views, total = services.list_instances(
+            db(), actor=user.actor, filters=reg.Filters(today=today, sort="due", **filters), limit=PAGE_SIZE
+        )
+        return [_row(view, today) for view in views], total
+
+    overdue, overdue_total = found(overdue=True)
+    due_soon, due_soon_total = found(due_by=today + timedelta(days=14))
+    held, held_total = found(on_hold=True)
+    breaches = [r for r in timescales.per_review(db(), as_of=today, actor=user.actor) if r.breach]
+    waiting = services.list_tasks(db(), actor=user.actor)
+    return render_template(
+        "overview.html",
+        overdue=overdue,
+        overdue_total=overdue_total,
+        due_soon=due_soon,
+        due_soon_total=due_soon_total,
+        held=held,
+        held_total=held_total,
+        breaches=breaches,
+        waiting=waiting,
+        today=today,
+    )
+
+
+def _startable(user: Any) -> list[tuple[str, str]]:
+    return [(p, labels.label("framework", p)) for p in labels.FRAMEWORK if services.may_start(db(), user.actor, p)]
+
+
+@bp.route("/reviews/start", methods=["GET", "POST"])
+def start() -> Any:
+    """Start a review, forum or SUSR: choose which, check the answer, then the new case's page."""
+    user = signed_in()
+    choices = _startable(user)
+    if not choices:
+        raise Forbidden("your roles may not start a review")
+    chosen = request.values.get("process", "")
+    if request.method == "POST" and chosen not in dict(choices):
+        return render_template("start.html", choices=choices, error=_("Select what to start"), chosen=""), 422
+    if request.method == "POST" and request.form.get("confirm"):
+        view = services.start_instance(db(), chosen, {}, actor=user.actor, now=now(), step_seconds=step_seconds())
+        flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
+        return redirect(url_for("reviews.review", instance_id=view.id))
+    if request.method == "POST":
+        return render_template("start_check.html", process=chosen, name=dict(choices)[chosen])
+    return render_template("start.html", choices=choices, error=None, chosen=chosen)

@@ -1,0 +1,151 @@
+"""The case pages in a real browser: a hold started and ended from the case page, an administrator
+suspending and resuming with a reason, and every case page checked by axe-core in English and Welsh
+and at 375 px wide.
+
+axe-core is a test-only npm dev dependency: it is read from node_modules into the page under test
+(the test's browser context bypasses the site's Content-Security-Policy to run it), never served."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cprflow.core.views import holds_of
+from cprflow.db.database import Database
+from tests.conftest import ROOT
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
+from tests.scenarios import cpr
+from tests.scenarios.cpr import Review
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def browser(live_server: str) -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield lambda **options: launched.new_context(base_url=live_server, **options).new_page()
+        finally:
+            launched.close()
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def notified_review(db: Database) -> Review:
+    r = Review.start(db.url, "2026-01-05")
+    cpr.to_decision(r, decide="concise", identifiers={"child_reference": "CPR-E2E-700"})
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    return r
+
+
+def test_a_hold_is_started_and_ended_from_the_case_page(browser: Any, live_db: Database) -> None:
+    add_user(live_db, "bu", "business_unit")
+    review = notified_review(live_db)
+    page = browser()
+    sign_in(page, "bu")
+    page.get_by_role("link", name="Reviews", exact=True).click()
+    page.get_by_role("link", name="CPR-E2E-700").click()
+    page.get_by_role("link", name="Holds", exact=True).click()
+
+    page.get_by_role("button", name="Start the hold").click()  # nothing chosen: told what to do
+    summary = page.locator(".govuk-error-summary")
+    assert "Select the kind of proceedings" in summary.inner_text()
+    page.get_by_label("Criminal proceedings").check()
+    page.get_by_label("The learning event").check()
+    page.get_by_label("Why the review is on hold").fill("Charging decision pending")
+    page.get_by_role("button", name="Start the hold").click()
+    page.get_by_role("status").filter(has_text="Hold started.").wait_for()
+    assert page.locator(".moj-identity-bar").get_by_text("On hold").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "case-hold-started.png"), full_page=True)
+
+    page.get_by_label("Why hold H1 has ended").fill("Charging decision made")
+    page.get_by_role("button", name="End hold H1").click()
+    page.get_by_role("status").filter(has_text="Hold ended.").wait_for()
+    assert page.locator(".moj-identity-bar").get_by_text("On hold").count() == 0
+    [hold] = holds_of(review.data())
+    assert hold["ended_on"] and hold["end_reason"] == "Charging decision made"
+
+
+def test_an_administrator_suspends_and_resumes_with_a_reason(browser: Any, live_db: Database) -> None:
+    add_user(live_db, "admin", "admin")
+    review = notified_review(live_db)
+    page = browser()
+    sign_in(page, "admin")
+    page.goto(f"/reviews/{review.id}")
+    page.get_by_label("Reason, recorded in the case's history").fill("The family asked for a pause")
+    page.get_by_role("button", name="Suspend").click()
+    page.get_by_role("status").filter(has_text="Case suspended.").wait_for()
+    assert page.locator(".moj-identity-bar").get_by_text("Suspended").is_visible()
+    page.get_by_label("Reason, recorded in the case's history").fill("The family is ready")
+    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("status").filter(has_text="Case resumed.").wait_for()
+    page.get_by_role("link", name="Timeline", exact=True).click()
+    timeline = page.locator(".moj-timeline").inner_text()
+    assert "Reason: The family is ready" in timeline and "Reason: The family asked for a pause" in timeline
+
+
+def test_the_board_chair_finds_an_overdue_review_from_the_overview(browser: Any, live_db: Database) -> None:
+    add_user(live_db, "chair", "board_chair")
+    review = notified_review(live_db)  # referred on 5 January: six months passed without completion
+    page = browser()
+    sign_in(page, "chair")  # nothing waits for the Chair: the overview is where they land
+    page.get_by_role("heading", level=1, name="Board overview").wait_for()
+    overdue = page.get_by_role("region", name="Past the 6-month date")
+    overdue.get_by_role("link", name="CPR-E2E-700").click()
+    assert page.url.endswith(f"/reviews/{review.id}")
+    bar = page.locator(".moj-identity-bar")
+    assert bar.get_by_text("Overdue").is_visible() and bar.get_by_text("CPR-E2E-700").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "case-chair-overdue.png"), full_page=True)
+
+
+def test_the_case_pages_pass_axe_and_fit_a_phone_in_english_and_welsh(browser: Any, live_db: Database) -> None:
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run make assets (npm ci installs the dev dependency)")
+    add_user(live_db, "bu", "business_unit", "admin")
+    review = notified_review(live_db)
+    review.send("hold_started", cpr.hold("H1", ["learning_event"]), "2026-01-13")
+    pages = [
+        "/tasks",
+        "/overview",
+        "/reports/timescales",
+        "/audit/verify",
+        "/reviews",
+        "/reviews?overdue=true&year=20x",
+        f"/reviews/{review.id}",
+    ] + [f"/reviews/{review.id}/{s}" for s in ("tasks", "documents", "timeline", "holds", "timescales", "decisions")]
+    page = browser(bypass_csp=True, viewport={"width": 375, "height": 800})
+    sign_in(page, "bu")
+    found: list[str] = []
+    for language in ("en", "cy"):
+        if language == "cy":
+            page.get_by_role("button", name="Cymraeg").click()
+            page.wait_for_load_state()
+        for url in pages:
+            page.goto(url)
+            assert page.locator("html").get_attribute("lang") == language
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 375:
+                found.append(f"{language} {url}: {width} px wide")
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                "async () => (await axe.run(document)).violations"
+                ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
+            )
+            found.extend(f"{language} {url}: {v}" for v in violations)
+    assert not found, found

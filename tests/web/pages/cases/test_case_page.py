@@ -1,0 +1,122 @@
+"""The case page: identity bar, sections, timescales as met, missed or not started, holds started and
+ended, and an administrator's suspend and resume with a reason; in English and Welsh."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from flask.testing import FlaskClient
+
+from cprflow import services
+from cprflow.core.views import holds_of
+from tests.scenarios import cpr
+from tests.scenarios.cpr import Review, opened
+from tests.web.pages.cases.world import csrf, sign_in
+
+
+def notified(url: str) -> Review:
+    """A concise review referred on 5 January, Welsh Government notified on the 12th (due the 13th)."""
+    r = Review.start(url, "2026-01-05")
+    cpr.to_decision(r, decide="concise", identifiers={"child_reference": "CPR-2026-501"})
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    return r
+
+
+def post(client: FlaskClient, url: str, page: str, data: dict[str, object]) -> object:
+    return client.post(url, data={**data, "csrf_token": csrf(client.get(page).text)})
+
+
+def test_the_identity_bar_and_timescales_say_what_is_met_missed_and_not_started(client: FlaskClient, url: str) -> None:
+    r = notified(url)
+    days = (datetime.now(UTC).date() - datetime(2026, 1, 5).date()).days
+    sign_in(client, "bu.officer")
+
+    page = html.unescape(client.get(f"/reviews/{r.id}").text)
+    assert "moj-identity-bar" in page and "CPR-2026-501" in page and "Cwm Taf Morgannwg" in page
+    assert "Child Practice Review: Concise" in page and "Stage: Setting up the Panel" in page
+    assert f"{days} days since referral" in page and "Overdue" in page
+    for section in ("Tasks", "Documents", "Timeline", "Holds", "Timescales", "Decisions"):
+        assert f">{section}</a>" in page
+
+    timescales = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
+    assert "Met on 2026-01-12" in timescales  # notified a day before it was due
+    missed = (datetime.now(UTC).date() - datetime(2026, 7, 5).date()).days
+    assert f"Missed by {missed} days so far" in timescales  # six months passed without completion
+    assert "Not started" in timescales  # the action plan's four weeks start at the final report
+
+    decisions = html.unescape(client.get(f"/reviews/{r.id}/decisions").text)
+    assert "Board decision" in decisions and "Criteria considered by the Board." in decisions
+    timeline = html.unescape(client.get(f"/reviews/{r.id}/timeline").text)
+    assert "moj-timeline" in timeline and "Notify Welsh Government: done" in timeline and "Case started" in timeline
+    tasks = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
+    assert "Establish the Review Panel" in tasks and "Take this task" in tasks
+
+
+def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url: str) -> None:
+    r = notified(url)
+    holds = f"/reviews/{r.id}/holds"
+    sign_in(client, "bu.officer")  # the Business Unit records holds (permissions.json: message_senders)
+
+    refused = post(client, holds, holds, {"type": "criminal", "reason": "Charging decision pending"})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "Select what the hold stops" in html.unescape(refused.text)  # type: ignore[attr-defined]
+    assert not holds_of(r.data())
+
+    started = post(
+        client, holds, holds, {"type": "criminal", "reason": "Charging decision pending", "scope": "learning_event"}
+    )
+    assert started.status_code == 302  # type: ignore[attr-defined]
+    [hold] = holds_of(r.data())
+    assert (hold["hold_id"], hold["type"], hold["authorised_by"], hold["ended_on"]) == (
+        "H1",
+        "criminal",
+        "Bu.Officer",
+        None,
+    )
+    page = html.unescape(client.get(holds).text)
+    assert "Hold started." in page and "Criminal proceedings" in page and "On hold" in page
+
+    ended = post(client, f"{holds}/H1/end", holds, {"reason": "Charging decision made"})
+    assert ended.status_code == 302  # type: ignore[attr-defined]
+    [hold] = holds_of(r.data())
+    assert hold["ended_on"] and hold["ended_by"] == "Bu.Officer"
+    assert "End hold H1" not in client.get(holds).text
+
+
+def test_only_an_administrator_suspends_and_resumes_and_always_with_a_reason(client: FlaskClient, url: str) -> None:
+    r = notified(url)
+    page = f"/reviews/{r.id}"
+    sign_in(client, "bu.officer")
+    assert "Suspend" not in client.get(page).text
+    assert post(client, f"{page}/status", page, {"action": "suspend", "reason": "x"}).status_code == 403  # type: ignore[attr-defined]
+
+    admin = client.application.test_client()
+    sign_in(admin, "admin")
+    refused = post(admin, f"{page}/status", page, {"action": "suspend", "reason": " "})
+    assert refused.status_code == 422 and "Enter the reason" in refused.text  # type: ignore[attr-defined]
+    assert r.view().status != "suspended"
+    post(admin, f"{page}/status", page, {"action": "suspend", "reason": "Family asked for a pause"})
+    assert r.view().status == "suspended"
+    paused = html.unescape(admin.get(f"{page}/timescales").text)
+    assert "Paused: the case is suspended" in paused
+    post(admin, f"{page}/status", page, {"action": "resume", "reason": "Family ready"})
+    assert r.view().status in ("running", "waiting")
+    reasons = [e.detail.get("reason") for e in r.events() if e.kind == "status_changed"]
+    assert reasons == ["Family asked for a pause", "Family ready"]
+
+
+def test_a_closed_case_shows_its_outcome_and_the_case_page_speaks_welsh(client: FlaskClient, url: str) -> None:
+    r = Review.start(url, "2026-01-05")
+    cpr.to_decision(r, outcome="other", mapf=True, decide="mapf")
+    r.do("notify_welsh_government", {"date_notified": "2026-01-09"}, "2026-01-09")
+    with opened(url) as db:
+        assert services.get_instance(db, r.id).status == "completed"
+    sign_in(client, "bu.officer")
+    page = html.unescape(client.get(f"/reviews/{r.id}").text)
+    assert "This case is closed. Outcome: Referred to a multi-agency professional forum." in page
+
+    sign_in(client, "bu.officer", welsh=True)
+    welsh = html.unescape(client.get(f"/reviews/{r.id}").text)
+    for text in ("Trosolwg", "Tasgau", "Penderfyniadau", "Adolygiad Ymarfer Plant", "Mae'r achos hwn ar gau."):
+        assert text in welsh, text
