@@ -452,3 +452,138 @@ def test_a_forum_decided_on_a_referral_is_not_notified_twice(url: str) -> None:
     view = r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
     forum = Review.start(url, "2026-01-12", process_id=cpr.FORUM, data={"mapf_request": view.data["mapf_request"]})
     assert forum.open() == ["plan_forum"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The criteria and routes the sources name, each driven through the real decision table
+
+
+@pytest.mark.parametrize(
+    ("outcome", "register", "expected"),
+    [
+        ("died", False, "concise"),
+        ("life_threatening_injury", False, "concise"),
+        ("serious_permanent_impairment", False, "concise"),
+        ("life_threatening_injury", True, "extended"),
+        ("serious_permanent_impairment", True, "extended"),
+        ("other", False, "not_statutory"),
+    ],
+)
+def test_each_outcome_the_sources_name_calls_for_a_review(
+    url: str, outcome: str, register: bool, expected: str
+) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, outcome=outcome, register=register)
+    assert r.data()["review_type"] == expected
+
+
+def test_no_known_or_suspected_abuse_means_no_statutory_review(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False)
+    assert r.data()["review_type"] == "not_statutory"
+    assert r.open() == ["record_board_decision"]
+
+
+def test_the_review_period_defaults_to_the_12_months_before_the_reference_date(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, outcome="serious_permanent_impairment", decide="concise")
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    r.do("establish_review_panel", cpr.PANEL, "2026-01-16")
+    # For serious and permanent impairment the reference date is the day it was identified (event_date).
+    shown = form_values(r, "agree_terms_of_reference")
+    assert (shown["review_period_start"], shown["review_period_end"]) == ("2024-12-20", "2025-12-20")
+
+
+def test_an_overdue_notification_to_welsh_government_reaches_the_board_chair(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, decide="concise")
+    assert r.data()["notification_due"] == "2026-01-13"
+    assert not r.tick("2026-01-13", 23)
+    assert r.tick(after_day("2026-01-13"))
+    assert ("notification_overdue", "Board Chair") in [(t.bpmn_id, t.lane) for t in r.tasks()]
+    r.do("notification_overdue", {"action_taken": "Business Unit reminded"}, "2026-01-14")
+    assert r.open() == ["notify_welsh_government"]
+
+
+def test_the_board_may_decide_on_no_review_when_the_criteria_are_not_met(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False, decide="no_review")
+    view = r.view()
+    assert (view.status, view.data["route"], view.data["stage"]) == ("completed", "no_review", "closed")
+
+
+def test_another_review_process_takes_the_case(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False, decide="adult_practice_review")
+    assert r.data()["route"] == "adult_practice_review"
+    view = r.do(
+        "refer_to_other_review",
+        {"receiving_body": "Adult Safeguarding Board", "date_referred": "2026-01-09"},
+        "2026-01-09",
+    )
+    assert (view.status, view.data["stage"]) == ("completed", "closed")
+
+
+# ---------------------------------------------------------------------------------------------
+# 16. SUSR: each Home Office outcome has a path
+
+
+@pytest.mark.parametrize("outcome", ["assured", "assured_with_comments"])
+def test_an_assured_susr_goes_on_to_the_repository(url: str, outcome: str) -> None:
+    from tests.scenarios.test_susr import HOME_OFFICE, SIGN_OFF, SUSR, to_sign_off
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    to_sign_off(r, ["domestic_homicide_review", "child_practice_review"])
+    r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
+    view = r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome=outcome), "2026-05-20")
+    assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+
+
+def test_a_susr_the_home_office_does_not_assure_is_revised_and_signed_off_again(url: str) -> None:
+    from tests.scenarios.test_susr import HOME_OFFICE, SIGN_OFF, SUSR, to_sign_off
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    to_sign_off(r, ["domestic_homicide_review", "child_practice_review"])
+    r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
+    comments = "The chronology omits the GP's contact in May."
+    view = r.do(
+        "susr_home_office_qa",
+        dict(HOME_OFFICE, home_office_outcome="not_assured", home_office_comments=comments),
+        "2026-05-20",
+    )
+    assert [(t.bpmn_id, t.assignee) for t in view.open_tasks] == [("revise_draft_report", LEAD)]
+    assert form_values(r, "revise_draft_report")["panel_feedback"] == comments
+    r.do("revise_draft_report", cpr.revision(1, "GP contact added"), "2026-05-27", assignee=LEAD)
+    r.do("susr_sign_off", dict(SIGN_OFF, signoff_date="2026-06-01"), "2026-06-01")
+    assert r.open() == ["susr_home_office_qa"]  # back to the Home Office
+    view = r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome_date="2026-06-20"), "2026-06-20")
+    assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+
+
+def test_a_susr_replacement_reviewer_comes_from_the_approved_list(url: str) -> None:
+    from tests.scenarios.test_susr import APPOINT, CHAIR, CRG, NOTIFY, SUSR, susr_referral
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    r.do("susr_record_referral", susr_referral(), "2026-01-06")
+    r.do("susr_case_review_group", CRG, "2026-01-09")
+    r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
+    r.do("susr_notify_welsh_government", NOTIFY, "2026-01-13")
+    r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
+    r.do("accept_appointment", cpr.DECLINE, "2026-01-22", assignee=LEAD)
+    with pytest.raises(InvalidData) as refused:
+        r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
+    assert refused.value.fields == {
+        "/replacement_approved_list_ref": ["Enter the replacement's entry on the Welsh Government approved list"]
+    }
+    r.do("appoint_replacement_reviewer", dict(cpr.REPLACE, replacement_approved_list_ref="WG-AL-311"), "2026-01-23")
+    r.do("accept_appointment", cpr.ACCEPT, "2026-01-24", assignee=cpr.REPLACEMENT)
+    assert r.data()["reviewer_usernames"] == [cpr.REPLACEMENT]
+    assert ("family_involvement", cpr.REPLACEMENT) in [(t.bpmn_id, t.assignee) for t in r.tasks()]
+
+
+def test_a_cpr_replacement_needs_no_approved_list_entry(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    r.do("accept_appointment", cpr.DECLINE, "2026-01-22")
+    r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
+    assert r.open().count("accept_appointment") == 1
