@@ -24,7 +24,9 @@ def run(db: Database, *args: str) -> dict:  # type: ignore[type-arg]
 
 def test_export_writes_a_web_edit_back_to_processes(review_db: Database, tmp_path: Path) -> None:
     db = review_db
-    text = modeling.version_files(db, 1)[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    text = modeling.version_files(db, 1)[BPMN].replace(
+        'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"'
+    )
     v2 = modeling.deploy_edits(db, {BPMN: text}, actor="olwen", now=at("2026-02-01")).version_id
     checkout = cpr.copy_diagrams(tmp_path / "checkout")
     assert run(db, "export", str(v2), str(checkout))["written_or_removed"] == [BPMN]
@@ -44,7 +46,9 @@ def test_export_writes_a_web_edit_back_to_processes(review_db: Database, tmp_pat
 def test_migrate_previews_then_moves_every_movable_instance(review_db: Database) -> None:
     db = review_db
     review = Review.start(db.url, "2026-01-05")
-    text = modeling.version_files(db, 1)[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    text = modeling.version_files(db, 1)[BPMN].replace(
+        'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"'
+    )
     v2 = modeling.deploy_edits(db, {BPMN: text}, actor="olwen", now=at("2026-02-01")).version_id
     [preview] = run(db, "migrate", "--to", str(v2), "--preview")
     assert (preview["instance_id"], preview["movable"]) == (review.id, True)
@@ -66,7 +70,9 @@ def test_deploying_an_older_versions_files_says_so_and_make_current_switches_new
 ) -> None:
     db = review_db
     checkout = cpr.copy_diagrams(tmp_path / "checkout")  # version 1's files
-    text = modeling.version_files(db, 1)[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    text = modeling.version_files(db, 1)[BPMN].replace(
+        'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"'
+    )
     v2 = modeling.deploy_edits(db, {BPMN: text}, actor="olwen", now=at("2026-02-01")).version_id
 
     again = run(db, "deploy", "--dir", str(checkout / "processes"), "--forms", str(checkout / "forms"))

@@ -28,7 +28,9 @@ def v1(db: Database) -> dict[str, str]:
 
 
 def test_check_finds_what_deploy_would_refuse_naming_element_and_line(db: Database, v1: dict[str, str]) -> None:
-    broken = v1[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = __import__("os")')
+    broken = v1[BPMN].replace(
+        'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = __import__("os")'
+    )
     report = modeling.check_edits(db, {BPMN: broken})
     assert not report.ok
     [problem] = report.problems
@@ -61,7 +63,7 @@ def test_edited_files_must_be_diagrams_forms_or_permissions(db: Database, v1: di
 
 
 def test_a_deploy_records_who_and_when_and_the_diff_reads_as_changes(db: Database, v1: dict[str, str]) -> None:
-    bpmn = v1[BPMN].replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    bpmn = v1[BPMN].replace('action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"')
     dmn = v1[DMN].replace('<text>"concise"</text>', '<text>"extended"</text>', 1)
     form = json.loads(v1[FORM])
     form["properties"]["extra_note"] = {
@@ -81,7 +83,7 @@ def test_a_deploy_records_who_and_when_and_the_diff_reads_as_changes(db: Databas
     assert set(diffs) == {BPMN, DMN, FORM}
     [script] = diffs[BPMN].elements_changed
     assert (script["id"], [c["aspect"] for c in script["changes"]]) == ("set_timescales", ["script"])
-    assert 'action_plan_period = "P4W"' in script["changes"][0]["before"]
+    assert 'action_plan_period = process_timescales["action_plan"]' in script["changes"][0]["before"]
     assert 'action_plan_period = "P2W"' in script["changes"][0]["after"]
     assert not diffs[BPMN].layout_changed
     [row] = diffs[DMN].elements_changed

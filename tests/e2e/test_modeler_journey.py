@@ -71,8 +71,8 @@ def test_owner_changes_the_action_plan_deadline_deploys_and_migrates(
     page.locator('.djs-element[data-element-id="set_timescales"]').click()
     script = page.get_by_label("Script", exact=True)
     text = script.input_value()
-    assert text.count('action_plan_period = "P4W"') == 1
-    script.fill(text.replace('action_plan_period = "P4W"', 'action_plan_period = "P2W"'))
+    assert text.count('action_plan_period = process_timescales["action_plan"]') == 1
+    script.fill(text.replace('action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"'))
     page.get_by_role("button", name="Check", exact=True).click()
     page.get_by_text("No problems found: ready to deploy.").wait_for()
     deploy_with_note(page, "The Board wants action plans within two weeks")

@@ -24,7 +24,6 @@ from tests.e2e.conftest import ARTIFACTS, add_user
 from tests.e2e.test_modeler_journey import sign_in
 from tests.scenarios.cpr import Review
 
-TIMESCALES = (ROOT / "tests" / "fixtures" / "timescales" / "timescales.json").read_text()
 ROUTE = "processes/cpr_not_statutory_route.dmn"
 FORM = "forms/notify_welsh_government.schema.json"
 WELSH = Translations.load(str(ROOT / "src" / "cprflow" / "web" / "translations"), ["cy"])
@@ -51,11 +50,8 @@ def early_january() -> Iterator[None]:
 
 @pytest.fixture
 def with_timescales(live_db: Database) -> Database:
-    """The real set with a timescales file of its own, until the shipped set has one."""
-    if diagram_set.TIMESCALES_FILE not in services.newest_files(live_db):
-        modeling.deploy_edits(
-            live_db, {diagram_set.TIMESCALES_FILE: TIMESCALES}, actor="owner", now=datetime.now(UTC), note="timescales"
-        )
+    """The real set: its processes/timescales.json sets the periods the review diagrams count with."""
+    assert diagram_set.TIMESCALES_FILE in services.newest_files(live_db)
     return live_db
 
 
@@ -175,6 +171,9 @@ def test_a_process_owner_changes_timescales_tables_and_forms_without_code(
     deployed = modeling.version_files(db, version)
     durations = json.loads(deployed[diagram_set.TIMESCALES_FILE])["child_practice_review"]
     assert durations[period.split(".")[1]]["duration"] == "P7D"
+    # A review started now counts 7 days to notify; the running one keeps the 5 it started with.
+    assert Review.start(db.url, "2026-01-06").data()["process_timescales"][period.split(".")[1]] == "P7D"
+    assert running.data()["process_timescales"][period.split(".")[1]] == "P5D"
     assert "wg_contact" in json.loads(deployed[FORM])["properties"]
     assert "Adult at risk, no forum" in deployed[ROUTE]
     before_deploy = json.loads(modeling.version_files(db, before)[diagram_set.TIMESCALES_FILE])["child_practice_review"]

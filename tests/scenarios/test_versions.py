@@ -25,7 +25,9 @@ def test_reviews_keep_the_timers_and_decisions_of_the_version_they_started_on(db
     # criteria is to be an extended one.
     v2_root = cpr.copy_diagrams(tmp_path / "v2")
     edit(
-        v2_root / "processes" / "child_practice_review.bpmn", 'action_plan_period = "P4W"', 'action_plan_period = "P2W"'
+        v2_root / "processes" / "child_practice_review.bpmn",
+        'action_plan_period = process_timescales["action_plan"]',
+        'action_plan_period = "P2W"',
     )
     edit(v2_root / "processes" / "cpr_review_type.dmn", '<text>"concise"</text>', '<text>"extended"</text>')
     v2 = cpr.deploy(db.url, v2_root, when="2026-01-05")

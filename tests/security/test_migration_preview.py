@@ -29,7 +29,7 @@ def review(db: Database) -> Review:
 
 
 def _v2(db: Database) -> int:
-    files = edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P2W"')
+    files = edited(db, 'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"')
     return modeling.deploy_edits(db, files, actor="owner", now=at("2026-04-16")).version_id
 
 

@@ -45,7 +45,10 @@ def test_a_running_review_moves_keeping_its_statutory_dates(db: Database, at_act
     before = review.data()
     task_before = review.task("finalise_action_plan")
     v2 = modeling.deploy_edits(
-        db, edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P2W"'), actor="owner", now=at("2026-04-16")
+        db,
+        edited(db, 'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"'),
+        actor="owner",
+        now=at("2026-04-16"),
     ).version_id
 
     [preview] = modeling.preview_migrations(db, v2, actor="owner", now=at("2026-04-16"))
@@ -90,7 +93,10 @@ def test_an_open_task_keeps_its_id_claim_and_draft(db: Database, at_action_plan:
     services.save_draft(db, task.id, {"actions": []}, actor="board.member", now=at("2026-04-16"))
     services.claim_task(db, task.id, actor="board.member", now=at("2026-04-16"))
     v2 = modeling.deploy_edits(
-        db, edited(db, 'action_plan_period = "P4W"', 'action_plan_period = "P3W"'), actor="owner", now=at("2026-04-16")
+        db,
+        edited(db, 'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P3W"'),
+        actor="owner",
+        now=at("2026-04-16"),
     ).version_id
     modeling.migrate_instance(db, at_action_plan.id, v2, reason="r", actor="owner", now=at("2026-04-16"))
     detail = services.get_task(db, at_action_plan.task("finalise_action_plan").id)
@@ -211,13 +217,13 @@ def test_a_timescales_file_that_does_not_parse_is_refused_naming_the_timescale(d
     from tests.web.pages.test_modeler_editors import TIMESCALES
 
     cpr.deploy(db.url)
-    good = modeling.with_durations(TIMESCALES, {("child_practice_review", "notify_welsh_government"): "P7D"})
+    good = modeling.with_durations(TIMESCALES, {("child_practice_review", "notification"): "P7D"})
     assert modeling.check_edits(db, {"processes/timescales.json": good}).ok
     bad = TIMESCALES.replace('"P5D"', '"5 days"', 1).replace('"statutory"', '"advisory"', 1)
     report = modeling.check_edits(db, {"processes/timescales.json": bad})
     assert [p.message for p in report.problems] == [
         "child_practice_review.completion: kind must be 'statutory' or 'local', not 'advisory'",
-        "child_practice_review.notify_welsh_government: duration '5 days' is not an ISO 8601 duration of years, "
+        "child_practice_review.notification: duration '5 days' is not an ISO 8601 duration of years, "
         "months, weeks and days, such as P5D or P6M",
     ]
     with pytest.raises(InvalidData) as refused:

@@ -62,6 +62,30 @@ class Version:
     #: message name -> the schema its payload must fit (a file in ``forms``), as the diagrams name them
     message_schemas: dict[str, str] = field(default_factory=dict)
     welsh: welsh.WelshNames = field(default_factory=welsh.WelshNames)
+    #: process id -> {timescale key: ISO duration}, from processes/timescales.json (edited as fields)
+    timescales: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def start_data(self, process_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A new case's data: what its starter gave, and the process's timescales as this version
+        sets them (``process_timescales``: the diagrams read their periods from it)."""
+        if process_id not in self.timescales:
+            return data
+        return {**data, TIMESCALES_KEY: dict(self.timescales[process_id])}
+
+
+#: Where a case's data holds its process's timescales (key -> ISO duration) from the version it started on.
+TIMESCALES_KEY = "process_timescales"
+
+
+def _timescales(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """{process: {key: duration}} from a version's timescales file (checked at deploy), else {}."""
+    text = files.get(diagram_set.TIMESCALES_FILE)
+    document = json.loads(text) if text else {}
+    return {
+        process: {key: entry["duration"] for key, entry in entries.items() if isinstance(entry, dict)}
+        for process, entries in document.items()
+        if isinstance(entries, dict) and not process.startswith("$")
+    }
 
 
 _versions: dict[tuple[str, int], Version] = {}
@@ -85,6 +109,7 @@ def deployed_version(session: Session, version_id: int) -> Version:
             ),
             message_schemas=diagram_set.read_message_schemas(row.files),
             welsh=welsh.read(row.files),
+            timescales=_timescales(row.files),
         )
         with _versions_lock:
             _versions[key] = cached

@@ -45,9 +45,10 @@ def _start(session: Session, first_id: int, process: str, data: dict[str, Any], 
     first = load_instance(session, first_id)
     version_id = latest_version_with(session, process)
     data["referred_from"] = {"instance_id": first_id, "process_id": first.process_id}
+    version = deployed_version(session, version_id)
     with operators.step(session, None, actor, now) as effects:
         workflow = engine.Workflow.start(
-            deployed_version(session, version_id).specs[process], data, now, engine.DEFAULT_STEP_SECONDS
+            version.specs[process], version.start_data(process, data), now, engine.DEFAULT_STEP_SECONDS
         )
         snapshot = workflow.snapshot(now, engine.DEFAULT_STEP_SECONDS)
     second = Instance(

@@ -52,9 +52,10 @@ def start_instance(
     with db.transaction() as session:
         version_id = guards.require_start(session, actor, process_id)
         who = access.name_of(actor)
+        version = deployed_version(session, version_id)
         with operators.step(session, None, who, now) as effects:
             workflow = engine.Workflow.start(
-                deployed_version(session, version_id).specs[process_id], data, now, step_seconds
+                version.specs[process_id], version.start_data(process_id, data), now, step_seconds
             )
             snapshot = workflow.snapshot(now, step_seconds)
         instance = Instance(

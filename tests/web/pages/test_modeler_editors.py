@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 # ruff: noqa: F811
 from tests.web.pages.test_modeler import BPMN, client, csrf, db, edited_bpmn, sign_in, template  # noqa: F401
 
-TIMESCALES = (ROOT / "tests" / "fixtures" / "timescales" / "timescales.json").read_text()
+TIMESCALES = (ROOT / "processes" / "timescales.json").read_text()  # as shipped
 DMN = "processes/cpr_review_type.dmn"
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -31,9 +31,8 @@ def headers(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def with_timescales(db: Database) -> Database:
-    """The real set with a timescales file of its own (until the set ships one)."""
-    if diagram_set.TIMESCALES_FILE not in modeling.version_files(db, 1):
-        modeling.deploy_edits(db, {diagram_set.TIMESCALES_FILE: TIMESCALES}, actor="owner", now=NOW, note="timescales")
+    """The real set, whose timescales file the shipped diagrams read their periods from."""
+    assert modeling.version_files(db, 1)[diagram_set.TIMESCALES_FILE] == TIMESCALES
     return db
 
 
@@ -49,7 +48,9 @@ def test_an_edit_saved_in_one_tab_opens_in_another_and_others_read_it(client: Fl
     assert saved.status_code == 200 and saved.json["revision"] == 1 and saved.json["saved_at"]
     opened = client.get(f"/modeler/data/file?path={BPMN}").json
     assert opened["draft"]["revision"] == 1 and 'action_plan_period = "P2W"' in opened["draft"]["content"]
-    assert 'action_plan_period = "P4W"' in opened["content"]  # the newest version, unchanged
+    assert (
+        'action_plan_period = process_timescales["action_plan"]' in opened["content"]
+    )  # the newest version, unchanged
 
     stale = client.put(
         "/modeler/data/drafts", json={"path": BPMN, "content": "<x/>", "revision": 0}, headers=headers(token)
@@ -147,14 +148,14 @@ def test_a_local_timescale_changes_as_a_number_and_unit_saved_as_a_draft(
     sign_in(client, "process_owner")
     page = client.get("/modeler/timescales").text
     assert "Notify Welsh Government" in page and "Statutory" in page and "Local" in page
-    form = timescales_form(page, **{"child_practice_review.notify_welsh_government.amount": "7"})
+    form = timescales_form(page, **{"child_practice_review.notification.amount": "7"})
     response = client.post("/modeler/timescales", data=form)
     assert response.status_code == 302
     draft = drafts.get(with_timescales, "process_owner", diagram_set.TIMESCALES_FILE)
     assert draft is not None
     saved = json.loads(draft.content or "")
-    assert saved["child_practice_review"]["notify_welsh_government"]["duration"] == "P7D"
-    assert saved["multi_agency_professional_forum"]["notify_welsh_government"]["duration"] == "P5D"
+    assert saved["child_practice_review"]["notification"]["duration"] == "P7D"
+    assert saved["single_unified_safeguarding_review"] == json.loads(TIMESCALES)["single_unified_safeguarding_review"]
     assert saved["child_practice_review"]["completion"] == json.loads(TIMESCALES)["child_practice_review"]["completion"]
     shown = client.get("/modeler/timescales").text
     assert "Deployed now: 5 days; your edit, not yet deployed: 7 days." in shown
@@ -167,11 +168,11 @@ def test_bad_numbers_are_refused_naming_the_timescale_and_nothing_is_saved(
     sign_in(client, "process_owner")
     page = client.get("/modeler/timescales").text
     for bad in ("0", "seven", "1000", "-3", "2.5"):
-        form = timescales_form(page, **{"child_practice_review.notify_welsh_government.amount": bad})
+        form = timescales_form(page, **{"child_practice_review.notification.amount": bad})
         response = client.post("/modeler/timescales", data=form)
         assert response.status_code == 422, bad
         assert "Enter a whole number from 1 to 999 for Notify Welsh Government" in response.text
-        assert 'href="#child_practice_review.notify_welsh_government.amount"' in response.text
+        assert 'href="#child_practice_review.notification.amount"' in response.text
     form = timescales_form(page, **{"child_practice_review.audit_cycle.unit": "H"})
     assert (
         "Choose days, weeks, months or years for Action plan audit cycle"
@@ -230,12 +231,12 @@ def test_the_timescales_page_speaks_welsh(client: FlaskClient, with_timescales: 
 def test_changed_timescales_show_in_the_diff(client: FlaskClient, with_timescales: Database) -> None:
     sign_in(client, "process_owner")
     version = services.list_versions(with_timescales)[0]["id"]
-    edited = modeling.with_durations(TIMESCALES, {("child_practice_review", "notify_welsh_government"): "P7D"})
+    edited = modeling.with_durations(TIMESCALES, {("child_practice_review", "notification"): "P7D"})
     result = modeling.deploy_edits(
         with_timescales, {diagram_set.TIMESCALES_FILE: edited}, actor="o", now=NOW, note="7 days"
     )
     page = client.get(f"/modeler/versions/{result.version_id}?against={version}").text
-    assert "child_practice_review.notify_welsh_government" in page
+    assert "child_practice_review.notification" in page
     assert re.search(r'<tr class="line--removed">.*?P<del>5</del>D', page, re.S)
     assert re.search(r'<tr class="line--added">.*?P<ins>7</ins>D', page, re.S)
     assert "7 days" in page  # the note

@@ -17,7 +17,9 @@ def test_the_trace_of_a_migrated_review_shows_the_move_and_its_reason(client: Fl
     review = started_review(url)
     with opened(url) as db:
         text = modeling.version_files(db, 1)[BPMN]
-        edited = {BPMN: text.replace('action_plan_period = "P4W"', 'action_plan_period = "P5W"')}
+        edited = {
+            BPMN: text.replace('action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P5W"')
+        }
         v2 = modeling.deploy_edits(db, edited, actor="owner", now=at("2026-01-06")).version_id
         modeling.migrate_instance(
             db, review.id, v2, reason="longer action plan period", actor="owner", now=at("2026-01-06")
