@@ -151,7 +151,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         rsg.locator(".moj-identity-bar").wait_for()
         assert rsg.get_by_role("status").filter(has_text=f"Done: {SCREEN}.").is_visible()
         rsg.get_by_role("link", name="My tasks").click()
-        assert rsg.get_by_text("Nothing is waiting for you.").is_visible()
+        rsg.get_by_text("Nothing is waiting for you.").wait_for()
         shot(rsg, "05-screening-done-my-tasks")
     finally:
         rsg.context.close()
@@ -186,7 +186,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         sign_in(chair, "chair")
         chair.get_by_role("button", name="Cymraeg").click()
         chair.get_by_role("heading", level=1, name="Fy nhasgau").wait_for()
-        open_task(chair, DECIDE)  # task names come from the diagram, in English
+        open_task(chair, "Cofnodi penderfyniad y Bwrdd")  # the task's Welsh name, from the diagram
         assert chair.get_by_role("link", name=f"Adolygiad #{review_id}").is_visible()
         assert chair.get_by_role("button", name="Cwblhau").is_visible()
         assert chair.get_by_role("button", name="Cadw drafft").is_visible()
