@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,16 @@ from pathlib import Path
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     try:
-        return float(raw) if raw else default
+        value = float(raw) if raw else default
     except ValueError:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+        value = math.nan
+    if not math.isfinite(value):  # "nan" or "inf" would quietly lift a bound (no step ever times out)
+        raise SystemExit(f"{name} must be a number, got {raw!r}")
+    return value
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ class Settings:
             max_document_bytes=int(_float("CPRFLOW_MAX_DOCUMENT_BYTES", cls.max_document_bytes)),
             extract_seconds=_float("CPRFLOW_EXTRACT_SECONDS", cls.extract_seconds),
             extract_memory_mb=_float("CPRFLOW_EXTRACT_MEMORY_MB", cls.extract_memory_mb),
-            secure_cookies=env.get("CPRFLOW_SECURE_COOKIES", "") in ("1", "true", "yes"),
+            secure_cookies=_flag("CPRFLOW_SECURE_COOKIES"),
             oidc_issuer=env.get("CPRFLOW_OIDC_ISSUER") or None,
             oidc_client_id=env.get("CPRFLOW_OIDC_CLIENT_ID") or None,
             oidc_client_secret=env.get("CPRFLOW_OIDC_CLIENT_SECRET") or None,
@@ -125,7 +133,7 @@ class MailSettings:
             smtp_port=int(_float("CPRFLOW_SMTP_PORT", cls.smtp_port)),
             smtp_user=env.get("CPRFLOW_SMTP_USER") or None,
             smtp_password=env.get("CPRFLOW_SMTP_PASSWORD") or None,
-            smtp_starttls=env.get("CPRFLOW_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            smtp_starttls=_flag("CPRFLOW_SMTP_STARTTLS"),
             smtp_timeout=_float("CPRFLOW_SMTP_TIMEOUT", cls.smtp_timeout),
             mail_from=env.get("CPRFLOW_SMTP_FROM", cls.mail_from),
             base_url=env.get("CPRFLOW_BASE_URL", cls.base_url).rstrip("/"),

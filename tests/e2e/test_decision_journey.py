@@ -79,6 +79,7 @@ def test_a_concise_reviews_decision_made_in_the_pages_with_what_came_before_in_v
         )
         assert "A concise Child Practice Review." in text_of(advice)
         assert chair.get_by_label("Decided by").count() == 0  # the service knows who is signed in
+        assert no_sideways_scroll(chair)
         shot(chair, "decision-01-chair-sees-referral-and-recommendation-375px")
 
         chair.get_by_role("radio", name="Concise review").check()
@@ -93,6 +94,7 @@ def test_a_concise_reviews_decision_made_in_the_pages_with_what_came_before_in_v
         answers = text_of(chair.locator("main"))
         assert "Concise review" in answers and "The criteria for a concise review are met." in answers
         assert chair.get_by_role("link", name="Change your answers").is_visible()
+        assert no_sideways_scroll(chair)
         shot(chair, "decision-02-check-your-answers-375px")
         chair.get_by_role("button", name="Confirm and complete").click()
 
@@ -128,4 +130,5 @@ def test_the_chairs_decision_page_in_welsh_at_phone_width(page: Any, live_server
     assert page.get_by_role("heading", name="Yr atgyfeiriad").is_visible()
     assert page.get_by_role("heading", name="Argymhelliad yr Is-grŵp Adolygu").is_visible()
     assert "Mae'r meini prawf wedi'u bodloni" in text_of(page.locator("main"))  # the table's reason, in Welsh
+    assert no_sideways_scroll(page)
     shot(page, "decision-04-chair-welsh-375px")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -28,7 +28,7 @@ from cprflow.config import MailSettings
 from cprflow.core.errors import Conflict, DeployRefused, InvalidData
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
-from cprflow.features import documents, extraction, letters, notifications
+from cprflow.features import documents, notifications
 from cprflow.services import users
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, at, midnight
@@ -350,20 +350,6 @@ def test_the_letters_the_review_needs_are_filed_as_case_documents(url: str, smtp
     assert "CPR-2026-017" in text and "Dîm Diogelu" in text
     stored = [e for e in r.events() if e.kind == "document_stored"]
     assert [e.detail["slot"] for e in stored] == ["wg_notification_letter"]
-
-
-def test_welsh_letters_render_w_and_y_circumflex() -> None:
-    template = {lang: {"title": "Tŷ {{ reference }}", "paragraphs": ["ŵ ŷ Ŵ Ŷ â ê î ô û"]} for lang in ("en", "cy")}
-    pdf = letters.render_pdf(template, {"reference": "CPR-1"}, "cy", datetime(2026, 1, 5, tzinfo=UTC))
-    text = extraction.extract_text(documents.PDF, pdf) or ""
-    assert "Tŷ CPR-1" in text and "ŵ ŷ Ŵ Ŷ â ê î ô û" in text
-    import io
-
-    from pypdf import PdfReader
-
-    page = PdfReader(io.BytesIO(pdf)).pages[0]
-    fonts = {str(f.get_object()["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
-    assert fonts and all("DejaVu" in f for f in fonts)  # the font that has them, embedded
 
 
 # ---------------------------------------------------------------------------------------------

@@ -310,7 +310,15 @@ def duties(slot: str, *, withdraw: bool = False) -> dict[str, Any]:
                 "fulfilled": "partly",
                 "findings": f"{slot}: strategy meeting late",
             }
-        ]
+        ],
+        "statutory_plans": [
+            {
+                "plan": "child_protection_plan",
+                "in_place": "March to December 2025",
+                "followed": "partly",
+                "findings": f"{slot}: core group did not meet for 10 weeks",
+            }
+        ],
     }
     if withdraw:
         data.update(withdraw_from_review=True, withdrawal_reason="Appointed to a conflicting role")
@@ -337,6 +345,7 @@ MERGE = {
 }
 FAMILY_DECLINED = {
     "family_wishes": "declined",
+    "child_views": "not_possible",
     "declined_reason": "The family chose not to take part.",
     "family_recorded_date": "2026-03-01",
 }
@@ -394,7 +403,11 @@ def publish(day: str) -> dict[str, Any]:
 
 DISSEMINATE = {"dissemination": [{"channel": "seven_minute_briefing", "audience": "All agencies"}]}
 KEEP = {"publication_decision_after_period": "keep_published"}
-FINALISE = {"actions": OUTLINE, "finalised_date": "2026-04-29"}
+FINALISE = {
+    "actions": OUTLINE,
+    "finalised_date": "2026-04-29",
+    "strategic_implications_addressed": "A1 and A2 carry the Board's point on sharing information.",
+}
 APPROVE_PLAN = {"action_plan_approved_date": "2026-05-06", "action_plan_submitted_to_wg_date": "2026-05-07"}
 DELAY = {
     "delay_reasons": [{"reason": "agency_information", "details": "Late timelines"}],
@@ -425,6 +438,8 @@ def audit(day: str, statuses: dict[str, str], accepted: tuple[str, ...] = ()) ->
                 audit_status=status,
                 evidence_accepted=action["action_id"] in accepted,
                 superseded_reason="Replaced by the regional protocol" if status == "superseded" else "",
+                effect="Referrals now reach partners the same day." if status == "complete" else "Not yet seen.",
+                making_a_difference="yes" if status == "complete" else "too_early",
             )
         )
     return {"actions": rows, "audit_date": day, "auditor": "Sub-Group chair"}
@@ -537,8 +552,14 @@ def to_draft(
     r.do("learning_event", LEARNING, "2026-03-10", assignee=LEAD)
 
 
+#: An extended review's draft reports on the agencies' statutory duties to the Panel and the Board.
+DUTIES_SUMMARY = "Police and health met their statutory duties in part: the strategy meeting was late."
+
+
 def approve_report(r: Review) -> None:
-    r.do("draft_report", DRAFT, "2026-03-25", assignee=LEAD)
+    extended = r.data()["review_type"] == "extended"
+    draft = dict(DRAFT, statutory_duties_summary=DUTIES_SUMMARY) if extended else DRAFT
+    r.do("draft_report", draft, "2026-03-25", assignee=LEAD)
     r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
     r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
 

@@ -223,6 +223,7 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
         "closed": 3,
         "overdue": 0,
         "blocked": 0,
+        "making_a_difference": 3,  # the audit asks about effect, not only whether it was done
         "escalated_to_board": False,
     }
     assert desks(r) == [("report_difference_made", "Board", None)]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cprflow import services
 from cprflow.core.errors import InvalidData
 from cprflow.db.database import Database
 from tests.scenarios import cpr
@@ -19,6 +20,8 @@ FAMILY_TOOK_PART = {
     "family_informed_date": "2026-02-14",
     "meeting_date": "2026-02-24",
     "family_views_summary": "The mother felt nobody listened when she asked for help.",
+    "child_views": "recorded",
+    "child_views_summary": "He said he was scared at home and had told his teacher.",
     "family_recorded_date": "2026-03-01",
 }
 
@@ -284,3 +287,303 @@ def test_a_report_changed_after_submission_goes_back_to_the_board_and_welsh_gove
     assert view.data["published_report"] == changed == view.data["approved_report"]
     assert [a["meeting_date"] for a in view.data["reapprovals"]] == ["2026-04-28"]
     assert view.data["completion_date"] == "2026-04-15"  # the review completed at the first approval
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Statutory duties and statutory plans reach the Panel and the Board
+
+
+def form_values(r: Review, bpmn_id: str) -> dict[str, Any]:
+    with cpr.opened(r.url) as db:
+        return services.get_task(db, r.task(bpmn_id).id).data
+
+
+def test_statutory_duties_and_plans_reach_the_panel_and_the_board(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r, "extended")
+    r.do("draft_report", cpr.DRAFT, "2026-03-25", assignee=LEAD)  # no report on the statutory duties
+    view = r.do("panel_quality_assurance", qa("approve", "2026-04-02"), "2026-04-02")
+    assert view.data["stage"] == "revision"  # an extended review's draft must report on them
+    r.do(
+        "revise_draft_report",
+        dict(cpr.revision(1, "Duties"), statutory_duties_summary=cpr.DUTIES_SUMMARY),
+        "2026-04-05",
+        assignee=LEAD,
+    )
+    for task in ("panel_quality_assurance", "board_consideration"):
+        shown = form_values(r, task)
+        assert shown["statutory_duties_summary"] == cpr.DUTIES_SUMMARY
+        assert [(d["reviewer"], d["agency"], d["fulfilled"]) for d in shown["statutory_duties_examined"]] == [
+            (LEAD, "police", "partly"),
+            (SECOND, "police", "partly"),
+        ]
+        assert [(p["reviewer"], p["plan"], p["followed"]) for p in shown["statutory_plans_examined"]] == [
+            (LEAD, "child_protection_plan", "partly"),
+            (SECOND, "child_protection_plan", "partly"),
+        ]
+        if task == "panel_quality_assurance":
+            r.do(task, qa("approve", "2026-04-06"), "2026-04-06")
+
+
+def test_the_statutory_plans_must_be_examined(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r, "extended")
+    r.do("accept_appointment", cpr.ACCEPT, "2026-01-22", assignee=LEAD)
+    with pytest.raises(InvalidData) as refused:
+        r.do(
+            "examine_statutory_duties",
+            {"statutory_duties": cpr.duties("lead")["statutory_duties"]},
+            "2026-01-22",
+            assignee=LEAD,
+        )
+    assert refused.value.fields == {"/statutory_plans": ["is required"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# 12. The child's own views
+
+
+def test_the_childs_own_views_are_recorded_beside_the_familys(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    cpr.accept_all(r)
+    cpr.timelines(r)
+    r.do("merge_summary_timeline", cpr.MERGE, "2026-02-12")
+    without = {k: v for k, v in FAMILY_TOOK_PART.items() if not k.startswith("child_")}
+    with pytest.raises(InvalidData) as refused:
+        r.do("family_involvement", without, "2026-03-01")
+    assert refused.value.fields == {"/child_views": ["is required"]}
+    view = r.do("family_involvement", FAMILY_TOOK_PART, "2026-03-01")
+    assert view.data["child_perspective"] == {
+        "child_views": "recorded",
+        "summary": FAMILY_TOOK_PART["child_views_summary"],
+    }
+    assert view.data["family_views_summary"] == FAMILY_TOOK_PART["family_views_summary"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 13. The audit asks about effect; the Board's strategic implications reach the action plan
+
+
+def test_the_boards_strategic_implications_reach_the_action_plan(url: str) -> None:
+    r = Review.start(url)
+    to_board(r, "2026-04-02")
+    implications = "Regional information sharing needs one protocol."
+    r.do("board_consideration", dict(board("approve", "2026-04-15"), strategic_implications=implications), "2026-04-15")
+    assert form_values(r, "finalise_action_plan")["strategic_implications"] == implications
+    with pytest.raises(InvalidData) as refused:
+        r.do("finalise_action_plan", {"actions": cpr.OUTLINE, "finalised_date": "2026-04-29"}, "2026-04-29")
+    assert refused.value.fields == {"/strategic_implications_addressed": ["is required"]}
+    view = r.do("finalise_action_plan", cpr.FINALISE, "2026-04-29")
+    assert view.data["action_plan_strategic_implications"] == {
+        "board": implications,
+        "addressed": cpr.FINALISE["strategic_implications_addressed"],
+    }
+
+
+def test_the_audit_records_the_effect_of_each_action(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    for agency in sorted(t.assignee for t in r.tasks("report_action_progress")):
+        r.do("report_action_progress", cpr.progress(agency, "2026-08-06", "complete"), "2026-08-06", assignee=agency)
+    done_only = cpr.audit("2026-08-06", *cpr.ALL_CLOSED)
+    for row in done_only["actions"]:
+        del row["effect"], row["making_a_difference"]
+    with pytest.raises(InvalidData) as refused:
+        r.do("audit_action_plan", done_only, "2026-08-06")
+    assert "/actions/0/effect" in refused.value.fields
+    r.do("audit_action_plan", cpr.audit("2026-08-06", *cpr.ALL_CLOSED), "2026-08-06")
+    view = r.do("report_audit_progress", cpr.REPORT_PROGRESS, "2026-08-06")
+    assert [(a["action_id"], a["making_a_difference"]) for a in view.data["actions"]] == [
+        ("A1", "yes"),
+        ("A2", "yes"),
+        ("A3", "yes"),
+    ]
+    assert view.data["actions"][0]["effect"] == "Referrals now reach partners the same day."
+    assert view.data["last_audit"]["making_a_difference"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. The area test
+
+
+def test_the_area_test_is_where_the_abuse_or_neglect_happened(url: str) -> None:
+    r = Review.start(url)
+    r.do("record_referral", cpr.referral(), "2026-01-05")
+    with cpr.opened(r.url) as db:
+        field = services.get_task(db, r.task("screen_referral").id).schema["properties"]["in_board_area"]
+    assert field["title"] == "Abuse or neglect known or suspected within this Board's area"
+    assert "normally resident" not in field["description"]
+    r.do("screen_referral", cpr.screening(in_area=False), "2026-01-08")
+    assert r.data()["review_type"] == "not_this_board"
+    assert r.open() == ["refer_to_other_board"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 14. Forums
+
+
+def test_the_letter_for_a_forum_calls_it_a_forum_and_promises_no_report(url: str) -> None:
+    from cprflow.features import documents
+
+    r = Review.start(url)
+    cpr.to_decision(r, register=False, abuse=False, mapf=True, decide="mapf")
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    with cpr.opened(url) as db, db.transaction(write=False) as session:
+        (letter,) = documents.list_for(session, r.id)
+        text = " ".join((documents.text(session, letter.id) or "").split())
+    assert "Multi-Agency Professional Forum" in text and "Fforwm Proffesiynol Amlasiantaethol" in text
+    assert "mapf" not in text.lower() and "Child Practice Review CPR" not in text
+    assert "final report" not in text and "action plan" not in text
+
+
+def test_a_stand_alone_forum_notifies_welsh_government(url: str) -> None:
+    forum = Review.start(url, "2026-02-01", process_id=cpr.FORUM)
+    assert forum.open() == ["notify_welsh_government"]
+    view = forum.do("notify_welsh_government", {"date_notified": "2026-02-02"}, "2026-02-02")
+    assert view.data["notified_date"] == "2026-02-02"
+    assert forum.open() == ["plan_forum"]
+
+
+def test_a_forum_decided_on_a_referral_is_not_notified_twice(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, register=False, abuse=False, mapf=True, decide="mapf")
+    view = r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    forum = Review.start(url, "2026-01-12", process_id=cpr.FORUM, data={"mapf_request": view.data["mapf_request"]})
+    assert forum.open() == ["plan_forum"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The criteria and routes the sources name, each driven through the real decision table
+
+
+@pytest.mark.parametrize(
+    ("outcome", "register", "expected"),
+    [
+        ("died", False, "concise"),
+        ("life_threatening_injury", False, "concise"),
+        ("serious_permanent_impairment", False, "concise"),
+        ("life_threatening_injury", True, "extended"),
+        ("serious_permanent_impairment", True, "extended"),
+        ("other", False, "not_statutory"),
+    ],
+)
+def test_each_outcome_the_sources_name_calls_for_a_review(
+    url: str, outcome: str, register: bool, expected: str
+) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, outcome=outcome, register=register)
+    assert r.data()["review_type"] == expected
+
+
+def test_no_known_or_suspected_abuse_means_no_statutory_review(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False)
+    assert r.data()["review_type"] == "not_statutory"
+    assert r.open() == ["record_board_decision"]
+
+
+def test_the_review_period_defaults_to_the_12_months_before_the_reference_date(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, outcome="serious_permanent_impairment", decide="concise")
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    r.do("establish_review_panel", cpr.PANEL, "2026-01-16")
+    # For serious and permanent impairment the reference date is the day it was identified (event_date).
+    shown = form_values(r, "agree_terms_of_reference")
+    assert (shown["review_period_start"], shown["review_period_end"]) == ("2024-12-20", "2025-12-20")
+
+
+def test_an_overdue_notification_to_welsh_government_reaches_the_board_chair(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, decide="concise")
+    assert r.data()["notification_due"] == "2026-01-13"
+    assert not r.tick("2026-01-13", 23)
+    assert r.tick(after_day("2026-01-13"))
+    assert ("notification_overdue", "Board Chair") in [(t.bpmn_id, t.lane) for t in r.tasks()]
+    r.do("notification_overdue", {"action_taken": "Business Unit reminded"}, "2026-01-14")
+    assert r.open() == ["notify_welsh_government"]
+
+
+def test_the_board_may_decide_on_no_review_when_the_criteria_are_not_met(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False, decide="no_review")
+    view = r.view()
+    assert (view.status, view.data["route"], view.data["stage"]) == ("completed", "no_review", "closed")
+
+
+def test_another_review_process_takes_the_case(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, abuse=False, decide="adult_practice_review")
+    assert r.data()["route"] == "adult_practice_review"
+    view = r.do(
+        "refer_to_other_review",
+        {"receiving_body": "Adult Safeguarding Board", "date_referred": "2026-01-09"},
+        "2026-01-09",
+    )
+    assert (view.status, view.data["stage"]) == ("completed", "closed")
+
+
+# ---------------------------------------------------------------------------------------------
+# 16. SUSR: each Home Office outcome has a path
+
+
+@pytest.mark.parametrize("outcome", ["assured", "assured_with_comments"])
+def test_an_assured_susr_goes_on_to_the_repository(url: str, outcome: str) -> None:
+    from tests.scenarios.test_susr import HOME_OFFICE, SIGN_OFF, SUSR, to_sign_off
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    to_sign_off(r, ["domestic_homicide_review", "child_practice_review"])
+    r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
+    view = r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome=outcome), "2026-05-20")
+    assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+
+
+def test_a_susr_the_home_office_does_not_assure_is_revised_and_signed_off_again(url: str) -> None:
+    from tests.scenarios.test_susr import HOME_OFFICE, SIGN_OFF, SUSR, to_sign_off
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    to_sign_off(r, ["domestic_homicide_review", "child_practice_review"])
+    r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
+    comments = "The chronology omits the GP's contact in May."
+    view = r.do(
+        "susr_home_office_qa",
+        dict(HOME_OFFICE, home_office_outcome="not_assured", home_office_comments=comments),
+        "2026-05-20",
+    )
+    assert [(t.bpmn_id, t.assignee) for t in view.open_tasks] == [("revise_draft_report", LEAD)]
+    assert form_values(r, "revise_draft_report")["panel_feedback"] == comments
+    r.do("revise_draft_report", cpr.revision(1, "GP contact added"), "2026-05-27", assignee=LEAD)
+    r.do("susr_sign_off", dict(SIGN_OFF, signoff_date="2026-06-01"), "2026-06-01")
+    assert r.open() == ["susr_home_office_qa"]  # back to the Home Office
+    view = r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome_date="2026-06-20"), "2026-06-20")
+    assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+
+
+def test_a_susr_replacement_reviewer_comes_from_the_approved_list(url: str) -> None:
+    from tests.scenarios.test_susr import APPOINT, CHAIR, CRG, NOTIFY, SUSR, susr_referral
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    r.do("susr_record_referral", susr_referral(), "2026-01-06")
+    r.do("susr_case_review_group", CRG, "2026-01-09")
+    r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
+    r.do("susr_notify_welsh_government", NOTIFY, "2026-01-13")
+    r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
+    r.do("accept_appointment", cpr.DECLINE, "2026-01-22", assignee=LEAD)
+    with pytest.raises(InvalidData) as refused:
+        r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
+    assert refused.value.fields == {
+        "/replacement_approved_list_ref": ["Enter the replacement's entry on the Welsh Government approved list"]
+    }
+    r.do("appoint_replacement_reviewer", dict(cpr.REPLACE, replacement_approved_list_ref="WG-AL-311"), "2026-01-23")
+    r.do("accept_appointment", cpr.ACCEPT, "2026-01-24", assignee=cpr.REPLACEMENT)
+    assert r.data()["reviewer_usernames"] == [cpr.REPLACEMENT]
+    assert ("family_involvement", cpr.REPLACEMENT) in [(t.bpmn_id, t.assignee) for t in r.tasks()]
+
+
+def test_a_cpr_replacement_needs_no_approved_list_entry(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    r.do("accept_appointment", cpr.DECLINE, "2026-01-22")
+    r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
+    assert r.open().count("accept_appointment") == 1

@@ -127,7 +127,8 @@ def test_a_susr_from_referral_to_closure(url: str) -> None:
     )
     r.do("accept_appointment", ACCEPT, "2026-01-21", assignee=LEAD)
     r.do("accept_appointment", DECLINE, "2026-01-21", assignee=cpr.SECOND)
-    r.do("appoint_replacement_reviewer", REPLACE, "2026-01-23")  # the reused call activity replaces a reviewer
+    # The reused call activity replaces a reviewer, from the approved list like the first ones.
+    r.do("appoint_replacement_reviewer", dict(REPLACE, replacement_approved_list_ref="WG-AL-311"), "2026-01-23")
     r.do("accept_appointment", ACCEPT, "2026-01-24", assignee=REPLACEMENT)
     data = r.data()
     assert data["reviewer_usernames"] == [LEAD, REPLACEMENT] and data["stage"] == "family_and_practitioner_learning"

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from cprflow import services
+from cprflow.core import form_messages
 from cprflow.core.access import Actor
 from cprflow.core.errors import Forbidden, InvalidData, NotFound
 from cprflow.db.database import Database
@@ -206,6 +207,11 @@ def test_an_extended_review_given_one_reviewer_is_refused_on_the_field(url: str)
     r.do("agree_terms_of_reference", cpr.TOR, "2026-01-19")
     bad = refused(lambda: r.do("appoint_reviewers", cpr.reviewers(1), "2026-01-20"))
     assert bad.fields == {"/reviewers": ["Appoint two reviewers for an extended review and one for a concise review"]}
+    with cpr.opened(url) as db:
+        schema = services.get_task(db, r.task("appoint_reviewers").id).schema
+    assert form_messages.explain(schema, bad, "cy") == {
+        "/reviewers": ["Penodwch ddau adolygydd ar gyfer adolygiad estynedig ac un ar gyfer adolygiad cryno"]
+    }
     assert (r.view().status, r.open()) == ("running", ["appoint_reviewers"])
     r.do("appoint_reviewers", cpr.reviewers(2), "2026-01-20")
     assert r.data()["review_type"] == "extended"

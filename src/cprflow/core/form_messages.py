@@ -202,6 +202,8 @@ def _day_month_year(value: Any, lang: str) -> str:
 def message(schema: dict[str, Any], failure: Failure, lang: str = "en") -> str:
     """One failure worded for people, in English or Welsh (``lang`` "cy")."""
     lang = "cy" if lang.lower().startswith("cy") else "en"
+    if failure.keyword == "x-rules" and isinstance(failure.value, dict):
+        return str(failure.value.get(lang) or failure.value.get("en") or "")  # a form rule words its own
     node = node_at(schema, failure.pointer)
     for key in (f"{OVERRIDE}-cy", OVERRIDE) if lang == "cy" else (OVERRIDE,):
         own = node.get(key)

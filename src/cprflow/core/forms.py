@@ -253,6 +253,7 @@ def check_rules(schema: dict[str, Any], data: dict[str, Any], facts: dict[str, A
     is refused here rather than failing the diagram later. Every field of the form is a name in the
     rules, None when left out."""
     fields: dict[str, list[str]] = {}
+    failures: list[Failure] = []
     # Every field of the form is a name in the rules: None when left out.
     names = {**dict.fromkeys(schema.get("properties", {})), **facts, **data}
     for rule in schema.get(RULES_KEY) or []:
@@ -262,8 +263,9 @@ def check_rules(schema: dict[str, Any], data: dict[str, Any], facts: dict[str, A
             holds = False
         if not holds:
             fields.setdefault(rule["field"], []).append(rule["message"])
+            failures.append(Failure(rule["field"], RULES_KEY, {"en": rule["message"], "cy": rule["message_cy"]}))
     if fields:
-        raise InvalidData("the submitted data breaks a rule of the form", fields=fields)
+        raise InvalidData("the submitted data breaks a rule of the form", fields=fields, failures=tuple(failures))
 
 
 def prefill(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

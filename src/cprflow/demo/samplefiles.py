@@ -10,7 +10,8 @@ from xml.sax.saxutils import escape
 def pdf(*paragraphs: str) -> bytes:
     """A one-page PDF written by hand: a text stream in Helvetica and a correct cross-reference table."""
     lines = " ".join(f"({p.replace(chr(92), '').replace('(', '').replace(')', '')}) Tj 0 -16 Td" for p in paragraphs)
-    stream = f"BT /F1 12 Tf 72 720 Td {lines} ET".encode("latin-1")
+    # Helvetica has no 'ŵ' or 'ŷ': a letter outside Latin-1 is shown as '?' rather than failing the file.
+    stream = f"BT /F1 12 Tf 72 720 Td {lines} ET".encode("latin-1", "replace")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -28,6 +28,7 @@ from cprflow.services.instances import (
     start_instance,
 )
 from cprflow.services.tasks import (
+    KNOWN_FACTS,
     TaskDetail,
     assign_task,
     check_answers,
@@ -43,6 +44,7 @@ __all__ = [
     "DeployResult",
     "EventView",
     "InstanceView",
+    "KNOWN_FACTS",
     "TaskDetail",
     "TaskView",
     "assign_task",

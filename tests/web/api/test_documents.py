@@ -3,7 +3,6 @@ leaves in the trace, and what a refused request leaves (nothing)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from cprflow.db.models import Document, Event
 from tests.conftest import T0
 from tests.fixtures import files
 from tests.scenarios.cpr import LEAD
-from tests.web.casefiles_world import DRAFT_TEXT, PASSWORD, PEOPLE, READERS, World, upload
+from tests.web.casefiles_world import DRAFT_TEXT, PEOPLE, READERS, World, upload
 
 
 def counts(db: Database) -> tuple[int, int, int]:
@@ -190,74 +189,6 @@ def test_only_upload_routes_accept_documents_larger_than_a_request(
         f"/api/instances/{docs_world.review}/messages", data=big, headers=bearer("bu"), content_type="application/json"
     )
     assert response.status_code == 413
-
-
-# ---- pages -----------------------------------------------------------------------------------------
-
-
-def _sign_in(client: FlaskClient, username: str) -> None:
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-
-
-def test_the_review_page_lists_documents_and_downloads_them_as_attachments(
-    docs_client: FlaskClient, docs_db: Database, docs_world: World
-) -> None:
-    _sign_in(docs_client, "panel")
-    page = docs_client.get(f"/reviews/{docs_world.review}/documents").text  # the case page's documents
-    link = f"/reviews/{docs_world.review}/documents/{docs_world.draft_id}"
-    assert f'href="{link}"' in page and "draft.pdf" in page
-    response = docs_client.get(link)
-    assert response.status_code == 200 and response.data == files.pdf(*DRAFT_TEXT)
-    assert response.headers["Content-Disposition"].startswith("attachment")
-    assert [e.actor for e in events_of(docs_db, "document_downloaded")] == ["panel"]
-
-
-def test_people_who_may_not_read_the_case_cannot_download_from_the_pages(
-    docs_client: FlaskClient, docs_db: Database, docs_world: World
-) -> None:
-    _sign_in(docs_client, "police")
-    assert docs_client.get(f"/reviews/{docs_world.review}/documents/{docs_world.draft_id}").status_code == 404
-    assert events_of(docs_db, "document_downloaded") == []
-
-
-def test_an_agency_uploads_its_timeline_through_the_task_form(
-    docs_client: FlaskClient, docs_db: Database, docs_world: World
-) -> None:
-    _sign_in(docs_client, "police")
-    tasks = docs_client.get("/tasks").text
-    link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', tasks).group(1)
-    form = docs_client.get(link).text
-    assert 'enctype="multipart/form-data"' in form and 'type="file"' in form
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    import io
-
-    # A file that is not a document is refused at its field, and nothing is stored.
-    before = counts(docs_db)
-    refused = docs_client.post(
-        link,
-        data={
-            "csrf_token": token,
-            "_action": "draft",
-            "/timeline_document": (io.BytesIO(b"<html>not a pdf</html>"), "t.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
-    assert refused.status_code == 422 and "only PDF" in refused.text
-    assert counts(docs_db) == before
-    chronology = (io.BytesIO(files.docx("Police chronology")), "police.docx")
-    saved = docs_client.post(
-        link,
-        data={"csrf_token": token, "_action": "draft", "/timeline_document": chronology},
-        content_type="multipart/form-data",
-    )
-    assert saved.status_code == 302
-    again = docs_client.get(link).text
-    assert "police.docx" in again  # the draft keeps the reference; the form shows the current file
-    with docs_db.transaction(write=False) as session:
-        stored = session.scalars(select(Document).where(Document.slot == "agency_timeline_police")).all()
-    assert [(d.filename, d.uploaded_by) for d in stored] == [("police.docx", "police")]
 
 
 def test_a_form_cannot_point_at_another_slots_document(docs_db: Database, docs_world: World) -> None:

@@ -123,23 +123,24 @@ def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
     view = services.complete_task(db(), detail.task.id, data, actor=user.actor, now=now(), step_seconds=step_seconds())
     lang = session.get("lang", "en")
     names = services.welsh_names(db(), detail.task.version_id)
-    flash(_("Done: %(name)s.", name=names.task(detail.task.bpmn_id, detail.task.name, lang)))
-    said = (detail.ui_schema or {}).get(WHAT_NEXT)
-    if isinstance(said, dict):
-        text = said.get(lang) or said.get("en")
-        if isinstance(text, str) and text:
-            flash(_("What happens next: %(text)s", text=text))
+    # One message, as one GOV.UK banner: what was done, what happens next, and who acts now.
+    said = [_("Done: %(name)s.", name=names.task(detail.task.bpmn_id, detail.task.name, lang))]
+    declared = (detail.ui_schema or {}).get(WHAT_NEXT)
+    text = (declared.get(lang) or declared.get("en")) if isinstance(declared, dict) else None
+    if isinstance(text, str) and text:
+        said.append(_("What happens next: %(text)s", text=text))
     following = services.list_tasks(db(), instance_id=view.id)
-    for task in following:
-        flash(
-            _(
-                "Next: %(task)s (%(lane)s).",
-                task=names.task(task.bpmn_id, task.name, lang),
-                lane=names.lane(task.lane, lang) or "",
-            )
+    said += [
+        _(
+            "Next: %(task)s (%(lane)s).",
+            task=names.task(task.bpmn_id, task.name, lang),
+            lane=names.lane(task.lane, lang) or "",
         )
+        for task in following
+    ]
     if not following and view.status not in ("running", "suspended"):
-        flash(_("Nothing more is waiting in this review."))
+        said.append(_("Nothing more is waiting in this review."))
+    flash(" ".join(said))
     return redirect(url_for("reviews.review", instance_id=view.id))
 
 
