@@ -153,7 +153,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         rsg.locator(".moj-identity-bar").wait_for()
         assert rsg.get_by_role("status").filter(has_text=f"Done: {SCREEN}.").is_visible()
         rsg.get_by_role("link", name="My tasks").click()
-        assert rsg.get_by_text("Nothing is waiting for you.").is_visible()
+        rsg.get_by_text("Nothing is waiting for you.").wait_for()
         shot(rsg, "05-screening-done-my-tasks")
     finally:
         rsg.context.close()

@@ -46,6 +46,12 @@ def error_response(code: str, message: str, status: int, fields: dict[str, list[
             return render_template(
                 "message.html", title=_("Not found"), message=_("There is nothing here you may see.")
             ), status
+        if status == 403:  # the reason names roles in the API's words: a page says it in the reader's language
+            return render_template(
+                "message.html",
+                title=_("You cannot do this"),
+                message=_("Your role does not allow this. Ask an administrator if you think it should."),
+            ), status
         return render_template("message.html", title=_("Something needs attention"), message=message), status
     return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
 
