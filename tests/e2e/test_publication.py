@@ -25,6 +25,7 @@ SUBMIT = "Submit the final report to Welsh Government"
 PREPARE = "Prepare for publication"
 RESOLVE = "Resolve the anonymisation findings"
 PUBLISH = "Publish the report"
+APPROVE_CHANGED = "Approve the changed report"
 IDENTIFIERS = {"child_name": "Jamie Pritchard", "schools": [{"name": "Ysgol Gynradd Llanfair"}]}
 
 
@@ -53,11 +54,19 @@ def _findings(page: Any) -> Any:
     return page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Text found"))
 
 
+def _documents_of_the_case(page: Any, review_id: int) -> None:
+    """After a completion the case page opens; its Documents section lists files and findings."""
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    page.locator("nav.moj-sub-navigation").get_by_role("link", name="Documents").click()
+    page.get_by_role("link", name="Documents", exact=True).and_(page.locator("[aria-current=page]")).wait_for()
+
+
 def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_published(
     page: Any, live_server: str, live_db: Database, tmp_path: Path
 ) -> None:
     add_user(live_db, "bu", "business_unit")
     add_user(live_db, cpr.LEAD, "reviewer")
+    add_user(live_db, "board", "board_member")
     review_id = _review_at_final_report(live_db)
     today = date.today().isoformat()
 
@@ -68,7 +77,7 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     page.locator('input[type="file"][name="/final_report_ref"]').set_input_files(_file(tmp_path, "final.docx", report))
     fill_date(page, "Date submitted", today)
     page.get_by_role("button", name="Complete").click()
-    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    _documents_of_the_case(page, review_id)
     documents = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="File"))
     assert "final.docx" in text_of(documents)
 
@@ -81,12 +90,13 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     fill_date(page, "Date checked", today)
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    assert RESOLVE in text_of(page.locator("main"))  # the lead reviewer acts next
 
-    # The check ran: two open findings on the review page, and the lead reviewer acts next.
+    # The check ran: two open findings in the case's documents.
+    _documents_of_the_case(page, review_id)
     findings = _findings(page)
     rows = text_of(findings)
     assert "Jamie" in rows and "Ysgol Gynradd Llanfair" in rows and rows.count("Open") == 2
-    assert RESOLVE in text_of(page.locator("main"))
     shot(page, "publication-01-findings-on-the-review-page")
 
     # --- The lead reviewer uploads a corrected report and justifies the school --------------------------
@@ -113,12 +123,36 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
         reviewer.get_by_role("button", name="Complete").click()
         reviewer.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
         assert reviewer.get_by_role("status").filter(has_text=f"Done: {RESOLVE}.").is_visible()
+        # The corrected report is not the one the Board approved: it goes back to the Board first.
+        assert APPROVE_CHANGED in text_of(reviewer.locator("main"))
+        _documents_of_the_case(reviewer, review_id)
         decided = text_of(_findings(reviewer))
         assert "Open" not in decided and "Resolved" in decided and "Justified" in decided
-        assert PUBLISH in text_of(reviewer.locator("main"))
         shot(reviewer, "publication-03-findings-resolved")
     finally:
         reviewer.context.close()
+
+    # --- The Board approves the changed report; it goes to Welsh Government again -----------------------
+    board = as_another_person(page, live_server)
+    try:
+        sign_in(board, "board")
+        open_task(board, APPROVE_CHANGED)
+        fill_date(board, "Date the Board approved the changed version", today)
+        board.get_by_role("button", name="Complete").click()
+        board.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    finally:
+        board.context.close()
+    page.goto("/tasks")
+    open_task(page, SUBMIT)
+    fill_date(page, "Date submitted", today)
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    page.goto("/tasks")
+    open_task(page, PREPARE)
+    fill_date(page, "Date checked", today)
+    page.get_by_role("button", name="Complete").click()
+    page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
+    assert PUBLISH in text_of(page.locator("main"))
 
     # --- The Business Unit publishes ------------------------------------------------------------------
     page.goto("/tasks")
