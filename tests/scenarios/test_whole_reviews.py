@@ -7,6 +7,7 @@ The real diagrams, through the services, reloading the database between steps (`
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from cprflow.core.errors import Forbidden, InvalidData, NotFound
 from cprflow.db.database import Database
 from cprflow.features import timescales
 from cprflow.features.notifications import OUTBOX
-from cprflow.services import documents, users
+from cprflow.services import documents, modeling, users
 from tests.conftest import T0
 from tests.scenarios import cpr
 from tests.scenarios.cpr import (
@@ -39,6 +40,7 @@ from tests.scenarios.cpr import (
 CHAIR = Actor("board.chair", frozenset({"board_chair"}))
 BOARD = Actor("board.member", frozenset({"board_member"}))
 POLICE = Actor("pc.police", frozenset({"agency"}), "police")
+PERMISSIONS = "processes/permissions.json"
 
 
 @pytest.fixture
@@ -56,13 +58,11 @@ def refused(call: Any) -> InvalidData:
 # 1. Senders named in permissions.json send without reading the case
 
 
-def test_the_board_chair_places_and_ends_a_hold_on_a_case_they_do_not_read(url: str) -> None:
+def test_the_board_chair_places_and_ends_a_hold(url: str) -> None:
     r = Review.start(url)
     cpr.to_decision(r, decide="concise")
     r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
     with cpr.opened(url) as db:
-        # The Chair is not a reader of the case: having decided, they see where it stands, no more.
-        assert services.get_instance(db, r.id, actor=CHAIR).data == {"stage": "panel_setup"}
         services.send_message(
             db, r.id, "hold_started", hold("H1", ["learning_event"]), actor=CHAIR, now=cpr.at("2026-01-13")
         )
@@ -70,6 +70,27 @@ def test_the_board_chair_places_and_ends_a_hold_on_a_case_they_do_not_read(url: 
     assert [(h["hold_id"], h["started_on"], h["ended_on"], h["days"]) for h in r.data()["hold_register"]] == [
         ("H1", "2026-01-13", "2026-01-20", 7)
     ]
+
+
+def test_a_sender_named_in_the_permission_data_sends_without_reading_the_case(url: str, review_db: Database) -> None:
+    """Sending is its own right: a role the permission data names as a sender need not read the case."""
+    permissions = json.loads(modeling.version_files(review_db, 1)[PERMISSIONS])
+    for message in ("hold_started", "hold_ended"):
+        permissions["message_senders"][message].append("board_member")
+    modeling.deploy_edits(
+        review_db, {PERMISSIONS: json.dumps(permissions, indent=2)}, actor="owner", now=cpr.at("2026-01-02")
+    )
+    r = Review.start(url)
+    cpr.to_decision(r, decide="concise")
+    r.do("notify_welsh_government", NOTIFIED, "2026-01-12")
+    with cpr.opened(url) as db:
+        with pytest.raises(NotFound):
+            services.get_instance(db, r.id, actor=BOARD)  # no task in it, no right to read it
+        services.send_message(
+            db, r.id, "hold_started", hold("H1", ["learning_event"]), actor=BOARD, now=cpr.at("2026-01-13")
+        )
+        services.send_message(db, r.id, "hold_ended", release("H1"), actor=BOARD, now=cpr.at("2026-01-15"))
+    assert [(h["hold_id"], h["days"]) for h in r.data()["hold_register"]] == [("H1", 2)]
 
 
 def test_a_task_holder_who_may_not_send_is_told_why_and_a_stranger_learns_nothing(url: str) -> None:
