@@ -49,7 +49,7 @@ def test_a_carried_id_of_another_slots_document_shows_no_name_on_the_form(
 ) -> None:
     """The task form's hidden field carries a document id: pointed at the case's draft report (not
     police's slot), the form shown again must not name that file."""
-    from tests.web.api.test_documents import _sign_in
+    from tests.web.pages.test_documents import _sign_in
 
     _sign_in(docs_client, "police")
     link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', docs_client.get("/tasks").text).group(1)  # type: ignore[union-attr]

@@ -118,7 +118,7 @@ def test_a_file_too_costly_to_read_is_stored_and_flagged_and_holds_no_lock(
     assert download.data == content  # kept as sent
 
 
-def test_the_uploader_sees_the_flag_on_the_review_page(
+def test_the_uploader_sees_the_flag_on_the_case_documents(
     bounded_client: FlaskClient, docs_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(extraction, "run", lambda *args: extraction.Result(extraction.REFUSED, None))
@@ -126,7 +126,7 @@ def test_the_uploader_sees_the_flag_on_the_review_page(
     login = bounded_client.get("/login").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
     bounded_client.post("/login", data={"csrf_token": csrf, "username": "bu", "password": PASSWORD})
-    page = bounded_client.get(f"/reviews/{docs_world.review}").text
+    page = bounded_client.get(f"/reviews/{docs_world.review}/documents").text  # the case's documents
     assert "Text not read" in page and "check it by hand" in page
 
 

@@ -113,7 +113,7 @@ def test_a_hostile_file_through_a_task_form_is_refused_at_its_field(
 ) -> None:
     import re
 
-    from tests.web.api.test_documents import _sign_in
+    from tests.web.pages.test_documents import _sign_in
 
     _sign_in(docs_client, "police")
     link = re.search(r'href="(/tasks/[0-9a-f-]{36})">Submit', docs_client.get("/tasks").text).group(1)
