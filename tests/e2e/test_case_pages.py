@@ -107,8 +107,9 @@ def test_the_board_chair_finds_an_overdue_review_from_the_overview(browser: Any,
     page.get_by_role("heading", level=1, name="Board overview").wait_for()
     overdue = page.get_by_role("region", name="Past the 6-month date")
     overdue.get_by_role("link", name="CPR-E2E-700").click()
-    assert page.url.endswith(f"/reviews/{review.id}")
+    page.wait_for_url(f"**/reviews/{review.id}")  # the click navigates; wait for it, however busy the machine
     bar = page.locator(".moj-identity-bar")
+    bar.get_by_text("CPR-E2E-700").wait_for()
     assert bar.get_by_text("Overdue").is_visible() and bar.get_by_text("CPR-E2E-700").is_visible()
     page.screenshot(path=str(ARTIFACTS / "case-chair-overdue.png"), full_page=True)
 
