@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cprflow import engine
-from cprflow.core import access
+from cprflow.core import access, operators
 from cprflow.core.errors import Conflict, InstanceNotActive, NotFound, ScriptFailed, TaskNotReady
 from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
 from cprflow.db import audit
@@ -254,6 +254,47 @@ def record_event(
     task_id: str | None = None,
 ) -> None:
     audit.append(session, instance_id, kind, actor, now, detail, task_id)
+
+
+def start_instance(
+    session: Session,
+    process_id: str,
+    version_id: int,
+    data: dict[str, Any],
+    who: str,
+    now: datetime,
+    step_seconds: float,
+) -> tuple[Instance, list[TaskView]]:
+    """Start ``process_id`` on ``version_id`` and save it: the state row, its task index and its
+    ``started`` event, with the operators its first step called. Who may start is the caller's check."""
+    version = deployed_version(session, version_id)
+    with operators.step(session, None, who, now) as effects:
+        workflow = engine.Workflow.start(
+            version.specs[process_id], version.start_data(process_id, data), now, step_seconds
+        )
+        snapshot = workflow.snapshot(now, step_seconds)
+    instance = Instance(
+        process_id=process_id,
+        version_id=version_id,
+        status=status_of(snapshot),
+        state=pack(snapshot.state),
+        serializer_version=engine.SERIALIZER_VERSION,
+        next_timer_at=snapshot.next_timer_at,
+        lock_version=1,
+        waiting_for=snapshot.waiting_for,
+        data=snapshot.data,
+        created_at=now,
+        created_by=who,
+        updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    tasks = sync_tasks(session, instance.id, process_id, snapshot, now, {})
+    record_event(
+        session, instance.id, "started", who, now, {"process_id": process_id, "version_id": version_id, "data": data}
+    )
+    effects.apply(instance.id)
+    return instance, tasks
 
 
 def record_read(session: Session, instance_id: int, actor: str, now: datetime, what: str) -> None:

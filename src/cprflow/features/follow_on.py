@@ -16,15 +16,11 @@ from sqlalchemy.orm import Session
 
 from cprflow import engine
 from cprflow.core import operators
-from cprflow.db.models import Instance
 from cprflow.db.store import (
-    deployed_version,
     latest_version_with,
     load_instance,
-    pack,
     record_event,
-    status_of,
-    sync_tasks,
+    start_instance,
 )
 
 
@@ -45,33 +41,7 @@ def _start(session: Session, first_id: int, process: str, data: dict[str, Any], 
     first = load_instance(session, first_id)
     version_id = latest_version_with(session, process)
     data["referred_from"] = {"instance_id": first_id, "process_id": first.process_id}
-    version = deployed_version(session, version_id)
-    with operators.step(session, None, actor, now) as effects:
-        workflow = engine.Workflow.start(
-            version.specs[process], version.start_data(process, data), now, engine.DEFAULT_STEP_SECONDS
-        )
-        snapshot = workflow.snapshot(now, engine.DEFAULT_STEP_SECONDS)
-    second = Instance(
-        process_id=process,
-        version_id=version_id,
-        status=status_of(snapshot),
-        state=pack(snapshot.state),
-        serializer_version=engine.SERIALIZER_VERSION,
-        next_timer_at=snapshot.next_timer_at,
-        lock_version=1,
-        waiting_for=snapshot.waiting_for,
-        data=snapshot.data,
-        created_at=now,
-        created_by=actor,
-        updated_at=now,
-    )
-    session.add(second)
-    session.flush()
-    sync_tasks(session, second.id, process, snapshot, now, {})
-    record_event(
-        session, second.id, "started", actor, now, {"process_id": process, "version_id": version_id, "data": data}
-    )
-    effects.apply(second.id)
+    second, _ = start_instance(session, process, version_id, data, actor, now, engine.DEFAULT_STEP_SECONDS)
     link = {"process_id": process, "instance_id": second.id}
     record_event(session, first_id, "follow_on_started", actor, now, link)
     return link

@@ -28,12 +28,9 @@ from cprflow.db.store import (
     instance_view,
     load_instance,
     load_workflow,
-    pack,
     readable_condition,
     record_event,
     save_step,
-    status_of,
-    sync_tasks,
     update_row,
 )
 
@@ -52,38 +49,7 @@ def start_instance(
     with db.transaction() as session:
         version_id = guards.require_start(session, actor, process_id)
         who = access.name_of(actor)
-        version = deployed_version(session, version_id)
-        with operators.step(session, None, who, now) as effects:
-            workflow = engine.Workflow.start(
-                version.specs[process_id], version.start_data(process_id, data), now, step_seconds
-            )
-            snapshot = workflow.snapshot(now, step_seconds)
-        instance = Instance(
-            process_id=process_id,
-            version_id=version_id,
-            status=status_of(snapshot),
-            state=pack(snapshot.state),
-            serializer_version=engine.SERIALIZER_VERSION,
-            next_timer_at=snapshot.next_timer_at,
-            lock_version=1,
-            waiting_for=snapshot.waiting_for,
-            data=snapshot.data,
-            created_at=now,
-            created_by=who,
-            updated_at=now,
-        )
-        session.add(instance)
-        session.flush()
-        tasks = sync_tasks(session, instance.id, process_id, snapshot, now, {})
-        record_event(
-            session,
-            instance.id,
-            "started",
-            who,
-            now,
-            {"process_id": process_id, "version_id": version_id, "data": data},
-        )
-        effects.apply(instance.id)
+        instance, tasks = store.start_instance(session, process_id, version_id, data, who, now, step_seconds)
         return guards.shaped(session, actor, instance_view(session, instance, tasks=tasks), strict=False)
 
 
