@@ -281,3 +281,18 @@ def prefill(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         if spec.get("readOnly") or not any(True for _ in _validator(spec).iter_errors(value)):
             shown[key] = value
     return shown
+
+
+def marked(node: Any, mark: str, value: str, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(pointer, node) for every node of a form schema that carries ``mark: value`` (for example the
+    fields whose choices come from a data file: ``"x-choices": "agencies"``)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        if node.get(mark) == value:
+            found.append((pointer or "/", node))
+        for key, child in node.items():
+            found.extend(marked(child, mark, value, f"{pointer}/{key}"))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found.extend(marked(child, mark, value, f"{pointer}/{index}"))
+    return found

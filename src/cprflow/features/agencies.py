@@ -21,9 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cprflow.core import access
+from cprflow.core import forms as forms_
 from cprflow.core.errors import InvalidData, Problem
 from cprflow.db.models import Instance, ProcessVersion, User
-from cprflow.db.store import record_event
+from cprflow.db.store import CURRENT_FIRST, record_event
 from cprflow.features import notifications
 
 AGENCIES_FILE = "processes/agencies.json"
@@ -57,7 +58,11 @@ def parse(content: bytes | str) -> tuple[list[dict[str, str]], list[str]]:
 
 def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     """The list parses, and every form field marked as an agency choice offers exactly the list."""
-    marked = [(name, pointer, node) for name, form in forms.items() for pointer, node in _marked(form)]
+    marked = [
+        (name, pointer, node)
+        for name, form in forms.items()
+        for pointer, node in forms_.marked(form, FORM_MARK, "agencies")
+    ]
     content = files.get(AGENCIES_FILE)
     if content is None:
         return [
@@ -80,22 +85,9 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     return found
 
 
-def _marked(node: Any, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-    if isinstance(node, dict):
-        if node.get(FORM_MARK) == "agencies":
-            found.append((pointer or "/", node))
-        for key, value in node.items():
-            found.extend(_marked(value, f"{pointer}/{key}"))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_marked(value, f"{pointer}/{index}"))
-    return found
-
-
 def known(session: Session) -> list[dict[str, str]] | None:
-    """The newest deployed list of agencies (None when no deployed set keeps one)."""
-    files = session.scalar(select(ProcessVersion.files).order_by(ProcessVersion.id.desc()).limit(1))
+    """The current version's list of agencies (None when it keeps none)."""
+    files = session.scalar(select(ProcessVersion.files).order_by(*CURRENT_FIRST).limit(1))
     content = (files or {}).get(AGENCIES_FILE)
     return parse(content)[0] if content else None
 

@@ -31,6 +31,7 @@ from sqlalchemy import delete, func, insert, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from cprflow.core import access, operators
+from cprflow.core import forms as forms_
 from cprflow.core.errors import Forbidden, InvalidData, Problem
 from cprflow.db.database import Database
 from cprflow.db.models import FilingTheme, Instance, LearningItem, ProcessVersion, ReviewFiling
@@ -140,7 +141,11 @@ def parse_taxonomy(document: Any) -> tuple[Taxonomy | None, list[str]]:
 
 def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     """The taxonomy parses, and every form field marked as taxonomy offers exactly its themes."""
-    marked = [(name, pointer, node) for name, form in forms.items() for pointer, node in _marked(form)]
+    marked = [
+        (name, pointer, node)
+        for name, form in forms.items()
+        for pointer, node in forms_.marked(form, FORM_MARK, "themes")
+    ]
     content = files.get(THEMES_FILE)
     if content is None:
         return [
@@ -172,19 +177,6 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
                         f"{pointer}/items/{key} must list the themes of {THEMES_FILE} in order: {expected}",
                     )
                 )
-    return found
-
-
-def _marked(node: Any, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
-    found: list[tuple[str, dict[str, Any]]] = []
-    if isinstance(node, dict):
-        if node.get(FORM_MARK) == "themes":
-            found.append((pointer or "/", node))
-        for key, value in node.items():
-            found.extend(_marked(value, f"{pointer}/{key}"))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_marked(value, f"{pointer}/{index}"))
     return found
 
 
