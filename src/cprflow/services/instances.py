@@ -224,6 +224,7 @@ class CaseActions:
     send: frozenset[str]  # messages, such as hold_started and hold_ended
     admin: bool  # suspend, resume, terminate
     assign: bool  # give tasks to colleagues
+    whole: bool = False  # reads the whole case (its history and trace), not only what a task shows
 
 
 def case_actions(db: Database, instance_id: int, *, actor: access.Actor) -> CaseActions:
@@ -234,4 +235,5 @@ def case_actions(db: Database, instance_id: int, *, actor: access.Actor) -> Case
             frozenset(m for m in perms.message_senders if access.can_send(actor, perms, m)),
             actor.is_admin,
             access.can_assign(actor, perms),
+            access.can_read_case(actor, perms, instance.data or {}),
         )

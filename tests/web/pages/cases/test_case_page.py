@@ -120,3 +120,19 @@ def test_a_closed_case_shows_its_outcome_and_the_case_page_speaks_welsh(client: 
     welsh = html.unescape(client.get(f"/reviews/{r.id}").text)
     for text in ("Trosolwg", "Tasgau", "Penderfyniadau", "Adolygiad Ymarfer Plant", "Mae'r achos hwn ar gau."):
         assert text in welsh, text
+
+
+def test_a_task_holder_is_shown_no_link_to_the_whole_case_history_they_may_not_open(
+    client: FlaskClient, url: str
+) -> None:
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    cpr.accept_all(r)  # the agencies now hold their timeline tasks
+    trace = f"/reviews/{r.id}/trace"
+    sign_in(client, "police")
+    page = client.get(f"/reviews/{r.id}")
+    assert page.status_code == 200 and trace not in page.text
+    assert client.get(trace).status_code == 404
+    sign_in(client, "bu.officer")
+    assert trace in client.get(f"/reviews/{r.id}").text
+    assert client.get(trace).status_code == 200
