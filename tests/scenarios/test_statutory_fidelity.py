@@ -587,3 +587,13 @@ def test_a_cpr_replacement_needs_no_approved_list_entry(url: str) -> None:
     r.do("accept_appointment", cpr.DECLINE, "2026-01-22")
     r.do("appoint_replacement_reviewer", cpr.REPLACE, "2026-01-23")
     assert r.open().count("accept_appointment") == 1
+
+
+def test_welsh_government_cannot_be_recorded_as_notified_on_a_day_still_to_come(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r, decide="concise")
+    with pytest.raises(InvalidData) as refused:
+        r.do("notify_welsh_government", dict(cpr.NOTIFIED, date_notified="2026-01-20"), "2026-01-12")
+    assert list(refused.value.fields) == ["/date_notified"]
+    assert "notify_welsh_government" in r.open()  # nothing recorded
+    r.do("notify_welsh_government", dict(cpr.NOTIFIED, date_notified="2026-01-12"), "2026-01-12")
