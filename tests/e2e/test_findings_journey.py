@@ -80,6 +80,8 @@ def test_sign_off_with_themes_then_find_the_learning_by_theme(page: Any, live_db
     assert colleague.get_by_text("Agencies did not share escalating concerns about coercive control.").is_visible()
     shot(colleague, "findings-02-found-by-theme")
     colleague.get_by_role("link", name="Trends").click()
+    # wait for the trends page itself: counting straight after the click counted the page before it
+    colleague.get_by_role("heading", name="Trends in the findings repository", level=1).wait_for()
     assert colleague.locator("svg.cpr-chart").count() == 3
     assert colleague.get_by_role("img", name="Reviews by theme").is_visible()
     shot(colleague, "findings-03-trends")
