@@ -236,6 +236,7 @@ def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_complete
 
     # Nothing moved on: the task is still in My tasks and the review still waits for it.
     page.get_by_role("link", name="My tasks").click()
+    page.get_by_role("heading", level=1, name="My tasks").wait_for()  # the list, not the task page it left
     assert page.get_by_role("link", name=RECORD, exact=True).is_visible()
     view = services.get_instance(live_db, review_id)
     assert [t.name for t in view.open_tasks] == [RECORD]
