@@ -243,7 +243,8 @@ def referral(
         "in_board_area": in_area,
         "referring_agency": "South Wales Police",
         "referral_date": referral_date,
-        "event_date": "2025-12-20",
+        # the incident came before the referral (scenarios with older referrals move it back)
+        "event_date": min("2025-12-20", (date.fromisoformat(referral_date) - timedelta(days=8)).isoformat()),
         "outcome": outcome,
         "abuse_or_neglect": abuse,
         "register_or_looked_after_in_6_months": register,
@@ -347,7 +348,7 @@ FAMILY_DECLINED = {
     "family_wishes": "declined",
     "child_views": "not_possible",
     "declined_reason": "The family chose not to take part.",
-    "family_recorded_date": "2026-03-01",
+    "family_recorded_date": "2026-02-01",  # on or before every day the scenarios record it
 }
 LEARNING = {
     "learning_event_date": "2026-03-10",
@@ -408,7 +409,7 @@ FINALISE = {
     "finalised_date": "2026-04-29",
     "strategic_implications_addressed": "A1 and A2 carry the Board's point on sharing information.",
 }
-APPROVE_PLAN = {"action_plan_approved_date": "2026-05-06", "action_plan_submitted_to_wg_date": "2026-05-07"}
+APPROVE_PLAN = {"action_plan_approved_date": "2026-05-06", "action_plan_submitted_to_wg_date": "2026-05-06"}
 DELAY = {
     "delay_reasons": [{"reason": "agency_information", "details": "Late timelines"}],
     "expected_completion_date": "2026-10-31",
@@ -447,8 +448,8 @@ def audit(day: str, statuses: dict[str, str], accepted: tuple[str, ...] = ()) ->
 
 ALL_CLOSED = ({"A1": "complete", "A2": "complete", "A3": "complete"}, ("A1", "A2", "A3"))
 REPORT_PROGRESS = {
-    "reported_to_board_date": "2026-08-20",
-    "reported_to_wg_date": "2026-08-21",
+    "reported_to_board_date": "2026-08-06",  # no later than the first cycle's report (a date cannot be ahead)
+    "reported_to_wg_date": "2026-08-06",
     "progress_summary": "Progress this cycle.",
 }
 DIFFERENCE = {
@@ -608,5 +609,5 @@ def audit_cycle(
             if s in ("overdue", "blocked")
         ]
         r.do("direct_escalated_actions", {"board_directions": directions, "board_meeting_date": due}, due)
-    r.do("report_audit_progress", REPORT_PROGRESS, due)
+    r.do("report_audit_progress", {**REPORT_PROGRESS, "reported_to_board_date": due, "reported_to_wg_date": due}, due)
     return r.data()

@@ -597,3 +597,20 @@ def test_welsh_government_cannot_be_recorded_as_notified_on_a_day_still_to_come(
     assert list(refused.value.fields) == ["/date_notified"]
     assert "notify_welsh_government" in r.open()  # nothing recorded
     r.do("notify_welsh_government", dict(cpr.NOTIFIED, date_notified="2026-01-12"), "2026-01-12")
+
+
+def test_a_publication_or_submission_cannot_be_recorded_on_a_day_still_to_come(url: str) -> None:
+    """Every form date that records something done is bounded to today, not only the clock starters."""
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    with pytest.raises(InvalidData) as refused:
+        r.do("submit_final_report", dict(cpr.SUBMIT, submitted_to_wg_date="2026-04-21"), "2026-04-20")
+    assert list(refused.value.fields) == ["/submitted_to_wg_date"]
+    assert "submit_final_report" in r.open()  # nothing recorded
+    r.do("submit_final_report", dict(cpr.SUBMIT, submitted_to_wg_date="2026-04-20"), "2026-04-20")
+    r.do("prepare_publication", cpr.prepare("2026-04-22"), "2026-04-22")
+    with pytest.raises(InvalidData) as refused:
+        r.do("publish_report", cpr.publish("2026-05-01"), "2026-04-25")
+    assert list(refused.value.fields) == ["/published_date"]
+    assert "publish_report" in r.open()

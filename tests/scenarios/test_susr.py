@@ -7,6 +7,7 @@ The referral date decides the framework (``processes/review_framework.dmn``).
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def susr_referral(day: str = "2026-01-05", criteria: list[str] | None = None) ->
         "board_area": "Gwent",
         "referring_agency": "Gwent Police",
         "referral_date": day,
-        "event_date": "2025-12-28",
+        "event_date": (date.fromisoformat(day) - timedelta(days=8)).isoformat(),  # the incident came first
         "criteria_met": criteria or ["adult_practice_review"],
         "agencies_involved": [{"name": a} for a in cpr.AGENCIES],
     }
@@ -89,7 +90,7 @@ def to_sign_off(r: Review, criteria: list[str] | None = None) -> None:
     r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
     r.do("accept_appointment", ACCEPT, "2026-01-22", assignee=LEAD)
     r.do("family_involvement", FAMILY_DECLINED, "2026-02-01", assignee=LEAD)
-    r.do("learning_event", LEARNING, "2026-02-20", assignee=LEAD)
+    r.do("learning_event", {**LEARNING, "learning_event_date": "2026-02-20"}, "2026-02-20", assignee=LEAD)
     r.do("draft_report", DRAFT, "2026-03-20", assignee=LEAD)
 
 
@@ -133,7 +134,7 @@ def test_a_susr_from_referral_to_closure(url: str) -> None:
     data = r.data()
     assert data["reviewer_usernames"] == [LEAD, REPLACEMENT] and data["stage"] == "family_and_practitioner_learning"
     r.do("family_involvement", FAMILY_DECLINED, "2026-02-01", assignee=LEAD)
-    r.do("learning_event", LEARNING, "2026-02-20", assignee=LEAD)
+    r.do("learning_event", {**LEARNING, "learning_event_date": "2026-02-20"}, "2026-02-20", assignee=LEAD)
     r.do("draft_report", DRAFT, "2026-03-20", assignee=LEAD)
     assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("susr_sign_off", "Case Review Group")]
     r.do(
