@@ -597,3 +597,58 @@ def test_welsh_government_cannot_be_recorded_as_notified_on_a_day_still_to_come(
     assert list(refused.value.fields) == ["/date_notified"]
     assert "notify_welsh_government" in r.open()  # nothing recorded
     r.do("notify_welsh_government", dict(cpr.NOTIFIED, date_notified="2026-01-12"), "2026-01-12")
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Which event stops the 6-month clock is the process owner's decision (cpr_completion_clock.dmn)
+
+
+def test_the_boards_approval_stops_the_clock_as_shipped(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    assert r.data()["completion_stops_at"] == "board_approval"  # decided as the review starts
+    cpr.approve_report(r)
+    assert pick(r.data(), "completion_stopped_by", "completion_date") == {
+        "completion_stopped_by": "board_approval",
+        "completion_date": "2026-04-15",
+    }
+
+
+@pytest.mark.parametrize(("event", "day"), [("submission", "2026-04-20"), ("publication", "2026-04-25")])
+def test_changing_the_table_changes_the_event_that_stops_the_clock(
+    url: str, tmp_path: Any, event: str, day: str
+) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    table = root / "processes" / "cpr_completion_clock.dmn"
+    table.write_text(table.read_text().replace('<text>"board_approval"</text>', f'<text>"{event}"</text>'))
+    cpr.deploy(url, root, when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    assert "completion_date" not in r.data()  # the Board's approval no longer completes the review
+    cpr.publication(r)
+    assert pick(r.data(), "completion_stops_at", "completion_stopped_by", "completion_date", "days_late") == {
+        "completion_stops_at": event,
+        "completion_stopped_by": event,
+        "completion_date": day,
+        "days_late": 0,
+    }
+    r.tick(after_day("2026-07-05"))
+    assert "completion_due_reached" not in fired(r)  # stopped: no breach alarm at 6 months
+    assert "record_completion_delay" not in r.open()
+
+
+def test_a_clock_that_stops_at_publication_runs_on_while_publication_is_held(url: str, tmp_path: Any) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    table = root / "processes" / "cpr_completion_clock.dmn"
+    table.write_text(table.read_text().replace('<text>"board_approval"</text>', '<text>"publication"</text>'))
+    cpr.deploy(url, root, when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
+    r.do("prepare_publication", cpr.prepare(criminal=True), "2026-04-22")  # publication held
+    assert r.tick(after_day("2026-07-05"))
+    assert "completion_due_reached" in fired(r)
+    assert "record_completion_delay" in r.open()  # six months passed with the report unpublished
+    assert "completion_date" not in r.data()
