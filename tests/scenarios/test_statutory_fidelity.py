@@ -5,12 +5,14 @@ in the order and to the people the guidance names. On the real diagrams, reloadi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from cprflow import services
-from cprflow.core.errors import InvalidData
+from cprflow.core import access
+from cprflow.core.errors import Forbidden, InvalidData
 from cprflow.db.database import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import DELAY, LEAD, SECOND, Review, after_day, board, qa
@@ -652,3 +654,47 @@ def test_a_clock_that_stops_at_publication_runs_on_while_publication_is_held(url
     assert "completion_due_reached" in fired(r)
     assert "record_completion_delay" in r.open()  # six months passed with the report unpublished
     assert "completion_date" not in r.data()
+
+
+# ---------------------------------------------------------------------------------------------
+# 15. Who decides on a review is a lane of its own, reassigned in permissions.json
+
+CHAIR = access.Actor("board.chair", frozenset({"board_chair"}))
+SUBGROUP = access.Actor("subgroup.chair", frozenset({"review_subgroup"}))
+
+
+def work(r: Review, bpmn_id: str, data: dict[str, Any], day: str, person: access.Actor) -> services.InstanceView:
+    """Complete the task as a signed-in person with these roles (permissions.json decides)."""
+    with cpr.opened(r.url) as db:
+        return services.complete_task(db, r.task(bpmn_id).id, data, actor=person, now=cpr.at(day))
+
+
+def test_the_review_decision_is_a_lane_of_its_own_worked_by_the_board_chair_as_shipped(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r)
+    assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("record_board_decision", "Review decision")]
+    with pytest.raises(Forbidden):
+        work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", SUBGROUP)
+    work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", CHAIR)
+
+
+def test_a_process_owner_gives_the_review_decision_to_the_review_sub_group(url: str, tmp_path: Any) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    permissions = root / "processes" / "permissions.json"
+    rules = json.loads(permissions.read_text())
+    rules["lanes"]["Review decision"] = ["review_subgroup"]  # as Eval2015 describes the review groups deciding
+    permissions.write_text(json.dumps(rules, indent=2))
+    cpr.deploy(url, root, when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_decision(r)
+    with pytest.raises(Forbidden):
+        work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", CHAIR)
+    work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", SUBGROUP)
+    assert r.data()["decision"] == "concise"
+    # The Board Chair's own tasks stay with the Board Chair.
+    assert r.tick(after_day("2026-01-13"))
+    assert ("notification_overdue", "Board Chair") in [(t.bpmn_id, t.lane) for t in r.tasks()]
+    overdue = {"action_taken": "Business Unit reminded"}
+    with pytest.raises(Forbidden):
+        work(r, "notification_overdue", overdue, "2026-01-14", SUBGROUP)
+    work(r, "notification_overdue", overdue, "2026-01-14", CHAIR)
