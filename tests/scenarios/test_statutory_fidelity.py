@@ -102,6 +102,21 @@ def test_the_action_plan_alarm_waits_for_the_end_of_its_due_day(url: str) -> Non
     assert "action_plan_overdue" not in r.open()
 
 
+def test_six_months_from_the_end_of_august_ends_on_the_last_day_of_february(url: str) -> None:
+    """Item 5: the diagram's date and the timer engine count months alike at a month's end."""
+    r = Review.start(url, "2026-08-31")
+    r.do("record_referral", cpr.referral("2026-08-31"), "2026-08-31")
+    assert r.data()["completion_due"] == "2027-02-28"
+    r.do("screen_referral", cpr.screening(), "2026-09-01")
+    r.do("record_board_decision", cpr.decision("concise", "2026-09-02"), "2026-09-02")
+    r.do("notify_welsh_government", {"date_notified": "2026-09-03"}, "2026-09-03")
+    r.tick("2027-02-28", 12)
+    assert "completion_due_reached" not in fired(r)  # the due day itself is on time
+    r.tick(after_day("2027-02-28"))
+    assert "completion_due_reached" in fired(r)
+    assert "record_completion_delay" in r.open()
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. Clocks start from the day things happened, as entered and checked
 
@@ -146,6 +161,24 @@ def test_the_decision_date_entered_starts_the_notification_clock(url: str) -> No
         "notification_due": "2026-01-11",
         "panel_setup_due": "2026-01-20",
     }
+
+
+def test_the_referral_that_starts_the_clock_is_the_boards_referral_to_the_review_sub_group(url: str) -> None:
+    r = Review.start(url)
+    task = r.task("record_referral")
+    assert task.instructions is not None
+    assert (
+        "The date of the referral to the Review Sub-Group (not the day an agency first reported the case) starts the 6-month clock"
+        in task.instructions
+    )
+    with cpr.opened(r.url) as db:
+        fields = services.get_task(db, task.id).schema["properties"]
+    assert fields["referral_date"]["title"] == "Date referred to the Review Sub-Group"
+    # The look-back's reference date: the event, or the day serious and permanent impairment was identified.
+    assert fields["event_date"]["title"] == "Reference date"
+    assert "identified it" in fields["event_date"]["description"]
+    view = r.do("record_referral", cpr.referral("2026-01-05"), "2026-01-05")
+    assert view.data["completion_due"] == "2026-07-05"  # six months from the referral to the Sub-Group
 
 
 def test_a_referral_dated_in_the_future_is_refused(url: str) -> None:
