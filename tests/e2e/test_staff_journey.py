@@ -162,7 +162,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     page.goto(review_url)
     main = text_of(page.locator("main"))
     assert "In progress" in main and SCREEN not in main  # screening is done; the Board Chair acts next
-    assert page.get_by_role("listitem").filter(has_text=DECIDE).inner_text().strip() == f"{DECIDE} (Board Chair)"
+    assert page.get_by_role("listitem").filter(has_text=DECIDE).inner_text().strip() == f"{DECIDE} (Review decision)"
     page.get_by_role("link", name="Timescales", exact=True).last.click()
     timescales = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Due date"))
     completion = timescales.get_by_role("row").filter(has_text="Review completed (6 months from referral)")

@@ -39,6 +39,7 @@ LANE_ACTORS = {
     "Business Unit": "bu.officer",
     "Review Sub-Group": "subgroup.chair",
     "Board Chair": "board.chair",
+    "Review decision": "board.chair",
     "Review Panel": "panel.chair",
     "Board": "board.member",
 }

@@ -106,7 +106,7 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
         "review_type": "concise",
         "criteria_review_type": "concise",
     }
-    assert desks(r) == [("record_board_decision", "Board Chair", None)]
+    assert desks(r) == [("record_board_decision", "Review decision", None)]
 
     view = r.do("record_board_decision", decision("concise"), "2026-01-08")
     assert pick(view.data, "decision", "route", "stage", "completion_due", "notification_due", "panel_setup_due") == {
@@ -317,7 +317,7 @@ def test_criteria_not_met_leads_to_a_professional_forum(url: str) -> None:
         "suggested_routes": ["mapf"],
         "stage": "decision",
     }
-    assert desks(r) == [("record_board_decision", "Board Chair", None)]
+    assert desks(r) == [("record_board_decision", "Review decision", None)]
 
     view = r.do("record_board_decision", decision("mapf"), "2026-01-08")
     assert pick(view.data, "route", "decision", "stage") == {
@@ -850,7 +850,7 @@ def test_a_tampered_decision_form_cannot_turn_a_statutory_review_into_no_review(
     with pytest.raises(InvalidData) as refused:
         r.do("record_board_decision", dict(decision("no_review"), review_type="not_statutory"), "2026-01-08")
     assert refused.value.fields == {"/review_type": ["is read-only"]}
-    assert desks(r) == [("record_board_decision", "Board Chair", None)]
+    assert desks(r) == [("record_board_decision", "Review decision", None)]
     # ...and choosing "no review" for a statutory case still cannot stop it: the Board must review.
     view = r.do("record_board_decision", decision("no_review"), "2026-01-08")
     assert view.status == "running"

@@ -5,12 +5,14 @@ in the order and to the people the guidance names. On the real diagrams, reloadi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from cprflow import services
-from cprflow.core.errors import InvalidData
+from cprflow.core import access
+from cprflow.core.errors import Forbidden, InvalidData
 from cprflow.db.database import Database
 from tests.scenarios import cpr
 from tests.scenarios.cpr import DELAY, LEAD, SECOND, Review, after_day, board, qa
@@ -100,6 +102,21 @@ def test_the_action_plan_alarm_waits_for_the_end_of_its_due_day(url: str) -> Non
     assert "action_plan_overdue" not in r.open()
 
 
+def test_six_months_from_the_end_of_august_ends_on_the_last_day_of_february(url: str) -> None:
+    """Item 5: the diagram's date and the timer engine count months alike at a month's end."""
+    r = Review.start(url, "2026-08-31")
+    r.do("record_referral", cpr.referral("2026-08-31"), "2026-08-31")
+    assert r.data()["completion_due"] == "2027-02-28"
+    r.do("screen_referral", cpr.screening(), "2026-09-01")
+    r.do("record_board_decision", cpr.decision("concise", "2026-09-02"), "2026-09-02")
+    r.do("notify_welsh_government", {"date_notified": "2026-09-03"}, "2026-09-03")
+    r.tick("2027-02-28", 12)
+    assert "completion_due_reached" not in fired(r)  # the due day itself is on time
+    r.tick(after_day("2027-02-28"))
+    assert "completion_due_reached" in fired(r)
+    assert "record_completion_delay" in r.open()
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. Clocks start from the day things happened, as entered and checked
 
@@ -144,6 +161,24 @@ def test_the_decision_date_entered_starts_the_notification_clock(url: str) -> No
         "notification_due": "2026-01-11",
         "panel_setup_due": "2026-01-20",
     }
+
+
+def test_the_referral_that_starts_the_clock_is_the_boards_referral_to_the_review_sub_group(url: str) -> None:
+    r = Review.start(url)
+    task = r.task("record_referral")
+    assert task.instructions is not None
+    assert (
+        "The date of the referral to the Review Sub-Group (not the day an agency first reported the case) starts the 6-month clock"
+        in task.instructions
+    )
+    with cpr.opened(r.url) as db:
+        fields = services.get_task(db, task.id).schema["properties"]
+    assert fields["referral_date"]["title"] == "Date referred to the Review Sub-Group"
+    # The look-back's reference date: the event, or the day serious and permanent impairment was identified.
+    assert fields["event_date"]["title"] == "Reference date"
+    assert "identified it" in fields["event_date"]["description"]
+    view = r.do("record_referral", cpr.referral("2026-01-05"), "2026-01-05")
+    assert view.data["completion_due"] == "2026-07-05"  # six months from the referral to the Sub-Group
 
 
 def test_a_referral_dated_in_the_future_is_refused(url: str) -> None:
@@ -614,3 +649,102 @@ def test_a_publication_or_submission_cannot_be_recorded_on_a_day_still_to_come(u
         r.do("publish_report", cpr.publish("2026-05-01"), "2026-04-25")
     assert list(refused.value.fields) == ["/published_date"]
     assert "publish_report" in r.open()
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Which event stops the 6-month clock is the process owner's decision (cpr_completion_clock.dmn)
+
+
+def test_the_boards_approval_stops_the_clock_as_shipped(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    assert r.data()["completion_stops_at"] == "board_approval"  # decided as the review starts
+    cpr.approve_report(r)
+    assert pick(r.data(), "completion_stopped_by", "completion_date") == {
+        "completion_stopped_by": "board_approval",
+        "completion_date": "2026-04-15",
+    }
+
+
+@pytest.mark.parametrize(("event", "day"), [("submission", "2026-04-20"), ("publication", "2026-04-25")])
+def test_changing_the_table_changes_the_event_that_stops_the_clock(
+    url: str, tmp_path: Any, event: str, day: str
+) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    table = root / "processes" / "cpr_completion_clock.dmn"
+    table.write_text(table.read_text().replace('<text>"board_approval"</text>', f'<text>"{event}"</text>'))
+    cpr.deploy(url, root, when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    assert "completion_date" not in r.data()  # the Board's approval no longer completes the review
+    cpr.publication(r)
+    assert pick(r.data(), "completion_stops_at", "completion_stopped_by", "completion_date", "days_late") == {
+        "completion_stops_at": event,
+        "completion_stopped_by": event,
+        "completion_date": day,
+        "days_late": 0,
+    }
+    r.tick(after_day("2026-07-05"))
+    assert "completion_due_reached" not in fired(r)  # stopped: no breach alarm at 6 months
+    assert "record_completion_delay" not in r.open()
+
+
+def test_a_clock_that_stops_at_publication_runs_on_while_publication_is_held(url: str, tmp_path: Any) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    table = root / "processes" / "cpr_completion_clock.dmn"
+    table.write_text(table.read_text().replace('<text>"board_approval"</text>', '<text>"publication"</text>'))
+    cpr.deploy(url, root, when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
+    r.do("prepare_publication", cpr.prepare(criminal=True), "2026-04-22")  # publication held
+    assert r.tick(after_day("2026-07-05"))
+    assert "completion_due_reached" in fired(r)
+    assert "record_completion_delay" in r.open()  # six months passed with the report unpublished
+    assert "completion_date" not in r.data()
+
+
+# ---------------------------------------------------------------------------------------------
+# 15. Who decides on a review is a lane of its own, reassigned in permissions.json
+
+CHAIR = access.Actor("board.chair", frozenset({"board_chair"}))
+SUBGROUP = access.Actor("subgroup.chair", frozenset({"review_subgroup"}))
+
+
+def work(r: Review, bpmn_id: str, data: dict[str, Any], day: str, person: access.Actor) -> services.InstanceView:
+    """Complete the task as a signed-in person with these roles (permissions.json decides)."""
+    with cpr.opened(r.url) as db:
+        return services.complete_task(db, r.task(bpmn_id).id, data, actor=person, now=cpr.at(day))
+
+
+def test_the_review_decision_is_a_lane_of_its_own_worked_by_the_board_chair_as_shipped(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_decision(r)
+    assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("record_board_decision", "Review decision")]
+    with pytest.raises(Forbidden):
+        work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", SUBGROUP)
+    work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", CHAIR)
+
+
+def test_a_process_owner_gives_the_review_decision_to_the_review_sub_group(url: str, tmp_path: Any) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    permissions = root / "processes" / "permissions.json"
+    rules = json.loads(permissions.read_text())
+    rules["lanes"]["Review decision"] = ["review_subgroup"]  # as Eval2015 describes the review groups deciding
+    permissions.write_text(json.dumps(rules, indent=2))
+    cpr.deploy(url, root, when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_decision(r)
+    with pytest.raises(Forbidden):
+        work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", CHAIR)
+    work(r, "record_board_decision", cpr.decision("concise"), "2026-01-08", SUBGROUP)
+    assert r.data()["decision"] == "concise"
+    # The Board Chair's own tasks stay with the Board Chair.
+    assert r.tick(after_day("2026-01-13"))
+    assert ("notification_overdue", "Board Chair") in [(t.bpmn_id, t.lane) for t in r.tasks()]
+    overdue = {"action_taken": "Business Unit reminded"}
+    with pytest.raises(Forbidden):
+        work(r, "notification_overdue", overdue, "2026-01-14", SUBGROUP)
+    work(r, "notification_overdue", overdue, "2026-01-14", CHAIR)

@@ -288,3 +288,49 @@ def test_a_cpr_referral_routed_to_susr_prefills_the_susr_referral(url: str) -> N
         "referral_date": "2026-01-05",
         "agencies_involved": [{"name": a} for a in cpr.AGENCIES],
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 16: the anonymisation check runs before the report goes into either repository
+
+NAMED = (
+    "Single Unified Safeguarding Review SUSR-2026-004",
+    "Dylan was seen by his GP in May 2025 with injuries to his arm.",
+    "Agencies did not share escalating concerns about coercive control.",
+)
+UNNAMED = (
+    "Single Unified Safeguarding Review SUSR-2026-004",
+    "Adult D was seen by his GP in May 2025 with injuries to his arm.",
+    "Agencies did not share escalating concerns about coercive control.",
+)
+
+
+def test_a_susr_report_naming_the_subject_is_corrected_before_sign_off_and_deposit(url: str) -> None:
+    from tests.fixtures import files
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    r.do("susr_record_referral", dict(susr_referral(), subject_name="Dylan Hughes"), "2026-01-06")
+    r.do("susr_case_review_group", CRG, "2026-01-09")
+    r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
+    r.do("susr_notify_welsh_government", NOTIFY, "2026-01-13")
+    r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
+    r.do("accept_appointment", ACCEPT, "2026-01-22", assignee=LEAD)
+    r.do("family_involvement", FAMILY_DECLINED, "2026-02-01", assignee=LEAD)
+    r.do("learning_event", LEARNING, "2026-02-20", assignee=LEAD)
+    named = r.upload("draft_report", files.docx(*NAMED), "2026-03-20", filename="report.docx")
+    r.do("draft_report", dict(DRAFT, draft_report_ref=named), "2026-03-20", assignee=LEAD)
+    # The check found the subject's first name: no sign-off, nothing filed, nothing deposited.
+    assert [(t.bpmn_id, t.assignee) for t in r.tasks()] == [("susr_resolve_anonymisation_findings", LEAD)]
+    [finding] = [f for f in r.data()["anonymisation_findings"] if f["status"] == "open"]
+    assert (finding["kind"], finding["text"], finding["slot"]) == ("subject", "Dylan", "draft_report")
+    assert filed(url) == []
+    corrected = r.upload("draft_report", files.docx(*UNNAMED), "2026-03-23", filename="report-v2.docx")
+    view = r.do("susr_resolve_anonymisation_findings", {"draft_report_ref": corrected}, "2026-03-23")
+    assert view.data["anonymisation_check_passed"] is True
+    assert r.open() == ["susr_sign_off"]
+    view = r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
+    assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+    assert len(filed(url)) == 1
+    checked = [e for e in r.events() if e.kind == "anonymisation_checked"]
+    signed = next(e for e in r.events() if e.kind == "task_completed" and e.detail["bpmn_id"] == "susr_sign_off")
+    assert checked and all(e.id < signed.id for e in checked)  # every check came before sign-off

@@ -42,6 +42,7 @@ LANES = {
     "Business Unit": "bu.officer",
     "Review Sub-Group": "subgroup.chair",
     "Board Chair": "board.chair",
+    "Review decision": "board.chair",
     "Review Panel": "panel.chair",
     "Board": "board.member",
 }

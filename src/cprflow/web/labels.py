@@ -73,6 +73,12 @@ ROUTE = {
     "susr": _l("A Single Unified Safeguarding Review"),
     "child_practice_review": _l("Run as a Child Practice Review"),
 }
+#: The events processes/cpr_completion_clock.dmn may name as stopping the 6-month clock.
+CLOCK_EVENT = {
+    "board_approval": _l("the Board's approval of the final report"),
+    "submission": _l("the final report's submission to Welsh Government"),
+    "publication": _l("the report's publication"),
+}
 TABLES = {
     "status": STATUS,
     "framework": FRAMEWORK,
@@ -80,6 +86,7 @@ TABLES = {
     "stage": STAGE,
     "hold_type": HOLD_TYPE,
     "route": ROUTE,
+    "clock_event": CLOCK_EVENT,
 }
 
 

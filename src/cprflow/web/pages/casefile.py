@@ -67,6 +67,22 @@ def timescales(view: InstanceView, today: date) -> list[Timescale]:
     return rows
 
 
+@dataclass(frozen=True)
+class ClockStop:
+    event: str  # the id processes/cpr_completion_clock.dmn answers (completion_stops_at)
+    stopped_on: str | None  # the day that event happened, once it has
+
+
+def clock_stop(view: InstanceView) -> ClockStop | None:
+    """Which event stops the 6-month clock (decided by the diagrams as the review starts) and, once it
+    has happened, the event that stopped it and its date."""
+    stopped_by, day = view.data.get("completion_stopped_by"), _day(view.data.get("completion_date"))
+    if stopped_by and day:
+        return ClockStop(str(stopped_by), day.isoformat())
+    stops_at = view.data.get("completion_stops_at")
+    return ClockStop(str(stops_at), None) if stops_at else None
+
+
 def identity(view: InstanceView, today: date) -> dict[str, Any]:
     data = view.data
     referral = _day(data.get("referral_date"))

@@ -167,6 +167,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         sections=SECTIONS,
         case=casefile.identity(view, today),
         timescales=casefile.timescales(view, today),
+        clock_stop=casefile.clock_stop(view),
         holds=casefile.holds(view),
         decisions=casefile.decisions(view),
         actions=case_actions(db(), instance_id, actor=user.actor),

@@ -136,3 +136,17 @@ def test_a_task_holder_is_shown_no_link_to_the_whole_case_history_they_may_not_o
     sign_in(client, "bu.officer")
     assert trace in client.get(f"/reviews/{r.id}").text
     assert client.get(trace).status_code == 200
+
+
+def test_the_timescales_name_the_event_that_stopped_the_6_month_clock(client: FlaskClient, url: str) -> None:
+    r = Review.start(url)
+    cpr.to_draft(r)
+    sign_in(client, "bu.officer")
+    before = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
+    assert "The 6-month clock stops at the Board's approval of the final report." in before
+    cpr.approve_report(r)  # the Board met on 15 April
+    after = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
+    assert "The 6-month clock stopped on 2026-04-15, at the Board's approval of the final report." in after
+    sign_in(client, "bu.officer", welsh=True)
+    welsh = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
+    assert "Stopiodd y cloc 6 mis ar 2026-04-15, adeg cymeradwyaeth y Bwrdd i'r adroddiad terfynol." in welsh
