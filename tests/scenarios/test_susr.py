@@ -316,7 +316,7 @@ def test_a_susr_report_naming_the_subject_is_corrected_before_sign_off_and_depos
     r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
     r.do("accept_appointment", ACCEPT, "2026-01-22", assignee=LEAD)
     r.do("family_involvement", FAMILY_DECLINED, "2026-02-01", assignee=LEAD)
-    r.do("learning_event", LEARNING, "2026-02-20", assignee=LEAD)
+    r.do("learning_event", {**LEARNING, "learning_event_date": "2026-02-20"}, "2026-02-20", assignee=LEAD)
     named = r.upload("draft_report", files.docx(*NAMED), "2026-03-20", filename="report.docx")
     r.do("draft_report", dict(DRAFT, draft_report_ref=named), "2026-03-20", assignee=LEAD)
     # The check found the subject's first name: no sign-off, nothing filed, nothing deposited.
