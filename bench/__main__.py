@@ -119,6 +119,19 @@ def _http_ratios(t: dict[str, float], db: str, complete_at_most: float, get_at_m
             None,
         ),
         (
+            f"ten tasks, {db}: server CPU per complete / GET / start",
+            f"{t['complete_cpu'] * 1000:.2f} / {t['get_cpu'] * 1000:.2f} / {t['start_cpu'] * 1000:.2f} ms",
+            "- (information)",
+            None,
+        ),
+        (
+            f"ten tasks, {db}: the same CPU against the bare engine's own",
+            f"{t['complete_cpu'] / t['bare_complete_cpu']:.2f}x / {t['get_cpu'] / t['bare_complete_cpu']:.2f}x"
+            f" / {t['start_cpu'] / t['bare_start_cpu']:.2f}x",
+            "- (information)",
+            None,
+        ),
+        (
             f"ten tasks, {db}: complete / GET / start against bare stored in SQLite",
             f"{stored_complete:.2f}x / {stored_get:.2f}x / {stored_start:.2f}x",
             "- (information)",
