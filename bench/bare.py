@@ -63,3 +63,50 @@ def bare_engine(
         return serializer.serialize_json(wf)
 
     return start, ready, complete
+
+
+def bare_engine_sqlite(
+    path: str,
+    directory: Path = SAMPLE,
+    process: str = "sample_case",
+    form_data: dict[str, dict[str, Any]] = FORM_DATA,
+) -> tuple[Callable[[], int], Callable[[int], list[str]], Callable[[int, str], int]]:
+    """``bare_engine`` with each instance's state kept as one row of a SQLite file (the standard
+    library's sqlite3, WAL with synchronous=NORMAL as cprflow sets it): start runs and inserts the
+    row; complete, in one transaction, reads the row, completes the task, steps, writes the row back
+    and commits. The smallest thing that stores an instance, for comparison only: no task index,
+    no events, no access checks, no HTTP."""
+    import sqlite3
+
+    start, ready, complete = bare_engine(directory, process, form_data)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("CREATE TABLE IF NOT EXISTS bare_instances (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+
+    def start_saved() -> int:
+        state = start()
+        connection.execute("BEGIN IMMEDIATE")
+        row_id = connection.execute("INSERT INTO bare_instances (state) VALUES (?)", (state,)).lastrowid
+        connection.execute("COMMIT")
+        assert row_id is not None
+        return row_id
+
+    def load(row_id: int) -> str:
+        return str(connection.execute("SELECT state FROM bare_instances WHERE id = ?", (row_id,)).fetchone()[0])
+
+    def ready_saved(row_id: int) -> list[str]:
+        return ready(load(row_id))
+
+    def complete_saved(row_id: int, task_id: str) -> int:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            state = complete(load(row_id), task_id)
+            connection.execute("UPDATE bare_instances SET state = ? WHERE id = ?", (state, row_id))
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return row_id
+
+    return start_saved, ready_saved, complete_saved

@@ -1,11 +1,15 @@
 """Real HTTP against the bare engine, on the light diagram used to time comparable products: ten user
 tasks in a row in one lane, each a one-field form (``bench/ten_tasks/``).
 
-cprflow is served by gunicorn with one sync worker, as deployed; the client keeps its connection
-open where the server allows and signs every request with a bearer token. Interleaved, instance by
-instance, with the same work on SpiffWorkflow alone:
+cprflow is served by gunicorn with one worker, configured as ``cprflow serve`` deploys it
+(``cli.serve.gunicorn_options``: it keeps connections alive); the client keeps its connection open
+where the server allows, counts the connections it had to open, and signs every request with a
+bearer token. Interleaved, instance by instance, with the same work on SpiffWorkflow alone:
 
-- bare: load the JSON state, complete the task, run engine steps, save the JSON; and start-and-save;
+- bare (the yardstick the targets use): load the JSON state, complete the task, run engine steps,
+  save the JSON, all in memory; and start-and-save;
+- bare, stored (for information, no target): the same with the state kept as one row of a SQLite
+  file, read and written back in one transaction with one commit (``bare.bare_engine_sqlite``);
 - cprflow: ``POST /api/tasks/<id>/complete``, ``GET /api/tasks/<id>`` for the next form, and
   ``POST /api/instances`` (start).
 
@@ -22,7 +26,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +35,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import event
 
-from bench.bare import bare_engine
+from bench.bare import bare_engine, bare_engine_sqlite
 from cprflow import services
 from cprflow.config import Settings
 from cprflow.db.database import Database
@@ -68,20 +72,28 @@ class Client:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.connection: http.client.HTTPConnection | None = None
         self.headers = {"Content-Type": "application/json"}
+        self.requests = self.connections = 0  # connections opened: 1 if the server keeps them alive
+        #: The server's CPU time so far (nanoseconds), if known: read around each request.
+        self.meter: Callable[[], int] | None = None
+        self.last_cpu = 0.0  # seconds of server CPU the last request took
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
         """(status, JSON answer, seconds from sending to the whole answer read)."""
         payload = None if body is None else json.dumps(body).encode()
+        cpu_before = self.meter() if self.meter else 0
         began = time.perf_counter()
         if self.connection is None:
             self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
             self.connection.connect()
             assert self.connection.sock is not None
             self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connections += 1
+        self.requests += 1
         self.connection.request(method, path, body=payload, headers=self.headers)
         response = self.connection.getresponse()
         raw = response.read()
         seconds = time.perf_counter() - began
+        self.last_cpu = (self.meter() - cpu_before) / 1e9 if self.meter else 0.0
         if response.will_close:
             self.connection.close()
             self.connection = None
@@ -97,43 +109,90 @@ class Client:
             self.connection.close()
 
 
+def cpu_meter(pids: list[int]) -> Callable[[], int]:
+    """Nanoseconds of CPU the processes' threads have run so far (Linux ``schedstat``): unlike the
+    time a request takes, it does not grow when other work on the machine keeps a process waiting."""
+
+    def used() -> int:
+        total = 0
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                try:
+                    total += int((task / "schedstat").read_text().split()[0])
+                except (FileNotFoundError, ProcessLookupError):
+                    continue  # a thread that ended meanwhile
+        return total
+
+    return used
+
+
 def _work_one(client: Client, times: dict[str, list[float]]) -> None:
     """Start one instance and work its ten tasks: GET each form, then complete it."""
     status, body, seconds = client.call("POST", "/api/instances", {"process": PROCESS, "data": {}})
     assert status == 201 or status == 200, body
     times["start"].append(seconds)
+    times["start_cpu"].append(client.last_cpu)
     while body["open_tasks"]:
         task = body["open_tasks"][0]
         status, detail, seconds = client.call("GET", f"/api/tasks/{task['id']}")
         assert status == 200, detail
         times["get"].append(seconds)
+        times["get_cpu"].append(client.last_cpu)
         status, body, seconds = client.call("POST", f"/api/tasks/{task['id']}/complete", {"data": ANSWER})
         assert status == 200, body
         times["complete"].append(seconds)
+        times["complete_cpu"].append(client.last_cpu)
 
 
 def bench_http(url: str, instances: int = 40) -> dict[str, float]:
-    """Median seconds: ``bare_complete``, ``bare_start``, ``complete``, ``get``, ``start``."""
+    """Median seconds: ``bare_complete``, ``bare_start``, ``stored_complete``, ``stored_start`` (bare
+    with a SQLite row), ``complete``, ``get``, ``start``, and the CPU each took (``..._cpu``: the
+    server's for requests, the bare engine's own); and the counts of ``connections`` the client
+    opened for its timed ``requests``."""
     from bench.load import gunicorn
+    from cprflow.cli.serve import gunicorn_options
 
     start, ready, complete = bare_engine(TEN_TASKS, PROCESS, FORM_DATA)
     times: dict[str, list[float]] = defaultdict(list)
     prepare(url)
-    with gunicorn(url, workers=1) as server:
+    with tempfile.TemporaryDirectory() as tmp, gunicorn(url, workers=1, options=gunicorn_options()) as server:
+        stored_start, stored_ready, stored_complete = bare_engine_sqlite(
+            f"{tmp}/bare.db", TEN_TASKS, PROCESS, FORM_DATA
+        )
         client = Client(server.url)
         client.sign_in()
         _work_one(client, defaultdict(list))  # warm-up: first requests import and cache
-        for _ in range(instances):
-            began = time.perf_counter()
-            state = start()
-            times["bare_start"].append(time.perf_counter() - began)
-            while tasks := ready(state):
+        client.requests = client.connections = 0
+        client.meter = cpu_meter(server.workers())
+        for n in range(instances):
+
+            def in_memory() -> None:
+                began, cpu = time.perf_counter(), time.thread_time()
+                state = start()
+                times["bare_start"].append(time.perf_counter() - began)
+                times["bare_start_cpu"].append(time.thread_time() - cpu)
+                while tasks := ready(state):
+                    began, cpu = time.perf_counter(), time.thread_time()
+                    state = complete(state, tasks[0])
+                    times["bare_complete"].append(time.perf_counter() - began)
+                    times["bare_complete_cpu"].append(time.thread_time() - cpu)
+
+            def stored() -> None:
                 began = time.perf_counter()
-                state = complete(state, tasks[0])
-                times["bare_complete"].append(time.perf_counter() - began)
+                row = stored_start()
+                times["stored_start"].append(time.perf_counter() - began)
+                while tasks := stored_ready(row):
+                    began = time.perf_counter()
+                    stored_complete(row, tasks[0])
+                    times["stored_complete"].append(time.perf_counter() - began)
+
+            # Whichever runs first after the HTTP work finds colder caches: take turns.
+            for run in (in_memory, stored) if n % 2 == 0 else (stored, in_memory):
+                run()
             _work_one(client, times)
         client.close()
-    return {kind: statistics.median(values) for kind, values in times.items()}
+    medians = {kind: statistics.median(values) for kind, values in times.items()}
+    return {**medians, "connections": client.connections, "requests": client.requests}
 
 
 @contextmanager

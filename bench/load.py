@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,8 +203,16 @@ class Server:
 
 
 @contextmanager
-def gunicorn(url: str, *, workers: int = 2, log: Path | None = None, secret: str | None = None) -> Iterator[Server]:
-    """gunicorn serving ``url`` with ``workers`` sync workers, ready when this yields."""
+def gunicorn(
+    url: str,
+    *,
+    workers: int = 2,
+    log: Path | None = None,
+    secret: str | None = None,
+    options: Sequence[str] = (),
+) -> Iterator[Server]:
+    """gunicorn serving ``url`` with ``workers`` workers (sync unless ``options`` say otherwise, as
+    ``cprflow.cli.serve.gunicorn_options`` do), ready when this yields."""
     port = _free_port()
     command = [
         sys.executable,
@@ -212,6 +220,7 @@ def gunicorn(url: str, *, workers: int = 2, log: Path | None = None, secret: str
         "gunicorn",
         "-w",
         str(workers),
+        *options,
         "-b",
         f"127.0.0.1:{port}",
         "--timeout",

@@ -4,6 +4,7 @@ that looks like a failure."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -51,6 +53,22 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def _kept_alive(url: str) -> bool:
+    """Two requests answered over one connection that the server leaves open."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        for _ in range(2):
+            connection.request("GET", parts.path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200 or response.will_close:
+                return False
+        return True
+    finally:
+        connection.close()
 
 
 def _gone(pid: int) -> bool:
@@ -99,6 +117,7 @@ def test_serve_runs_gunicorn_and_supervised_workers_and_stops_cleanly_on_ctrl_c(
         "timers worker",
     ]
     timer = next(pid for pid, command in started.items() if "timers worker" in command)
+    assert _kept_alive(urls["health"])  # a client does not connect again for each request
 
     os.kill(timer, signal.SIGKILL)  # a worker dies: it is started again, the web goes on answering
     _until(

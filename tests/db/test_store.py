@@ -28,8 +28,8 @@ def heard() -> Iterator[list[tuple[int, list[str]]]]:
     """What a listener registered for opened tasks is told: (instance id, bpmn ids of the new tasks)."""
     calls: list[tuple[int, list[str]]] = []
 
-    def listener(session: Session, instance_id: int, rows: Sequence[dict[str, Any]], now: Any) -> None:
-        calls.append((instance_id, [r["bpmn_id"] for r in rows]))
+    def listener(session: Session, instance: Instance, rows: Sequence[dict[str, Any]], now: Any) -> None:
+        calls.append((instance.id, [r["bpmn_id"] for r in rows]))
 
     store.on_tasks_opened(listener)
     store.on_tasks_opened(listener)  # registering twice still calls it once a step

@@ -29,8 +29,23 @@ MAX_RESTART_WAIT_SECONDS = 30.0
 
 
 def web_workers() -> int:
-    """One gunicorn sync worker per core: requests are CPU-bound engine work (README: Running at scale)."""
+    """One gunicorn worker per core: requests are CPU-bound engine work (README: Running at scale)."""
     return max(1, os.cpu_count() or 1)
+
+
+#: How long a worker keeps an idle client connection open for its next request.
+KEEP_ALIVE_SECONDS = 5
+
+
+def gunicorn_options() -> list[str]:
+    """How each web worker serves, shared with the benchmarks so they time what is deployed.
+
+    gthread with one thread: a worker still runs one request at a time (the work is CPU-bound, so
+    more threads would only queue behind the interpreter lock), but unlike the sync worker it keeps
+    a client's connection open between requests (HTTP keep-alive) instead of closing it after
+    every answer, so a client, or a proxy that pools its connections, does not pay a TCP
+    connection and gunicorn's accept per request."""
+    return ["--worker-class", "gthread", "--threads", "1", "--keep-alive", str(KEEP_ALIVE_SECONDS)]
 
 
 def _cprflow_command() -> list[str]:
@@ -67,6 +82,7 @@ def children(host: str, port: int, workers: int, timers: bool, notify: bool) -> 
         "gunicorn",
         "--workers",
         str(workers),
+        *gunicorn_options(),
         "--bind",
         f"{host}:{port}",
         "--access-logfile",

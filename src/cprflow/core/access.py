@@ -82,6 +82,9 @@ class Actor:
     username: str
     roles: frozenset[str]
     agency: str | None = None
+    #: The person's display name as their account said when the request was checked (None: not
+    #: known, look it up); it never enters an access decision.
+    display_name: str | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

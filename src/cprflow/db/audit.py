@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cprflow.db.database import Database
@@ -134,7 +135,7 @@ def append(
     chain = chain or chain_of(instance_id)
     detail = json.loads(json.dumps(detail))  # exactly what the JSON column will hand back
     connection = session.connection()
-    concurrent = connection.dialect.name != "sqlite"  # SQLite's write lock already serializes writers
+    insert_event = _INSERT_EVENT_UNLESS_TAKEN[connection.dialect.name]
     for _ in range(MAX_TRIES):
         head = connection.execute(_HEAD, {"head_chain": chain}).first()
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
@@ -161,35 +162,36 @@ def append(
             "prev_hash": prev,
             "hash": digest,
         }
-        try:
-            if concurrent:
-                with connection.begin_nested():
-                    _write(connection, row, head is None)
-            else:
-                _write(connection, row, head is None)
-        except IntegrityError:
-            continue  # another transaction took this place in the chain: read the new head
+        # The place is taken only if no other transaction took it first: one that committed
+        # meanwhile, or one still open (the insert waits for it on the unique index). Then nothing
+        # is written and the new head is read again; no savepoint is needed to carry on.
+        inserted = connection.execute(insert_event, row)
+        if (inserted.first() is None) if inserted.returns_rows else inserted.rowcount != 1:
+            continue
+        if head is None:
+            connection.execute(_INSERT_HEAD, {"chain": chain, "seq": seq, "hash": digest})
+        else:
+            connection.execute(_MOVE_HEAD, {"head_chain": chain, "head_seq": seq, "head_hash": digest})
         return seq
     raise RuntimeError(f"could not append to event chain {chain} after {MAX_TRIES} tries")
 
 
 # Built once: every request that changes or reads a case appends an event.
 _HEAD = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == bindparam("head_chain"))
-_INSERT_EVENT = insert(EVENTS)
+#: By dialect: insert an event unless its (chain, seq) is taken, which writes nothing: SQLite says so
+#: in the row count, PostgreSQL (whose row count SQLAlchemy does not pass on here) by returning no id.
+_INSERT_EVENT_UNLESS_TAKEN = {
+    "sqlite": sqlite_insert(EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.chain, EVENTS.c.seq]),
+    "postgresql": postgresql_insert(EVENTS)
+    .on_conflict_do_nothing(index_elements=[EVENTS.c.chain, EVENTS.c.seq])
+    .returning(EVENTS.c.id),
+}
 _INSERT_HEAD = insert(HEADS)
 _MOVE_HEAD = (
     update(HEADS)
     .where(HEADS.c.chain == bindparam("head_chain"))
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 )
-
-
-def _write(connection: Any, row: dict[str, Any], new_chain: bool) -> None:
-    connection.execute(_INSERT_EVENT, row)
-    if new_chain:
-        connection.execute(_INSERT_HEAD, {"chain": row["chain"], "seq": row["seq"], "hash": row["hash"]})
-    else:
-        connection.execute(_MOVE_HEAD, {"head_chain": row["chain"], "head_seq": row["seq"], "head_hash": row["hash"]})
 
 
 # ---------------------------------------------------------------------------------------------

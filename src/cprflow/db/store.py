@@ -34,8 +34,9 @@ INSTANCES = cast(Table, Instance.__table__)
 TASKS = cast(Table, UserTask.__table__)
 EVENTS = cast(Table, Event.__table__)
 _INSTANCE_BY_ID = select(INSTANCES).where(INSTANCES.c.id == bindparam("row_id"))
-#: Called in the step's transaction with (session, instance id, the new task rows, now) when tasks open.
-TasksOpened = Callable[[Session, int, Sequence[dict[str, Any]], datetime], None]
+#: Called in the step's transaction with (session, the instance as this step saved it, the new task
+#: rows, now) when tasks open: its id, version and data are at hand, so a listener need not read them again.
+TasksOpened = Callable[[Session, Instance, Sequence[dict[str, Any]], datetime], None]
 _TASKS_OPENED: list[TasksOpened] = []
 
 
@@ -45,6 +46,7 @@ def on_tasks_opened(listener: TasksOpened) -> None:
         _TASKS_OPENED.append(listener)
 
 
+_INSERT_INSTANCE = insert(INSTANCES)
 _UPDATE_INSTANCE = INSTANCES.update().where(
     INSTANCES.c.id == bindparam("row_id"), INSTANCES.c.lock_version == bindparam("expected")
 )
@@ -171,7 +173,7 @@ def save_step(
     update_row(session, instance, values)
     for key, value in values.items():
         setattr(instance, key, value)
-    return sync_tasks(session, instance.id, instance.process_id, snapshot, now, known, announce=announce)
+    return sync_tasks(session, instance, snapshot, now, known, announce=announce)
 
 
 def update_row(session: Session, instance: Instance, values: dict[str, Any]) -> None:
@@ -185,10 +187,18 @@ def update_row(session: Session, instance: Instance, values: dict[str, Any]) -> 
     instance.lock_version += 1
 
 
+# Built once: every step closes and opens tasks (building a statement costs more than running it).
+_CLOSE_TASKS = (
+    update(TASKS)
+    .where(TASKS.c.id.in_(bindparam("gone", expanding=True)))
+    .values(closed_at=bindparam("closed"), data=null())
+)
+_INSERT_TASKS = insert(TASKS)
+
+
 def sync_tasks(
     session: Session,
-    instance_id: int,
-    process_id: str,
+    instance: Instance,
     snapshot: engine.Snapshot,
     now: datetime,
     known: dict[str, Any],
@@ -200,12 +210,12 @@ def sync_tasks(
     current = {t.id: t for t in snapshot.ready_tasks}
     gone = set(known) - set(current)
     if gone:
-        session.connection().execute(update(TASKS).where(TASKS.c.id.in_(gone)).values(closed_at=now, data=null()))
+        session.connection().execute(_CLOSE_TASKS, {"gone": sorted(gone), "closed": now})
     new = [
         {
             "id": t.id,
-            "instance_id": instance_id,
-            "process_id": process_id,
+            "instance_id": instance.id,
+            "process_id": instance.process_id,
             "bpmn_id": t.bpmn_id,
             "name": t.name,
             "lane": t.lane,
@@ -221,10 +231,10 @@ def sync_tasks(
         if t.id not in known
     ]
     if new:
-        session.connection().execute(insert(TASKS), new)
+        session.connection().execute(_INSERT_TASKS, new)
         if announce:
             for listener in _TASKS_OPENED:
-                listener(session, instance_id, new, now)
+                listener(session, instance, new, now)
     kept = [task_view(known[i]) for i in current if i in known]
     return kept + [TaskView(**{k: v for k, v in row.items() if k in TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
 
@@ -273,23 +283,26 @@ def start_instance(
             version.specs[process_id], version.start_data(process_id, data), now, step_seconds
         )
         snapshot = workflow.snapshot(now, step_seconds)
-    instance = Instance(
-        process_id=process_id,
-        version_id=version_id,
-        status=status_of(snapshot),
-        state=pack(snapshot.state),
-        serializer_version=engine.SERIALIZER_VERSION,
-        next_timer_at=snapshot.next_timer_at,
-        lock_version=1,
-        waiting_for=snapshot.waiting_for,
-        data=snapshot.data,
-        created_at=now,
-        created_by=who,
-        updated_at=now,
-    )
-    session.add(instance)
-    session.flush()
-    tasks = sync_tasks(session, instance.id, process_id, snapshot, now, {})
+    values = {
+        "process_id": process_id,
+        "version_id": version_id,
+        "status": status_of(snapshot),
+        "state": pack(snapshot.state),
+        "serializer_version": engine.SERIALIZER_VERSION,
+        "next_timer_at": snapshot.next_timer_at,
+        "lock_version": 1,
+        "waiting_for": snapshot.waiting_for,
+        "data": snapshot.data,
+        "error": None,
+        "created_at": now,
+        "created_by": who,
+        "updated_at": now,
+    }
+    # A plain insert and a detached copy, as load_instance gives: the ORM's unit of work costs more
+    # than the rest of writing the row.
+    new_id = session.connection().execute(_INSERT_INSTANCE, values).inserted_primary_key[0]
+    instance = Instance(id=new_id, **values)
+    tasks = sync_tasks(session, instance, snapshot, now, {})
     record_event(
         session, instance.id, "started", who, now, {"process_id": process_id, "version_id": version_id, "data": data}
     )
@@ -409,13 +422,27 @@ def current_version_id(session: Session) -> int | None:
     return session.scalar(select(ProcessVersion.id).order_by(*CURRENT_FIRST).limit(1))
 
 
+_VERSIONS = cast(Table, ProcessVersion.__table__)
+_VERSION_IDS_CURRENT_FIRST = select(_VERSIONS.c.id).order_by(_VERSIONS.c.current_rank.desc(), _VERSIONS.c.id.desc())
+_PROCESSES_OF = select(_VERSIONS.c.processes).where(_VERSIONS.c.id == bindparam("version_id"))
+#: (database, version id) -> the ids of the processes a version deploys (versions never change).
+_version_processes: dict[tuple[str, int], frozenset[str]] = {}
+
+
 def latest_version_with(session: Session, process_id: str) -> int:
     """The current version if it has this process, else the most nearly current one that does:
-    where new instances of it start."""
-    for version_id, listed in session.execute(
-        select(ProcessVersion.id, ProcessVersion.processes).order_by(*CURRENT_FIRST)
-    ):
-        if any(p["id"] == process_id for p in listed):
+    where new instances of it start. Which is current is read each time (a deploy or "make current"
+    in another process changes it); what each version holds is read once."""
+    connection = session.connection()
+    url = str(session.get_bind().url)
+    for version_id in connection.execute(_VERSION_IDS_CURRENT_FIRST).scalars().all():
+        held = _version_processes.get((url, version_id))
+        if held is None:
+            listed = connection.execute(_PROCESSES_OF, {"version_id": version_id}).scalar_one()
+            held = frozenset(p["id"] for p in listed)
+            with _versions_lock:
+                _version_processes[(url, version_id)] = held
+        if process_id in held:
             return int(version_id)
     raise NotFound(f"no deployed process '{process_id}'")
 

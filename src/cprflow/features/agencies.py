@@ -15,9 +15,9 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from cprflow.core import access
@@ -27,6 +27,7 @@ from cprflow.db.models import Instance, ProcessVersion, User
 from cprflow.db.store import CURRENT_FIRST, record_event
 from cprflow.features import notifications
 
+USERS = cast(Table, User.__table__)
 AGENCIES_FILE = "processes/agencies.json"
 FORM_MARK = "x-choices"
 UNSEEN_TEMPLATE = "task_unseen"
@@ -104,29 +105,25 @@ def check_account_agency(session: Session, agency: str | None) -> None:
         )
 
 
-def _workable_by_someone(session: Session, perms: access.Permissions, lane: str | None, assignee: str | None) -> bool:
-    for row in session.execute(select(User.username, User.roles, User.agency).where(User.disabled.is_(False))):
-        actor = access.Actor(row.username, frozenset(row.roles or []), row.agency)
-        if access.can_work(actor, perms, lane, assignee):
-            return True
-    return False
+# Built once: it runs whenever tasks open.
+_ENABLED_ACCOUNTS = select(USERS.c.username, USERS.c.roles, USERS.c.agency).where(USERS.c.disabled.is_(False))
 
 
-def _accounts_with(session: Session, role: str) -> bool:
-    rows = session.execute(select(User.roles).where(User.disabled.is_(False)))
-    return any(role in (roles or []) for (roles,) in rows)
-
-
-def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    """Called as tasks enter the index: report to the Business Unit any task no account can work."""
-    version_id = session.scalar(select(Instance.version_id).where(Instance.id == instance_id))
-    if version_id is None or not _accounts_with(session, UNSEEN_ROLE):
+def tasks_opened(session: Session, instance: Instance, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Called as tasks enter the index: report to the Business Unit any task no account can work.
+    The enabled accounts are read once for the step, whatever number of tasks it opens."""
+    accounts = [
+        access.Actor(a.username, frozenset(a.roles or ()), a.agency)
+        for a in session.connection().execute(_ENABLED_ACCOUNTS)
+    ]
+    if not any(UNSEEN_ROLE in a.roles for a in accounts):
         return  # nobody to tell (a fresh installation, the command line on its own)
-    info = notifications.version_info(session, version_id)
+    instance_id = instance.id
+    info = notifications.version_info(session, instance.version_id)
     settings = notifications.MailSettings.from_env()
     for row in rows:
         task = SimpleNamespace(**row)
-        if _workable_by_someone(session, info.permissions, task.lane, task.assignee):
+        if any(access.can_work(a, info.permissions, task.lane, task.assignee) for a in accounts):
             continue
         record_event(
             session,

@@ -422,15 +422,9 @@ def _reference(data: dict[str, Any] | None, key: str | None, instance_id: int) -
     return str(value) if isinstance(value, (str, int)) and str(value) else f"#{instance_id}"
 
 
-def tasks_opened(session: Session, instance_id: int, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+def tasks_opened(session: Session, instance: Instance, rows: Sequence[dict[str, Any]], now: datetime) -> None:
     """Called as tasks enter the index (store.sync_tasks): queue their ``notifyOnReady`` emails."""
-    instance = (
-        session.connection()
-        .execute(select(INSTANCES.c.version_id, INSTANCES.c.data).where(INSTANCES.c.id == instance_id))
-        .first()
-    )
-    if instance is None:
-        return
+    instance_id = instance.id
     info = version_info(session, instance.version_id)
     declared = [(row, info.tasks.get(row["bpmn_id"])) for row in rows]
     declared = [(row, d) for row, d in declared if d is not None and d.on_ready]

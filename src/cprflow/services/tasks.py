@@ -377,7 +377,8 @@ KNOWN_FACTS = ("completed_by", "completed_by_name", "completed_by_agency", "comp
 def _known_facts(session: Session, actor: access.Caller, now: datetime) -> dict[str, Any]:
     who = access.name_of(actor)
     agency = actor.agency if isinstance(actor, access.Actor) else None
-    name = _names(session, {who}).get(who, who)
+    known = actor.display_name if isinstance(actor, access.Actor) else None
+    name = known or _names(session, {who}).get(who, who)
     return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(WALES).date().isoformat()), strict=True))
 
 

@@ -88,7 +88,7 @@ class UserView:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.username, frozenset(self.roles), self.agency)
+        return Actor(self.username, frozenset(self.roles), self.agency, self.display_name)
 
 
 def _view(user: User) -> UserView:
