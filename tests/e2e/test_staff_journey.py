@@ -10,6 +10,7 @@ from typing import Any
 from cprflow import services
 from cprflow.db.database import Database
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
+from tests.scenarios import cpr
 
 RECORD = "Record the referral"
 SCREEN = "Screen the referral against the criteria"
@@ -26,7 +27,7 @@ def add_months(day: date, months: int) -> date:
 def start_review(db: Database) -> int:
     # There is no page for starting a review (only the JSON API), so the test starts one as the Business
     # Unit would; everything after that is done through the pages.
-    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(UTC)).id
+    return services.start_instance(db, "child_practice_review", cpr.start_data(), actor="bu", now=datetime.now(UTC)).id
 
 
 def shot(page: Any, name: str) -> None:

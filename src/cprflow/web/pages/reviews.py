@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from cprflow import services
+from cprflow.core import form_messages
 from cprflow.core import register as reg
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
 from cprflow.core.views import InstanceView
@@ -18,7 +19,7 @@ from cprflow.db.models import STATUSES
 from cprflow.features import timescales
 from cprflow.services import documents
 from cprflow.services.instances import case_actions
-from cprflow.web import labels, schemas
+from cprflow.web import formrender, labels, schemas
 from cprflow.web.common import (
     PAGE_SIZE,
     attachment,
@@ -336,7 +337,8 @@ def _startable(user: Any) -> list[tuple[str, str]]:
 
 @bp.route("/reviews/start", methods=["GET", "POST"])
 def start() -> Any:
-    """Start a review, forum or SUSR: choose which, check the answer, then the new case's page."""
+    """Start a review, forum or SUSR: choose which; then its start form, if its diagram declares one,
+    and check the answers; then the new case's page."""
     user = signed_in()
     choices = _startable(user)
     if not choices:
@@ -344,10 +346,86 @@ def start() -> Any:
     chosen = request.values.get("process", "")
     if request.method == "POST" and chosen not in dict(choices):
         return render_template("start.html", choices=choices, error=_("Select what to start"), chosen=""), 422
+    if request.method == "POST" and services.start_form(db(), chosen, actor=user.actor) is not None:
+        return redirect(url_for("reviews.start_answers", process=chosen))
     if request.method == "POST" and request.form.get("confirm"):
-        view = services.start_instance(db(), chosen, {}, actor=user.actor, now=now(), step_seconds=step_seconds())
-        flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
-        return redirect(url_for("reviews.review", instance_id=view.id))
+        return _started(chosen, {})
     if request.method == "POST":
-        return render_template("start_check.html", process=chosen, name=dict(choices)[chosen])
+        return render_template("start_check.html", process=chosen, name=dict(choices)[chosen], answers=None)
     return render_template("start.html", choices=choices, error=None, chosen=chosen)
+
+
+#: Where the session keeps the start form's answers between the form and the check page.
+_STARTING = "starting"
+
+
+def _start_form(process: str) -> services.StartFormView:
+    """The process's start form, for a person who may start it (others are refused; none: not found)."""
+    user = signed_in()
+    if process not in labels.FRAMEWORK or not services.may_start(db(), user.actor, process):
+        raise Forbidden("your roles may not start this")
+    form = services.start_form(db(), process, actor=user.actor)
+    if form is None:
+        raise NotFound(f"{process} has no start form")
+    return form
+
+
+def _kept(process: str) -> dict[str, Any]:
+    kept = session.get(_STARTING)
+    return dict(kept["data"]) if isinstance(kept, dict) and kept.get("process") == process else {}
+
+
+def _show_start_form(form: services.StartFormView, data: dict[str, Any], errors: dict[str, list[str]]) -> Any:
+    lang = session.get("lang", "en")
+    return render_template(
+        "start_form.html",
+        process=form.process_id,
+        name=labels.label("framework", form.process_id),
+        form=form.schema,
+        lang=lang,
+        form_html=formrender.render_form(form.schema, form.ui_schema, data, errors, lang),
+    ), (422 if errors else 200)
+
+
+@bp.route("/reviews/start/<process>", methods=["GET", "POST"])
+def start_answers(process: str) -> Any:
+    """The process's start form (declared on its start event): answered, checked, kept for the check page."""
+    user = signed_in()
+    form = _start_form(process)
+    if request.method == "GET":
+        return _show_start_form(form, _kept(process), {})
+    data = formrender.parse_submission(form.schema, request.form)
+    try:
+        services.check_start(db(), process, data, actor=user.actor, now=now())
+    except InvalidData as err:
+        return _show_start_form(form, data, form_messages.explain(form.schema, err, session.get("lang", "en")))
+    session[_STARTING] = {"process": process, "data": data}
+    return redirect(url_for("reviews.start_check", process=process))
+
+
+@bp.route("/reviews/start/<process>/check", methods=["GET", "POST"])
+def start_check(process: str) -> Any:
+    """Check your answers before the case starts; each can be changed on the form."""
+    form = _start_form(process)
+    data = _kept(process)
+    if not data:  # nothing answered yet (or the session has ended): the form first
+        return redirect(url_for("reviews.start_answers", process=process))
+    if request.method == "POST":
+        try:
+            return _started(process, data)
+        except InvalidData as err:  # something changed since (a new day, a new version of the form)
+            return _show_start_form(form, data, form_messages.explain(form.schema, err, session.get("lang", "en")))
+    answers = formrender.render_answers(
+        form.schema, form.ui_schema, data, url_for("reviews.start_answers", process=process), session.get("lang", "en")
+    )
+    return render_template(
+        "start_check.html", process=process, name=labels.label("framework", process), answers=answers
+    )
+
+
+def _started(process: str, data: dict[str, Any]) -> Any:
+    user = signed_in()
+    view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
+    session.pop(_STARTING, None)
+    flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
+    return redirect(url_for("reviews.review", instance_id=view.id))
