@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +19,7 @@ from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFo
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
 from cprflow.features import timescales
-from cprflow.services import documents
+from cprflow.services import datafix, documents
 from cprflow.services.instances import case_actions
 from cprflow.web import formrender, labels, schemas
 from cprflow.web.common import (
@@ -31,6 +33,7 @@ from cprflow.web.common import (
     signed_in,
     step_seconds,
 )
+from cprflow.web.dates import govuk_date
 from cprflow.web.pages import casefile
 
 bp = Blueprint("reviews", __name__)
@@ -161,6 +164,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
             extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
         except NotFound:  # reads the parts of the case its tasks need, not the whole history
             extra["events"] = None
+    actions = case_actions(db(), instance_id, actor=user.actor)
     return render_template(
         "case.html",
         instance=view,
@@ -170,7 +174,8 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         timescales=casefile.timescales(view, today),
         holds=casefile.holds(view),
         decisions=casefile.decisions(view),
-        actions=case_actions(db(), instance_id, actor=user.actor),
+        actions=actions,
+        fixable=[(f.key, _fix_option(f)) for f in datafix.fixable(db(), instance_id)] if actions.admin else [],
         hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
         hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
         errors=errors or {},
@@ -288,6 +293,86 @@ def change_status(instance_id: int) -> Any:
         flash(
             {"suspend": _("Case suspended."), "resume": _("Case resumed."), "terminate": _("Case terminated.")}[action]
         )
+    return redirect(url_for("reviews.review", instance_id=instance_id))
+
+
+def _fix_name(field: datafix.Fixable) -> str:
+    return field.title_cy if session.get("lang") == "cy" and field.title_cy else field.title
+
+
+def _fix_option(field: datafix.Fixable) -> str:
+    """ "Board area (now: Powys)": the field by its form's name, with the value it holds."""
+    now_ = field.value
+    if field.kind == "boolean" and isinstance(now_, bool):
+        shown = _("yes") if now_ else _("no")
+    elif field.kind == "date" and now_:
+        shown = govuk_date(now_)
+    else:
+        shown = "" if now_ is None else str(now_)
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    return _("%(field)s (now: %(value)s)", field=_fix_name(field), value=shown or "—")
+
+
+_DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})[ /.-]+([0-9]{1,2})[ /.-]+([0-9]{4})")
+
+
+def _fixed_value(field: datafix.Fixable, typed: str) -> tuple[Any, str | None]:
+    """What was typed as the field's kind of value, or the GOV.UK message saying what to enter."""
+    if field.kind == "boolean":
+        answers = {"yes": True, "ie": True, "true": True, "no": False, "na": False, "false": False}
+        return (answers[typed.lower()], None) if typed.lower() in answers else (None, _("Enter yes or no"))
+    if field.kind in ("number", "integer"):
+        try:
+            number = float(typed)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or (field.kind == "integer" and not number.is_integer()):
+            return None, (_("Enter a whole number") if field.kind == "integer" else _("Enter a number"))
+        return (int(number) if number.is_integer() else number), None
+    if not typed:
+        return None, _("Enter the new value")
+    if field.kind == "date":
+        parts = _DAY_MONTH_YEAR.fullmatch(typed)
+        iso = f"{parts[3]}-{int(parts[2]):02d}-{int(parts[1]):02d}" if parts else typed
+        try:
+            date.fromisoformat(iso)
+        except ValueError:
+            return None, _("Enter a real date, for example 27 3 2026")
+        return iso, None
+    return typed, None
+
+
+@bp.post("/reviews/<int:instance_id>/data-fix")
+def fix_data(instance_id: int) -> Any:
+    """Correct one field of the case's data, with the reason recorded in its history (administrators,
+    as the API's data fix): checked against the forms first, and nothing changes if it is refused."""
+    user = signed_in()
+    known_id(instance_id)
+    _require(instance_id, "admin")
+    fields = {f.key: f for f in datafix.fixable(db(), instance_id)}
+    key, typed = request.form.get("field", ""), request.form.get("value", "").strip()
+    reason = request.form.get("fix_reason", "").strip()
+    errors: dict[str, str] = {}
+    value: Any = None
+    if key not in fields:
+        errors["field"] = _("Select the field to correct")
+    else:
+        value, problem = _fixed_value(fields[key], typed)
+        if problem:
+            errors["value"] = problem
+    if not reason:
+        errors["fix_reason"] = _("Enter why the data is being corrected")
+    if errors:
+        return _case_page(instance_id, "overview", errors, 422)
+    try:
+        datafix.fix_data(db(), instance_id, {key: value}, reason=reason, actor=user.username, now=now())
+    except InvalidData:
+        message = _("Enter a value that %(field)s accepts", field=_fix_name(fields[key]))
+        return _case_page(instance_id, "overview", {"value": message}, 422)
+    except InstanceNotActive:
+        flash(_("The case has changed since the page was shown: nothing was done."))
+    else:
+        flash(_("Corrected: %(field)s.", field=_fix_name(fields[key])))
     return redirect(url_for("reviews.review", instance_id=instance_id))
 
 
