@@ -24,7 +24,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["add_row", "parse_submission", "render_answers", "render_facts", "render_form"]
+__all__ = ["add_row", "parse_submission", "render_answers", "render_facts", "render_form", "render_form_parts"]
 
 _MAX_RADIOS = 12
 _MAX_DEPTH = 16  # a schema that $refs itself would otherwise render spare rows for ever
@@ -685,7 +685,7 @@ def _at(data: Any, pointer: str) -> Any:
     return data
 
 
-def render_form(
+def render_form_parts(
     schema: dict[str, Any],
     ui_schema: dict[str, Any] | None,
     data: dict[str, Any],
@@ -693,8 +693,10 @@ def render_form(
     lang: str = "en",
     stored: dict[str, Any] | None = None,
     case: dict[str, Any] | None = None,
-) -> Markup:
-    """The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
+) -> tuple[Markup, Markup]:
+    """The GOV.UK error summary (empty without errors), for the top of the page, and the form's fields.
+
+    The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
 
     ``errors`` maps JSON pointers to messages, as ``InvalidData.fields`` does ("/" is the whole form).
     ``stored``, when given, is the data as the case holds it: read-only fields show their values from there.
@@ -709,7 +711,21 @@ def render_form(
     )
     ctx.case = case or {}
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
-    return _summary(ctx) + body  # the summary comes last here because it needs every field's id
+    return _summary(ctx), body  # the summary is drawn last because it needs every field's id
+
+
+def render_form(
+    schema: dict[str, Any],
+    ui_schema: dict[str, Any] | None,
+    data: dict[str, Any],
+    errors: dict[str, list[str]],
+    lang: str = "en",
+    stored: dict[str, Any] | None = None,
+    case: dict[str, Any] | None = None,
+) -> Markup:
+    """The error summary and the form's fields together (see ``render_form_parts``)."""
+    summary, body = render_form_parts(schema, ui_schema, data, errors, lang, stored, case)
+    return summary + body
 
 
 def render_facts(

@@ -462,13 +462,15 @@ def _kept(process: str) -> dict[str, Any]:
 
 def _show_start_form(form: services.StartFormView, data: dict[str, Any], errors: dict[str, list[str]]) -> Any:
     lang = session.get("lang", "en")
+    error_summary, form_html = formrender.render_form_parts(form.schema, form.ui_schema, data, errors, lang)
     return render_template(
         "start_form.html",
         process=form.process_id,
         name=labels.label("framework", form.process_id),
         form=form.schema,
         lang=lang,
-        form_html=formrender.render_form(form.schema, form.ui_schema, data, errors, lang),
+        form_html=form_html,
+        error_summary=error_summary,
     ), (422 if errors else 200)
 
 
