@@ -514,5 +514,7 @@ def _started(process: str, data: dict[str, Any]) -> Any:
     user = signed_in()
     view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
     session.pop(_STARTING, None)
-    flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
+    names, lang = services.welsh_names(db(), view.version_id), session.get("lang", "en")
+    following = ", ".join(names.task(t.bpmn_id, t.name, lang) for t in view.open_tasks)
+    flash(_("Started. Next: %(what)s.", what=following or _("nothing yet")))
     return redirect(url_for("reviews.review", instance_id=view.id))

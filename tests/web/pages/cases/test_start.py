@@ -113,6 +113,8 @@ def test_the_start_form_and_its_check_page_speak_welsh(client: FlaskClient, case
     client.post(url, data={"csrf_token": csrf(form), **_answers()})
     check = html.unescape(client.get(f"{url}/check").text)
     assert "2 Ebrill 2026" in check and "Newid" in check and "Cyfeirnod y plentyn" in check
+    started = client.post(f"{url}/check", data={"csrf_token": csrf(check)})
+    assert "Wedi dechrau. Nesaf: Cofnodi'r atgyfeiriad." in html.unescape(client.get(started.location).text)
 
 
 def test_the_api_starts_a_review_only_with_data_that_fits_its_start_form(
