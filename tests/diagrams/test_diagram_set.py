@@ -476,6 +476,37 @@ def test_form_rules_that_do_not_compile_and_message_schemas_not_found_are_refuse
     ) in found
 
 
+def test_a_start_form_the_forms_do_not_hold_is_refused_naming_the_process(tmp_path: Path) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    (root / "forms" / "start_child_practice_review.schema.json").unlink()
+    bpmn = root / "processes" / "child_practice_review.bpmn"
+    bpmn.write_text(
+        bpmn.read_text().replace(
+            'value="start_child_practice_review.uischema.json"', 'value="start_review.uischema.json"'
+        )
+    )
+    with pytest.raises(DeployRefused) as caught:
+        diagram_set.check(read_set(root))
+    found = [(p.file, p.element, p.message) for p in caught.value.problems]
+    where = ("processes/child_practice_review.bpmn", "child_practice_review")
+    assert (*where, "start form 'start_child_practice_review.schema.json' not found in forms/") in found, found
+    assert (*where, "UI schema 'start_review.uischema.json' not found in forms/") in found, found
+
+
+def test_the_review_declares_its_start_form_on_its_start_event(tmp_path: Path) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    trees = {
+        "processes/child_practice_review.bpmn": etree.parse(
+            str(root / "processes/child_practice_review.bpmn")
+        ).getroot()
+    }
+    form = diagram_set.start_forms(trees)["child_practice_review"]
+    assert (form.schema, form.ui_schema) == (
+        "start_child_practice_review.schema.json",
+        "start_child_practice_review.uischema.json",
+    )
+
+
 def test_facts_a_task_shows_must_name_a_form_and_fields_it_asks(db: Database, tmp_path: Path) -> None:
     from tests.conftest import ROOT
 

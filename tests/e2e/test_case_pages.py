@@ -127,6 +127,8 @@ def test_the_case_pages_pass_axe_and_fit_a_phone_in_english_and_welsh(browser: A
         "/audit/verify",
         "/reviews",
         "/reviews?overdue=true&year=20x",
+        "/reviews/start",
+        "/reviews/start/child_practice_review",
         f"/reviews/{review.id}",
     ] + [f"/reviews/{review.id}/{s}" for s in ("tasks", "documents", "timeline", "holds", "timescales", "decisions")]
     page = browser(bypass_csp=True, viewport={"width": 375, "height": 800})

@@ -318,3 +318,23 @@ def test_the_field_list_renames_retypes_requires_and_reorders_a_field(page: Any,
     edits = {d.path: d.content or "" for d in drafts.listing(live_db, owner="olwen", content=True)}
     assert set(edits) == {f"{form}.schema.json", f"{form}.uischema.json"}
     assert modeling.check_edits(live_db, edits).ok
+
+
+def test_the_start_events_form_is_edited_in_the_panel(page: Any, live_db: Database) -> None:
+    add_user(live_db, "olwen", "process_owner")
+    sign_in(page, "olwen")
+    open_editor(page, CPR)
+    page.locator('.djs-element[data-element-id="referral_received"]').click()
+    form = page.get_by_label("Start form (JSON Schema file)")
+    assert form.input_value() == "start_child_practice_review.schema.json"  # as shipped
+    assert page.get_by_label("UI schema file").input_value() == "start_child_practice_review.uischema.json"
+    form.fill("start_review.schema.json")
+    form.press("Tab")
+    saved(page)
+    xml = drafts.get(live_db, "olwen", CPR).content  # type: ignore[union-attr]
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": SPIFF}
+    found = etree.fromstring(xml.encode()).xpath(
+        "//bpmn:startEvent[@id='referral_received']//spiffworkflow:property[@name='formJsonSchemaFilename']/@value",
+        namespaces=ns,
+    )
+    assert found == ["start_review.schema.json"]

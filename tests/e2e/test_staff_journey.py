@@ -10,6 +10,7 @@ from typing import Any
 from cprflow import services
 from cprflow.db.database import Database
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
+from tests.scenarios import cpr
 
 RECORD = "Record the referral"
 SCREEN = "Screen the referral against the criteria"
@@ -24,9 +25,9 @@ def add_months(day: date, months: int) -> date:
 
 
 def start_review(db: Database) -> int:
-    # There is no page for starting a review (only the JSON API), so the test starts one as the Business
-    # Unit would; everything after that is done through the pages.
-    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(UTC)).id
+    # Started as the Business Unit would, with the start form's answers (tests/e2e/test_start_journey.py
+    # starts one through the pages); everything after that is done through the pages.
+    return services.start_instance(db, "child_practice_review", cpr.start_data(), actor="bu", now=datetime.now(UTC)).id
 
 
 def shot(page: Any, name: str) -> None:
@@ -72,6 +73,9 @@ def fill_referral(page: Any, referral: date, event: date, *, with_referral_date:
     page.get_by_label("Referring agency").fill("South Wales Police")
     if with_referral_date:
         fill_date(page, "Date referred to the Review Sub-Group", referral)
+    else:  # the start form's answer, filled in, is taken out
+        for box in ("Day", "Month", "Year"):
+            page.get_by_role("group", name="Date referred to the Review Sub-Group").get_by_label(box).fill("")
     fill_date(page, "Reference date", event)
     page.get_by_role("radio", name="Life-threatening injury").check()
     page.get_by_label("Abuse or neglect known or suspected", exact=True).check()
@@ -167,7 +171,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     timescales = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Due date"))
     completion = timescales.get_by_role("row").filter(has_text="Review completed (6 months from referral)")
     cells = completion.get_by_role("cell")
-    assert text_of(cells.nth(1)) == completion_due.isoformat()
+    assert text_of(cells.nth(1)) == f"{completion_due.day} {completion_due:%B} {completion_due.year}"
     assert text_of(cells.nth(2)) == f"Due in {(completion_due - date.today()).days} days"
     shot(page, "06-review-page-six-month-due-date")
 
@@ -179,7 +183,8 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     assert page.get_by_role("heading", name="Amserlenni").is_visible()
     assert page.get_by_role("button", name="English").is_visible()
     welsh_table = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Dyddiad dyledus"))
-    assert completion_due.isoformat() in text_of(welsh_table)
+    welsh_month = "Ionawr Chwefror Mawrth Ebrill Mai Mehefin Gorffennaf Awst Medi Hydref Tachwedd Rhagfyr".split()
+    assert f"{completion_due.day} {welsh_month[completion_due.month - 1]} {completion_due.year}" in text_of(welsh_table)
     shot(page, "07-review-page-welsh")
 
     # A task page in Welsh: the Board Chair, next to act, switches language and opens the decision.
@@ -240,4 +245,4 @@ def test_a_referral_missing_a_required_answer_is_refused_and_nothing_is_complete
     assert page.get_by_role("link", name=RECORD, exact=True).is_visible()
     view = services.get_instance(live_db, review_id)
     assert [t.name for t in view.open_tasks] == [RECORD]
-    assert "referral_date" not in view.data and "completion_due" not in view.data
+    assert view.data["referral_date"] == cpr.start_data()["referral_date"] and "completion_due" not in view.data

@@ -14,7 +14,7 @@ from tests.scenarios import cpr
 def test_auditor_sees_the_trace_diagram_marked(page: Any, live_server: str, live_db: Database) -> None:
     add_user(live_db, "auditor", "auditor")
     now = datetime.now(UTC)
-    view = services.start_instance(live_db, "child_practice_review", {}, actor="bu", now=now)
+    view = services.start_instance(live_db, "child_practice_review", cpr.start_data(), actor="bu", now=now)
     record = next(t for t in view.open_tasks if t.bpmn_id == "record_referral")
     view = services.complete_task(live_db, record.id, cpr.referral(now.date().isoformat()), actor="bu", now=now)
     assert [t.bpmn_id for t in view.open_tasks] == ["screen_referral"]

@@ -108,7 +108,9 @@ class Review:
         actor: str = "bu.officer",
     ) -> Review:
         with opened(url) as db:
-            view = services.start_instance(db, process_id, data or {}, actor=actor, now=at(when))
+            if data is None:  # what the review's start form asks, as the Business Unit knows it that day
+                data = start_data(at(when).date().isoformat()) if process_id == CPR else {}
+            view = services.start_instance(db, process_id, data, actor=actor, now=at(when))
         return cls(url, view.id)
 
     # -- reading -------------------------------------------------------------------------------
@@ -228,6 +230,15 @@ def tick(url: str, when: str | datetime, hour: int = 0) -> list[int]:
 AGENCIES = ["police", "health", "education"]
 ACTION_OF = {"police": "A1", "health": "A2", "education": "A3"}
 LEAD, SECOND, REPLACEMENT = "rev.lewis", "rev.jones", "rev.evans"
+
+
+#: What the Child Practice Review's start form asks (forms/start_child_practice_review.schema.json).
+START_FIELDS = ("child_reference", "board_area", "referral_date")
+
+
+def start_data(referral_date: str = "2026-01-05") -> dict[str, Any]:
+    """A review's start form, answered as ``referral`` answers the same questions."""
+    return {key: referral(referral_date)[key] for key in START_FIELDS}
 
 
 def referral(

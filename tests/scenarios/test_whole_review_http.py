@@ -136,7 +136,9 @@ def page_csv(http: FlaskClient, as_of: str) -> list[dict[str, str]]:
 
 def test_a_concise_review_with_two_overlapping_holds_through_the_api(client: Client, review_db: Database) -> None:
     c, url = client, review_db.url
-    review = c.call("bu.officer", "2026-01-05", "POST", "/api/instances", 201, json={"process": cpr.CPR})["id"]
+    review = c.call(
+        "bu.officer", "2026-01-05", "POST", "/api/instances", 201, json={"process": cpr.CPR, "data": cpr.start_data()}
+    )["id"]
     c.complete(review, "record_referral", cpr.referral(), "2026-01-05")
     c.complete(review, "screen_referral", cpr.screening(), "2026-01-08")
     c.complete(review, "record_board_decision", cpr.decision("concise"), "2026-01-08")

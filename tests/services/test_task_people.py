@@ -23,7 +23,7 @@ def task_id(review_db: Database) -> str:
     for name, roles, shown in (("bu", ["business_unit"], "Bryn"), ("bu2", ["business_unit"], "Bethan")):
         users.add_user(review_db, name, password="a long enough password", roles=roles, display_name=shown, now=T0)
     users.add_user(review_db, "chair", password="a long enough password", roles=["board_chair"], now=T0)
-    services.start_instance(review_db, cpr.CPR, {}, actor="bu", now=T0)
+    services.start_instance(review_db, cpr.CPR, cpr.start_data(), actor="bu", now=T0)
     return services.list_tasks(review_db)[0].id
 
 

@@ -45,6 +45,8 @@ class InstanceView:
     created_at: datetime
     updated_at: datetime
     open_tasks: list[TaskView] = field(default_factory=list)
+    #: who started it (a username, or "demo" for the demonstration cases)
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)

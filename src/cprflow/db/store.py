@@ -63,6 +63,8 @@ class Version:
     permissions: access.Permissions
     #: message name -> the schema its payload must fit (a file in ``forms``), as the diagrams name them
     message_schemas: dict[str, str] = field(default_factory=dict)
+    #: process id -> the form its start event names (``diagram_set.start_forms``)
+    start_forms: dict[str, diagram_set.StartForm] = field(default_factory=dict)
     welsh: welsh.WelshNames = field(default_factory=welsh.WelshNames)
     #: process id -> {timescale key: ISO duration}, from processes/timescales.json (edited as fields)
     timescales: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -110,6 +112,7 @@ def deployed_version(session: Session, version_id: int) -> Version:
                 json.loads(row.files[access.PERMISSIONS_FILE]) if access.PERMISSIONS_FILE in row.files else None
             ),
             message_schemas=diagram_set.read_message_schemas(row.files),
+            start_forms=diagram_set.read_start_forms(row.files),
             welsh=welsh.read(row.files),
             timescales=_timescales(row.files),
         )
@@ -409,6 +412,7 @@ def instance_view(
         instance.created_at,
         instance.updated_at,
         tasks or [],
+        instance.created_by,
     )
 
 

@@ -1,7 +1,7 @@
 """Demo accounts and demo cases for `make run`, so a newcomer sees a living system.
 
 Everything created here is marked as demo: accounts are named after their role and demo cases
-carry ``"demo": true`` in their data. Passwords are new on every run and printed, never stored
+are started by the user ``demo``. Passwords are new on every run and printed, never stored
 in the repository.
 """
 
@@ -61,7 +61,7 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
     if not script.is_file():
         return []
     instances, _ = services.list_instances(db, limit=10_000)
-    if any(i.data.get("demo") for i in instances):
+    if any(i.created_by == "demo" for i in instances):
         return []
     started = []
     for case in json.loads(script.read_text()):
@@ -69,7 +69,7 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
             view = services.start_instance(
                 db,
                 case["process"],
-                {**case.get("data", {}), "demo": True},
+                case.get("data", {}),
                 actor="demo",
                 now=now,
                 step_seconds=step_seconds,

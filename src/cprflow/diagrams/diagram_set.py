@@ -33,6 +33,8 @@ FORM_SUFFIX = ".json"
 #: that receives it by this property.
 MESSAGE_SUFFIX = ".message.json"
 MESSAGE_SCHEMA_PROPERTY = "messageJsonSchemaFilename"
+#: A process's start form: named on its start event by the same properties a user task names its form by.
+FORM_PROPERTY, UI_FORM_PROPERTY = "formJsonSchemaFilename", "formUiSchemaFilename"
 #: Data files are JSON files at the top of processes/ (who may do what, the theme taxonomy, the
 #: anonymisation rules...), deployed with the diagrams; each is read and checked by the part of cprflow
 #: that registered it (``register_check``), and one that nothing reads is refused.
@@ -173,6 +175,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     problems.extend(_check_document_fields(forms))
     problems.extend(_check_rules(forms))
     problems.extend(_check_message_schemas(trees, forms))
+    problems.extend(_check_start_forms(trees, forms))
     problems.extend(_check_facts(forms))
     problems.extend(_check_form_patterns(forms))
     problems.extend(_registered_checks(SetView(diagrams.files, trees, forms, permissions)))
@@ -252,6 +255,70 @@ def _check_message_schemas(trees: dict[str, Any], forms: dict[str, Any]) -> list
             problems.append(Problem(where, f"message schema '{file}' must end with {MESSAGE_SUFFIX}", None, line))
         elif file not in forms:
             problems.append(Problem(where, f"message schema '{file}' not found in forms/", None, line))
+    return problems
+
+
+@dataclass(frozen=True)
+class StartForm:
+    """The form a process's starter fills in: its schema and UI schema (files in forms/)."""
+
+    schema: str
+    ui_schema: str | None
+    diagram: str
+    line: int | None
+
+
+def start_forms(trees: dict[str, Any]) -> dict[str, StartForm]:
+    """process id -> its start form, for every process whose top-level start event names one
+    (property ``formJsonSchemaFilename``, and ``formUiSchemaFilename`` if it has a UI schema)."""
+    found: dict[str, StartForm] = {}
+    for name, root in trees.items():
+        if not name.endswith(".bpmn"):
+            continue
+        for process in root.iterfind("bpmn:process", NS):
+            for event in process.iterfind("bpmn:startEvent", NS):
+                props = {
+                    p.get("name"): p.get("value") or ""
+                    for p in event.iterfind(
+                        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+                    )
+                }
+                if FORM_PROPERTY in props or UI_FORM_PROPERTY in props:
+                    found.setdefault(
+                        process.get("id") or "",
+                        StartForm(props.get(FORM_PROPERTY, ""), props.get(UI_FORM_PROPERTY), name, event.sourceline),
+                    )
+    return found
+
+
+def read_start_forms(files: dict[str, str]) -> dict[str, StartForm]:
+    """process id -> start form, from a deployed version's files (already checked at deploy)."""
+    trees = {n: etree.fromstring(c.encode(), safe_parser()) for n, c in files.items() if n.endswith(".bpmn")}
+    return start_forms(trees)
+
+
+def _check_start_forms(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
+    """A start form names a form schema (and a UI schema, if any) that the set holds."""
+    problems = []
+    for process, form in start_forms(trees).items():
+        if not form.schema:
+            problems.append(
+                Problem(
+                    form.diagram, f"start event names a UI schema but no form ({FORM_PROPERTY})", process, form.line
+                )
+            )
+        elif not form.schema.endswith(".schema.json"):
+            problems.append(
+                Problem(form.diagram, f"start form '{form.schema}' must end with .schema.json", process, form.line)
+            )
+        elif form.schema not in forms:
+            problems.append(
+                Problem(form.diagram, f"start form '{form.schema}' not found in forms/", process, form.line)
+            )
+        if form.ui_schema and form.ui_schema not in forms:
+            problems.append(
+                Problem(form.diagram, f"UI schema '{form.ui_schema}' not found in forms/", process, form.line)
+            )
     return problems
 
 

@@ -18,6 +18,8 @@ from cprflow.services.deployments import (
     welsh_names,
 )
 from cprflow.services.instances import (
+    StartFormView,
+    check_start,
     get_instance,
     list_events,
     list_instances,
@@ -25,6 +27,7 @@ from cprflow.services.instances import (
     record_read,
     send_message,
     set_status,
+    start_form,
     start_instance,
 )
 from cprflow.services.tasks import (
@@ -68,5 +71,8 @@ __all__ = [
     "send_message",
     "set_status",
     "start_instance",
+    "start_form",
+    "check_start",
+    "StartFormView",
     "welsh_names",
 ]

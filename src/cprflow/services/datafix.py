@@ -8,6 +8,7 @@ The event records every key's value before and after, and the reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -121,3 +122,51 @@ def _open_ids(session: Any, instance_id: int) -> set[str]:
             select(TASKS.c.id).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None))
         )
     }
+
+
+@dataclass(frozen=True)
+class Fixable:
+    """A field of the case an administrator may correct from its page: its key, its name in both
+    languages (from the form that asks it, else the key), the kind of value, and the value now."""
+
+    key: str
+    title: str
+    title_cy: str | None
+    kind: str  # "date", "boolean", "number", "integer" or "string"
+    value: Any
+
+
+def fixable(db: Database, instance_id: int) -> list[Fixable]:
+    """The case's fields holding a single value (text, a date, a number, yes or no), in key order;
+    empty once the case may no longer be fixed."""
+    with db.transaction(write=False) as session:
+        instance = load_instance(session, instance_id)
+        if instance.status not in FIXABLE:
+            return []
+        declared: dict[str, dict[str, Any]] = {}
+        for name, schema in sorted(deployed_version(session, instance.version_id).forms.items()):
+            if name.endswith(".uischema.json") or not isinstance(schema, dict):
+                continue
+            for key, field in (schema.get("properties") or {}).items():
+                if isinstance(field, dict) and field.get("title"):
+                    declared.setdefault(key, field)
+        found = []
+        for key, value in sorted((instance.data or {}).items()):
+            if isinstance(value, (dict, list)) or key == forms.RESERVED_KEY:
+                continue
+            field = declared.get(key, {})
+            kind = "date" if field.get("format") == "date" else field.get("type")
+            if kind not in ("boolean", "number", "integer", "string", "date"):
+                kind = {"boolean": "boolean", "number": "number"}.get(_json_type(value), "string")
+            title = field.get("title")
+            welsh = field.get("x-title-cy")
+            found.append(
+                Fixable(
+                    key,
+                    title if isinstance(title, str) else key,
+                    welsh if isinstance(welsh, str) else None,
+                    str(kind),
+                    value,
+                )
+            )
+        return found

@@ -44,13 +44,55 @@ def start_instance(
     now: datetime,
     step_seconds: float = engine.DEFAULT_STEP_SECONDS,
 ) -> InstanceView:
-    """Start a process on the newest version that has it, if the caller may start it."""
+    """Start a process on the newest version that has it, if the caller may start it, with data that
+    fits the process's start form when its diagram declares one."""
     forms.check_reserved(data)
     with db.transaction() as session:
         version_id = guards.require_start(session, actor, process_id)
+        _check_start_data(deployed_version(session, version_id), process_id, data, now)
         who = access.name_of(actor)
         instance, tasks = store.start_instance(session, process_id, version_id, data, who, now, step_seconds)
         return guards.shaped(session, actor, instance_view(session, instance, tasks=tasks), strict=False)
+
+
+@dataclass(frozen=True)
+class StartFormView:
+    """A process's start form as its starter sees it: the schema, the UI schema (or None)."""
+
+    process_id: str
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any] | None
+
+
+def start_form(db: Database, process_id: str, *, actor: access.Caller) -> StartFormView | None:
+    """The start form of the newest version that has the process (None if it declares none), for
+    those who may start it."""
+    with db.transaction(write=False) as session:
+        version = deployed_version(session, guards.require_start(session, actor, process_id))
+        declared = version.start_forms.get(process_id)
+        if declared is None:
+            return None
+        ui = version.forms.get(declared.ui_schema) if declared.ui_schema else None
+        return StartFormView(process_id, version.forms[declared.schema], ui if isinstance(ui, dict) else None)
+
+
+def check_start(db: Database, process_id: str, data: dict[str, Any], *, actor: access.Caller, now: datetime) -> None:
+    """Would ``start_instance`` accept this data? Raises what it would; changes nothing."""
+    forms.check_reserved(data)
+    with db.transaction(write=False) as session:
+        _check_start_data(
+            deployed_version(session, guards.require_start(session, actor, process_id)), process_id, data, now
+        )
+
+
+def _check_start_data(version: Version, process_id: str, data: dict[str, Any], now: datetime) -> None:
+    declared = version.start_forms.get(process_id)
+    if declared is None:
+        return
+    schema = version.forms[declared.schema]
+    forms.validate(schema, data, today=now.astimezone(expressions.WALES).date())
+    with expressions.engine_context(now, engine.DEFAULT_STEP_SECONDS):
+        forms.check_rules(schema, data, {})
 
 
 def may_start(db: Database, actor: access.Actor, process_id: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["add_row", "parse_submission", "render_facts", "render_form"]
+__all__ = ["add_row", "parse_submission", "render_answers", "render_facts", "render_form", "render_form_parts"]
 
 _MAX_RADIOS = 12
 _MAX_DEPTH = 16  # a schema that $refs itself would otherwise render spare rows for ever
@@ -55,6 +55,7 @@ _WORDS = {
         "month": "Month",
         "year": "Year",
         "date_hint": "For example, 27 3 2026",
+        "change": "Change",
     },
     "cy": {
         "problem": "Mae problem wedi codi",
@@ -73,6 +74,7 @@ _WORDS = {
         "month": "Mis",
         "year": "Blwyddyn",
         "date_hint": "Er enghraifft, 27 3 2026",
+        "change": "Newid",
     },
 }
 
@@ -683,7 +685,7 @@ def _at(data: Any, pointer: str) -> Any:
     return data
 
 
-def render_form(
+def render_form_parts(
     schema: dict[str, Any],
     ui_schema: dict[str, Any] | None,
     data: dict[str, Any],
@@ -691,8 +693,10 @@ def render_form(
     lang: str = "en",
     stored: dict[str, Any] | None = None,
     case: dict[str, Any] | None = None,
-) -> Markup:
-    """The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
+) -> tuple[Markup, Markup]:
+    """The GOV.UK error summary (empty without errors), for the top of the page, and the form's fields.
+
+    The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
 
     ``errors`` maps JSON pointers to messages, as ``InvalidData.fields`` does ("/" is the whole form).
     ``stored``, when given, is the data as the case holds it: read-only fields show their values from there.
@@ -707,7 +711,21 @@ def render_form(
     )
     ctx.case = case or {}
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
-    return _summary(ctx) + body  # the summary comes last here because it needs every field's id
+    return _summary(ctx), body  # the summary is drawn last because it needs every field's id
+
+
+def render_form(
+    schema: dict[str, Any],
+    ui_schema: dict[str, Any] | None,
+    data: dict[str, Any],
+    errors: dict[str, list[str]],
+    lang: str = "en",
+    stored: dict[str, Any] | None = None,
+    case: dict[str, Any] | None = None,
+) -> Markup:
+    """The error summary and the form's fields together (see ``render_form_parts``)."""
+    summary, body = render_form_parts(schema, ui_schema, data, errors, lang, stored, case)
+    return summary + body
 
 
 def render_facts(
@@ -731,6 +749,35 @@ def render_facts(
         '<h2 class="govuk-summary-card__title">{}</h2></div><div class="govuk-summary-card__content">'
         '<dl class="govuk-summary-list">{}</dl></div></div>'
     ).format(heading, rows)
+
+
+def render_answers(
+    schema: dict[str, Any], ui_schema: dict[str, Any] | None, values: dict[str, Any], form_href: str, lang: str = "en"
+) -> Markup:
+    """Check your answers: the rows of a GOV.UK summary list, one per field of the form in its order,
+    each worded by the form and with a "Change" link to its field on the form at ``form_href``."""
+    lang = "cy" if lang.lower().startswith("cy") else "en"
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={})
+    node = _resolve(schema, schema)
+    props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    rows = []
+    for key in _order(props, ui_schema or {}):
+        heading = _heading(props[key], key, ctx)
+        rows.append(
+            Markup(
+                '<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">{}</dt>'
+                '<dd class="govuk-summary-list__value">{}</dd><dd class="govuk-summary-list__actions">'
+                '<a class="govuk-link" href="{}#{}">{}<span class="govuk-visually-hidden"> {}</span></a></dd></div>'
+            ).format(
+                heading,
+                _show(props[key], values.get(key), ctx),
+                form_href,
+                _field_id(_child("", key)),
+                ctx.words["change"],
+                heading,
+            )
+        )
+    return Markup().join(rows)
 
 
 # ---- reading a submission --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from cprflow.diagrams import diagram_set
 from cprflow.services import modeling, users
 from cprflow.web import create_app
 from tests.conftest import ROOT
+from tests.scenarios import cpr
 
 PASSWORD = "a long enough password"
 BPMN = "processes/child_practice_review.bpmn"
@@ -213,7 +214,7 @@ def test_form_preview_renders_as_the_task_page_does(client: FlaskClient, db: Dat
 
 def test_api_versions_diff_and_migration(client: FlaskClient, db: Database) -> None:
     headers = bearer(client, "process_owner")
-    review = services.start_instance(db, "child_practice_review", {}, actor="business_unit", now=NOW)
+    review = services.start_instance(db, "child_practice_review", cpr.start_data(), actor="business_unit", now=NOW)
     modeling.deploy_edits(db, {BPMN: edited_bpmn(db)}, actor="process_owner", now=NOW)
     versions = client.get("/api/versions", headers=headers).json["versions"]
     assert [(v["id"], v["deployed_by"]) for v in versions] == [(2, "process_owner"), (1, "owner")]
@@ -234,8 +235,8 @@ def test_api_versions_diff_and_migration(client: FlaskClient, db: Database) -> N
 
 
 def test_migration_page_moves_the_chosen_reviews(client: FlaskClient, db: Database) -> None:
-    first = services.start_instance(db, "child_practice_review", {}, actor="business_unit", now=NOW)
-    second = services.start_instance(db, "child_practice_review", {}, actor="business_unit", now=NOW)
+    first = services.start_instance(db, "child_practice_review", cpr.start_data(), actor="business_unit", now=NOW)
+    second = services.start_instance(db, "child_practice_review", cpr.start_data(), actor="business_unit", now=NOW)
     modeling.deploy_edits(db, {BPMN: edited_bpmn(db)}, actor="process_owner", now=NOW)
     sign_in(client, "process_owner")
     page = client.get("/modeler/versions/2/migrate").text

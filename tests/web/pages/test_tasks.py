@@ -18,6 +18,7 @@ from cprflow.diagrams import diagram_set
 from cprflow.services import users
 from cprflow.web import create_app
 from tests.conftest import ROOT
+from tests.scenarios import cpr
 
 PASSWORD = "a long enough password"
 REFERRAL = {
@@ -71,7 +72,7 @@ def sign_in(client: FlaskClient, username: str) -> None:
 
 
 def start_review(db: Database) -> int:
-    return services.start_instance(db, "child_practice_review", {}, actor="bu", now=datetime.now(UTC)).id
+    return services.start_instance(db, "child_practice_review", cpr.start_data(), actor="bu", now=datetime.now(UTC)).id
 
 
 def task_link(html: str, name: str) -> str:
@@ -156,7 +157,7 @@ def test_review_page_shows_the_six_month_due_date_and_who_acts_next(client: Flas
     link = task_link(client.get("/tasks").text, "Record the referral")
     client.post(link, data={**REFERRAL, "csrf_token": csrf(client.get(link).text), "_action": "complete"})
     page = client.get(f"/reviews/{review}").text
-    assert "2026-07-05" in page  # referred 2026-01-05, due within six months
+    assert "5 July 2026" in page  # referred 2026-01-05, due within six months
     assert "6-month date" in page
     assert "Who acts next" in page and "Review Sub-Group" in page
 

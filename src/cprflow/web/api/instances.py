@@ -32,7 +32,7 @@ bp = Blueprint("instances", __name__)
     bp,
     "/instances",
     "POST",
-    "Start a review or forum",
+    "Start a review or forum: `data` must fit the start form its diagram declares, if any",
     body=schemas.StartRequest,
     response=schemas.InstanceOut,
     status=201,

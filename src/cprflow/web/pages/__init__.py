@@ -9,6 +9,7 @@ from flask import Flask, g, redirect, request, session, url_for
 
 from cprflow import services
 from cprflow.diagrams.welsh import WelshNames
+from cprflow.web import dates
 from cprflow.web.common import LoginRequired, db
 
 
@@ -18,6 +19,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(LoginRequired)
     def to_login(_: LoginRequired) -> Any:
         return redirect(url_for("account.login", next=request.full_path))
+
+    # Dates as GOV.UK writes them, in the reader's language (cprflow.web.dates).
+    app.add_template_filter(dates.govuk_date, "govuk_date")
+    app.add_template_filter(dates.govuk_datetime, "govuk_datetime")
 
     # Names from the diagrams, in Welsh on Welsh pages (their nameCy), else as drawn.
     @app.template_filter("task_name")

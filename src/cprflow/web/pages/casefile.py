@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from cprflow.core import register as reg
 from cprflow.core.views import InstanceView, holds_of
+from cprflow.web.dates import govuk_date
 
 #: The dates the diagrams compute (processes/README.md, "Timescales"), each with the data key that
 #: records it was met and its name. A due date the case does not yet have has not started.
@@ -50,10 +51,10 @@ def timescales(view: InstanceView, today: date) -> list[Timescale]:
         elif done is not None:
             late = (done - due).days
             if late > 0:
-                text = _("Missed by %(n)s days (met on %(date)s)", n=late, date=done.isoformat())
+                text = _("Missed by %(n)s days (met on %(date)s)", n=late, date=govuk_date(done))
                 rows.append(Timescale(str(name), due.isoformat(), "missed", text))
             else:
-                rows.append(Timescale(str(name), due.isoformat(), "met", _("Met on %(date)s", date=done.isoformat())))
+                rows.append(Timescale(str(name), due.isoformat(), "met", _("Met on %(date)s", date=govuk_date(done))))
         elif view.status in CLOSED:
             rows.append(Timescale(str(name), due.isoformat(), "not_met", _("Not met: the case is closed")))
         elif paused:
@@ -117,4 +118,8 @@ def decisions(view: InstanceView) -> list[tuple[str, Any]]:
         ("final_report_approved_date", _l("Final report approved on")),
         ("route", _l("Route")),
     )
-    return [(str(name), view.data[key]) for key, name in keys if view.data.get(key) not in (None, "", [])]
+    return [
+        (str(name), govuk_date(view.data[key]) if key.endswith("_date") else view.data[key])
+        for key, name in keys
+        if view.data.get(key) not in (None, "", [])
+    ]

@@ -77,6 +77,8 @@ STRINGS = {
     "condition": _("Condition (Python)"),
     "form": _("Form (JSON Schema file)"),
     "form_hint": _("A file in forms/, for example finalise_action_plan.schema.json"),
+    "start_form": _("Start form (JSON Schema file)"),
+    "start_form_hint": _("Asked before the case starts; leave blank to start with no questions"),
     "ui_schema": _("UI schema file"),
     "due_date": _("Due date (expression)"),
     "assignee": _("Assignee (expression)"),

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from cprflow import services
+from cprflow.core import form_messages
 from cprflow.core import register as reg
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
 from cprflow.features import timescales
-from cprflow.services import documents
+from cprflow.services import datafix, documents
 from cprflow.services.instances import case_actions
-from cprflow.web import labels, schemas
+from cprflow.web import formrender, labels, schemas
 from cprflow.web.common import (
     PAGE_SIZE,
     attachment,
@@ -30,6 +33,7 @@ from cprflow.web.common import (
     signed_in,
     step_seconds,
 )
+from cprflow.web.dates import govuk_date
 from cprflow.web.pages import casefile
 
 bp = Blueprint("reviews", __name__)
@@ -160,6 +164,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
             extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
         except NotFound:  # reads the parts of the case its tasks need, not the whole history
             extra["events"] = None
+    actions = case_actions(db(), instance_id, actor=user.actor)
     return render_template(
         "case.html",
         instance=view,
@@ -170,7 +175,8 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         clock_stop=casefile.clock_stop(view),
         holds=casefile.holds(view),
         decisions=casefile.decisions(view),
-        actions=case_actions(db(), instance_id, actor=user.actor),
+        actions=actions,
+        fixable=[(f.key, _fix_option(f)) for f in datafix.fixable(db(), instance_id)] if actions.admin else [],
         hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
         hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
         errors=errors or {},
@@ -291,6 +297,86 @@ def change_status(instance_id: int) -> Any:
     return redirect(url_for("reviews.review", instance_id=instance_id))
 
 
+def _fix_name(field: datafix.Fixable) -> str:
+    return field.title_cy if session.get("lang") == "cy" and field.title_cy else field.title
+
+
+def _fix_option(field: datafix.Fixable) -> str:
+    """ "Board area (now: Powys)": the field by its form's name, with the value it holds."""
+    now_ = field.value
+    if field.kind == "boolean" and isinstance(now_, bool):
+        shown = _("yes") if now_ else _("no")
+    elif field.kind == "date" and now_:
+        shown = govuk_date(now_)
+    else:
+        shown = "" if now_ is None else str(now_)
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    return _("%(field)s (now: %(value)s)", field=_fix_name(field), value=shown or "—")
+
+
+_DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})[ /.-]+([0-9]{1,2})[ /.-]+([0-9]{4})")
+
+
+def _fixed_value(field: datafix.Fixable, typed: str) -> tuple[Any, str | None]:
+    """What was typed as the field's kind of value, or the GOV.UK message saying what to enter."""
+    if field.kind == "boolean":
+        answers = {"yes": True, "ie": True, "true": True, "no": False, "na": False, "false": False}
+        return (answers[typed.lower()], None) if typed.lower() in answers else (None, _("Enter yes or no"))
+    if field.kind in ("number", "integer"):
+        try:
+            number = float(typed)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or (field.kind == "integer" and not number.is_integer()):
+            return None, (_("Enter a whole number") if field.kind == "integer" else _("Enter a number"))
+        return (int(number) if number.is_integer() else number), None
+    if not typed:
+        return None, _("Enter the new value")
+    if field.kind == "date":
+        parts = _DAY_MONTH_YEAR.fullmatch(typed)
+        iso = f"{parts[3]}-{int(parts[2]):02d}-{int(parts[1]):02d}" if parts else typed
+        try:
+            date.fromisoformat(iso)
+        except ValueError:
+            return None, _("Enter a real date, for example 27 3 2026")
+        return iso, None
+    return typed, None
+
+
+@bp.post("/reviews/<int:instance_id>/data-fix")
+def fix_data(instance_id: int) -> Any:
+    """Correct one field of the case's data, with the reason recorded in its history (administrators,
+    as the API's data fix): checked against the forms first, and nothing changes if it is refused."""
+    user = signed_in()
+    known_id(instance_id)
+    _require(instance_id, "admin")
+    fields = {f.key: f for f in datafix.fixable(db(), instance_id)}
+    key, typed = request.form.get("field", ""), request.form.get("value", "").strip()
+    reason = request.form.get("fix_reason", "").strip()
+    errors: dict[str, str] = {}
+    value: Any = None
+    if key not in fields:
+        errors["field"] = _("Select the field to correct")
+    else:
+        value, problem = _fixed_value(fields[key], typed)
+        if problem:
+            errors["value"] = problem
+    if not reason:
+        errors["fix_reason"] = _("Enter why the data is being corrected")
+    if errors:
+        return _case_page(instance_id, "overview", errors, 422)
+    try:
+        datafix.fix_data(db(), instance_id, {key: value}, reason=reason, actor=user.username, now=now())
+    except InvalidData:
+        message = _("Enter a value that %(field)s accepts", field=_fix_name(fields[key]))
+        return _case_page(instance_id, "overview", {"value": message}, 422)
+    except InstanceNotActive:
+        flash(_("The case has changed since the page was shown: nothing was done."))
+    else:
+        flash(_("Corrected: %(field)s.", field=_fix_name(fields[key])))
+    return redirect(url_for("reviews.review", instance_id=instance_id))
+
+
 @bp.get("/reviews/<int:instance_id>/documents/<int:document_id>")
 def document(instance_id: int, document_id: int) -> Any:
     user = signed_in()
@@ -337,7 +423,8 @@ def _startable(user: Any) -> list[tuple[str, str]]:
 
 @bp.route("/reviews/start", methods=["GET", "POST"])
 def start() -> Any:
-    """Start a review, forum or SUSR: choose which, check the answer, then the new case's page."""
+    """Start a review, forum or SUSR: choose which; then its start form, if its diagram declares one,
+    and check the answers; then the new case's page."""
     user = signed_in()
     choices = _startable(user)
     if not choices:
@@ -345,10 +432,90 @@ def start() -> Any:
     chosen = request.values.get("process", "")
     if request.method == "POST" and chosen not in dict(choices):
         return render_template("start.html", choices=choices, error=_("Select what to start"), chosen=""), 422
+    if request.method == "POST" and services.start_form(db(), chosen, actor=user.actor) is not None:
+        return redirect(url_for("reviews.start_answers", process=chosen))
     if request.method == "POST" and request.form.get("confirm"):
-        view = services.start_instance(db(), chosen, {}, actor=user.actor, now=now(), step_seconds=step_seconds())
-        flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
-        return redirect(url_for("reviews.review", instance_id=view.id))
+        return _started(chosen, {})
     if request.method == "POST":
-        return render_template("start_check.html", process=chosen, name=dict(choices)[chosen])
+        return render_template("start_check.html", process=chosen, name=dict(choices)[chosen], answers=None)
     return render_template("start.html", choices=choices, error=None, chosen=chosen)
+
+
+#: Where the session keeps the start form's answers between the form and the check page.
+_STARTING = "starting"
+
+
+def _start_form(process: str) -> services.StartFormView:
+    """The process's start form, for a person who may start it (others are refused; none: not found)."""
+    user = signed_in()
+    if process not in labels.FRAMEWORK or not services.may_start(db(), user.actor, process):
+        raise Forbidden("your roles may not start this")
+    form = services.start_form(db(), process, actor=user.actor)
+    if form is None:
+        raise NotFound(f"{process} has no start form")
+    return form
+
+
+def _kept(process: str) -> dict[str, Any]:
+    kept = session.get(_STARTING)
+    return dict(kept["data"]) if isinstance(kept, dict) and kept.get("process") == process else {}
+
+
+def _show_start_form(form: services.StartFormView, data: dict[str, Any], errors: dict[str, list[str]]) -> Any:
+    lang = session.get("lang", "en")
+    error_summary, form_html = formrender.render_form_parts(form.schema, form.ui_schema, data, errors, lang)
+    return render_template(
+        "start_form.html",
+        process=form.process_id,
+        name=labels.label("framework", form.process_id),
+        form=form.schema,
+        lang=lang,
+        form_html=form_html,
+        error_summary=error_summary,
+    ), (422 if errors else 200)
+
+
+@bp.route("/reviews/start/<process>", methods=["GET", "POST"])
+def start_answers(process: str) -> Any:
+    """The process's start form (declared on its start event): answered, checked, kept for the check page."""
+    user = signed_in()
+    form = _start_form(process)
+    if request.method == "GET":
+        return _show_start_form(form, _kept(process), {})
+    data = formrender.parse_submission(form.schema, request.form)
+    try:
+        services.check_start(db(), process, data, actor=user.actor, now=now())
+    except InvalidData as err:
+        return _show_start_form(form, data, form_messages.explain(form.schema, err, session.get("lang", "en")))
+    session[_STARTING] = {"process": process, "data": data}
+    return redirect(url_for("reviews.start_check", process=process))
+
+
+@bp.route("/reviews/start/<process>/check", methods=["GET", "POST"])
+def start_check(process: str) -> Any:
+    """Check your answers before the case starts; each can be changed on the form."""
+    form = _start_form(process)
+    data = _kept(process)
+    if not data:  # nothing answered yet (or the session has ended): the form first
+        return redirect(url_for("reviews.start_answers", process=process))
+    if request.method == "POST":
+        try:
+            return _started(process, data)
+        except InvalidData as err:  # something changed since (a new day, a new version of the form)
+            return _show_start_form(form, data, form_messages.explain(form.schema, err, session.get("lang", "en")))
+    answers = formrender.render_answers(
+        form.schema, form.ui_schema, data, url_for("reviews.start_answers", process=process), session.get("lang", "en")
+    )
+    return render_template(
+        "start_check.html", process=process, name=labels.label("framework", process), answers=answers
+    )
+
+
+def _started(process: str, data: dict[str, Any]) -> Any:
+    user = signed_in()
+    view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
+    session.pop(_STARTING, None)
+    names, lang = services.welsh_names(db(), view.version_id), session.get("lang", "en")
+    following = ", ".join(names.task(t.bpmn_id, t.name, lang) for t in view.open_tasks)
+    flash(_("Started. Next: %(what)s.", what=following or _("nothing yet")))
+    return redirect(url_for("reviews.review", instance_id=view.id))

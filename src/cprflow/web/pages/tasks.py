@@ -95,7 +95,7 @@ def _task(task_id: str, user: Any) -> Any:
             return redirect(url_for("tasks.task", task_id=task_id))
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
-    form_html = formrender.render_form(
+    error_summary, form_html = formrender.render_form_parts(
         detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data, case=detail.instance_data
     )
     facts = [formrender.render_facts(f.title, f.title_cy, f.schema, f.values, lang) for f in detail.facts]
@@ -108,6 +108,7 @@ def _task(task_id: str, user: Any) -> Any:
         detail=detail,
         facts=facts,
         form_html=form_html,
+        error_summary=error_summary,
         now=now(),
         instructions=instructions,
         instructions_lang="en" if lang == "cy" and instructions == detail.task.instructions else None,

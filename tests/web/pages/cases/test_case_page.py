@@ -40,7 +40,7 @@ def test_the_identity_bar_and_timescales_say_what_is_met_missed_and_not_started(
         assert f">{section}</a>" in page
 
     timescales = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
-    assert "Met on 2026-01-12" in timescales  # notified a day before it was due
+    assert "Met on 12 January 2026" in timescales  # notified a day before it was due
     missed = (datetime.now(UTC).date() - datetime(2026, 7, 5).date()).days
     assert f"Missed by {missed} days so far" in timescales  # six months passed without completion
     assert "Not started" in timescales  # the action plan's four weeks start at the final report

@@ -74,14 +74,15 @@ def test_the_register_in_welsh(client: FlaskClient, url: str) -> None:
 
 def test_the_register_pages_fifty_at_a_time(client: FlaskClient, url: str) -> None:
     with opened(url) as db:
-        for _ in range(51):
-            services.start_instance(db, cpr.CPR, {}, actor="bu.officer", now=at("2026-01-05"))
+        for n in range(51):
+            data = {**cpr.start_data(), "child_reference": f"CPR-2026-{n:03d}"}
+            services.start_instance(db, cpr.CPR, data, actor="bu.officer", now=at("2026-01-05"))
     sign_in(client, "bu.officer")
     first = client.get("/reviews").text
     assert "51 reviews" in first and len(references(first)) == 50
     assert 'href="/reviews?page=2"' in first and 'rel="next"' in first
     second = client.get("/reviews?page=2").text
-    assert references(second) == ["Review #1"] and 'rel="prev"' in second
+    assert references(second) == ["CPR-2026-000"] and 'rel="prev"' in second
 
 
 def test_the_api_list_takes_the_same_filters(client: FlaskClient, url: str) -> None:

@@ -139,6 +139,7 @@
             { lang: "cy" });
     }
     if (is(element, "bpmn:UserTask")) { userTask(element, b); }
+    if (is(element, "bpmn:StartEvent") && !is(element.parent, "bpmn:SubProcess")) { startForm(element, b); }
     if (is(element, "bpmn:ScriptTask")) {
       field(T("script"), b.script, function (v) { modeling.updateProperties(element, { script: v }); },
             { multiline: true, rows: 16, code: true });
@@ -177,6 +178,14 @@
     field(T("assignee"), property(b, "assignee"), function (v) { setProperty(element, "assignee", v); }, { code: true });
     field(T("instructions"), (ext(b, "spiffworkflow:InstructionsForEndUser") || {}).value,
           function (v) { setExtBody(element, "spiffworkflow:InstructionsForEndUser", v); }, { multiline: true, rows: 3 });
+  }
+
+  // A process's start form: asked of the person who starts it, before the case starts (processes/README.md).
+  function startForm(element, b) {
+    field(T("start_form"), property(b, "formJsonSchemaFilename"), function (v) { setProperty(element, "formJsonSchemaFilename", v); },
+          { hint: T("start_form_hint"), code: true });
+    field(T("ui_schema"), property(b, "formUiSchemaFilename"), function (v) { setProperty(element, "formUiSchemaFilename", v); },
+          { code: true });
   }
 
   function loops(element, b) {
