@@ -370,3 +370,21 @@ def test_a_timeline_task_no_account_can_see_is_reported_to_the_business_unit(url
         ).all()
     assert {row.recipient for row in told} == {"bu@ctm.example"}
     assert len(told) == len(unseen)  # one report per task nobody can see, to the one Business Unit account
+
+
+def test_who_hears_of_a_task_nobody_can_see_is_named_in_the_permission_data(url: str, tmp_path: Any) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    permissions = json.loads((root / "processes" / "permissions.json").read_text())
+    permissions["unseen_task_notified"] = ["review_subgroup"]
+    (root / "processes" / "permissions.json").write_text(json.dumps(permissions))
+    cpr.deploy(url, root, when="2026-01-02")
+    with cpr.opened(url) as db:
+        for username, roles in (("bu@ctm.example", ["business_unit"]), ("rsg@ctm.example", ["review_subgroup"])):
+            users.add_user(db, username, password="a long test password", roles=roles, now=T0)
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    with cpr.opened(url) as db, db.transaction(write=False) as session:
+        told = session.execute(
+            select(OUTBOX.c.recipient).where(OUTBOX.c.instance_id == r.id, OUTBOX.c.kind == "task_unseen")
+        ).all()
+    assert told and {row.recipient for row in told} == {"rsg@ctm.example"}  # not the Business Unit

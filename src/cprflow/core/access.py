@@ -55,6 +55,11 @@ PERMISSIONS_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {"type": "string"},
         },
+        "unseen_task_notified": {
+            "description": "roles told when a task opens that no account can work (nobody would see it)",
+            "type": "array",
+            "items": {"type": "string"},
+        },
         "message_senders": {
             "description": "message name -> roles that may send it into a case",
             "type": "object",
@@ -106,6 +111,7 @@ class Permissions:
     message_senders: dict[str, list[str]] = field(default_factory=dict)
     repository: dict[str, list[str]] = field(default_factory=dict)
     task_assigners: list[str] = field(default_factory=list)
+    unseen_task_notified: list[str] = field(default_factory=list)
 
     @classmethod
     def from_document(cls, document: dict[str, Any] | None) -> Permissions:

@@ -31,8 +31,6 @@ USERS = cast(Table, User.__table__)
 AGENCIES_FILE = "processes/agencies.json"
 FORM_MARK = "x-choices"
 UNSEEN_TEMPLATE = "task_unseen"
-#: Who is told of a task nobody can see.
-UNSEEN_ROLE = "business_unit"
 
 
 def parse(content: bytes | str) -> tuple[list[dict[str, str]], list[str]]:
@@ -110,16 +108,18 @@ _ENABLED_ACCOUNTS = select(USERS.c.username, USERS.c.roles, USERS.c.agency).wher
 
 
 def tasks_opened(session: Session, instance: Instance, rows: Sequence[dict[str, Any]], now: datetime) -> None:
-    """Called as tasks enter the index: report to the Business Unit any task no account can work.
+    """Called as tasks enter the index: report any task no account can work to the roles
+    ``unseen_task_notified`` names in permissions.json (the Business Unit, as shipped).
     The enabled accounts are read once for the step, whatever number of tasks it opens."""
     accounts = [
         access.Actor(a.username, frozenset(a.roles or ()), a.agency)
         for a in session.connection().execute(_ENABLED_ACCOUNTS)
     ]
-    if not any(UNSEEN_ROLE in a.roles for a in accounts):
-        return  # nobody to tell (a fresh installation, the command line on its own)
-    instance_id = instance.id
     info = notifications.version_info(session, instance.version_id)
+    told = info.permissions.unseen_task_notified
+    if not any(a.roles & set(told) for a in accounts):
+        return  # nobody to tell (none named, a fresh installation, the command line on its own)
+    instance_id = instance.id
     settings = notifications.MailSettings.from_env()
     for row in rows:
         task = SimpleNamespace(**row)
@@ -139,7 +139,7 @@ def tasks_opened(session: Session, instance: Instance, rows: Sequence[dict[str, 
                 templates=info.templates,
                 template=UNSEEN_TEMPLATE,
                 kind="task_unseen",
-                people=notifications.recipients(session, roles=[UNSEEN_ROLE]),
+                people=notifications.recipients(session, roles=told),
                 context=notifications.task_context(settings, task, f"#{instance_id}"),
                 now=now,
                 instance_id=instance_id,
