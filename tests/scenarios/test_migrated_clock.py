@@ -150,3 +150,15 @@ def test_a_review_moved_after_its_approval_keeps_the_clock_its_old_version_stopp
         "days_late": 0,
         "completed_within_timescale": True,
     }
+
+
+def test_the_preview_names_the_new_elements_a_review_has_passed_and_will_not_run(url: str, tmp_path: Path) -> None:
+    r = old_review(url, tmp_path)
+    waiting_for_board(r)
+    new = cpr.deploy(url, cpr.DIAGRAMS, when="2026-04-10")
+    with cpr.opened(url) as db:
+        [preview] = modeling.preview_migrations(db, new, actor="owner", now=at("2026-04-10"))
+    assert preview.movable
+    # Added before where it is: it will never ask the table there (the checks ahead of it will).
+    assert preview.changes["behind"] == {"child_practice_review": ["decide_completion_stop"]}
+    assert "ask_clock_stop_at_approval" in preview.changes["elements"]["child_practice_review"]["added"]
