@@ -765,6 +765,20 @@ def _refusals(workflow_diff: Any, spec_diff: Any, process: str) -> list[str]:
     return reasons
 
 
+def _behind(wf: Any, spec_diff: Any) -> list[str]:
+    """Elements the new version adds that this (moved) workflow will never run: nothing it still has
+    to do leads to them, so they are behind where it is (or on a path it did not take). Whatever such
+    an element would have set (a decision table's answer, a script's variable) the instance lacks."""
+    ahead: set[str] = set()
+    stack = [t.task_spec for t in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK) if t.workflow is wf]
+    while stack:
+        spec = stack.pop()
+        if spec.name not in ahead:
+            ahead.add(spec.name)
+            stack.extend(spec.outputs)
+    return sorted(_label(s) for s in spec_diff.added if _shown(s) and s.name not in ahead)
+
+
 def _open_user_tasks(wf: Any) -> list[str]:
     return sorted(
         str(t.task_spec.bpmn_id) for t in wf.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTaskMixin)
@@ -798,6 +812,7 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
     reasons = _refusals(top, top_spec_diff, wf.spec.name)
     elements = {wf.spec.name: _element_changes(top_spec_diff)}
     subs = []
+    spec_diffs = [(wf, top_spec_diff)]
     for sp in list(wf.subprocesses.values()):
         name = sp.spec.name
         if name not in new_deps:
@@ -809,6 +824,7 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
         reasons.extend(_refusals(sp_diff, sp_spec_diff, name))
         elements.setdefault(name, _element_changes(sp_spec_diff))
         subs.append((sp, sp_diff, new_deps[name]))
+        spec_diffs.append((sp, sp_spec_diff))
     for name, dep in new_deps.items():
         if name not in elements and name in wf.subprocess_specs:
             elements[name] = _element_changes(SpecDiff(registry, wf.subprocess_specs[name], dep))
@@ -839,6 +855,10 @@ def _migrate(self: Workflow, spec_json: str, now: datetime, step_seconds: float)
         tasks={"before": tasks_before, "after": _open_user_tasks(wf)},
         timers={"before": _timer_list(timers_before), "after": _timer_list(timers_after)},
     )
+    behind = {w.spec.name: _behind(w, d) for w, d in spec_diffs if not w.completed}
+    behind = {k: v for k, v in behind.items() if v}
+    if behind:
+        changes["behind"] = behind  # added where it has passed: it will not run them
     return Migration(True, [], changes)
 
 

@@ -507,6 +507,10 @@ def migrate(
             [
                 f"instance {p.instance_id} (version {p.from_version}): "
                 + ("can move" if p.movable else "cannot move: " + "; ".join(p.reasons))
+                + "".join(
+                    f"; will not run {', '.join(ids)} ({process}), added behind where it is"
+                    for process, ids in p.changes.get("behind", {}).items()
+                )
                 for p in previews
             ]
             or ["no running instance on an older version"],

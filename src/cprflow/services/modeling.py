@@ -155,7 +155,9 @@ def version_diff(db: Database, version_id: int, against: int | None = None) -> l
 class MigrationPreview:
     """What a process owner needs to decide a move, and no case data: ids, whether it can move, why
     not in terms of the diagrams, which elements change, and which open tasks and waiting timers
-    (by element id) it has before and after; never its stage, dates or an error's own words."""
+    (by element id) it has before and after, which elements the new version adds behind where it
+    is (it will never run them, so what they set it lacks: ``changes["behind"]``); never its stage,
+    dates or an error's own words."""
 
     instance_id: int
     process_id: str
@@ -178,6 +180,8 @@ def _without_case_data(found: engine.Migration) -> tuple[list[str], dict[str, An
     changes: dict[str, Any] = {"elements": found.changes.get("elements", {})}
     if "tasks" in found.changes:
         changes["tasks"] = found.changes["tasks"]  # element ids of open tasks
+    if "behind" in found.changes:
+        changes["behind"] = found.changes["behind"]  # element ids it will not run, by process
     timers = found.changes.get("timers")
     if timers:
         before = {t["element"]: t["due"] for t in timers["before"]}

@@ -252,6 +252,35 @@ def test_migration_page_moves_the_chosen_reviews(client: FlaskClient, db: Databa
     assert (event.actor, event.detail["reason"]) == ("process_owner", "new timescales")
 
 
+def test_migration_page_names_new_elements_a_review_has_passed(client: FlaskClient, db: Database) -> None:
+    """A review already at 'Record the referral' never runs a step the new version adds before it:
+    the page says so, so the process owner knows what that step sets will be missing."""
+    review = services.start_instance(db, "child_practice_review", {}, actor="business_unit", now=NOW)
+    step = (
+        '<bpmn:scriptTask id="note_channel" name="Note the channel" scriptFormat="python">'
+        "<bpmn:incoming>Flow_referral_received_record_referral</bpmn:incoming>"
+        "<bpmn:outgoing>Flow_note_channel_record_referral</bpmn:outgoing>"
+        '<bpmn:script>channel = "web"</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="Flow_note_channel_record_referral" sourceRef="note_channel" targetRef="record_referral" />'
+    )
+    bpmn = edited_bpmn(
+        db,
+        '<bpmn:sequenceFlow id="Flow_referral_received_record_referral" sourceRef="referral_received" targetRef="record_referral" />',
+        '<bpmn:sequenceFlow id="Flow_referral_received_record_referral" sourceRef="referral_received" targetRef="note_channel" />'
+        + step,
+    ).replace(
+        "<bpmn:incoming>Flow_referral_received_record_referral</bpmn:incoming>\n",
+        "<bpmn:incoming>Flow_note_channel_record_referral</bpmn:incoming>\n",
+        1,
+    )
+    modeling.deploy_edits(db, {BPMN: bpmn}, actor="process_owner", now=NOW)
+    sign_in(client, "process_owner")
+    page = client.get("/modeler/versions/2/migrate").text
+    assert f'name="instance" value="{review.id}"' in page  # it can still move
+    assert "which it will not run" in page
+    assert "note_channel (child_practice_review)" in page
+
+
 def test_the_pages_speak_welsh(client: FlaskClient) -> None:
     token = sign_in(client, "process_owner")
     client.post("/language", data={"language": "cy", "csrf_token": token})

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask.testing import FlaskClient
 
 from cprflow import services
 from cprflow.core.views import holds_of
 from tests.scenarios import cpr
+from tests.scenarios import test_migrated_clock as migrated_clock
 from tests.scenarios.cpr import Review, opened
 from tests.web.pages.cases.world import csrf, sign_in
 
@@ -150,3 +152,26 @@ def test_the_timescales_name_the_event_that_stopped_the_6_month_clock(client: Fl
     sign_in(client, "bu.officer", welsh=True)
     welsh = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
     assert "Stopiodd y cloc 6 mis ar 2026-04-15, adeg cymeradwyaeth y Bwrdd i'r adroddiad terfynol." in welsh
+
+
+def test_a_review_moved_from_before_the_clock_table_shows_where_its_clock_stopped(
+    client: FlaskClient, url: str, tmp_path: Path
+) -> None:
+    """Its old version stopped the clock at the approval and recorded no event: the page shows no
+    sentence rather than failing, and once the new version has checked the clock, the event."""
+    cpr.deploy(url, migrated_clock.diagrams_before_clock_table(tmp_path / "old"), when="2026-01-02")
+    r = Review.start(url)
+    cpr.to_draft(r)
+    cpr.approve_report(r)
+    sign_in(client, "bu.officer")
+    page = client.get(f"/reviews/{r.id}/timescales")
+    assert page.status_code == 200 and 'id="clock-stop"' not in page.text
+
+    new = cpr.copy_diagrams(tmp_path / "new")
+    table = new / "processes" / "cpr_completion_clock.dmn"
+    table.write_text(table.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # a version newer than the old one
+    migrated_clock.migrate(url, r, new, "2026-04-16")
+    assert client.get(f"/reviews/{r.id}/timescales").status_code == 200
+    r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
+    after = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
+    assert "The 6-month clock stopped on 2026-04-15, at the Board's approval of the final report." in after
