@@ -4,9 +4,7 @@ of its new version at the next event that could stop the 6-month clock, instead 
 
 from __future__ import annotations
 
-import io
-import subprocess
-import tarfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +15,19 @@ from cprflow.services import modeling
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, after_day, at
 
-#: The last commit whose diagrams have no cpr_completion_clock.dmn: the review approved, the clock stopped.
-BEFORE_CLOCK_TABLE = "aa00397"
+#: The review diagram as it was before the table (commit aa00397): the Board's approval always
+#: stopped the clock, and nothing recorded which event did.
+BEFORE_CLOCK_TABLE = Path(__file__).resolve().parents[1] / "fixtures" / "before_clock_table"
 
 
 def diagrams_before_clock_table(target: Path) -> Path:
-    """``processes/`` and ``forms/`` as they were before the table, from the repository's history."""
-    archive = subprocess.run(
-        ["git", "-C", str(cpr.ROOT), "archive", "--format=tar", BEFORE_CLOCK_TABLE, "processes", "forms"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")
-    assert not (target / "processes" / "cpr_completion_clock.dmn").exists()
-    return target
+    """Today's ``processes/`` and ``forms/`` with the review diagram from before the table, and no table."""
+    root = cpr.copy_diagrams(target)
+    shutil.copyfile(
+        BEFORE_CLOCK_TABLE / "child_practice_review.bpmn", root / "processes" / "child_practice_review.bpmn"
+    )
+    (root / "processes" / "cpr_completion_clock.dmn").unlink()
+    return root
 
 
 @pytest.fixture
