@@ -48,6 +48,8 @@ from tests.scenarios import cpr
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESS = cpr.CPR
+#: What the Business Unit answers on the review's start form.
+START = cpr.start_data()
 
 #: The stretch of a concise review the staff work, with the form data for each task.
 FORMS: dict[str, dict[str, Any]] = {
@@ -361,7 +363,7 @@ class Staff:
             t for t in listed.json()["tasks"] if t["bpmn_id"] in FORMS and t["claimed_by"] in (None, self.username)
         ]
         if "business_unit" in self.roles and (not workable or self.rng.random() < 0.2):
-            started = self._call("start", "POST", "/api/instances", json={"process": PROCESS, "data": {}})
+            started = self._call("start", "POST", "/api/instances", json={"process": PROCESS, "data": START})
             if started is not None and started.status_code == 201:
                 with self.tally.lock:
                     self.tally.started.append(started.json()["id"])
