@@ -20,11 +20,13 @@ the slot's next version, which records the event.
 from __future__ import annotations
 
 import html
+import json
 import warnings
 from datetime import datetime
 from typing import Any
 
 from jinja2 import TemplateError
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -155,4 +157,36 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
                         op.sourceline,
                     )
                 )
+    return found
+
+
+def slot_titles(files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    """The letters a set's diagrams file, by slot: what each is, in English and Welsh (its template's
+    title up to the first colon, before the case's own words), for pages that list case documents."""
+    found: dict[str, dict[str, str]] = {}
+    for file, content in sorted(files.items()):
+        if not file.endswith(".bpmn"):
+            continue
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        except etree.XMLSyntaxError:
+            continue
+        for op in root.xpath(
+            ".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='letter']", namespaces=NS
+        ):
+            params = {p.get("id"): p.get("value") for p in op.xpath(".//spiffworkflow:parameter", namespaces=NS)}
+            template, slot = literal_param(params.get("template")), literal_param(params.get("slot"))
+            raw = files.get(f"forms/{template}{LETTER_SUFFIX}") if isinstance(template, str) else None
+            if not isinstance(slot, str) or raw is None:
+                continue
+            try:
+                document = json.loads(raw)
+            except ValueError:
+                continue
+            titles = {
+                language: document[language]["title"].split(":", 1)[0].strip()
+                for language in LANGUAGES
+                if isinstance(document.get(language), dict) and isinstance(document[language].get("title"), str)
+            }
+            found.setdefault(slot, titles)
     return found

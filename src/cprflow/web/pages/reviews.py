@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -15,7 +16,7 @@ from cprflow.core import register as reg
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
-from cprflow.features import timescales
+from cprflow.features import agencies, letters, timescales
 from cprflow.services import documents
 from cprflow.services.instances import case_actions
 from cprflow.web import labels, schemas
@@ -30,7 +31,7 @@ from cprflow.web.common import (
     signed_in,
     step_seconds,
 )
-from cprflow.web.pages import casefile
+from cprflow.web.pages import casefile, events
 
 bp = Blueprint("reviews", __name__)
 
@@ -155,6 +156,10 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
     if section == "documents":
         extra["documents"] = documents.latest(db(), user.actor, instance_id)
         extra["findings"] = _findings_of(view.data)
+        lang = session.get("lang", "en")
+        extra["slot_names"] = casefile.slot_names(_schemas(), _agencies(), lang)
+        for slot, titles in letters.slot_titles(services.newest_files(db())).items():
+            extra["slot_names"].setdefault(slot, _("Letter: %(title)s", title=titles.get(lang) or titles.get("en")))
     if section == "timeline":
         try:
             extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
@@ -168,35 +173,30 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         case=casefile.identity(view, today),
         timescales=casefile.timescales(view, today),
         holds=casefile.holds(view),
-        decisions=casefile.decisions(view),
+        decisions=casefile.decisions(view, session.get("lang", "en"), _choice_names()),
         actions=case_actions(db(), instance_id, actor=user.actor),
         hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
         hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
         errors=errors or {},
         form=request.form,
         today=today,
-        event_title=_event_title,
+        event_title=lambda e: events.title(e.kind, e.detail, view.version_id),
         **extra,
     ), status
 
 
-def _event_title(event: Any) -> str:
-    """What happened, in the reader's language (task names as the diagram names them)."""
-    detail = event.detail or {}
-    messages = {"hold_started": _("Hold started"), "hold_ended": _("Hold ended")}
-    titles = {
-        "started": lambda: _("Case started"),
-        "task_completed": lambda: _("%(name)s: done", name=detail.get("name") or detail.get("bpmn_id")),
-        "message_received": lambda: messages.get(
-            detail.get("name"), _("Message received: %(name)s", name=detail.get("name"))
-        ),
-        "status_changed": lambda: _("Status changed to %(status)s", status=labels.label("status", detail.get("to"))),
-        "timer_fired": lambda: _("A date was reached"),
-        "data_fixed": lambda: _("Case data corrected"),
-        "migrated": lambda: _("Moved to a newer version of the process"),
-        "error": lambda: _("An error stopped the case"),
-    }
-    return titles[event.kind]() if event.kind in titles else event.kind.replace("_", " ").capitalize()
+def _schemas() -> list[Any]:
+    files = services.newest_files(db())
+    return [json.loads(c) for name, c in sorted(files.items()) if name.endswith(".schema.json")]
+
+
+def _agencies() -> list[dict[str, str]]:
+    with db().transaction(write=False) as session_:
+        return agencies.known(session_) or []
+
+
+def _choice_names() -> dict[str, dict[str, tuple[str, str]]]:
+    return casefile.choice_names(_schemas())
 
 
 _SCOPE_NAMES = {
@@ -346,7 +346,7 @@ def start() -> Any:
         return render_template("start.html", choices=choices, error=_("Select what to start"), chosen=""), 422
     if request.method == "POST" and request.form.get("confirm"):
         view = services.start_instance(db(), chosen, {}, actor=user.actor, now=now(), step_seconds=step_seconds())
-        flash(_("Started. Next: %(what)s.", what=", ".join(t.name for t in view.open_tasks) or _("nothing yet")))
+        flash(_("Started. Next: %(what)s.", what=", ".join(events.task_name({"bpmn_id": t.bpmn_id, "name": t.name}, t.version_id) for t in view.open_tasks) or _("nothing yet")))
         return redirect(url_for("reviews.review", instance_id=view.id))
     if request.method == "POST":
         return render_template("start_check.html", process=chosen, name=dict(choices)[chosen])
