@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -31,6 +31,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from cprflow.core import form_messages
 from cprflow.db.database import Database
@@ -179,6 +180,18 @@ def _chunks(root: lxml.html.HtmlElement) -> list[str]:
     return [c for c in chunks if c]
 
 
+#: English words that Welsh does not use: two of them in one text node make it an English sentence,
+#: which finds English written straight into a page or into Python, outside any catalogue.
+ENGLISH_WORDS = frozenset(
+    "the and of is are was for with has have not this that your you will been from by it their there "
+    "which what when who can must only any".split()
+)
+
+
+def _english_sentence(chunk: str) -> bool:
+    return sum(word in ENGLISH_WORDS for word in re.findall(r"[a-z']+", chunk.lower())) >= 2
+
+
 def english_on(html: str, strings: set[str], phrases: list[str]) -> set[str]:
     root = _visible(html)
     chunks = _chunks(root)
@@ -186,6 +199,7 @@ def english_on(html: str, strings: set[str], phrases: list[str]) -> set[str]:
     found = {c for c in whole if c in strings}
     text = " ".join(chunks)
     found.update(p for p in phrases if p in text and re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", text))
+    found.update(c for c in chunks if _english_sentence(c))
     return found
 
 
@@ -219,6 +233,7 @@ def world_file(people_file: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     cpr.tick(url, "2026-09-01")
     database = Database(url)
     seal(database)
+    (path.parent / "ids.json").write_text(json.dumps({"held": held.id, "audited": audited.id}))
     return path
 
 
@@ -240,6 +255,21 @@ def _route_key(app: Flask, path: str) -> tuple[str, ...] | None:
     except Exception:  # noqa: BLE001 - not a page of ours (or not a GET): not followed
         return None
     return (rule.rule, *(f"{k}={v}" for k, v in sorted(args.items()) if not isinstance(v, int)))
+
+
+def _targets(root: lxml.html.HtmlElement) -> list[str]:
+    """Where a page leads by GET: its links, and its GET forms sent as they stand (filters, search,
+    the event log check), once with each named button."""
+    found = [str(h) for h in root.xpath("//a/@href")]
+    for form in root.xpath("//form"):
+        if (form.get("method") or "get").lower() != "get":
+            continue
+        values = [(k, v) for k, v in form.form_values() if v]
+        buttons = [(b.get("name"), b.get("value") or "") for b in form.xpath(".//button[@name]")] or [None]
+        for button in buttons:
+            query = urlencode(values + ([button] if button else []))
+            found.append(f"{form.get('action') or ''}?{query}")
+    return found
 
 
 def crawl(app: Flask, client: FlaskClient, start: str) -> dict[str, str]:
@@ -264,7 +294,7 @@ def crawl(app: Flask, client: FlaskClient, start: str) -> dict[str, str]:
         if os.environ.get("CRAWL_DUMP"):
             name = re.sub(r"\W", "_", f"{client.user}{response.request.full_path}")[:150]
             Path(os.environ["CRAWL_DUMP"], name + ".html").write_text(response.text)
-        for href in lxml.html.fromstring(response.text).xpath("//a/@href"):
+        for href in _targets(lxml.html.fromstring(response.text)):
             target, _ = urldefrag(urljoin(f"http://localhost{response.request.path}", href))
             parts = urlsplit(target)
             if parts.netloc != "localhost" or SKIP.search(parts.path):
@@ -275,7 +305,37 @@ def crawl(app: Flask, client: FlaskClient, start: str) -> dict[str, str]:
     return pages
 
 
-def test_every_page_in_welsh_leaves_no_interface_string_in_english(crawl_app: Flask) -> None:
+def _form(html: str, action: str) -> tuple[str, list[tuple[str, str]]]:
+    """The form of a page that posts to ``action`` (itself when it names none): its values as they stand."""
+    forms = lxml.html.fromstring(html).xpath("//form[@method='post']")
+    [form] = [f for f in forms if (f.get("action") or action) == action]
+    return action, [(k, v) for k, v in form.form_values()]
+
+
+def posted_pages(app: Flask, held: int) -> dict[str, str]:
+    """Pages only a form post shows: errors, a check-your-answers page, a refused timescale."""
+    pages: dict[str, str] = {}
+    client = app.test_client()
+    sign_in(client, "bu", welsh=True)
+    action, values = _form(client.get(f"/reviews/{held}/holds").text, f"/reviews/{held}/holds")
+    kept = [(k, v) for k, v in values if k == "csrf_token"]
+    pages["bu hold errors"] = client.post(action, data=MultiDict(kept)).text
+    action, values = _form(client.get("/reviews/start").text, "/reviews/start")
+    pages["bu start errors"] = client.post(action, data=MultiDict(values)).text
+    pages["bu start check"] = client.post(action, data=MultiDict([*values, ("process", "child_practice_review")])).text
+
+    client = app.test_client()
+    sign_in(client, "owner", welsh=True)
+    action, values = _form(client.get("/modeler/timescales").text, "/modeler/timescales")
+    first = next(k for k, _ in values if k.endswith(".amount"))
+    wrong = [(k, "ddim" if k == first else v) for k, v in values]
+    pages["owner timescale errors"] = client.post(action, data=MultiDict(wrong)).text
+    changed = [(k, str(int(v) + 1) if k == first else v) for k, v in values]
+    pages["owner timescale to confirm"] = client.post(action, data=MultiDict(changed)).text
+    return pages
+
+
+def test_every_page_in_welsh_leaves_no_interface_string_in_english(crawl_app: Flask, world_file: Path) -> None:
     strings = english_interface_strings()
     phrases = sorted(s for s in strings if _is_phrase(s))
     # the check can fail: it knows the English of pages, forms, diagrams and data files
@@ -293,6 +353,12 @@ def test_every_page_in_welsh_leaves_no_interface_string_in_english(crawl_app: Fl
             for english in english_on(html, strings, phrases):
                 found.setdefault(english, set()).add(f"{username} {address}")
 
+    held = json.loads((world_file.parent / "ids.json").read_text())["held"]
+    for name, html in posted_pages(crawl_app, held).items():
+        assert "govuk-error-summary" in html or "check" in name, name
+        for english in english_on(html, strings, phrases):
+            found.setdefault(english, set()).add(name)
+
     every = {a for addresses in visited.values() for a in addresses}
     # the crawl reached every kind of page, with reviews in them
     for page in (
@@ -300,7 +366,7 @@ def test_every_page_in_welsh_leaves_no_interface_string_in_english(crawl_app: Fl
         "/reviews",
         "/overview",
         "/reports/timescales",
-        "/audit/verify",
+        "/audit/verify?run=1",
         "/learning",
         "/learning/trends",
         "/settings/notifications",
