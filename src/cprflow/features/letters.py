@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cprflow.core import operators, templates
-from cprflow.core.errors import Problem
+from cprflow.core.errors import Problem, Text
 from cprflow.db.models import Instance, ProcessVersion
 from cprflow.features import documents
 from cprflow.features.notifications import NS, literal_param
@@ -132,7 +132,10 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
                 or not all(isinstance(p, str) for p in texts["paragraphs"])
             ):
                 found.append(
-                    Problem(f"forms/{name}{LETTER_SUFFIX}", f"'{language}' needs a 'title' and a list of 'paragraphs'")
+                    Problem(
+                        f"forms/{name}{LETTER_SUFFIX}",
+                        Text("'%(language)s' needs a 'title' and a list of 'paragraphs'", language=language),
+                    )
                 )
                 continue
             for source in [texts["title"], *texts["paragraphs"]]:
@@ -152,7 +155,11 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
                 found.append(
                     Problem(
                         file,
-                        f"letter template '{template}' not found (forms/{template}{LETTER_SUFFIX})",
+                        Text(
+                            "letter template '%(name)s' not found (%(file)s)",
+                            name=template,
+                            file=f"forms/{template}{LETTER_SUFFIX}",
+                        ),
                         op.getparent().getparent().get("id"),
                         op.sourceline,
                     )

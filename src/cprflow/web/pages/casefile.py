@@ -153,9 +153,7 @@ def choice_names(schemas: list[Any]) -> dict[str, dict[str, tuple[str, str]]]:
     return found
 
 
-def slot_names(
-    schemas: list[Any], agencies: list[dict[str, str]], lang: str
-) -> dict[str, str]:
+def slot_names(schemas: list[Any], agencies: list[dict[str, str]], lang: str) -> dict[str, str]:
     """Each document slot's name in the reader's language: the title of the form field that files it
     (its ``x-title-cy`` in Welsh; of several, an upload's plainest), with the agency's name for a slot
     of each agency's own."""

@@ -346,7 +346,15 @@ def start() -> Any:
         return render_template("start.html", choices=choices, error=_("Select what to start"), chosen=""), 422
     if request.method == "POST" and request.form.get("confirm"):
         view = services.start_instance(db(), chosen, {}, actor=user.actor, now=now(), step_seconds=step_seconds())
-        flash(_("Started. Next: %(what)s.", what=", ".join(events.task_name({"bpmn_id": t.bpmn_id, "name": t.name}, t.version_id) for t in view.open_tasks) or _("nothing yet")))
+        flash(
+            _(
+                "Started. Next: %(what)s.",
+                what=", ".join(
+                    events.task_name({"bpmn_id": t.bpmn_id, "name": t.name}, t.version_id) for t in view.open_tasks
+                )
+                or _("nothing yet"),
+            )
+        )
         return redirect(url_for("reviews.review", instance_id=view.id))
     if request.method == "POST":
         return render_template("start_check.html", process=chosen, name=dict(choices)[chosen])
