@@ -96,7 +96,7 @@ def problems_with(name: str, params: set[str]) -> list[str]:
     if operator is None:
         known = ", ".join(sorted(registry())) or "none"
         return [Text("no operator '%(name)s' (known: %(known)s)", name=name, known=known)]
-    found = [
+    found: list[str] = [
         Text("'%(name)s' has no parameter '%(param)s'", name=name, param=p)
         for p in sorted(params - operator.required - operator.optional)
     ]

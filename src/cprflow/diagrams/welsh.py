@@ -95,7 +95,7 @@ def read(files: Mapping[str, bytes | str]) -> WelshNames:
 
 def missing(files: Mapping[str, bytes | str], forms: Mapping[str, Any]) -> list[str]:
     """User tasks, lanes and forms without Welsh text, one line each (a ``Text``), for the deploy to list."""
-    found = []
+    found: list[str] = []
     for name, root in _trees(files):
         for element in root.xpath("//bpmn:userTask | //bpmn:lane", namespaces=_NS):
             if not element.get("name") or _welsh(element):

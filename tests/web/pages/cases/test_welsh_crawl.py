@@ -32,6 +32,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from cprflow.core import form_messages
 from cprflow.db.database import Database
@@ -118,7 +119,9 @@ def _diagram_names() -> set[str]:
     found: set[str] = set()
     for path in (ROOT / "processes").glob("*.bpmn"):
         for element in lxml.etree.fromstring(path.read_bytes()).iter():
-            cy = element.xpath("./*[local-name()='extensionElements']//*[local-name()='property'][@name='nameCy']/@value")
+            cy = element.xpath(
+                "./*[local-name()='extensionElements']//*[local-name()='property'][@name='nameCy']/@value"
+            )
             name = element.get("name")
             if cy and name and name != cy[0]:
                 found.add(" ".join(name.split()))
@@ -131,7 +134,9 @@ def _data_labels() -> set[str]:
         if isinstance(process, dict):
             for entry in process.values():
                 if isinstance(entry, dict):
-                    found.update(entry[k] for k in ("label", "from") if entry.get(k) and entry.get(f"{k}_cy") != entry[k])
+                    found.update(
+                        entry[k] for k in ("label", "from") if entry.get(k) and entry.get(f"{k}_cy") != entry[k]
+                    )
     for agency in json.loads((ROOT / "processes" / "agencies.json").read_text(encoding="utf-8"))["agencies"]:
         if agency.get("name_cy") not in (None, agency["name"]):
             found.add(agency["name"])
@@ -166,7 +171,9 @@ def _is_phrase(text: str) -> bool:
 def _visible(html: str) -> lxml.html.HtmlElement:
     root = lxml.html.fromstring(html)
     assert root.get("lang") == "cy", "the page is not in Welsh"
-    for element in root.xpath("//script | //style | //template | //*[@lang='en'] | //*[@translate='no'] | //*[@data-entered] | //*[@hidden]"):
+    for element in root.xpath(
+        "//script | //style | //template | //*[@lang='en'] | //*[@translate='no'] | //*[@data-entered] | //*[@hidden]"
+    ):
         element.drop_tree()
     return root
 
@@ -252,7 +259,7 @@ def _route_key(app: Flask, path: str) -> tuple[str, ...] | None:
     adapter = app.url_map.bind("localhost")
     try:
         rule, args = adapter.match(path, method="GET", return_rule=True)
-    except Exception:  # noqa: BLE001 - not a page of ours (or not a GET): not followed
+    except HTTPException:  # not a page of ours, not a GET, or a redirect: not followed
         return None
     return (rule.rule, *(f"{k}={v}" for k, v in sorted(args.items()) if not isinstance(v, int)))
 
