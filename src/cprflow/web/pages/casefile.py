@@ -3,6 +3,7 @@ and each timescale's state (met, missed, paused, not started). Reading only: not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -123,8 +124,8 @@ def decisions(
             value = labels.label("route", value)
         elif named:
             value = named[1] if lang == "cy" and named[1] else named[0]
-        else:
-            typed = True
+        else:  # a date or words someone wrote; an id no form names stays unmarked, as the leftover it is
+            typed = not re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", str(value))
         shown.append((str(name), value, typed))
     return shown
 
