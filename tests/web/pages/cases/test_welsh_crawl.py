@@ -115,15 +115,18 @@ def _form_strings(node: Any) -> set[str]:
 
 
 def _diagram_names() -> set[str]:
-    """The English name of every element, lane and process that carries a different Welsh name."""
+    """The English name of every element, lane and process that carries a different Welsh name, and
+    of every user task, lane and process that has none yet (pages show those names)."""
     found: set[str] = set()
+    shown = {"userTask", "manualTask", "lane", "process"}
     for path in (ROOT / "processes").glob("*.bpmn"):
         for element in lxml.etree.fromstring(path.read_bytes()).iter():
             cy = element.xpath(
                 "./*[local-name()='extensionElements']//*[local-name()='property'][@name='nameCy']/@value"
             )
             name = element.get("name")
-            if cy and name and name != cy[0]:
+            kind = lxml.etree.QName(element).localname if isinstance(element.tag, str) else ""
+            if name and (cy and name != cy[0] or not cy and kind in shown):
                 found.add(" ".join(name.split()))
     return found
 
