@@ -92,9 +92,28 @@ class ScriptFailed(CprflowError):
     code = "script_failed"
 
 
+class Text(str):
+    """An English message that keeps its template and parameters, so that a page can say it in the
+    reader's language: the template is a msgid of the page catalogue (``%(name)s`` placeholders),
+    translated at display time (``web.common.say``). Everywhere else it is the English string it
+    equals: the API, the command line, the logs. A parameter may itself be a ``Text``.
+
+        Text("form '%(form)s' not found in forms/", form="referral.schema.json")
+    """
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, **params: object) -> Text:
+        made = super().__new__(cls, template % params if params else template)
+        made.template, made.params = template, params
+        return made
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a diagram set, located as precisely as we can."""
+    """One thing wrong with a diagram set, located as precisely as we can (``message`` is a ``Text``
+    where the check words it for people, so the process owners' pages can show it in Welsh)."""
 
     file: str
     message: str

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cprflow.core.errors import CprflowError
+from cprflow.core.errors import CprflowError, Text
 
 #: The step's database session. Typed loosely on purpose: the core knows no SQLAlchemy; the features
 #: that register operators (``cprflow.bootstrap``) are the ones that use it.
@@ -95,9 +95,14 @@ def problems_with(name: str, params: set[str]) -> list[str]:
     operator = registry().get(name)
     if operator is None:
         known = ", ".join(sorted(registry())) or "none"
-        return [f"no operator '{name}' (known: {known})"]
-    found = [f"'{name}' has no parameter '{p}'" for p in sorted(params - operator.required - operator.optional)]
-    found += [f"'{name}' needs parameter '{p}'" for p in sorted(operator.required - params)]
+        return [Text("no operator '%(name)s' (known: %(known)s)", name=name, known=known)]
+    found: list[str] = [
+        Text("'%(name)s' has no parameter '%(param)s'", name=name, param=p)
+        for p in sorted(params - operator.required - operator.optional)
+    ]
+    found += [
+        Text("'%(name)s' needs parameter '%(param)s'", name=name, param=p) for p in sorted(operator.required - params)
+    ]
     return found
 
 

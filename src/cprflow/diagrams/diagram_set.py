@@ -23,7 +23,7 @@ from lxml import etree
 from cprflow import engine
 from cprflow.core import access, document_fields, expressions, operators, patterns
 from cprflow.core import forms as forms_rules
-from cprflow.core.errors import DeployRefused, ExpressionError, InvalidData, Problem
+from cprflow.core.errors import DeployRefused, ExpressionError, InvalidData, Problem, Text
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 500
@@ -126,7 +126,7 @@ def read_directories(processes_dir: Path, forms_dir: Path) -> DiagramSet:
         (forms_dir, "forms", (FORM_SUFFIX,)),
     ):
         if not folder.is_dir():
-            raise DeployRefused([Problem(str(folder), "folder not found")])
+            raise DeployRefused([Problem(str(folder), Text("folder not found"))])
         for path in sorted(folder.rglob("*")):
             name = f"{prefix}/{path.relative_to(folder).as_posix()}"
             if path.is_file() and (path.suffix in suffixes or is_data_file(name)):
@@ -193,7 +193,7 @@ def check(diagrams: DiagramSet) -> CheckedSet:
     if permissions is not None:
         problems.extend(_check_lanes(parsed, permissions, trees))
     if not parsed.processes:
-        problems.append(Problem("processes/", "no executable process found"))
+        problems.append(Problem("processes/", Text("no executable process found")))
     if problems:
         raise DeployRefused(problems)
     return CheckedSet(diagrams, parsed.processes, parsed.specs_json)
@@ -249,12 +249,26 @@ def _check_message_schemas(trees: dict[str, Any], forms: dict[str, Any]) -> list
         where = diagram or "(diagram set)"
         if not message:
             problems.append(
-                Problem(where, f"{MESSAGE_SCHEMA_PROPERTY} on an element that receives no message", None, line)
+                Problem(
+                    where,
+                    Text("%(property)s on an element that receives no message", property=MESSAGE_SCHEMA_PROPERTY),
+                    None,
+                    line,
+                )
             )
         elif not file.endswith(MESSAGE_SUFFIX):
-            problems.append(Problem(where, f"message schema '{file}' must end with {MESSAGE_SUFFIX}", None, line))
+            problems.append(
+                Problem(
+                    where,
+                    Text("message schema '%(file)s' must end with %(suffix)s", file=file, suffix=MESSAGE_SUFFIX),
+                    None,
+                    line,
+                )
+            )
         elif file not in forms:
-            problems.append(Problem(where, f"message schema '{file}' not found in forms/", None, line))
+            problems.append(
+                Problem(where, Text("message schema '%(file)s' not found in forms/", file=file), None, line)
+            )
     return problems
 
 
@@ -330,21 +344,36 @@ def _check_facts(forms: dict[str, Any]) -> list[Problem]:
         if sections is None:
             continue
         if not isinstance(sections, list):
-            problems.append(Problem(f"forms/{name}", "ui:facts must be a list of sections"))
+            problems.append(Problem(f"forms/{name}", Text("ui:facts must be a list of sections")))
             continue
         for n, section in enumerate(sections):
             where = f"ui:facts/{n}"
             asking = forms.get(str(section.get("form"))) if isinstance(section, dict) else None
             if not isinstance(section, dict) or not isinstance(section.get("title"), str):
-                problems.append(Problem(f"forms/{name}", f"{where} needs a title, a form and its fields"))
+                problems.append(
+                    Problem(f"forms/{name}", Text("%(where)s needs a title, a form and its fields", where=where))
+                )
             elif not isinstance(asking, dict):
-                problems.append(Problem(f"forms/{name}", f"{where}: form '{section.get('form')}' not found in forms/"))
+                problems.append(
+                    Problem(
+                        f"forms/{name}",
+                        Text("%(where)s: form '%(form)s' not found in forms/", where=where, form=section.get("form")),
+                    )
+                )
             else:
                 declared = asking.get("properties") or {}
                 for key in section.get("fields") or []:
                     if key not in declared:
                         problems.append(
-                            Problem(f"forms/{name}", f"{where}: '{key}' is not a field of {section['form']}")
+                            Problem(
+                                f"forms/{name}",
+                                Text(
+                                    "%(where)s: '%(key)s' is not a field of %(form)s",
+                                    where=where,
+                                    key=key,
+                                    form=section["form"],
+                                ),
+                            )
                         )
     return problems
 
@@ -368,7 +397,7 @@ def _registered_checks(view: SetView) -> list[Problem]:
     problems = [problem for registered in _CHECKS.values() for problem in registered.check(view)]
     read = {access.PERMISSIONS_FILE, *(f for registered in _CHECKS.values() for f in registered.files)}
     problems += [
-        Problem(name, "no part of cprflow reads this data file (is its name right?)")
+        Problem(name, Text("no part of cprflow reads this data file (is its name right?)"))
         for name in sorted(view.files)
         if is_data_file(name) and name not in read
     ]
@@ -377,7 +406,7 @@ def _registered_checks(view: SetView) -> list[Problem]:
 
 def _check_sizes(diagrams: DiagramSet) -> list[Problem]:
     problems = [
-        Problem(name, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")
+        Problem(name, Text("file is larger than %(kib)s KiB", kib=MAX_FILE_BYTES // 1024))
         for name, content in diagrams.files.items()
         if len(content) > MAX_FILE_BYTES
     ]
@@ -385,11 +414,11 @@ def _check_sizes(diagrams: DiagramSet) -> list[Problem]:
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
-            problems.append(Problem(name, "file is not UTF-8 text"))
+            problems.append(Problem(name, Text("file is not UTF-8 text")))
     if len(diagrams.files) > MAX_FILES:
-        problems.append(Problem("(diagram set)", f"more than {MAX_FILES} files"))
+        problems.append(Problem("(diagram set)", Text("more than %(count)s files", count=MAX_FILES)))
     if not any(n.endswith(".bpmn") for n in diagrams.files):
-        problems.append(Problem("processes/", "no .bpmn file in the set"))
+        problems.append(Problem("processes/", Text("no .bpmn file in the set")))
     return problems
 
 
@@ -404,15 +433,15 @@ def _safe_xml(name: str, content: bytes, problems: list[Problem]) -> Any:
     """Parse with entities, DTDs and network off; refuse any DOCTYPE before anything else sees it."""
     head = content[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in content.lower():
-        problems.append(Problem(name, "DOCTYPE and entity declarations are not allowed in diagrams"))
+        problems.append(Problem(name, Text("DOCTYPE and entity declarations are not allowed in diagrams")))
         return None
     try:
         root = etree.fromstring(content, safe_parser())
     except etree.XMLSyntaxError as err:
-        problems.append(Problem(name, f"not well-formed XML: {err.msg}", line=err.lineno))
+        problems.append(Problem(name, Text("not well-formed XML: %(detail)s", detail=err.msg), line=err.lineno))
         return None
     if cast(Any, root.getroottree().docinfo).doctype:
-        problems.append(Problem(name, "DOCTYPE is not allowed in diagrams"))
+        problems.append(Problem(name, Text("DOCTYPE is not allowed in diagrams")))
         return None
     return root
 
@@ -424,7 +453,7 @@ def _check_call_targets(trees: dict[str, Any]) -> list[Problem]:
     return [
         Problem(
             name,
-            f"calls process '{call.get('calledElement')}', which is not in the diagram set",
+            Text("calls process '%(process)s', which is not in the diagram set", process=call.get("calledElement")),
             call.get("id"),
             call.sourceline,
         )
@@ -446,7 +475,7 @@ def _check_operators(trees: dict[str, Any]) -> list[Problem]:
                 found.append(
                     Problem(
                         name,
-                        "a service task needs an operator (spiffworkflow:serviceTaskOperator)",
+                        Text("a service task needs an operator (spiffworkflow:serviceTaskOperator)"),
                         task.get("id"),
                         task.sourceline,
                     )
@@ -478,8 +507,10 @@ def _check_event_subprocesses(trees: dict[str, Any]) -> list[Problem]:
                 found.append(
                     Problem(
                         name,
-                        "an event subprocess started by a message, signal, error or escalation never starts here: "
-                        "use a boundary event, or a receive task on a parallel branch",
+                        Text(
+                            "an event subprocess started by a message, signal, error or escalation never starts "
+                            "here: use a boundary event, or a receive task on a parallel branch"
+                        ),
                         sub.get("id"),
                         sub.sourceline,
                     )
@@ -525,7 +556,11 @@ def _check_cardinality(name: str, root: Any) -> list[Problem]:
             problems.append(
                 Problem(
                     name,
-                    f"a multi-instance activity may have at most {engine.MAX_INSTANCES:,} instances, not {value:,}",
+                    Text(
+                        "a multi-instance activity may have at most %(most)s instances, not %(value)s",
+                        most=f"{engine.MAX_INSTANCES:,}",
+                        value=f"{value:,}",
+                    ),
                     element.get("id"),
                     found.sourceline,
                 )
@@ -595,7 +630,7 @@ def _check_input_cell(name: str, entry: Any, text: str) -> list[Problem]:
         return [
             Problem(
                 name,
-                "not(...) never matches in this engine: write '!= value' instead",
+                Text("not(...) never matches in this engine: write '!= value' instead"),
                 element.get("id"),
                 entry.sourceline,
             )
@@ -665,7 +700,11 @@ def _overlaps(name: str, decision: Any, rules: list[tuple[Any, list[str]]]) -> l
                 problems.append(
                     Problem(
                         name,
-                        f"rules '{rule_a.get('id')}' and '{rule_b.get('id')}' can both match, but the hit policy is UNIQUE",
+                        Text(
+                            "rules '%(a)s' and '%(b)s' can both match, but the hit policy is UNIQUE",
+                            a=rule_a.get("id"),
+                            b=rule_b.get("id"),
+                        ),
                         rule_b.get("id") or decision.get("id"),  # the row to mark in the table editor
                         rule_b.sourceline,
                     )
@@ -690,7 +729,7 @@ def _load_forms(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any]
         try:
             document = json.loads(content)
         except (ValueError, UnicodeDecodeError) as err:
-            problems.append(Problem(f"forms/{name}", f"not valid JSON: {err}"))
+            problems.append(Problem(f"forms/{name}", Text("not valid JSON: %(detail)s", detail=str(err))))
             continue
         if name.endswith((".schema.json", MESSAGE_SUFFIX)):
             try:
@@ -698,7 +737,14 @@ def _load_forms(diagrams: DiagramSet, problems: list[Problem]) -> dict[str, Any]
             except SchemaError as err:
                 pointer = "/" + "/".join(str(p) for p in err.path)
                 problems.append(
-                    Problem(f"forms/{name}", f"not a valid JSON Schema (2020-12) at {pointer}: {err.message}")
+                    Problem(
+                        f"forms/{name}",
+                        Text(
+                            "not a valid JSON Schema (2020-12) at %(pointer)s: %(detail)s",
+                            pointer=pointer,
+                            detail=err.message,
+                        ),
+                    )
                 )
                 continue
         forms[name] = document
@@ -712,12 +758,16 @@ def _check_user_task_forms(parsed: engine.ParsedSet, forms: dict[str, Any], tree
         line = _line_of(trees.get(file), task.bpmn_id)
         if not task.form:
             problems.append(
-                Problem(file, "user task names no form (property formJsonSchemaFilename)", task.bpmn_id, line)
+                Problem(file, Text("user task names no form (property formJsonSchemaFilename)"), task.bpmn_id, line)
             )
         elif task.form not in forms:
-            problems.append(Problem(file, f"form '{task.form}' not found in forms/", task.bpmn_id, line))
+            problems.append(
+                Problem(file, Text("form '%(form)s' not found in forms/", form=task.form), task.bpmn_id, line)
+            )
         if task.ui_form and task.ui_form not in forms:
-            problems.append(Problem(file, f"UI schema '{task.ui_form}' not found in forms/", task.bpmn_id, line))
+            problems.append(
+                Problem(file, Text("UI schema '%(form)s' not found in forms/", form=task.ui_form), task.bpmn_id, line)
+            )
     return problems
 
 
@@ -739,7 +789,7 @@ def _load_permissions(diagrams: DiagramSet, problems: list[Problem]) -> dict[str
     try:
         document = json.loads(content)
     except (ValueError, UnicodeDecodeError) as err:
-        problems.append(Problem(access.PERMISSIONS_FILE, f"not valid JSON: {err}"))
+        problems.append(Problem(access.PERMISSIONS_FILE, Text("not valid JSON: %(detail)s", detail=str(err))))
         return None
     for error in Draft202012Validator(access.PERMISSIONS_SCHEMA).iter_errors(document):
         pointer = "/" + "/".join(str(p) for p in error.absolute_path)
@@ -752,7 +802,7 @@ def _check_lanes(parsed: engine.ParsedSet, permissions: dict[str, Any], trees: d
     return [
         Problem(
             task.file or "(diagram set)",
-            f"lane '{task.lane}' has no roles in {access.PERMISSIONS_FILE}",
+            Text("lane '%(lane)s' has no roles in %(file)s", lane=task.lane, file=access.PERMISSIONS_FILE),
             task.bpmn_id,
             _line_of(trees.get(task.file or ""), task.bpmn_id),
         )

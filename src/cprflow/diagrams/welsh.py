@@ -20,6 +20,8 @@ from typing import Any
 
 from lxml import etree
 
+from cprflow.core.errors import Text
+
 __all__ = ["PROPERTY", "WelshNames", "missing", "read"]
 
 PROPERTY = "nameCy"
@@ -92,23 +94,37 @@ def read(files: Mapping[str, bytes | str]) -> WelshNames:
 
 
 def missing(files: Mapping[str, bytes | str], forms: Mapping[str, Any]) -> list[str]:
-    """User tasks, lanes and forms without Welsh text, one line each, for the deploy to list."""
-    found = []
+    """User tasks, lanes and forms without Welsh text, one line each (a ``Text``), for the deploy to list."""
+    found: list[str] = []
     for name, root in _trees(files):
         for element in root.xpath("//bpmn:userTask | //bpmn:lane", namespaces=_NS):
-            if element.get("name") and not _welsh(element):
-                kind = "lane" if etree.QName(element).localname == "lane" else "user task"
-                found.append(
-                    f"{name}: {kind} '{element.get('name')}' ({element.get('id')}) has no Welsh name ({PROPERTY})"
-                )
+            if not element.get("name") or _welsh(element):
+                continue
+            about = {"file": name, "name": element.get("name"), "id": element.get("id"), "property": PROPERTY}
+            if etree.QName(element).localname == "lane":
+                found.append(Text("%(file)s: lane '%(name)s' (%(id)s) has no Welsh name (%(property)s)", **about))
+            else:
+                found.append(Text("%(file)s: user task '%(name)s' (%(id)s) has no Welsh name (%(property)s)", **about))
     for form, schema in sorted(forms.items()):
         if form.endswith(".schema.json") and isinstance(schema, dict):
             english = [p for p in _titled(schema) if p[1]]
             lacking = [pointer for pointer, _, welsh in english if not welsh]
-            if lacking:
+            if lacking and len(lacking) > 5:
                 found.append(
-                    f"forms/{form}: no Welsh title (x-title-cy) at {', '.join(lacking[:5])}"
-                    + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+                    Text(
+                        "%(file)s: no Welsh title (x-title-cy) at %(fields)s and %(more)s more",
+                        file=f"forms/{form}",
+                        fields=", ".join(lacking[:5]),
+                        more=len(lacking) - 5,
+                    )
+                )
+            elif lacking:
+                found.append(
+                    Text(
+                        "%(file)s: no Welsh title (x-title-cy) at %(fields)s",
+                        file=f"forms/{form}",
+                        fields=", ".join(lacking),
+                    )
                 )
     return found
 

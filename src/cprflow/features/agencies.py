@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cprflow.core import access
 from cprflow.core import forms as forms_
-from cprflow.core.errors import InvalidData, Problem
+from cprflow.core.errors import InvalidData, Problem, Text
 from cprflow.db.models import Instance, ProcessVersion, User
 from cprflow.db.store import CURRENT_FIRST, record_event
 from cprflow.features import notifications
@@ -65,7 +65,11 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     content = files.get(AGENCIES_FILE)
     if content is None:
         return [
-            Problem(f"forms/{n}", f"{p} chooses an agency, but the set has no {AGENCIES_FILE}") for n, p, _ in marked
+            Problem(
+                f"forms/{n}",
+                Text("%(field)s chooses an agency, but the set has no %(file)s", field=p, file=AGENCIES_FILE),
+            )
+            for n, p, _ in marked
         ]
     agencies, problems = parse(content)
     if problems:
@@ -79,7 +83,14 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
         ):
             if node.get(key) != expected:
                 found.append(
-                    Problem(f"forms/{name}", f"{pointer}/{key} must list the agencies of {AGENCIES_FILE} in order")
+                    Problem(
+                        f"forms/{name}",
+                        Text(
+                            "%(field)s must list the agencies of %(file)s in order",
+                            field=f"{pointer}/{key}",
+                            file=AGENCIES_FILE,
+                        ),
+                    )
                 )
     return found
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from cprflow.core import access, operators
 from cprflow.core import forms as forms_
-from cprflow.core.errors import Forbidden, InvalidData, Problem
+from cprflow.core.errors import Forbidden, InvalidData, Problem, Text
 from cprflow.db.database import Database
 from cprflow.db.models import FilingTheme, Instance, LearningItem, ProcessVersion, ReviewFiling
 from cprflow.db.store import CURRENT_FIRST, current_version_id, deployed_version, record_event
@@ -149,13 +149,16 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     content = files.get(THEMES_FILE)
     if content is None:
         return [
-            Problem(f"forms/{name}", f"{pointer} takes themes, but the set has no {THEMES_FILE}")
+            Problem(
+                f"forms/{name}",
+                Text("%(field)s takes themes, but the set has no %(file)s", field=pointer, file=THEMES_FILE),
+            )
             for name, pointer, _ in marked
         ]
     try:
         document = json.loads(content)
     except (ValueError, UnicodeDecodeError) as err:
-        return [Problem(THEMES_FILE, f"not valid JSON: {err}")]
+        return [Problem(THEMES_FILE, Text("not valid JSON: %(detail)s", detail=str(err)))]
     taxonomy, problems = parse_taxonomy(document)
     if taxonomy is None:
         return [Problem(THEMES_FILE, p) for p in problems]
@@ -163,7 +166,11 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
     for name, pointer, node in marked:
         items = node.get("items") if node.get("type") == "array" else None
         if not isinstance(items, dict):
-            found.append(Problem(f"forms/{name}", f"{pointer} takes themes, so it must be an array of choices"))
+            found.append(
+                Problem(
+                    f"forms/{name}", Text("%(field)s takes themes, so it must be an array of choices", field=pointer)
+                )
+            )
             continue
         for key, expected in (
             ("enum", taxonomy.ids),
@@ -174,7 +181,12 @@ def check_set(files: dict[str, bytes], forms: dict[str, Any]) -> list[Problem]:
                 found.append(
                     Problem(
                         f"forms/{name}",
-                        f"{pointer}/items/{key} must list the themes of {THEMES_FILE} in order: {expected}",
+                        Text(
+                            "%(field)s must list the themes of %(file)s in order: %(expected)s",
+                            field=f"{pointer}/items/{key}",
+                            file=THEMES_FILE,
+                            expected=expected,
+                        ),
                     )
                 )
     return found

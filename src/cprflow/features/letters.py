@@ -20,16 +20,18 @@ the slot's next version, which records the event.
 from __future__ import annotations
 
 import html
+import json
 import warnings
 from datetime import datetime
 from typing import Any
 
 from jinja2 import TemplateError
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cprflow.core import operators, templates
-from cprflow.core.errors import Problem
+from cprflow.core.errors import Problem, Text
 from cprflow.db.models import Instance, ProcessVersion
 from cprflow.features import documents
 from cprflow.features.notifications import NS, literal_param
@@ -130,7 +132,10 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
                 or not all(isinstance(p, str) for p in texts["paragraphs"])
             ):
                 found.append(
-                    Problem(f"forms/{name}{LETTER_SUFFIX}", f"'{language}' needs a 'title' and a list of 'paragraphs'")
+                    Problem(
+                        f"forms/{name}{LETTER_SUFFIX}",
+                        Text("'%(language)s' needs a 'title' and a list of 'paragraphs'", language=language),
+                    )
                 )
                 continue
             for source in [texts["title"], *texts["paragraphs"]]:
@@ -150,9 +155,45 @@ def check(trees: dict[str, Any], forms: dict[str, Any]) -> list[Problem]:
                 found.append(
                     Problem(
                         file,
-                        f"letter template '{template}' not found (forms/{template}{LETTER_SUFFIX})",
+                        Text(
+                            "letter template '%(name)s' not found (%(file)s)",
+                            name=template,
+                            file=f"forms/{template}{LETTER_SUFFIX}",
+                        ),
                         op.getparent().getparent().get("id"),
                         op.sourceline,
                     )
                 )
+    return found
+
+
+def slot_titles(files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    """The letters a set's diagrams file, by slot: what each is, in English and Welsh (its template's
+    title up to the first colon, before the case's own words), for pages that list case documents."""
+    found: dict[str, dict[str, str]] = {}
+    for file, content in sorted(files.items()):
+        if not file.endswith(".bpmn"):
+            continue
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        except etree.XMLSyntaxError:
+            continue
+        for op in root.xpath(
+            ".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='letter']", namespaces=NS
+        ):
+            params = {p.get("id"): p.get("value") for p in op.xpath(".//spiffworkflow:parameter", namespaces=NS)}
+            template, slot = literal_param(params.get("template")), literal_param(params.get("slot"))
+            raw = files.get(f"forms/{template}{LETTER_SUFFIX}") if isinstance(template, str) else None
+            if not isinstance(slot, str) or raw is None:
+                continue
+            try:
+                document = json.loads(raw)
+            except ValueError:
+                continue
+            titles = {
+                language: document[language]["title"].split(":", 1)[0].strip()
+                for language in LANGUAGES
+                if isinstance(document.get(language), dict) and isinstance(document[language].get("title"), str)
+            }
+            found.setdefault(slot, titles)
     return found

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from cprflow.config import MailSettings
 from cprflow.core import access, expressions, operators, templates
-from cprflow.core.errors import Conflict, InvalidData, NotFound, Problem
+from cprflow.core.errors import Conflict, InvalidData, NotFound, Problem, Text
 from cprflow.db.database import Database
 from cprflow.db.models import (
     ACTIVE_STATUSES,
@@ -946,7 +946,14 @@ def check(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, A
         if name not in templates:
             found.append(
                 Problem(
-                    file, f"notification template '{name}' not found (forms/{template_file(str(name))})", element, line
+                    file,
+                    Text(
+                        "notification template '%(name)s' not found (%(file)s)",
+                        name=name,
+                        file=f"forms/{template_file(str(name))}",
+                    ),
+                    element,
+                    line,
                 )
             )
 
@@ -969,14 +976,19 @@ def check(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, A
                     expressions._parse_duration(decl.remind_before)
                 except ValueError:
                     found.append(
-                        Problem(file, f"remindBefore '{decl.remind_before}' is not an ISO 8601 duration", tid, line)
+                        Problem(
+                            file,
+                            Text("remindBefore '%(value)s' is not an ISO 8601 duration", value=decl.remind_before),
+                            tid,
+                            line,
+                        )
                     )
             has_due = task.xpath(
                 "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='dueDate']",
                 namespaces=NS,
             )
             if (decl.remind_before or decl.overdue) and not has_due:
-                found.append(Problem(file, "a reminder or overdue notice needs the task's dueDate", tid, line))
+                found.append(Problem(file, Text("a reminder or overdue notice needs the task's dueDate"), tid, line))
         for op in root.xpath(
             ".//bpmn:serviceTask/bpmn:extensionElements/spiffworkflow:serviceTaskOperator[@id='notify']", namespaces=NS
         ):
@@ -989,20 +1001,32 @@ def check(trees: dict[str, Any], forms: dict[str, Any], permissions: dict[str, A
             role = literal_param(params.get("role"))
             if isinstance(role, str) and role not in ROLES:
                 found.append(
-                    Problem(file, f"role '{role}' is not a role (known: {', '.join(ROLES)})", element, op.sourceline)
+                    Problem(
+                        file,
+                        Text("role '%(role)s' is not a role (known: %(known)s)", role=role, known=", ".join(ROLES)),
+                        element,
+                        op.sourceline,
+                    )
                 )
             lane = literal_param(params.get("lane"))
             if isinstance(lane, str) and lane not in lanes:
                 found.append(
-                    Problem(file, f"lane '{lane}' has no roles in {access.PERMISSIONS_FILE}", element, op.sourceline)
+                    Problem(
+                        file,
+                        Text("lane '%(lane)s' has no roles in %(file)s", lane=lane, file=access.PERMISSIONS_FILE),
+                        element,
+                        op.sourceline,
+                    )
                 )
             if not any(params.get(k) for k in ("role", "lane", "users")):
-                found.append(Problem(file, "'notify' needs a role, a lane or users to tell", element, op.sourceline))
+                found.append(
+                    Problem(file, Text("'notify' needs a role, a lane or users to tell"), element, op.sourceline)
+                )
     if declares and DIGEST_TEMPLATE not in templates:
         found.append(
             Problem(
                 f"forms/{template_file(DIGEST_TEMPLATE)}",
-                "the daily digest template is missing (people who choose a digest get it)",
+                Text("the daily digest template is missing (people who choose a digest get it)"),
             )
         )
     return found

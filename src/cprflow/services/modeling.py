@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from cprflow import engine
-from cprflow.core.errors import DeployRefused, InvalidData, MigrationRefused, NotFound, Problem
+from cprflow.core.errors import DeployRefused, InvalidData, MigrationRefused, NotFound, Problem, Text
 from cprflow.core.views import DeployResult, InstanceView
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, ProcessVersion
@@ -410,12 +410,12 @@ def duration_problem(duration: str) -> str | None:
     """Why ``duration`` cannot be a timescale (None if it can): an ISO 8601 duration of whole days,
     weeks, months or years, none of them more than MAX_AMOUNT."""
     if not _ISO.fullmatch(duration):
-        return "not an ISO 8601 duration of years, months, weeks and days, such as P5D or P6M"
+        return Text("not an ISO 8601 duration of years, months, weeks and days, such as P5D or P6M")
     amounts = [int(n) for n in re.findall(r"[0-9]+", duration)]
     if not any(amounts):
-        return "a timescale cannot be zero"
+        return Text("a timescale cannot be zero")
     if max(amounts) > MAX_AMOUNT:
-        return f"no part may be more than {MAX_AMOUNT}"
+        return Text("no part may be more than %(most)s", most=MAX_AMOUNT)
     return None
 
 
@@ -435,14 +435,34 @@ def timescale_problems(files: dict[str, bytes]) -> list[Problem]:
         where = f"{row.process_id}.{row.key}"
         problem = duration_problem(row.duration)
         if problem:
-            found.append(Problem(name, f"{where}: duration {row.duration!r} is {problem}"))
+            found.append(
+                Problem(
+                    name,
+                    Text(
+                        "%(where)s: duration %(duration)r is %(problem)s",
+                        where=where,
+                        duration=row.duration,
+                        problem=problem,
+                    ),
+                )
+            )
         if row.kind not in ("statutory", "local"):
-            found.append(Problem(name, f"{where}: kind must be 'statutory' or 'local', not {row.kind!r}"))
+            found.append(
+                Problem(
+                    name,
+                    Text("%(where)s: kind must be 'statutory' or 'local', not %(kind)r", where=where, kind=row.kind),
+                )
+            )
     data = json.loads(content)
     for process_id, entries in data.items():
         for key, entry in entries.items():
             if not (isinstance(entry.get("label"), str) and isinstance(entry.get("label_cy"), str)):
-                found.append(Problem(name, f"{process_id}.{key}: needs a label and a Welsh label (label_cy)"))
+                found.append(
+                    Problem(
+                        name,
+                        Text("%(where)s: needs a label and a Welsh label (label_cy)", where=f"{process_id}.{key}"),
+                    )
+                )
     return found
 
 

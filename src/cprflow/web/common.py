@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flask import Response, current_app, jsonify, request, send_file, url_for
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 
-from cprflow.core.errors import InvalidData, NotFound, Unauthenticated
+from cprflow.core.errors import InvalidData, NotFound, Problem, Text, Unauthenticated
 from cprflow.core.register import Filters
 from cprflow.core.views import HOLDS_KEY, DocumentView, InstanceView, holds_of
 from cprflow.db.database import Database
@@ -220,3 +221,17 @@ def safe_next(target: str | None) -> str:
         and "\\" not in target
         else url_for("account.home")
     )
+
+
+def say(text: Any) -> str:
+    """A message in the reader's language: a ``Text`` through the page catalogue (its parameters too,
+    when they are ``Text``), anything else as it is."""
+    if not isinstance(text, Text):
+        return str(text)
+    params = {k: say(v) if isinstance(v, Text) else v for k, v in text.params.items()}
+    return str(gettext(text.template, **params)) if params else str(gettext(text.template))
+
+
+def said(problems: list[Problem]) -> list[Problem]:
+    """Deploy-check problems with their messages in the reader's language, for the editors to list."""
+    return [Problem(p.file, say(p.message), p.element, p.line) for p in problems]

@@ -286,3 +286,64 @@ def test_the_pages_speak_welsh(client: FlaskClient) -> None:
     client.post("/language", data={"language": "cy", "csrf_token": token})
     page = client.get("/modeler/").text
     assert "Dylunio prosesau" in page and "Tablau penderfynu" in page
+
+
+def test_the_deploy_checks_messages_are_in_the_readers_language(client: FlaskClient, db: Database) -> None:
+    """Problems and still-to-do warnings are worded for people in English and Welsh, not English under
+    Welsh headings; what a check can only say in English (a parser's own words) is marked lang="en"."""
+    files = modeling.version_files(db, 1)
+    no_form = files[BPMN].replace(
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="record_referral.schema.json" />', "", 1
+    )
+    no_welsh = files[BPMN].replace('<spiffworkflow:property name="nameCy" value="Cofnodi\'r atgyfeiriad" />', "", 1)
+    assert no_form != files[BPMN] and no_welsh != files[BPMN]
+    broken = {BPMN: no_form}
+
+    token = sign_in(client, "process_owner")
+    english = client.post("/modeler/data/check", json={"files": broken}, headers={"X-CSRFToken": token}).json
+    client.post("/language", data={"language": "cy", "csrf_token": token})
+    welsh = client.post("/modeler/data/check", json={"files": broken}, headers={"X-CSRFToken": token}).json
+
+    assert [(p["message"], p["lang"]) for p in english["problems"]] == [
+        ("user task names no form (property formJsonSchemaFilename)", "en")
+    ]
+    assert [(p["message"], p["lang"], p["element"]) for p in welsh["problems"]] == [
+        ("nid yw'r dasg defnyddiwr yn enwi ffurflen (priodwedd formJsonSchemaFilename)", "cy", "record_referral")
+    ]
+    refused = client.post("/modeler/data/deploy", json={"files": broken, "note": "try"}, headers={"X-CSRFToken": token})
+    assert [p["message"] for p in refused.json["error"]["problems"]] == [welsh["problems"][0]["message"]]
+    bad_json = client.post(
+        "/modeler/data/check", json={"files": {"forms/x.schema.json": "{not json"}}, headers={"X-CSRFToken": token}
+    ).json["problems"]
+    assert [p["message"].startswith("nid yw'n JSON dilys: Expecting") for p in bad_json] == [True]  # the parser's words
+    # the API speaks English to programs whatever the page language
+    api = client.post("/api/processes/check", json={"files": broken}, headers=bearer(client, "process_owner")).json
+    assert [p["message"] for p in api["problems"]] == [english["problems"][0]["message"]]
+
+    deployed = client.post(
+        "/modeler/data/deploy",
+        json={"files": {BPMN: no_welsh}, "note": "Welsh name to follow"},
+        headers={"X-CSRFToken": token},
+    )
+    assert deployed.status_code == 201, deployed.json
+    assert (
+        f"{BPMN}: nid oes enw Cymraeg (nameCy) gan y dasg defnyddiwr 'Record the referral' (record_referral)"
+        in (deployed.json["warnings"])
+    )
+
+
+def test_every_deploy_check_message_has_welsh_text() -> None:
+    """Each message a check words for people (``Text(...)`` in the code) is in the Welsh catalogue."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    with (ROOT / "src/cprflow/web/translations/cy/LC_MESSAGES/messages.po").open("rb") as po:
+        welsh = {m.id: m.string for m in read_po(po) if m.id}
+    worded = {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            ROOT / "src/cprflow", [("**.py", "python")], keywords={"Text": None}
+        )
+    }
+    assert len(worded) > 40
+    assert sorted(m for m in worded if not welsh.get(m)) == []

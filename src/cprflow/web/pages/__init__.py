@@ -27,14 +27,19 @@ def install(app: Flask) -> None:
     # Names from the diagrams, in Welsh on Welsh pages (their nameCy), else as drawn.
     @app.template_filter("task_name")
     def task_name(task: Any) -> str:
-        return str(_names(task.version_id).task(task.bpmn_id, task.name, session.get("lang", "en")))
+        return str(welsh_names(task.version_id).task(task.bpmn_id, task.name, session.get("lang", "en")))
 
     @app.template_filter("lane_name")
     def lane_name(lane: str | None, version_id: int | None = None) -> str:
-        return _names(version_id).lane(lane, session.get("lang", "en")) or ""
+        return welsh_names(version_id).lane(lane, session.get("lang", "en")) or ""
+
+    @app.template_filter("process_name")
+    def process_name(process_id: str, english: str, version_id: int | None = None) -> str:
+        return welsh_names(version_id).process(process_id, english, session.get("lang", "en"))
 
 
-def _names(version_id: int | None) -> WelshNames:
+def welsh_names(version_id: int | None) -> WelshNames:
+    """The Welsh names of a version's diagrams (the newest version's for None), once per request."""
     cache: dict[int | None, WelshNames] = g.setdefault("welsh_names", {})
     if version_id not in cache:
         cache[version_id] = services.welsh_names(db(), version_id)

@@ -15,6 +15,7 @@ from cprflow.db import audit as audit_log
 from cprflow.features import timescales, trace
 from cprflow.web.auth import require_role
 from cprflow.web.common import db, known_id, now, signed_in
+from cprflow.web.pages import events
 
 bp = Blueprint("audit", __name__)
 
@@ -52,6 +53,8 @@ def review_trace(instance_id: int) -> Any:
         markers_json=json.dumps({"markers": found.markers, "path": found.path}),
         filters=request.args.to_dict(),
         query=request.query_string.decode(),
+        describe=lambda e: events.title(e.kind, e.detail, found.version_id),
+        kind_name=events.kind_name,
     )
 
 

@@ -3,6 +3,7 @@ and each timescale's state (met, missed, paused, not started). Reading only: not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from cprflow.core import document_fields
 from cprflow.core import register as reg
 from cprflow.core.views import InstanceView, holds_of
+from cprflow.web import labels
 from cprflow.web.dates import govuk_date
 
 #: The dates the diagrams compute (processes/README.md, "Timescales"), each with the data key that
@@ -106,8 +109,14 @@ def holds(view: InstanceView) -> list[dict[str, Any]]:
     return holds_of(view.data)
 
 
-def decisions(view: InstanceView) -> list[tuple[str, Any]]:
-    """The decisions the case records (processes/README.md, "Case data"), in the order they are made."""
+def decisions(
+    view: InstanceView, lang: str = "en", choices: dict[str, dict[str, tuple[str, str]]] | None = None
+) -> list[tuple[str, Any, bool]]:
+    """The decisions the case records (processes/README.md, "Case data"), in the order they are made,
+    each value in the reader's language: a value the diagrams keep in Welsh too (``key_cy``, as a
+    decision table's ``review_type_reason_cy``) in Welsh, a choice by the name its form gives it
+    (``choices``: key -> value -> English and Welsh name), a route by its name. The flag says the
+    value is shown as it was entered (a date, the reasons someone wrote), in whatever language."""
     keys = (
         ("review_type_reason", _l("Why this review type")),
         ("decision", _l("Board decision")),
@@ -118,8 +127,78 @@ def decisions(view: InstanceView) -> list[tuple[str, Any]]:
         ("final_report_approved_date", _l("Final report approved on")),
         ("route", _l("Route")),
     )
-    return [
-        (str(name), govuk_date(view.data[key]) if key.endswith("_date") else view.data[key])
-        for key, name in keys
-        if view.data.get(key) not in (None, "", [])
-    ]
+    shown = []
+    for key, name in keys:
+        value = view.data.get(key)
+        if value in (None, "", []):
+            continue
+        welsh = view.data.get(f"{key}_cy")
+        named = (choices or {}).get(key, {}).get(str(value))
+        typed = False
+        if lang == "cy" and isinstance(welsh, str) and welsh:
+            value = welsh
+        elif key == "route":
+            value = labels.label("route", value)
+        elif named:
+            value = named[1] if lang == "cy" and named[1] else named[0]
+        elif key.endswith("_date"):
+            value, typed = govuk_date(value), True
+        else:  # words someone wrote; an id no form names stays unmarked, as the leftover it is
+            typed = not re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*", str(value))
+        shown.append((str(name), value, typed))
+    return shown
+
+
+def choice_names(schemas: list[Any]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Every choice the forms offer, by field name and value: its English and Welsh names."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        if not isinstance(node, dict):
+            return
+        for key, field in (node.get("properties") or {}).items():
+            if isinstance(field, dict) and isinstance(field.get("enum"), list):
+                names, names_cy = field.get("x-enumNames") or [], field.get("x-enumNames-cy") or []
+                for n, value in enumerate(field["enum"]):
+                    if n < len(names):
+                        cy = names_cy[n] if n < len(names_cy) else ""
+                        found.setdefault(key, {}).setdefault(str(value), (str(names[n]), str(cy)))
+        for value in node.values():
+            walk(value)
+
+    walk(schemas)
+    return found
+
+
+def slot_names(schemas: list[Any], agencies: list[dict[str, str]], lang: str) -> dict[str, str]:
+    """Each document slot's name in the reader's language: the title of the form field that files it
+    (its ``x-title-cy`` in Welsh; of several, an upload's plainest), with the agency's name for a slot
+    of each agency's own."""
+    found: dict[str, list[tuple[bool, str]]] = {}
+    agency_names = {a["id"]: a["name_cy"] if lang == "cy" else a["name"] for a in agencies}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        if not isinstance(node, dict):
+            return
+        for field in (node.get("properties") or {}).values():
+            spec = field.get(document_fields.KEY) if isinstance(field, dict) else None
+            title = field.get("x-title-cy" if lang == "cy" else "title") or field.get("title") if spec else None
+            if isinstance(spec, dict) and isinstance(spec.get("slot"), str) and isinstance(title, str):
+                found.setdefault(spec["slot"], []).append((bool(field.get("readOnly")), title))
+        for value in node.values():
+            walk(value)
+
+    walk(schemas)
+    # The field that files the document names it best: not one showing it, and the plainest title.
+    names = {slot: min(titles, key=lambda t: (t[0], len(t[1])))[1] for slot, titles in found.items()}
+    for template, title in list(names.items()):
+        if "{assignee}" in template:
+            for agency, name in agency_names.items():
+                names.setdefault(template.replace("{assignee}", agency), f"{title} ({name})")
+    return names

@@ -21,7 +21,7 @@ from cprflow.services import drafts, modeling
 from cprflow.services.users import UserView
 from cprflow.web.auth import current_user
 from cprflow.web.common import db, now
-from cprflow.web.pages import modeler_strings
+from cprflow.web.pages import modeler_strings, welsh_names
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
@@ -227,7 +227,12 @@ def timescales() -> Any:
                 )
             )
             return redirect(url_for("modeler.timescales"))
-    names = {p["id"]: p["name"] for v in services.list_versions(db())[:1] for p in v["processes"]}
+    welsh = welsh_names(None)
+    names = {
+        p["id"]: welsh.process(p["id"], p["name"], session.get("lang", "en"))
+        for v in services.list_versions(db())[:1]
+        for p in v["processes"]
+    }
     return render_template(
         "modeler/timescales.html",
         path=path,

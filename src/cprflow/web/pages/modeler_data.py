@@ -17,7 +17,7 @@ from cprflow import services
 from cprflow.core import errors, operators
 from cprflow.services import drafts, modeling
 from cprflow.web import formrender, schemas
-from cprflow.web.common import check_storable, db, now
+from cprflow.web.common import check_storable, db, now, said, say
 from cprflow.web.errors import STATUS, MalformedRequest, fields_of, pointers
 from cprflow.web.pages.modeler import SignIn, require_owner
 
@@ -30,7 +30,7 @@ def _json_error(err: errors.CprflowError) -> Any:
     body: dict[str, Any] = {"code": err.code, "message": err.message, "fields": fields_of(err)}
     # The editors mark problems on the element at fault, and offer to deploy over stale files.
     if isinstance(err, errors.DeployRefused):
-        body["problems"] = schemas.ProblemOut(many=True).dump(err.problems)
+        body["problems"] = _problems_out(err.problems)
     if isinstance(err, drafts.DraftsStale):
         body["stale"] = [_stale_out(s) for s in err.stale]
     return jsonify(error=body), status
@@ -135,11 +135,11 @@ def check() -> Any:
     body = _json_body(schemas.EditorCheckRequest)
     if "files" in body:
         report = modeling.check_edits(db(), body["files"])
-        return jsonify(schemas.CheckOut().dump(report))
+        return jsonify(_check_out(report))
     report = drafts.check(db(), user.username)
     return jsonify(
         dict(
-            schemas.CheckOut().dump(report),
+            _check_out(report),
             revisions={d.path: d.revision for d in drafts.listing(db(), owner=user.username)},
             stale=[_stale_out(s) for s in drafts.stale(db(), user.username)],
         )
@@ -163,7 +163,26 @@ def deploy() -> Any:
             revisions=body.get("revisions"),
             confirm_stale=body["confirm_stale"],
         )
-    return jsonify(schemas.VersionOut().dump(result)), 201 if result.created else 200
+    out = schemas.VersionOut().dump(result)
+    out["warnings"] = [say(w) for w in result.warnings]
+    return jsonify(out), 201 if result.created else 200
+
+
+def _check_out(report: Any) -> dict[str, Any]:
+    """A check's report for the editors: its problems in the reader's language."""
+    out: dict[str, Any] = schemas.CheckOut().dump(report)
+    out["problems"] = _problems_out(report.problems)
+    return out
+
+
+def _problems_out(problems: list[errors.Problem]) -> list[dict[str, Any]]:
+    """Problems in the reader's language; ``lang`` says which, as a check words some only in English
+    (a parser's own detail, a check not yet worded for people) and the editors mark those lang="en"."""
+    lang = "cy" if session.get("lang") == "cy" else "en"
+    out: list[dict[str, Any]] = schemas.ProblemOut(many=True).dump(said(problems))
+    for dumped, problem in zip(out, problems, strict=True):
+        dumped["lang"] = lang if isinstance(problem.message, errors.Text) else "en"
+    return out
 
 
 @bp.get("/operators")

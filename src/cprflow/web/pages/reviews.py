@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from cprflow.core import register as reg
 from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
-from cprflow.features import timescales
+from cprflow.features import agencies, letters, timescales
 from cprflow.services import datafix, documents
 from cprflow.services.instances import case_actions
 from cprflow.web import formrender, labels, schemas
@@ -34,7 +35,7 @@ from cprflow.web.common import (
     step_seconds,
 )
 from cprflow.web.dates import govuk_date
-from cprflow.web.pages import casefile
+from cprflow.web.pages import casefile, events
 
 bp = Blueprint("reviews", __name__)
 
@@ -159,6 +160,10 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
     if section == "documents":
         extra["documents"] = documents.latest(db(), user.actor, instance_id)
         extra["findings"] = _findings_of(view.data)
+        lang = session.get("lang", "en")
+        extra["slot_names"] = casefile.slot_names(_schemas(), _agencies(), lang)
+        for slot, titles in letters.slot_titles(services.newest_files(db())).items():
+            extra["slot_names"].setdefault(slot, _("Letter: %(title)s", title=titles.get(lang) or titles.get("en")))
     if section == "timeline":
         try:
             extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
@@ -174,7 +179,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         timescales=casefile.timescales(view, today),
         clock_stop=casefile.clock_stop(view),
         holds=casefile.holds(view),
-        decisions=casefile.decisions(view),
+        decisions=casefile.decisions(view, session.get("lang", "en"), _choice_names()),
         actions=actions,
         fixable=[(f.key, _fix_option(f)) for f in datafix.fixable(db(), instance_id)] if actions.admin else [],
         hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
@@ -182,28 +187,23 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         errors=errors or {},
         form=request.form,
         today=today,
-        event_title=_event_title,
+        event_title=lambda e: events.title(e.kind, e.detail, view.version_id),
         **extra,
     ), status
 
 
-def _event_title(event: Any) -> str:
-    """What happened, in the reader's language (task names as the diagram names them)."""
-    detail = event.detail or {}
-    messages = {"hold_started": _("Hold started"), "hold_ended": _("Hold ended")}
-    titles = {
-        "started": lambda: _("Case started"),
-        "task_completed": lambda: _("%(name)s: done", name=detail.get("name") or detail.get("bpmn_id")),
-        "message_received": lambda: messages.get(
-            detail.get("name"), _("Message received: %(name)s", name=detail.get("name"))
-        ),
-        "status_changed": lambda: _("Status changed to %(status)s", status=labels.label("status", detail.get("to"))),
-        "timer_fired": lambda: _("A date was reached"),
-        "data_fixed": lambda: _("Case data corrected"),
-        "migrated": lambda: _("Moved to a newer version of the process"),
-        "error": lambda: _("An error stopped the case"),
-    }
-    return titles[event.kind]() if event.kind in titles else event.kind.replace("_", " ").capitalize()
+def _schemas() -> list[Any]:
+    files = services.newest_files(db())
+    return [json.loads(c) for name, c in sorted(files.items()) if name.endswith(".schema.json")]
+
+
+def _agencies() -> list[dict[str, str]]:
+    with db().transaction(write=False) as session_:
+        return agencies.known(session_) or []
+
+
+def _choice_names() -> dict[str, dict[str, tuple[str, str]]]:
+    return casefile.choice_names(_schemas())
 
 
 _SCOPE_NAMES = {

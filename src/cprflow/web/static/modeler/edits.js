@@ -220,7 +220,10 @@
       var where = p.file + (p.line ? ":" + p.line : "") + (p.element ? " [" + p.element + "]" : "");
       var item = el("li");
       item.appendChild(el("code", where));
-      item.appendChild(document.createTextNode(" " + p.message));
+      item.appendChild(document.createTextNode(" "));
+      var said = el("span", p.message);
+      if (p.lang) { said.setAttribute("lang", p.lang); }  // a message the check words only in English
+      item.appendChild(said);
       item.setAttribute("data-element", p.element || "");
       item.setAttribute("data-file", p.file);
       list.appendChild(item);
