@@ -381,6 +381,14 @@ def test_the_boards_strategic_implications_reach_the_action_plan(url: str) -> No
     }
 
 
+def test_the_panel_finalises_the_action_plan_from_the_outline_the_board_approved(url: str) -> None:
+    # The Panel chair's form starts from the reviewers' outline: nobody types the plan out again.
+    r = Review.start(url)
+    to_board(r, "2026-04-02")
+    r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
+    assert form_values(r, "finalise_action_plan")["actions"] == cpr.OUTLINE
+
+
 def test_the_audit_records_the_effect_of_each_action(url: str) -> None:
     r = Review.start(url)
     cpr.to_audit_loop(r)
