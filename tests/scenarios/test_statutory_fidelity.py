@@ -389,6 +389,20 @@ def test_the_panel_finalises_the_action_plan_from_the_outline_the_board_approved
     assert form_values(r, "finalise_action_plan")["actions"] == cpr.OUTLINE
 
 
+def test_the_sub_group_audits_with_the_agencies_reports_and_the_plan_in_front_of_it(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    for agency in cpr.AGENCIES:
+        r.do("report_action_progress", cpr.progress(agency, "2026-08-06", "complete"), "2026-08-06", assignee=agency)
+    shown = form_values(r, "audit_action_plan")
+    police = [report for report in shown["progress_reports"] if report["agency"] == "police"]
+    assert [(u["action_id"], u["status_reported"], u["evidence"]) for u in police[0]["updates"]] == [
+        ("A1", "complete", "EV-A1")
+    ]
+    assert [a["action_id"] for a in shown["actions"]] == ["A1", "A2", "A3"]  # every action to audit
+
+
 def test_the_audit_records_the_effect_of_each_action(url: str) -> None:
     r = Review.start(url)
     cpr.to_audit_loop(r)
