@@ -369,7 +369,8 @@ def review_publication(bu: Any, review_id: int) -> None:
 def report_action_progress(agency: Any, review_id: int) -> None:
     open_task(agency, review_id, "Report progress on your actions")
     update = group(agency, "Update 1")
-    type_into(update, "Action reference", "A1")
+    # one update for each of the agency's open actions, its reference filled in
+    assert update.get_by_label(named("Action reference")).input_value() == "A1"
     update.get_by_role("radio", name="Complete").check()
     type_into(update, "Evidence", "Referral log for the quarter")
     complete(agency, "Report progress on your actions")

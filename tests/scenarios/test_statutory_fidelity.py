@@ -389,6 +389,15 @@ def test_the_panel_finalises_the_action_plan_from_the_outline_the_board_approved
     assert form_values(r, "finalise_action_plan")["actions"] == cpr.OUTLINE
 
 
+def test_an_agency_reports_on_each_of_its_open_actions_without_typing_their_references(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    with cpr.opened(r.url) as db:
+        shown = services.get_task(db, r.task("report_action_progress", "police").id).data
+    assert shown["action_updates"] == [{"action_id": "A1"}]  # the police's one action, to report on
+
+
 def test_the_sub_group_audits_with_the_agencies_reports_and_the_plan_in_front_of_it(url: str) -> None:
     r = Review.start(url)
     cpr.to_audit_loop(r)
