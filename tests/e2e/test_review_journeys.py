@@ -387,8 +387,7 @@ def audit_action_plan(subgroup: Any, review_id: int) -> None:
     action.get_by_label("Evidence accepted").check()
     type_into(action, "What changed in practice", "Referrals now reach partners the same day.")
     action.get_by_role("radio", name="Yes").check()
-    fill_date(subgroup, "Audit date", TODAY)
-    type_into(subgroup, "Audited by", "Sub-Group chair")
+    assert subgroup.get_by_label(named("Audited by")).count() == 0  # the service knows who is signed in
     complete(subgroup, "Audit the action plan")
 
 
