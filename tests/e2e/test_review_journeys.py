@@ -24,6 +24,8 @@ from cprflow.db.database import Database
 from cprflow.demo.cases import ACCOUNTS
 from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
 from tests.fixtures import files
+from tests.scenarios import cpr
+from tests.scenarios.cpr import Review
 
 TODAY = date.today()
 REFERRAL = TODAY - timedelta(days=20)
@@ -379,7 +381,7 @@ def report_action_progress(agency: Any, review_id: int) -> None:
 def audit_action_plan(subgroup: Any, review_id: int) -> None:
     open_task(subgroup, review_id, "Audit the action plan")
     # audited against what the agencies reported, shown read-only above the plan
-    reported = text_of(subgroup.locator("#f-progress_reports"))
+    reported = text_of(subgroup.locator("#f-reported_updates"))
     assert "Police" in reported and "Referral log for the quarter" in reported, reported
     shot(subgroup, "concise-03-audit-with-the-agencies-reports")
     action = group(subgroup, "Action 1")
@@ -538,3 +540,26 @@ def test_an_extended_review_up_to_both_reviewers_accepting(desks: Desks) -> None
     assert waiting_for(lead, review_id) == ["Merge the timelines into a summary"]
     assert waiting_for(second, review_id) == ["Merge the timelines into a summary"]
     shot(second, "extended-01-both-reviewers-accepted")
+
+
+def test_the_audit_page_with_the_agencies_reports_in_welsh_at_phone_width(page: Any, live_db: Database) -> None:
+    add_user(live_db, "subgroup", "review_subgroup")
+    review = Review.start(live_db.url)
+    cpr.to_audit_loop(review)
+    assert review.tick("2026-08-06")
+    for agency in cpr.AGENCIES:
+        review.do("report_action_progress", cpr.progress(agency, "2026-08-06"), "2026-08-06", assignee=agency)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto("/login")
+    page.get_by_label("Username").fill("subgroup")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Cymraeg").click()
+    page.get_by_role("heading", level=1, name="Fy nhasgau").wait_for()
+    page.get_by_role("link", name="Archwilio'r cynllun gweithredu").click()
+    reports = page.locator("#f-reported_updates")
+    reports.wait_for()
+    shot(page, "audit-welsh-375px")
+    assert "Yr hyn a adroddodd yr asiantaethau" in text_of(page.locator("main"))
+    assert "Ar y trywydd iawn" in text_of(reports) and "What the agencies reported" not in text_of(page.locator("main"))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

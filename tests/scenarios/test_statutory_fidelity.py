@@ -405,9 +405,10 @@ def test_the_sub_group_audits_with_the_agencies_reports_and_the_plan_in_front_of
     for agency in cpr.AGENCIES:
         r.do("report_action_progress", cpr.progress(agency, "2026-08-06", "complete"), "2026-08-06", assignee=agency)
     shown = form_values(r, "audit_action_plan")
-    police = [report for report in shown["progress_reports"] if report["agency"] == "police"]
-    assert [(u["action_id"], u["status_reported"], u["evidence"]) for u in police[0]["updates"]] == [
-        ("A1", "complete", "EV-A1")
+    assert [(u["agency"], u["action_id"], u["status_reported"], u["evidence"]) for u in shown["reported_updates"]] == [
+        ("police", "A1", "complete", "EV-A1"),
+        ("health", "A2", "complete", "EV-A2"),
+        ("education", "A3", "complete", "EV-A3"),
     ]
     assert [a["action_id"] for a in shown["actions"]] == ["A1", "A2", "A3"]  # every action to audit
 
