@@ -115,9 +115,9 @@ def named(name: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(name) + r"( \(required\))?$")
 
 
-def type_into(scope: Any, label: str, text: str, *, exact: bool = True) -> None:
+def type_into(scope: Any, label: str, text: str) -> None:
     """Focus a labelled field and type, as a person at a keyboard does."""
-    field = scope.get_by_label(named(label) if exact else label)
+    field = scope.get_by_label(named(label))
     field.click()
     field.press("Control+A")
     field.page.keyboard.type(text)
