@@ -114,3 +114,42 @@ def test_a_document_field_must_name_a_document_of_the_review_in_its_slot() -> No
     unknown = {"/timeline": ["names no document of this review filed as 'agency_timeline_health'"]}
     assert refused(schema, good, documents=[document], assignee="health") == unknown  # police's: not named
     assert refused(schema, good, assignee="health") == unknown
+
+
+AUDIT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "actions": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "action_id": {"type": "string"},
+                    "due_date": {"type": "string", "format": "date"},
+                    "audit_status": {"type": "string", "enum": ["complete", "on_track"]},
+                    "effect": {"type": "string"},
+                },
+                "required": ["action_id", "audit_status", "effect"],
+            },
+        },
+        "audit_date": {"type": "string", "format": "date"},
+    },
+}
+
+
+def test_a_list_opens_with_its_rows_when_only_answers_still_to_be_given_are_missing() -> None:
+    # The plan's actions come to the audit without this cycle's answers: the form shows each action
+    # to audit, not an empty list to type out again; only the refused answers ("" as a choice or a
+    # date) are left out, and a value refused as a whole still opens empty.
+    planned = [
+        {"action_id": "A1", "due_date": "2026-09-30", "audit_status": ""},
+        {"action_id": "A2", "due_date": "", "audit_status": "on_track"},
+    ]
+    opened = forms.prefill(AUDIT, {"actions": planned, "audit_date": "", "other": 1})
+    assert opened == {
+        "actions": [{"action_id": "A1", "due_date": "2026-09-30"}, {"action_id": "A2", "audit_status": "on_track"}]
+    }
+    assert planned[0]["audit_status"] == ""  # the case's data is left as it was
+    assert forms.prefill(AUDIT, {"actions": []}) == {}
+    assert forms.prefill(AUDIT, {"actions": "A1"}) == {}

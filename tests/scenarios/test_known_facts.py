@@ -25,6 +25,7 @@ def url(review_db: Database) -> str:
         ("submit_agency_timeline", {"submitted_by", "submitted_date"}),
         ("report_action_progress", {"reported_by", "reported_date"}),
         ("susr_board_chair_decision", {"decided_date"}),
+        ("audit_action_plan", {"auditor", "audit_date"}),
     ],
 )
 def test_forms_do_not_ask_who_is_signed_in_or_todays_date(form: str, asked: set[str]) -> None:
@@ -55,3 +56,13 @@ def test_the_board_decision_records_who_decided_without_asking(url: str) -> None
     done = next(e for e in r.events() if e.kind == "task_completed" and e.detail["bpmn_id"] == "record_board_decision")
     assert (done.actor, done.detail["data"]["completed_by"]) == ("board.chair", "board.chair")
     assert done.detail["data"]["completed_on"] == "2026-01-08"
+
+
+def test_the_audit_records_who_audited_and_when_from_the_step(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    data = cpr.audit_cycle(r, "2026-08-06", *cpr.ALL_CLOSED)
+    assert data["last_audit"]["audit_date"] == "2026-08-06"
+    assert {a["last_audited"] for a in data["actions"]} == {"2026-08-06"}
+    done = next(e for e in r.events() if e.kind == "task_completed" and e.detail["bpmn_id"] == "audit_action_plan")
+    assert (done.actor, done.detail["data"]["completed_by"]) == ("subgroup.chair", "subgroup.chair")

@@ -416,6 +416,38 @@ def test_the_boards_strategic_implications_reach_the_action_plan(url: str) -> No
     }
 
 
+def test_the_panel_finalises_the_action_plan_from_the_outline_the_board_approved(url: str) -> None:
+    # The Panel chair's form starts from the reviewers' outline: nobody types the plan out again.
+    r = Review.start(url)
+    to_board(r, "2026-04-02")
+    r.do("board_consideration", board("approve", "2026-04-15"), "2026-04-15")
+    assert form_values(r, "finalise_action_plan")["actions"] == cpr.OUTLINE
+
+
+def test_an_agency_reports_on_each_of_its_open_actions_without_typing_their_references(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    with cpr.opened(r.url) as db:
+        shown = services.get_task(db, r.task("report_action_progress", "police").id).data
+    assert shown["action_updates"] == [{"action_id": "A1"}]  # the police's one action, to report on
+
+
+def test_the_sub_group_audits_with_the_agencies_reports_and_the_plan_in_front_of_it(url: str) -> None:
+    r = Review.start(url)
+    cpr.to_audit_loop(r)
+    assert r.tick("2026-08-06")
+    for agency in cpr.AGENCIES:
+        r.do("report_action_progress", cpr.progress(agency, "2026-08-06", "complete"), "2026-08-06", assignee=agency)
+    shown = form_values(r, "audit_action_plan")
+    assert [(u["agency"], u["action_id"], u["status_reported"], u["evidence"]) for u in shown["reported_updates"]] == [
+        ("police", "A1", "complete", "EV-A1"),
+        ("health", "A2", "complete", "EV-A2"),
+        ("education", "A3", "complete", "EV-A3"),
+    ]
+    assert [a["action_id"] for a in shown["actions"]] == ["A1", "A2", "A3"]  # every action to audit
+
+
 def test_the_audit_records_the_effect_of_each_action(url: str) -> None:
     r = Review.start(url)
     cpr.to_audit_loop(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -269,18 +270,51 @@ def check_rules(schema: dict[str, Any], data: dict[str, Any], facts: dict[str, A
 
 
 def prefill(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """The values a form opens with: the task's data for the form's fields, leaving out any a field
-    would refuse (a diagram's ``""`` default for a date or a choice), so the form sent back unchanged
-    is never refused for what it was given."""
+    """The values a form opens with: the task's data for the form's fields, leaving out any answer a
+    field would refuse (a diagram's ``""`` default for a date or a choice), so the form sent back
+    unchanged is never refused for what it was given.
+
+    Inside a list or group only the refused answers are left out: a list of actions whose new
+    columns are still to be filled in (``required`` answers missing) opens with every action in it,
+    for the person to complete, not as an empty list to type out again."""
     declared = schema.get("properties", {})
     shown = {}
     for key, value in values.items():
         spec = declared.get(key) if isinstance(declared, dict) else None
         if not isinstance(spec, dict):
             continue
-        if spec.get("readOnly") or not any(True for _ in _validator(spec).iter_errors(value)):
+        if spec.get("readOnly"):
             shown[key] = value
+            continue
+        kept = _without_refused(spec, value)
+        if kept is not _REFUSED:
+            shown[key] = kept
     return shown
+
+
+_REFUSED = object()
+
+
+def _without_refused(spec: dict[str, Any], value: Any) -> Any:
+    """``value`` less the answers inside it that ``spec`` refuses (answers still to be given are no
+    fault here); ``_REFUSED`` when the value as a whole is refused."""
+    value = json.loads(json.dumps(value, default=str))
+    for _ in range(10):  # each pass removes at least one answer; forms are shallow
+        faults = [e for e in _validator(spec).iter_errors(value) if e.validator != "required"]
+        if not faults:
+            return value
+        paths = sorted({tuple(e.absolute_path) for e in faults}, key=lambda p: (len(p), p), reverse=True)
+        if any(not path for path in paths):
+            return _REFUSED
+        for path in paths:
+            parent = value
+            try:
+                for step in path[:-1]:
+                    parent = parent[step]
+                del parent[path[-1]]
+            except (KeyError, IndexError, TypeError):
+                return _REFUSED
+    return _REFUSED
 
 
 def marked(node: Any, mark: str, value: str, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
