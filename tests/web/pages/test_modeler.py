@@ -255,7 +255,7 @@ def test_migration_page_moves_the_chosen_reviews(client: FlaskClient, db: Databa
 def test_migration_page_names_new_elements_a_review_has_passed(client: FlaskClient, db: Database) -> None:
     """A review already at 'Record the referral' never runs a step the new version adds before it:
     the page says so, so the process owner knows what that step sets will be missing."""
-    review = services.start_instance(db, "child_practice_review", {}, actor="business_unit", now=NOW)
+    review = services.start_instance(db, "child_practice_review", cpr.start_data(), actor="business_unit", now=NOW)
     step = (
         '<bpmn:scriptTask id="note_channel" name="Note the channel" scriptFormat="python">'
         "<bpmn:incoming>Flow_referral_received_record_referral</bpmn:incoming>"
