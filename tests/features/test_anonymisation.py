@@ -145,7 +145,6 @@ def test_deploy_refuses_more_patterns_than_the_check_may_search(db) -> None:
 
 
 def test_the_deploy_check_of_many_backtracking_patterns_stops_at_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(patterns, "PROBE_SECONDS", 0.25)
     monkeypatch.setattr(patterns, "DEPLOY_PROBE_SECONDS", 0.6)
     rules = json.loads(RULES)
     rules["patterns"] = [

@@ -5,9 +5,11 @@ against 37 characters) could hold a worker for minutes. Three defences, all buil
 package:
 
 * **At deploy** every pattern is compiled and probed: run against long inputs built from the
-  pattern's own characters (``z`` for ``(z|z)+y``) and from common ones; a pattern that does not
-  finish within its share of a time budget is refused, and so is any left once the deploy's whole
-  budget for probing is spent (``Budget``).
+  pattern's own characters (``z`` for ``(z|z)+y``) and from common ones; a pattern whose probes
+  need more than PROBE_SECONDS of the searching thread's **processor** time is refused (processor
+  time, so that a busy shared machine does not make a linear pattern look slow; a wall-clock
+  backstop of PROBE_WALL_SECONDS still applies), and so is any left once the deploy's whole budget
+  for probing, in wall-clock time, is spent (``Budget``).
 * **At run time** every search has a bound in **wall-clock** time. ``regex``'s own ``timeout``
   counts the CPU time of the searching thread, which on a loaded machine is a fraction of the time
   that passes (a 2 s timeout took 5-13 s), so the search runs in a worker thread with the GIL
@@ -30,10 +32,12 @@ import regex
 
 #: Most matches one search returns; a search that finds more is cut there.
 MAX_MATCHES = 10_000
-#: How long the probes of one pattern may take together at deploy (wall clock, seconds). A pattern
-#: that backtracks catastrophically takes years on these inputs and a linear one microseconds, so
-#: the bound is generous: on a busy shared machine 0.25 s refused a shipped ``^F[0-9]+$``.
-PROBE_SECONDS = 1.0
+#: How long the probes of one pattern may take together at deploy: seconds of the searching
+#: thread's processor time (the run-time bound per value is the same figure in wall-clock time).
+PROBE_SECONDS = 0.25
+#: The wall-clock backstop for one pattern's probes, for a machine so busy the thread barely runs
+#: (at 0.25 s of wall clock a busy CI machine refused a shipped ``^F[0-9]+$``).
+PROBE_WALL_SECONDS = 3.0
 #: How long the probes of one whole deploy may take together (wall clock, seconds).
 DEPLOY_PROBE_SECONDS = 10.0
 #: Length of each probe input.
@@ -145,22 +149,41 @@ def compile_checked(source: str, flags: int = 0, budget: Budget | None = None) -
     return (None, problem) if problem else (pattern, None)
 
 
+def _probe_one(pattern: Any, text: str, cpu_seconds: float) -> float:
+    """Search ``text`` in this (worker) thread, bounded by ``regex``'s own processor-time timeout;
+    the processor time it took, or TimeoutError."""
+    began = time.thread_time()
+    for _ in pattern.finditer(text, concurrent=True, timeout=cpu_seconds):
+        pass
+    return time.thread_time() - began
+
+
 def probe(pattern: Any, source: str, budget: Budget | None = None) -> str | None:
     """None if ``pattern`` gets through every probe input in time, else why not."""
-    own = time.monotonic() + PROBE_SECONDS
+    own = time.monotonic() + PROBE_WALL_SECONDS
     out_of_time = budget is not None and budget.deadline < own  # the deploy's budget binds first
     deadline = budget.deadline if budget is not None and out_of_time else own
-    try:
-        for text in probe_inputs(source):
-            find_all(pattern, text, deadline - time.monotonic())
-    except PatternTimeout:
-        if out_of_time:
-            return "not checked: the deploy's time for checking patterns ran out (use fewer or simpler patterns)"
-        return (
-            f"the pattern backtracks catastrophically (over {PROBE_SECONDS:g}s on a test input of "
-            f"{PROBE_LENGTH:,} characters); simplify it"
-        )
-    return None
+    cpu_left = PROBE_SECONDS
+    slow = (
+        f"the pattern backtracks catastrophically (over {PROBE_SECONDS:g}s on a test input of "
+        f"{PROBE_LENGTH:,} characters); simplify it"
+    )
+    for text in probe_inputs(source):
+        wall_left = deadline - time.monotonic()
+        if wall_left <= 0 or cpu_left <= 0:
+            return slow if cpu_left <= 0 or not out_of_time else _RAN_OUT
+        future: Future[float] = _executor().submit(_probe_one, pattern, text, cpu_left)
+        try:
+            cpu_left -= future.result(timeout=wall_left)
+        except TimeoutError:  # concurrent.futures' and regex's are both the built-in TimeoutError
+            if future.done():
+                return slow  # regex's own timeout: the processor time is spent
+            future.cancel()  # waited the wall-clock time out; the search stops at its own bound
+            return _RAN_OUT if out_of_time else slow
+    return None if cpu_left > 0 else slow
+
+
+_RAN_OUT = "not checked: the deploy's time for checking patterns ran out (use fewer or simpler patterns)"
 
 
 def sources_in_schema(schema: Any, path: str = "") -> Iterable[tuple[str, str]]:
