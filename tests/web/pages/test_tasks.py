@@ -221,8 +221,8 @@ def test_welsh_errors_are_worded_in_welsh_and_a_bad_date_is_named_on_its_field(
         data={**posted, "/referral_date": ["31", "2", "2026"], "csrf_token": csrf(page), "_action": "complete"},
     )
     assert response.status_code == 422
-    assert "Rhowch cyfeirnod y plentyn" in response.text
-    assert "Rhaid i dyddiad atgyfeirio at yr Is-grŵp Adolygu fod yn ddyddiad go iawn" in response.text
+    assert "Rhowch gyfeirnod y plentyn" in response.text
+    assert "Rhaid i ddyddiad atgyfeirio at yr Is-grŵp Adolygu fod yn ddyddiad go iawn" in response.text
     assert "is required" not in response.text and "is not a" not in response.text
     assert 'value="31"' in response.text  # the date as typed, in its boxes
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]
