@@ -192,7 +192,7 @@ def test_my_tasks_names_each_review_by_its_case_reference_in_english_and_welsh(
     english = client.get("/tasks").text
     event.remove(db.engine, "before_cursor_execute", listen)
     for review, reference in ((first, "CPR-2026-017"), (second, "CPR-2026-099")):
-        assert f'<a href="/reviews/{review}">{reference}</a>' in english
+        assert f'href="/reviews/{review}">{reference}</a>' in english
         assert f'<option value="{review}" >{reference}</option>' in english  # the review filter too
         assert f">#{review}<" not in english
     # the references come with the tasks: one query for the list, however many reviews it names
@@ -201,8 +201,8 @@ def test_my_tasks_names_each_review_by_its_case_reference_in_english_and_welsh(
     client.post("/language", data={"language": "cy", "next": "/tasks", "csrf_token": csrf(english)})
     welsh = client.get("/tasks").text
     assert "Fy nhasgau" in welsh
-    assert f'<a href="/reviews/{first}">CPR-2026-017</a>' in welsh
-    assert f'<a href="/reviews/{second}">CPR-2026-099</a>' in welsh
+    assert f'href="/reviews/{first}">CPR-2026-017</a>' in welsh
+    assert f'href="/reviews/{second}">CPR-2026-099</a>' in welsh
 
 
 def test_other_peoples_work_and_unreadable_reviews_look_missing(client: FlaskClient, db: Database) -> None:
