@@ -11,7 +11,8 @@ A form may word any message itself, per field and keyword, in its JSON Schema::
                         "x-errorMessages": {"required": "Enter the child's pseudonymous reference"},
                         "x-errorMessages-cy": {"required": "Rhowch gyfeirnod ffugenwol y plentyn"}}
 
-(``"*"`` words every keyword of that field not named.)
+(``"*"`` words every keyword of that field not named.) The Welsh wording gives the title the soft
+mutation after an imperative or "i" ("Rhowch gyfeirnod y plentyn"; ``cprflow.core.welsh``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import json
 from typing import Any
 
 from cprflow.core.errors import Failure, InvalidData
+from cprflow.core.welsh import soft_mutation
 
 __all__ = ["explain", "message", "node_at"]
 
 OVERRIDE = "x-errorMessages"
 _MAX_DEPTH = 32
 
-# {t}: the title as it starts a sentence; {l}: the title inside one; {n}: the keyword's value.
+# {t}: the title as it starts a sentence; {l}: the title inside one; {m}: the same after a word that
+# calls for the Welsh soft mutation (an imperative, "i"): "Rhowch gyfeirnod ..."; {n}: the keyword's value.
 _WORDING: dict[str, dict[str, str]] = {
     "en": {
         "enter": "Enter {l}",
@@ -56,30 +59,30 @@ _WORDING: dict[str, dict[str, str]] = {
         "list_or": ", ",
     },
     "cy": {
-        "enter": "Rhowch {l}",
-        "select": "Dewiswch {l}",
-        "confirm": "Cadarnhewch {l}",
-        "upload": "Uwchlwythwch {l}",
-        "date": "Rhaid i {l} fod yn ddyddiad go iawn",
-        "email": "Rhowch {l} yn y fformat cywir, fel enw@enghraifft.com",
-        "format": "Rhowch {l} yn y fformat cywir",
-        "number": "Rhaid i {l} fod yn rhif",
-        "integer": "Rhaid i {l} fod yn rhif cyfan",
-        "minimum": "Rhaid i {l} fod yn {n} neu fwy",
-        "maximum": "Rhaid i {l} fod yn {n} neu lai",
-        "exclusiveMinimum": "Rhaid i {l} fod yn fwy na {n}",
-        "exclusiveMaximum": "Rhaid i {l} fod yn llai na {n}",
-        "minLength": "Rhaid i {l} fod yn {n} nod neu fwy",
-        "maxLength": "Rhaid i {l} fod yn {n} nod neu lai",
-        "minItems": "Rhaid i {l} gael o leiaf {n}",
-        "maxItems": "Rhaid i {l} gael {n} neu lai",
-        "one_of": "Rhaid i {l} fod yn un o: {n}",
-        "must_be": "Rhaid i {l} fod yn {n}",
+        "enter": "Rhowch {m}",
+        "select": "Dewiswch {m}",
+        "confirm": "Cadarnhewch {m}",
+        "upload": "Uwchlwythwch {m}",
+        "date": "Rhaid i {m} fod yn ddyddiad go iawn",
+        "email": "Rhowch {m} yn y fformat cywir, fel enw@enghraifft.com",
+        "format": "Rhowch {m} yn y fformat cywir",
+        "number": "Rhaid i {m} fod yn rhif",
+        "integer": "Rhaid i {m} fod yn rhif cyfan",
+        "minimum": "Rhaid i {m} fod yn {n} neu fwy",
+        "maximum": "Rhaid i {m} fod yn {n} neu lai",
+        "exclusiveMinimum": "Rhaid i {m} fod yn fwy na {n}",
+        "exclusiveMaximum": "Rhaid i {m} fod yn llai na {n}",
+        "minLength": "Rhaid i {m} fod yn {n} nod neu fwy",
+        "maxLength": "Rhaid i {m} fod yn {n} nod neu lai",
+        "minItems": "Rhaid i {m} gael o leiaf {n}",
+        "maxItems": "Rhaid i {m} gael {n} neu lai",
+        "one_of": "Rhaid i {m} fod yn un o: {n}",
+        "must_be": "Rhaid i {m} fod yn {n}",
         "not_here": "Ni ellir newid {l} ar y ffurflen hon",
-        "document": "Uwchlwythwch {l} eto: nid yw'r ffeil a enwir yn perthyn i'r adolygiad hwn",
-        "check": "Gwiriwch {l}",
-        "not_future": "Rhaid i {l} fod heddiw neu yn y gorffennol",
-        "not_before": "Rhaid i {l} fod yr un fath â {n} neu ar ei ôl",
+        "document": "Uwchlwythwch {m} eto: nid yw'r ffeil a enwir yn perthyn i'r adolygiad hwn",
+        "check": "Gwiriwch {m}",
+        "not_future": "Rhaid i {m} fod heddiw neu yn y gorffennol",
+        "not_before": "Rhaid i {m} fod yr un fath â {n} neu ar ei ôl",
         "list_or": ", ",
     },
 }
@@ -218,7 +221,9 @@ def message(schema: dict[str, Any], failure: Failure, lang: str = "en") -> str:
         title = "yr ateb hwn" if lang == "cy" else "this answer"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _WORDING[lang][kind].format(t=title[0].upper() + title[1:], l=_in_sentence(title), n=value)
+    inside = _in_sentence(title)
+    mutated = soft_mutation(inside) if lang == "cy" else inside
+    return _WORDING[lang][kind].format(t=title[0].upper() + title[1:], l=inside, m=mutated, n=value)
 
 
 def explain(schema: dict[str, Any], err: InvalidData, lang: str = "en") -> dict[str, list[str]]:

@@ -27,6 +27,7 @@ class TaskView:
     ready_at: datetime
     claimed_by: str | None = None
     version_id: int | None = None
+    reference: str | None = None  # the case's reference (``core.register.REFERENCE_KEYS``), where listed with it
 
 
 TASK_FIELDS = frozenset(f.name for f in fields(TaskView))

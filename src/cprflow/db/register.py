@@ -19,6 +19,12 @@ def _text(key: str) -> ColumnElement[Any]:
     return Instance.data[key].as_string()
 
 
+def reference() -> ColumnElement[Any]:
+    """The case reference as a column: the first of ``REFERENCE_KEYS`` the case data holds, not empty
+    (the same answer as ``core.register.reference_of``, without loading the case data)."""
+    return func.coalesce(*(func.nullif(_text(key), "") for key in REFERENCE_KEYS))
+
+
 def narrowed(session: Session, query: Select[Any], filters: Filters) -> Select[Any]:
     """``query`` (over instances) with every filter that is set."""
     conditions: list[ColumnElement[bool]] = []

@@ -385,6 +385,7 @@ def task_view(task: Any, version_id: int | None = None) -> TaskView:
         task.ready_at,
         getattr(task, "claimed_by", None),
         version_id if version_id is not None else getattr(task, "version_id", None),
+        str(reference) if (reference := getattr(task, "reference", None)) is not None else None,
     )
 
 

@@ -18,7 +18,7 @@ from cprflow.core import access, document_fields, expressions, forms, operators
 from cprflow.core.errors import Conflict, Forbidden, InvalidData, NotFound, ScriptFailed, TaskClosed, TaskNotReady
 from cprflow.core.expressions import WALES
 from cprflow.core.views import InstanceView, TaskView
-from cprflow.db import audit, guards
+from cprflow.db import audit, guards, register
 from cprflow.db.database import Database
 from cprflow.db.models import ACTIVE_STATUSES, User
 from cprflow.db.store import (
@@ -53,10 +53,10 @@ def list_tasks(
     assignee: str | None = None,
 ) -> list[TaskView]:
     """Ready tasks of active instances, soonest due first (suspended and failed ones wait); given a
-    person, only the tasks they may work."""
+    person, only the tasks they may work. Each carries its case's reference, read in the same query."""
     with db.transaction(write=False) as session:
         query = (
-            select(TASKS, INSTANCES.c.version_id)
+            select(TASKS, INSTANCES.c.version_id, register.reference().label("reference"))
             .join(INSTANCES, INSTANCES.c.id == TASKS.c.instance_id)
             .where(TASKS.c.closed_at.is_(None), INSTANCES.c.status.in_(ACTIVE_STATUSES))
             .order_by(TASKS.c.due_at.is_(None), TASKS.c.due_at, TASKS.c.ready_at)

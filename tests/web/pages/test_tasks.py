@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from cprflow import services
 from cprflow.config import Settings
@@ -176,6 +177,34 @@ def test_welsh_switch_translates_pages_and_form_labels(client: FlaskClient, db: 
     assert users.get_user(db, 1).language == "cy"  # type: ignore[union-attr]  # remembered for next time
 
 
+def test_my_tasks_names_each_review_by_its_case_reference_in_english_and_welsh(
+    client: FlaskClient, db: Database
+) -> None:
+    first = start_review(db)
+    now = datetime.now(UTC)
+    second = services.start_instance(
+        db, "child_practice_review", {**cpr.start_data(), "child_reference": "CPR-2026-099"}, actor="bu", now=now
+    ).id
+    sign_in(client, "bu")
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    english = client.get("/tasks").text
+    event.remove(db.engine, "before_cursor_execute", listen)
+    for review, reference in ((first, "CPR-2026-017"), (second, "CPR-2026-099")):
+        assert f'href="/reviews/{review}">{reference}</a>' in english
+        assert f'<option value="{review}" >{reference}</option>' in english  # the review filter too
+        assert f">#{review}<" not in english
+    # the references come with the tasks: one query for the list, however many reviews it names
+    reads = [s for s in statements if "FROM instances" in s or "FROM user_tasks" in s]
+    assert len(reads) == 1, reads
+    client.post("/language", data={"language": "cy", "next": "/tasks", "csrf_token": csrf(english)})
+    welsh = client.get("/tasks").text
+    assert "Fy nhasgau" in welsh
+    assert f'href="/reviews/{first}">CPR-2026-017</a>' in welsh
+    assert f'href="/reviews/{second}">CPR-2026-099</a>' in welsh
+
+
 def test_other_peoples_work_and_unreadable_reviews_look_missing(client: FlaskClient, db: Database) -> None:
     review = start_review(db)
     link = task_link_for(db)
@@ -221,8 +250,8 @@ def test_welsh_errors_are_worded_in_welsh_and_a_bad_date_is_named_on_its_field(
         data={**posted, "/referral_date": ["31", "2", "2026"], "csrf_token": csrf(page), "_action": "complete"},
     )
     assert response.status_code == 422
-    assert "Rhowch cyfeirnod y plentyn" in response.text
-    assert "Rhaid i dyddiad atgyfeirio at yr Is-grŵp Adolygu fod yn ddyddiad go iawn" in response.text
+    assert "Rhowch gyfeirnod y plentyn" in response.text
+    assert "Rhaid i ddyddiad atgyfeirio at yr Is-grŵp Adolygu fod yn ddyddiad go iawn" in response.text
     assert "is required" not in response.text and "is not a" not in response.text
     assert 'value="31"' in response.text  # the date as typed, in its boxes
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_referral"]

@@ -32,8 +32,14 @@ def my_tasks() -> Any:
         selected_lane=lane,
         selected_review=review,
         lanes=sorted({t.lane for t in everything if t.lane}),
-        reviews=sorted({str(t.instance_id) for t in everything}, key=int),
+        reviews=sorted({(str(t.instance_id), _case_name(t)) for t in everything}, key=lambda r: int(r[0])),
+        case_name=_case_name,
     )
+
+
+def _case_name(task: Any) -> str:
+    """A review as its case page names it: its case reference, else its number."""
+    return str(task.reference or _("Review #%(id)s", id=task.instance_id))
 
 
 def _closed(err: TaskClosed) -> Any:
