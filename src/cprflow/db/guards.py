@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cprflow.core import access, document_fields
+from cprflow.core import register as reg
 from cprflow.core.errors import Forbidden, NotFound
 from cprflow.core.views import InstanceView
 from cprflow.db.store import TASKS, deployed_version, latest_version_with
@@ -75,10 +76,11 @@ def require_read(session: Session, actor: access.Caller | None, instance: Any) -
         raise NotFound(f"instance {instance.id} not found")
 
 
-#: Case data a person who only holds a task in a case sees of it: where it stands. What their task
-#: decides on is on the task's own form (its read-only facts), so nothing of another agency's part
-#: reaches them through the case.
-HOLDER_SEES = ("stage",)
+#: Case data a person who only holds or held a task in a case sees of it: where it stands, and its
+#: pseudonymous reference (the one their task emails and their task list already name it by). What
+#: their task decides on is on the task's own form (its read-only facts), so nothing of another
+#: agency's part reaches them through the case.
+HOLDER_SEES = ("stage", *reg.REFERENCE_KEYS)
 
 
 def shaped(session: Session, actor: access.Caller | None, view: InstanceView, *, strict: bool = True) -> InstanceView:
