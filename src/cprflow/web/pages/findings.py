@@ -106,7 +106,11 @@ def start_forum() -> Any:
     label = found["taxonomy"].name(theme)
     # The forum's start form (forms/start_multi_agency_professional_forum.schema.json), answered from the theme.
     reason = f"Recurring theme in {chosen.year}: {label} ({chosen.reviews} reviews, {len(chosen.boards)} Boards)"
-    answers = {"forum_title": f"{label} ({chosen.year})", "forum_purpose": reason, "board_area": ", ".join(chosen.boards)}
+    answers = {
+        "forum_title": f"{label} ({chosen.year})",
+        "forum_purpose": reason,
+        "board_area": ", ".join(chosen.boards),
+    }
     view = services.start_instance(
         db(),
         FORUM,
