@@ -13,8 +13,7 @@ from cprflow.features import documents
 from tests.e2e.conftest import add_user
 from tests.e2e.test_staff_journey import open_task, shot, sign_in
 from tests.fixtures import files
-from tests.scenarios import cpr
-from tests.scenarios import test_susr
+from tests.scenarios import cpr, test_susr
 
 SIGN_OFF = "Sign off the report and action plan"
 

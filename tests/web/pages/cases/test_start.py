@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from flask.testing import FlaskClient
 
 from cprflow import services
@@ -162,9 +161,16 @@ STARTS = {
             "/forum_title": "Learning on neglect",
             "/forum_purpose": "Examine escalation",
             "/board_area": "Powys",
+            "/case_reference": "CPR-2026-070",
         },
         "labels": ("Title", "Purpose", "Board", "Case reference"),
-        "shown": ("Multi-agency professional forum", "Learning on neglect", "Examine escalation", "Powys"),
+        "shown": (
+            "Multi-agency professional forum",
+            "Learning on neglect",
+            "Examine escalation",
+            "Powys",
+            "CPR-2026-070",
+        ),
         "empty": (
             '<a href="#f-forum_title">Enter a title for the forum</a>',
             '<a href="#f-board_area">Enter board</a>',
@@ -214,6 +220,9 @@ def test_a_susr_or_forum_starts_from_its_start_form_checked_answers_and_opens_it
     assert {k: view.data.get(k) for k in expect["data"]} == expect["data"]
     case_page = html.unescape(client.get(started.location).text)
     assert f"Started. Next: {expect['first'][0]}." in case_page
+    reference = view.data.get("subject_reference") or view.data.get("case_reference")
+    assert f'<span class="moj-identity-bar__title"><strong>{reference}</strong>' in case_page  # known by it
+    assert f'href="/reviews/{view.id}"' in client.get(f"/reviews?reference={reference}").text  # and found by it
     [task] = services.list_tasks(case_db, instance_id=view.id)
     opened = html.unescape(client.get(f"/tasks/{task.id}").text)  # the first task opens with the answers
     for filled in expect["first"][1:]:
