@@ -129,6 +129,8 @@ def test_the_case_pages_pass_axe_and_fit_a_phone_in_english_and_welsh(browser: A
         "/reviews?overdue=true&year=20x",
         "/reviews/start",
         "/reviews/start/child_practice_review",
+        "/reviews/start/single_unified_safeguarding_review",
+        "/reviews/start/multi_agency_professional_forum",
         f"/reviews/{review.id}",
     ] + [f"/reviews/{review.id}/{s}" for s in ("tasks", "documents", "timeline", "holds", "timescales", "decisions")]
     page = browser(bypass_csp=True, viewport={"width": 375, "height": 800})

@@ -13,7 +13,7 @@ from cprflow.features import documents
 from tests.e2e.conftest import add_user
 from tests.e2e.test_staff_journey import open_task, shot, sign_in
 from tests.fixtures import files
-from tests.scenarios import test_susr
+from tests.scenarios import cpr, test_susr
 
 SIGN_OFF = "Sign off the report and action plan"
 
@@ -21,7 +21,7 @@ SIGN_OFF = "Sign off the report and action plan"
 def to_sign_off(db: Database) -> int:
     """A SUSR walked to the Case Review Group's sign-off through the services (not what this test is about)."""
     now = datetime.now(UTC)
-    view = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=now)
+    view = services.start_instance(db, cpr.SUSR, cpr.start_data("2026-01-05", cpr.SUSR), actor="bu", now=now)
     steps = [
         ("susr_record_referral", test_susr.susr_referral("2026-01-05")),
         ("susr_case_review_group", test_susr.CRG),

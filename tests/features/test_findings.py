@@ -17,6 +17,7 @@ from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
 from cprflow.features import findings
 from tests.conftest import ROOT, T0
+from tests.scenarios import cpr
 
 REAL = diagram_set.read_directories(ROOT / "processes", ROOT / "forms")
 
@@ -87,7 +88,11 @@ def filed(any_db: Database) -> Database:
     services.deploy(any_db, REAL, actor="owner", now=T0)
     for review in REVIEWS:
         instance = services.start_instance(
-            any_db, "multi_agency_professional_forum", {"child_reference": NAMES[0]}, actor="bu.officer", now=T0
+            any_db,
+            cpr.FORUM,
+            {**cpr.start_data(process_id=cpr.FORUM), "case_reference": NAMES[0]},
+            actor="bu.officer",
+            now=T0,
         )
         file(any_db, instance.id, review)
     return any_db
@@ -232,7 +237,7 @@ def test_a_csv_cell_is_never_a_formula() -> None:
 )
 def test_the_operator_refuses_what_it_cannot_file(db: Database, params: dict[str, Any], message: str) -> None:
     services.deploy(db, REAL, actor="owner", now=T0)
-    instance = services.start_instance(db, "multi_agency_professional_forum", {}, actor="bu", now=T0)
+    instance = services.start_instance(db, cpr.FORUM, cpr.start_data(process_id=cpr.FORUM), actor="bu", now=T0)
     good = {"board": "Gwent", "year": 2026, "review_type": "susr", "themes": ["neglect"], "findings": ["A finding."]}
     with pytest.raises(operators.OperatorFailed, match=message):
         with db.transaction() as session, operators.step(session, instance.id, "bu", T0) as step:

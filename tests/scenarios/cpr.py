@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(os.environ.get("CPRFLOW_SCENARIO_DIAGRAMS") or ROOT)
 CPR = "child_practice_review"
 FORUM = "multi_agency_professional_forum"
+SUSR = "single_unified_safeguarding_review"
 
 #: Who does a lane's work when the task has no named assignee (the services record the actor).
 LANE_ACTORS = {
@@ -108,8 +109,8 @@ class Review:
         actor: str = "bu.officer",
     ) -> Review:
         with opened(url) as db:
-            if data is None:  # what the review's start form asks, as the Business Unit knows it that day
-                data = start_data(at(when).date().isoformat()) if process_id == CPR else {}
+            if data is None:  # what the process's start form asks, as the Business Unit knows it that day
+                data = start_data(at(when).date().isoformat(), process_id)
             view = services.start_instance(db, process_id, data, actor=actor, now=at(when))
         return cls(url, view.id)
 
@@ -236,8 +237,14 @@ LEAD, SECOND, REPLACEMENT = "rev.lewis", "rev.jones", "rev.evans"
 START_FIELDS = ("child_reference", "board_area", "referral_date")
 
 
-def start_data(referral_date: str = "2026-01-05") -> dict[str, Any]:
-    """A review's start form, answered as ``referral`` answers the same questions."""
+def start_data(referral_date: str = "2026-01-05", process_id: str = CPR) -> dict[str, Any]:
+    """A process's start form answered: the review's as ``referral`` answers the same questions, the
+    SUSR's (forms/start_single_unified_safeguarding_review.schema.json) and the forum's
+    (forms/start_multi_agency_professional_forum.schema.json) as their first tasks are answered here."""
+    if process_id == SUSR:
+        return {"subject_reference": "SUSR-2026-004", "board_area": "Gwent", "referral_date": referral_date}
+    if process_id == FORUM:
+        return {key: PLAN_FORUM[key] for key in ("forum_title", "forum_purpose")} | {"board_area": "Cwm Taf Morgannwg"}
     return {key: referral(referral_date)[key] for key in START_FIELDS}
 
 

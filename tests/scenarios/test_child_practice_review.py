@@ -341,7 +341,7 @@ def test_criteria_not_met_leads_to_a_professional_forum(url: str) -> None:
     }
     assert "establish_review_panel" not in completed(r)
 
-    forum = Review.start(url, "2026-01-12", process_id=cpr.FORUM, data={"mapf_request": request})
+    forum = Review(url, view.data["follow_on"]["instance_id"])  # started by the review's "Start the professional forum"
     assert desks(forum) == [("plan_forum", "Review Sub-Group", None)]
     forum.do("plan_forum", PLAN_FORUM, "2026-01-12")
     forum.do("hold_forum", HOLD_FORUM, "2026-02-20")

@@ -517,7 +517,7 @@ def test_a_forum_decided_on_a_referral_is_not_notified_twice(url: str) -> None:
     r = Review.start(url)
     cpr.to_decision(r, register=False, abuse=False, mapf=True, decide="mapf")
     view = r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
-    forum = Review.start(url, "2026-01-12", process_id=cpr.FORUM, data={"mapf_request": view.data["mapf_request"]})
+    forum = Review(url, view.data["follow_on"]["instance_id"])  # started by the review with its request
     assert forum.open() == ["plan_forum"]
 
 

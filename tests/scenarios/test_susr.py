@@ -278,10 +278,15 @@ def test_a_cpr_referral_routed_to_susr_prefills_the_susr_referral(url: str) -> N
     cpr_case = Review.start(url, "2026-01-05")
     data = cpr.referral("2026-01-05")
     del data["review_framework"]
-    request = cpr_case.do("record_referral", data, "2026-01-05").data["susr_request"]
-    r = Review.start(url, "2026-01-06", process_id=SUSR, data={"susr_request": request})
+    routed = cpr_case.do("record_referral", data, "2026-01-05")
+    r = Review(url, routed.data["follow_on"]["instance_id"])  # started by the CPR's "Start the SUSR"
     with cpr.opened(url) as db:
         shown = services.get_task(db, r.task("susr_record_referral").id).data
+        # it carries the answers the SUSR's start form asks, as a person starting one gives them
+        form = services.start_form(db, SUSR, actor="bu.officer")
+        assert form is not None
+        answers = {key: r.data()[key] for key in form.schema["properties"]}
+        services.check_start(db, SUSR, answers, actor="bu.officer", now=cpr.at("2026-01-05"))
     assert cpr_pick(shown, "subject_reference", "board_area", "referral_date", "agencies_involved") == {
         "subject_reference": "CPR-2026-017",
         "board_area": "Cwm Taf Morgannwg",

@@ -332,6 +332,15 @@ def test_a_forum_requested_instead_of_a_review_starts_with_the_request(url: str)
     assert forum.view().process_id == cpr.FORUM
     assert forum.data()["referred_from"]["instance_id"] == r.id
     assert [(t.bpmn_id, t.lane) for t in forum.tasks()] == [("plan_forum", "Review Sub-Group")]
+    with cpr.opened(url) as db:
+        # it carries what the forum's start form asks, and its plan opens with them filled in
+        form = services.start_form(db, cpr.FORUM, actor="bu.officer")
+        assert form is not None
+        answers = {key: forum.data()[key] for key in form.schema["properties"]}
+        services.check_start(db, cpr.FORUM, answers, actor="bu.officer", now=cpr.at("2026-01-09"))
+        shown = services.get_task(db, forum.task("plan_forum").id).data
+    assert (shown["case_reference"], forum.data()["board_area"]) == ("CPR-2026-017", "Cwm Taf Morgannwg")
+    assert shown["forum_purpose"] == r.data()["decision_rationale"] and "CPR-2026-017" in shown["forum_title"]
 
 
 # ---------------------------------------------------------------------------------------------

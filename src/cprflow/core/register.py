@@ -17,8 +17,9 @@ SORTS: dict[str, tuple[str | None, bool]] = {
     "due": ("completion_due", False),
     "updated": ("updated_at", True),
 }
-#: The case data keys that hold a case's reference (CPR and forum: the child's; SUSR: the subject's).
-REFERENCE_KEYS = ("child_reference", "subject_reference")
+#: The case data keys that hold a case's reference (CPR: the child's; SUSR: the subject's; a forum:
+#: the case it follows, if any, from its start form).
+REFERENCE_KEYS = ("child_reference", "subject_reference", "case_reference")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 requested instead of a review) starts the next process itself, carrying the referral over.
 
 The diagram decides when and with what: a service task calls ``start_follow_on`` with the process
-and the data to start it with (``{"susr_request": ...}``). The new instance starts in the same
+and the data to start it with: the answers its start form asks (``subject_reference``, ``board_area``,
+``referral_date`` for a SUSR) beside the request (``"susr_request": ...``). They are not checked
+against that form here: a case running on an older version hands over what its version passes (the
+SUSR's first task still fills its referral from ``susr_request`` alone). The new instance starts in the same
 transaction, records ``referred_from`` (the first case) in its data, and the operator answers with
 ``{process_id, instance_id}`` for the first case to keep (its ``resultVariable``, ``follow_on``);
 an event on each case records the link.

@@ -62,8 +62,9 @@ def test_recurring_themes_page_starts_a_forum_on_the_topic(web_db: Database, cli
     )
     assert response.status_code == 302
     forum = services.list_instances(web_db, process_id="multi_agency_professional_forum")[0][0]
-    assert forum.data["forum_request"]["topic"] == "information_sharing"
-    assert forum.data["forum_request"]["board_area"] == ", ".join(sorted(BOARDS))
+    assert forum.data["forum_title"] == "Information sharing (2026)"  # the start form, answered from the theme
+    assert "Information sharing" in forum.data["forum_purpose"]
+    assert forum.data["board_area"] == ", ".join(sorted(BOARDS))
 
 
 def test_the_export_download_is_anonymised_and_recorded(web_db: Database, client: FlaskClient) -> None:

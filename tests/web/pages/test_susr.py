@@ -18,6 +18,7 @@ from cprflow.diagrams import diagram_set
 from cprflow.services import users
 from cprflow.web import create_app
 from tests.conftest import ROOT, T0
+from tests.scenarios import cpr
 
 PASSWORD = "a long enough password"
 
@@ -54,7 +55,9 @@ def task_link(listing: str, name: str) -> str:
 
 
 def test_susr_referral_through_the_pages(client: FlaskClient, db: Database) -> None:
-    review = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)).id
+    review = services.start_instance(
+        db, cpr.SUSR, cpr.start_data("2026-01-05", cpr.SUSR), actor="bu", now=datetime.now(UTC)
+    ).id
     sign_in(client, "bu")
     link = task_link(client.get("/tasks").text, "Record the referral")
     page = client.get(link).text
@@ -84,7 +87,9 @@ def test_the_board_chair_decides_on_a_susr_with_the_referral_and_discussion_in_v
     from tests.scenarios import test_susr
 
     users.add_user(db, "chair", password=PASSWORD, roles=["board_chair"], now=T0)
-    review = services.start_instance(db, "single_unified_safeguarding_review", {}, actor="bu", now=datetime.now(UTC)).id
+    review = services.start_instance(
+        db, cpr.SUSR, cpr.start_data("2026-01-05", cpr.SUSR), actor="bu", now=datetime.now(UTC)
+    ).id
     referral = {**test_susr.susr_referral(), "referral_summary": "Found at home after a reported assault."}
     crg = {**test_susr.CRG, "discussion_notes": "The adult practice review criteria are met."}
     for data in (referral, crg):

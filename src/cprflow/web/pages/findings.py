@@ -93,7 +93,7 @@ def recurring_page() -> Any:
 
 @bp.post("/recurring/forum")
 def start_forum() -> Any:
-    """Start a Multi-Agency Professional Forum on a recurring theme (the forum diagram reads ``mapf_request``)."""
+    """Start a Multi-Agency Professional Forum on a recurring theme, its start form answered from the theme."""
     user = signed_in()
     if not services.may_start(db(), user.actor, FORUM):
         raise Forbidden("your roles may not start a forum")
@@ -104,16 +104,17 @@ def start_forum() -> Any:
         flash(_("That theme is no longer recurring; nothing was started."))
         return redirect(url_for("findings.recurring_page"))
     label = found["taxonomy"].name(theme)
-    request_data = {
-        "topic": theme,
+    # The forum's start form (forms/start_multi_agency_professional_forum.schema.json), answered from the theme.
+    reason = f"Recurring theme in {chosen.year}: {label} ({chosen.reviews} reviews, {len(chosen.boards)} Boards)"
+    answers = {
+        "forum_title": f"{label} ({chosen.year})",
+        "forum_purpose": reason,
         "board_area": ", ".join(chosen.boards),
-        "requested_date": now().date().isoformat(),
-        "reason": f"Recurring theme in {chosen.year}: {label} ({chosen.reviews} reviews, {len(chosen.boards)} Boards)",
     }
     view = services.start_instance(
         db(),
         FORUM,
-        {"mapf_request": request_data},
+        answers,
         actor=user.actor,
         now=now(),
         step_seconds=step_seconds(),
