@@ -51,7 +51,7 @@ def sign_in(client: FlaskClient, username: str) -> None:
 
 
 def task_link(listing: str, name: str) -> str:
-    return re.search(rf'<a href="(/tasks/[^"]+)">{re.escape(name)}</a>', listing).group(1)  # type: ignore[union-attr]
+    return re.search(rf'<a [^>]*href="(/tasks/[^"]+)">{re.escape(name)}</a>', listing).group(1)  # type: ignore[union-attr]
 
 
 def test_susr_referral_through_the_pages(client: FlaskClient, db: Database) -> None:
