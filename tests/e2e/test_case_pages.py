@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from cprflow import services
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
+from cprflow.db.models import OutboxMessage
 from tests.conftest import ROOT
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
 from tests.scenarios import cpr
@@ -228,6 +230,25 @@ def test_every_other_page_passes_axe_and_fits_a_phone_in_english_and_welsh(brows
     approved = Review.start(live_db.url, "2026-01-05")  # its findings fill the learning pages
     cpr.to_draft(approved)
     cpr.approve_report(approved)
+    with live_db.transaction() as session:  # an email that ran out of attempts, for the administrator
+        session.connection().execute(
+            insert(OutboxMessage.__table__),
+            {
+                "kind": "event",
+                "template": "referral_received",
+                "recipient": "bu",
+                "address": "business.unit@example.wales",
+                "language": "en",
+                "subject": "A referral was received",
+                "body": "Open the review.",
+                "message_id": "<e2e-1@example.wales>",
+                "status": "failed",
+                "attempts": 5,
+                "last_error": "SMTP 550 mailbox unavailable",
+                "created_at": cpr.at("2026-01-06"),
+                "instance_id": notified.id,
+            },
+        )
     record, timeline = referral.task("record_referral"), timelines.task("submit_agency_timeline", "police")
 
     visits: dict[str | None, list[Any]] = {
