@@ -97,7 +97,7 @@ def time_passes(db: Database, day: date) -> list[int]:
 
 def open_task(page: Any, review_id: int, name: str) -> None:
     page.get_by_role("link", name="My tasks").click()
-    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"#{review_id}", exact=True))
+    row = page.get_by_role("row").filter(has=page.locator(f'a[href="/reviews/{review_id}"]'))
     row.get_by_role("link", name=name, exact=True).first.click()
     page.get_by_role("heading", level=1, name=name).wait_for()
 
@@ -150,11 +150,17 @@ def upload(page: Any, label: str, title: str) -> None:
 
 
 def start_review(bu: Any) -> int:
-    """The Business Unit starts a Child Practice Review from /reviews/start and lands on its case page."""
+    """The Business Unit starts a Child Practice Review from /reviews/start: chooses it, answers its
+    start form (declared on the diagram's start event), checks the answers and lands on its case page."""
     bu.goto("/reviews/start")
     bu.get_by_role("radio", name="Child Practice Review").check()
     bu.get_by_role("button", name="Continue").click()
-    bu.get_by_role("heading", level=1, name="Check before you start").wait_for()
+    bu.get_by_role("heading", level=1, name="Start a Child Practice Review").wait_for()
+    type_into(bu, "Child's reference", REFERENCE)
+    type_into(bu, "Board area", "Cwm Taf Morgannwg")
+    fill_date(bu, "Date referred to the Review Sub-Group", REFERRAL)
+    bu.get_by_role("button", name="Continue").click()
+    bu.get_by_role("heading", level=1, name="Check your answers before you start").wait_for()
     bu.get_by_role("button", name="Start", exact=True).click()
     bu.locator(".moj-identity-bar").wait_for()
     review_id = int(bu.url.rstrip("/").rsplit("/", 1)[-1])
@@ -163,13 +169,12 @@ def start_review(bu: Any) -> int:
 
 def record_referral(bu: Any, review_id: int, *, looked_after: bool = False) -> None:
     open_task(bu, review_id, "Record the referral")
-    type_into(bu, "Child's reference", REFERENCE)
-    field = bu.get_by_role("textbox", name="Board area")
-    field.click()
-    bu.keyboard.type("Cwm Taf Morgannwg")
+    # what the start form asked is there already, not asked again
+    assert bu.get_by_label(named("Child's reference")).input_value() == REFERENCE
+    assert bu.get_by_role("textbox", name="Board area").input_value() == "Cwm Taf Morgannwg"
+    assert group(bu, "Date referred to the Review Sub-Group").get_by_label("Year").input_value() == str(REFERRAL.year)
     bu.get_by_label("Abuse or neglect known or suspected within this Board's area").check()
     type_into(bu, "Referring agency", "South Wales Police")
-    fill_date(bu, "Date referred to the Review Sub-Group", REFERRAL)
     fill_date(bu, "Reference date", EVENT)
     bu.get_by_role("radio", name="Life-threatening injury").check()
     bu.get_by_label("Abuse or neglect known or suspected", exact=True).check()
@@ -429,8 +434,9 @@ def waiting_for(page: Any, review_id: int) -> list[str]:
     """The tasks this person's list shows for the review."""
     page.get_by_role("link", name="My tasks").click()
     page.get_by_role("heading", level=1, name="My tasks").wait_for()
-    rows = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"#{review_id}", exact=True))
-    return sorted(text_of(rows.nth(i).get_by_role("cell").first) for i in range(rows.count()))
+    # the list names a review by its case reference, linking to its case page
+    rows = page.get_by_role("row").filter(has=page.locator(f'a[href="/reviews/{review_id}"]'))
+    return sorted(text_of(rows.nth(i).get_by_role("cell").first.get_by_role("link")) for i in range(rows.count()))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -104,8 +104,11 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     # --- The Business Unit records the referral --------------------------------------------------
     sign_in(page, "bu")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=RECORD, exact=True))
-    assert text_of(row.get_by_role("cell").nth(1)) == f"#{review_id}"
-    assert text_of(row.get_by_role("cell").nth(2)) == "Business Unit"
+    # the task with its lane beneath, and the review by its case reference, linking to its page
+    assert text_of(row.get_by_role("cell").first) == f"{RECORD} Business Unit"
+    review_link = row.get_by_role("cell").nth(1).get_by_role("link")
+    assert text_of(review_link) == cpr.start_data()["child_reference"]
+    assert review_link.get_attribute("href") == f"/reviews/{review_id}"
     shot(page, "01-business-unit-my-tasks")
     open_task(page, RECORD)
     assert page.get_by_role("link", name=f"Review #{review_id}").is_visible()
