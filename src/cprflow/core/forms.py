@@ -317,6 +317,21 @@ def _without_refused(spec: dict[str, Any], value: Any) -> Any:
     return _REFUSED
 
 
+def fields(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, field schema) of every field declared anywhere in a form schema, or in a list of them
+    (nested objects and array items included), in document order."""
+    if isinstance(node, list):
+        for item in node:
+            yield from fields(item)
+    if not isinstance(node, dict):
+        return
+    for key, field in (node.get("properties") or {}).items():
+        if isinstance(field, dict):
+            yield key, field
+    for child in node.values():
+        yield from fields(child)
+
+
 def marked(node: Any, mark: str, value: str, pointer: str = "") -> list[tuple[str, dict[str, Any]]]:
     """(pointer, node) for every node of a form schema that carries ``mark: value`` (for example the
     fields whose choices come from a data file: ``"x-choices": "agencies"``)."""

@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from cprflow.core import document_fields
+from cprflow.core import document_fields, forms
 from cprflow.core import register as reg
 from cprflow.core.views import InstanceView, holds_of
 from cprflow.web import labels
@@ -152,24 +152,13 @@ def decisions(
 def choice_names(schemas: list[Any]) -> dict[str, dict[str, tuple[str, str]]]:
     """Every choice the forms offer, by field name and value: its English and Welsh names."""
     found: dict[str, dict[str, tuple[str, str]]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        if not isinstance(node, dict):
-            return
-        for key, field in (node.get("properties") or {}).items():
-            if isinstance(field, dict) and isinstance(field.get("enum"), list):
-                names, names_cy = field.get("x-enumNames") or [], field.get("x-enumNames-cy") or []
-                for n, value in enumerate(field["enum"]):
-                    if n < len(names):
-                        cy = names_cy[n] if n < len(names_cy) else ""
-                        found.setdefault(key, {}).setdefault(str(value), (str(names[n]), str(cy)))
-        for value in node.values():
-            walk(value)
-
-    walk(schemas)
+    for key, field in forms.fields(schemas):
+        if isinstance(field.get("enum"), list):
+            names, names_cy = field.get("x-enumNames") or [], field.get("x-enumNames-cy") or []
+            for n, value in enumerate(field["enum"]):
+                if n < len(names):
+                    cy = names_cy[n] if n < len(names_cy) else ""
+                    found.setdefault(key, {}).setdefault(str(value), (str(names[n]), str(cy)))
     return found
 
 
@@ -179,22 +168,11 @@ def slot_names(schemas: list[Any], agencies: list[dict[str, str]], lang: str) ->
     of each agency's own."""
     found: dict[str, list[tuple[bool, str]]] = {}
     agency_names = {a["id"]: a["name_cy"] if lang == "cy" else a["name"] for a in agencies}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        if not isinstance(node, dict):
-            return
-        for field in (node.get("properties") or {}).values():
-            spec = field.get(document_fields.KEY) if isinstance(field, dict) else None
-            title = field.get("x-title-cy" if lang == "cy" else "title") or field.get("title") if spec else None
-            if isinstance(spec, dict) and isinstance(spec.get("slot"), str) and isinstance(title, str):
-                found.setdefault(spec["slot"], []).append((bool(field.get("readOnly")), title))
-        for value in node.values():
-            walk(value)
-
-    walk(schemas)
+    for _name, field in forms.fields(schemas):
+        spec = field.get(document_fields.KEY)
+        title = field.get("x-title-cy" if lang == "cy" else "title") or field.get("title") if spec else None
+        if isinstance(spec, dict) and isinstance(spec.get("slot"), str) and isinstance(title, str):
+            found.setdefault(spec["slot"], []).append((bool(field.get("readOnly")), title))
     # The field that files the document names it best: not one showing it, and the plainest title.
     names = {slot: min(titles, key=lambda t: (t[0], len(t[1])))[1] for slot, titles in found.items()}
     for template, title in list(names.items()):
