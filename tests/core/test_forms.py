@@ -153,3 +153,18 @@ def test_a_list_opens_with_its_rows_when_only_answers_still_to_be_given_are_miss
     assert planned[0]["audit_status"] == ""  # the case's data is left as it was
     assert forms.prefill(AUDIT, {"actions": []}) == {}
     assert forms.prefill(AUDIT, {"actions": "A1"}) == {}
+
+
+def test_fields_walks_nested_objects_and_array_items_in_order() -> None:
+    schema = {
+        "properties": {
+            "decision": {"type": "string", "enum": ["a"]},
+            "actions": {"type": "array", "items": {"properties": {"status": {"type": "string"}}}},
+        }
+    }
+    assert [name for name, _ in forms.fields([schema, {"properties": {"extra": {}}}])] == [
+        "decision",
+        "actions",
+        "status",
+        "extra",
+    ]
