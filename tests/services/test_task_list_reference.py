@@ -18,9 +18,11 @@ def test_each_listed_task_carries_its_cases_reference(any_db: Database) -> None:
     other = services.start_instance(
         any_db, cpr.CPR, {**cpr.start_data(), "child_reference": "CPR-2026-099"}, actor="bu", now=T0
     ).id
-    susr = services.start_instance(any_db, SUSR, {}, actor="bu", now=T0).id  # its first task asks the reference
+    susr = services.start_instance(any_db, SUSR, cpr.start_data(process_id=SUSR), actor="bu", now=T0).id
+    forum = services.start_instance(any_db, cpr.FORUM, cpr.start_data(process_id=cpr.FORUM), actor="bu", now=T0).id
     references = {t.instance_id: t.reference for t in services.list_tasks(any_db)}
-    assert references == {review: "CPR-2026-017", other: "CPR-2026-099", susr: None}
+    # a stand-alone forum need not name a case
+    assert references == {review: "CPR-2026-017", other: "CPR-2026-099", susr: "SUSR-2026-004", forum: None}
     with any_db.transaction() as session:
         session.execute(
             Instance.__table__.update()  # type: ignore[attr-defined]
