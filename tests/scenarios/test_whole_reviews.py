@@ -128,7 +128,7 @@ def test_the_board_opens_the_draft_report_it_is_asked_to_approve(url: str) -> No
     assert [d.slot for d in listed] == ["draft_report"]  # nothing of the case beyond what the task shows
     assert (found.slot, found.version, content[:5]) == ("draft_report", ref["version"], b"%PDF-")
     assert (review.data, [t.bpmn_id for t in review.open_tasks]) == (
-        {"stage": "board_consideration"},
+        {"stage": "board_consideration", "child_reference": "CPR-2026-017"},  # where it stands, and which case
         ["board_consideration"],
     )
 
