@@ -134,3 +134,40 @@ def test_serve_runs_gunicorn_and_supervised_workers_and_stops_cleanly_on_ctrl_c(
     said = log.read_text()
     assert "Traceback" not in said and "Error" not in said
     assert "restarting in" in said
+
+
+def test_a_connection_that_sends_nothing_does_not_hold_up_other_people(
+    served: tuple[subprocess.Popen[bytes], dict[str, str], Path],
+) -> None:
+    """One web worker: a connection opened and left silent (browsers open spare ones ahead of need)
+    waits in the worker's poller, so another person's request is answered at once, not after the
+    5 s the worker would otherwise give the silent one; requests sent back to back on one
+    connection (pipelined) are each answered, in order; the silent connection is closed in the end."""
+    process, urls, _ = served
+    _until(lambda: _answers(urls["health"]), "the web app to answer")
+    parts = urlsplit(urls["health"])
+    address = (parts.hostname or "", parts.port or 80)
+    silent = [socket.create_connection(address) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # the worker has accepted them
+        started = time.monotonic()
+        assert requests.get(urls["health"], timeout=10).status_code == 200
+        assert time.monotonic() - started < 2.5  # not queued behind a 5 s wait for a silent client
+
+        with socket.create_connection(address, timeout=10) as pipelined:
+            ask = f"GET {parts.path} HTTP/1.1\r\nHost: {address[0]}\r\n\r\n".encode()
+            pipelined.sendall(ask * 3)
+            answered = b""
+            while answered.count(b'{"status":"ok"}') < 3:
+                chunk = pipelined.recv(65536)
+                assert chunk, f"the connection closed after {answered.count(b'HTTP/1.1 200')} answers"
+                answered += chunk
+            assert answered.count(b"HTTP/1.1 200 OK") == 3
+
+        silent[0].settimeout(15)
+        assert silent[0].recv(1) == b""  # closed by the server once its keep-alive time ran out
+    finally:
+        for sock in silent:
+            sock.close()
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(90) == 0

@@ -37,15 +37,27 @@ def web_workers() -> int:
 KEEP_ALIVE_SECONDS = 5
 
 
+#: The longest one request may hold a web worker before gunicorn's master replaces the worker (its
+#: transaction then rolls back whole). Requests are served on the worker's loop, which tells the
+#: master it is alive only between requests, so this bounds a request, not an idle worker.
+REQUEST_TIMEOUT_SECONDS = 120
+
+
 def gunicorn_options() -> list[str]:
     """How each web worker serves, shared with the benchmarks so they time what is deployed.
 
-    gthread with one thread: a worker still runs one request at a time (the work is CPU-bound, so
-    more threads would only queue behind the interpreter lock), but unlike the sync worker it keeps
-    a client's connection open between requests (HTTP keep-alive) instead of closing it after
-    every answer, so a client, or a proxy that pools its connections, does not pay a TCP
-    connection and gunicorn's accept per request."""
-    return ["--worker-class", "gthread", "--threads", "1", "--keep-alive", str(KEEP_ALIVE_SECONDS)]
+    ``LoopWorker`` (``cli/gunicorn_worker.py``): gthread's event loop with HTTP keep-alive, serving
+    each request on the loop's own thread, one at a time (the work is CPU-bound, so threads would
+    only queue behind the interpreter lock), and never holding the worker for a connection that has
+    sent nothing yet."""
+    return [
+        "--worker-class",
+        "cprflow.cli.gunicorn_worker.LoopWorker",
+        "--keep-alive",
+        str(KEEP_ALIVE_SECONDS),
+        "--timeout",
+        str(REQUEST_TIMEOUT_SECONDS),
+    ]
 
 
 def _cprflow_command() -> list[str]:
