@@ -113,6 +113,12 @@ def _http_ratios(t: dict[str, float], db: str, complete_at_most: float, get_at_m
         (f"ten tasks, {db}: GET task, the next form (median)", f"{t['get'] * 1000:.2f} ms", "-", None),
         (f"ten tasks, {db}: POST start (median)", f"{t['start'] * 1000:.2f} ms", "-", None),
         (
+            f"ten tasks, {db}: the stack's floor, GET /healthz (no token, no database)",
+            f"{t['floor'] * 1000:.2f} ms = {t['floor'] / t['bare_complete']:.2f}x bare",
+            "- (information)",
+            None,
+        ),
+        (
             f"ten tasks, {db}: TCP connections the client opened",
             f"{t['connections']:.0f} for {t['requests']:.0f} requests",
             "- (kept alive)",

@@ -142,11 +142,16 @@ def _work_one(client: Client, times: dict[str, list[float]]) -> None:
         assert status == 200, body
         times["complete"].append(seconds)
         times["complete_cpu"].append(client.last_cpu)
+        # The stack's own floor, on the same connection: gunicorn and Flask answering a request
+        # that reads no token and touches no database.
+        status, _, seconds = client.call("GET", "/healthz")
+        assert status == 200
+        times["floor"].append(seconds)
 
 
 def bench_http(url: str, instances: int = 40) -> dict[str, float]:
     """Median seconds: ``bare_complete``, ``bare_start``, ``stored_complete``, ``stored_start`` (bare
-    with a SQLite row), ``complete``, ``get``, ``start``, and the CPU each took (``..._cpu``: the
+    with a SQLite row), ``complete``, ``get``, ``start``, ``floor`` (``GET /healthz``), and the CPU each took (``..._cpu``: the
     server's for requests, the bare engine's own); and the counts of ``connections`` the client
     opened for its timed ``requests``."""
     from bench.load import gunicorn

@@ -97,9 +97,16 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, 
             [CPRFLOW, "serve", "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     yield process, {"health": f"http://127.0.0.1:{port}/healthz"}, log
-    if process.poll() is None:
+    if process.poll() is None:  # a test that failed: its children run in sessions of their own
+        left = [*_children(process.pid)]
+        left += [w for pid in left for w in _children(pid)]
         process.kill()
         process.wait()
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_serve_runs_gunicorn_and_supervised_workers_and_stops_cleanly_on_ctrl_c(
