@@ -1,13 +1,12 @@
 """The gunicorn worker ``cprflow serve`` runs: gunicorn's gthread worker, serving on its event loop.
 
 Each request is CPU-bound engine work, so a worker serves one at a time whatever its threads. The
-gthread worker with one thread has two costs this removes, both measured on this machine:
-
-- it hands every request from its event loop to the pool's thread and the answer back again:
-  about 0.3 ms a request (a ``/healthz`` round trip 0.89 ms against 0.56 ms served on the loop);
-- it gives a new connection to that thread before the client has sent anything, and the thread
-  waits up to 5 s for a first byte: one idle connection (a browser opens spare ones ahead of need)
-  held the worker, and every other person's request behind it, for 4.8 s.
+gthread worker with one thread gives a new connection to that thread before the client has sent
+anything, and the thread waits up to 5 s for a first byte: one idle connection (a browser opens
+spare ones ahead of need) held the worker, and every other person's request behind it, for 4.8 s
+(three of them, 14 s). It also hands every request from its loop to the thread and back: requests
+sent back to back answer some 0.25 ms sooner without that (``/healthz`` 0.74-0.85 ms against
+1.00-1.06 ms), though in the benchmark's mix the difference is within run-to-run noise.
 
 Here a new connection waits in the loop's poller, like a kept-alive one, until it has something to
 read, and is then served on the loop's own thread. Keep-alive, the pending and keep-alive timeouts,
