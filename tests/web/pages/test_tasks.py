@@ -90,12 +90,38 @@ def test_pages_need_sign_in_and_come_back_after_it(client: FlaskClient) -> None:
     assert response.location.endswith("/tasks")
 
 
+def test_the_sign_in_form_keeps_the_page_to_come_back_to(client: FlaskClient) -> None:
+    """A link to a task (from an email) leads to sign-in: the form itself posts the page along, so
+    signing in by the form (not only by a crafted post) ends on that page."""
+    page = client.get(client.get("/tasks").location).text
+    action = re.search(r'<form method="post" action="(/login\?next=[^"]+)"', page)
+    assert action, "the sign-in form drops the page asked for"
+    token = csrf(page)
+    response = client.post(action.group(1), data={"username": "bu", "password": PASSWORD, "csrf_token": token})
+    assert response.location.rstrip("?").endswith("/tasks")
+
+
 def test_wrong_password_is_refused_without_saying_which_part(client: FlaskClient) -> None:
     token = csrf(client.get("/login").text)
     response = client.post("/login", data={"username": "bu", "password": "wrong", "csrf_token": token})
     assert response.status_code == 401
-    assert "Wrong username or password" in response.text
+    assert 'class="govuk-error-summary"' in response.text
+    assert re.search(r'<a href="#username">Wrong username or password\.</a>', response.text)
+    assert 'value="bu"' in response.text and "wrong" not in response.text  # the password is never sent back
     assert client.get("/tasks").status_code == 302
+
+
+def test_an_empty_field_is_named_and_is_no_failed_attempt(client: FlaskClient, db: Database) -> None:
+    token = csrf(client.get("/login").text)
+    for _ in range(8):  # more than the lockout allows, were they attempts
+        response = client.post("/login", data={"username": "bu", "password": "", "csrf_token": token})
+        assert response.status_code == 422
+        assert re.search(r'<a href="#password">Enter your password</a>', response.text)
+        assert 'id="password-error"' in response.text and "govuk-input--error" in response.text
+    both = client.post("/login", data={"username": " ", "password": "", "csrf_token": token}).text
+    assert both.index('href="#username"') < both.index('href="#password"')
+    response = client.post("/login", data={"username": "bu", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302  # not locked out
 
 
 def test_form_posts_without_a_csrf_token_are_refused(client: FlaskClient, db: Database) -> None:

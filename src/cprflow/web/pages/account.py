@@ -30,12 +30,25 @@ def home() -> Any:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if request.method != "POST":  # GET, and HEAD with whatever body it carries: never a sign-in
-        return render_template("login.html")
-    username = request.form.get("username", "")
+        return render_template("login.html", errors={})
+    username, password = request.form.get("username", ""), request.form.get("password", "")
+    # An empty field is named (422) without trying to sign in, so it counts as no failed attempt.
+    missing = {
+        name: message
+        for name, value, message in (
+            ("username", username.strip(), _("Enter your username")),
+            ("password", password, _("Enter your password")),
+        )
+        if not value
+    }
+    if missing:
+        return render_template("login.html", errors=missing, username=username), 422
     try:
-        user = check_password(username, request.form.get("password", ""))
+        user = check_password(username, password)
     except Unauthenticated:
-        return render_template("login.html", error=_("Wrong username or password."), username=username), 401
+        # Which of the two was wrong is not said; the summary takes the reader to the first field.
+        wrong = {"username": _("Wrong username or password.")}
+        return render_template("login.html", errors=wrong, username=username), 401
     begin_page_session(user)
     return redirect(safe_next(request.args.get("next")))
 
