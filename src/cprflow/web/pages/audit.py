@@ -52,9 +52,10 @@ def review_trace(instance_id: int) -> Any:
         counts=counts,
         markers_json=json.dumps({"markers": found.markers, "path": found.path}),
         filters=request.args.to_dict(),
+        kind_options=[(k, events.kind_name(k)) for k in found.kinds],
+        actor_options=[(a, a) for a in found.actors],
         query=request.query_string.decode(),
         describe=lambda e: events.title(e.kind, e.detail, found.version_id),
-        kind_name=events.kind_name,
     )
 
 
