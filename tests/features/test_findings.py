@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -333,3 +334,16 @@ def test_charts_escape_every_label() -> None:
     svg = str(findings.bar_chart("<b>Title</b>", [("<script>alert(1)</script>", 3), ("Gwent & Powys", 0)]))
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;Title" in svg and "Gwent &amp; Powys" in svg
     assert svg.count("<rect") == 2 and svg.startswith("<svg")
+
+
+def test_a_long_theme_name_starts_inside_the_chart() -> None:
+    """Labels used to be right-aligned to a 260 px column, so a long name ran off the left edge
+    ("Parental mental health and substance use" lost its first words); each now starts at the edge
+    on a line of its own above its bar."""
+    long_name = "Iechyd meddwl rhieni a chamddefnyddio sylweddau gan rieni"
+    svg = str(findings.bar_chart("Themes", [(long_name, 4), ("Short", 1)]))
+    label = re.search(r'<text x="(\d+)" y="(\d+)"[^>]*>' + re.escape(long_name) + "<", svg)
+    bar = re.search(r'<rect x="(\d+)" y="(\d+)"', svg)
+    assert label and bar
+    assert "text-anchor" not in svg and label.group(1) == "0"
+    assert int(label.group(2)) < int(bar.group(2))  # above its bar, not beside it

@@ -545,11 +545,14 @@ def export_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> Markup:
-    """A horizontal bar chart as inline SVG; labels and title are escaped, never trusted."""
-    row, label_width, top = 26, 260, 30
+    """A horizontal bar chart as inline SVG; labels and title are escaped, never trusted.
+
+    Each label sits on its own line above its bar, so a long theme name (or its longer Welsh) is
+    never cut off at the edge, and the chart still reads when a phone scales it down."""
+    row, top = 44, 30
     height = top + row * max(len(bars), 1) + 10
     largest = max((v for _, v in bars), default=0) or 1
-    span = width - label_width - 50
+    span = width - 50
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cpr-chart" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
@@ -560,9 +563,9 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
         y = top + n * row
         bar = max(1, round(span * value / largest)) if value else 0
         parts.append(
-            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="14">{escape(label)}</text>'
-            f'<rect x="{label_width}" y="{y + 4}" width="{bar}" height="{row - 8}" fill="#1d70b8"/>'
-            f'<text x="{label_width + bar + 6}" y="{y + 17}" font-size="14">{int(value)}</text>'
+            f'<text x="0" y="{y + 16}" font-size="14">{escape(label)}</text>'
+            f'<rect x="0" y="{y + 22}" width="{bar}" height="16" fill="#1d70b8"/>'
+            f'<text x="{bar + 6}" y="{y + 35}" font-size="14">{int(value)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
