@@ -86,3 +86,28 @@ def test_a_date_outside_its_bounds_is_refused_naming_the_field(met_on: str, faul
 def test_a_date_within_its_bounds_passes() -> None:
     for day in ("2026-01-05", "2026-04-20"):
         forms.validate(SCHEMA, {"met_on": day}, case={"referral_date": "2026-01-05"}, today=date(2026, 4, 20))
+
+
+@pytest.mark.parametrize(
+    ("value", "day"),
+    [
+        ("2026-07-01", date(2026, 7, 1)),
+        ("2026-07-01T09:00:00+00:00", date(2026, 7, 1)),  # a stored string's date part, as written
+        (date(2026, 7, 1), date(2026, 7, 1)),
+        # 23:30 UTC on 30 June is 00:30 on 1 July in Wales (summer time): the day people there saw
+        (datetime(2026, 6, 30, 23, 30, tzinfo=UTC), date(2026, 7, 1)),
+        (datetime(2026, 12, 31, 23, 30, tzinfo=UTC), date(2026, 12, 31)),  # winter: Wales is on UTC
+        (datetime(2026, 6, 30, 23, 30), date(2026, 6, 30)),  # naive: taken as it is
+        ("2026-02-31", None),
+        ("1 July 2026", None),
+        ("2026-07", None),
+        ("", None),
+        (None, None),
+        (20260701, None),
+        (["2026-07-01"], None),
+    ],
+)
+def test_the_day_a_stored_value_names(value: object, day: date | None) -> None:
+    """Case pages, the timescales report and date-field bounds all read a stored date this one way,
+    and none of them raises on a value that names no day."""
+    assert expressions.day_of(value) == day

@@ -454,6 +454,22 @@ def timer_at(value: Any) -> str:
 WALES = ZoneInfo("Europe/London")
 
 
+def day_of(value: Any) -> date | None:
+    """The day a stored value names, for reading case data and forms, never raising: a date; a
+    datetime's day in Wales (a naive one as it is); an ISO date or datetime string's date part
+    (its first ten characters); anything else, or a malformed string, None."""
+    if isinstance(value, datetime):
+        return (value.astimezone(WALES) if value.tzinfo else value).date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
 def timer_after_day(value: Any) -> str:
     """The moment a due day is over in Wales (00:00 Europe/London the next day), as a UTC ISO datetime.
 

@@ -160,13 +160,6 @@ def validate(
 NOT_AFTER, NOT_BEFORE = "x-not-after", "x-not-before"
 
 
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def date_bounds(
     schema: dict[str, Any], data: dict[str, Any], case: dict[str, Any], today: date | None
 ) -> list[tuple[str, str, str, str]]:
@@ -175,13 +168,17 @@ def date_bounds(
     found: list[tuple[str, str, str, str]] = []
     properties = schema.get("properties")
     for key, field in (properties or {}).items() if isinstance(properties, dict) else ():
-        given = _day(data.get(key)) if isinstance(field, dict) else None
+        given = expressions.day_of(data.get(key)) if isinstance(field, dict) else None
         if given is None:
             continue
         if field.get(NOT_AFTER) == "today" and today is not None and given > today:
             found.append((_pointer([key]), "must be today or in the past", NOT_AFTER, today.isoformat()))
         earliest_key = field.get(NOT_BEFORE)
-        earliest = _day(data.get(earliest_key, case.get(earliest_key))) if isinstance(earliest_key, str) else None
+        earliest = (
+            expressions.day_of(data.get(earliest_key, case.get(earliest_key)))
+            if isinstance(earliest_key, str)
+            else None
+        )
         if earliest is not None and given < earliest:
             message = f"must be on or after {earliest_key} ({earliest.isoformat()})"
             found.append((_pointer([key]), message, NOT_BEFORE, earliest.isoformat()))

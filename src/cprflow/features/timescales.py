@@ -14,13 +14,13 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
 from cprflow.core import access
-from cprflow.core.expressions import working_days_between
+from cprflow.core.expressions import day_of, working_days_between
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.db.models import Event, Instance
@@ -33,17 +33,6 @@ _CLOSED_ACTIONS = ("complete", "superseded")
 #: routed anywhere else (a MAPF, another Board, no review, a SUSR from a CPR referral or the reverse)
 #: is not a review, so never a breach: the review it was routed to is counted in its own right.
 STATUTORY_ROUTES = {"child_practice_review": "cpr", "single_unified_safeguarding_review": "susr"}
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
 
 
 @dataclass(frozen=True)
@@ -87,8 +76,8 @@ def hold_days(holds: Iterable[dict[str, Any]], as_of: date) -> tuple[dict[str, i
     by_type: dict[str, int] = defaultdict(int)
     spans: list[tuple[date, date]] = []
     for hold in holds:
-        start = _day(hold.get("started_on"))
-        end = _day(hold.get("ended_on")) or as_of
+        start = day_of(hold.get("started_on"))
+        end = day_of(hold.get("ended_on")) or as_of
         if start is None or end < start:
             continue
         by_type[str(hold.get("type") or "other")] += (end - start).days
@@ -110,8 +99,8 @@ def days_per_hold(holds: Iterable[dict[str, Any]], as_of: date) -> dict[str, int
     """Days each hold lasted (one still running: to ``as_of``), by hold id."""
     found: dict[str, int] = {}
     for hold in holds:
-        start = _day(hold.get("started_on"))
-        end = _day(hold.get("ended_on")) or as_of
+        start = day_of(hold.get("started_on"))
+        end = day_of(hold.get("ended_on")) or as_of
         if start is not None and end >= start:
             found[str(hold.get("hold_id") or "?")] = (end - start).days
     return found
@@ -126,9 +115,9 @@ def _reason(item: Any) -> str:
 def review_timescales(
     instance_id: int, status: str, data: dict[str, Any], finalised: date | None, as_of: date
 ) -> ReviewTimescales:
-    referral = _day(data.get("referral_date"))
-    due = _day(data.get("completion_due"))
-    completed = _day(data.get("completion_date"))
+    referral = day_of(data.get("referral_date"))
+    due = day_of(data.get("completion_due"))
+    completed = day_of(data.get("completion_date"))
     end = completed or as_of
     breach: bool | None
     if due is None:
@@ -139,8 +128,8 @@ def review_timescales(
         breach = True if as_of > due else None
     holds = holds_of(data)
     by_type, total = hold_days(holds, as_of)
-    plan_due = _day(data.get("action_plan_due"))
-    published, kept_until = _day(data.get("published_date")), _day(data.get("publication_period_due"))
+    plan_due = day_of(data.get("action_plan_due"))
+    published, kept_until = day_of(data.get("published_date")), day_of(data.get("publication_period_due"))
     kept = None
     if published is not None and kept_until is not None:
         kept = data.get("publication_status") != "taken_down" or as_of >= kept_until
@@ -148,7 +137,7 @@ def review_timescales(
     overdue = sum(
         1
         for a in actions
-        if a.get("audit_status") not in _CLOSED_ACTIONS and (_day(a.get("due_date")) or date.max) < as_of
+        if a.get("audit_status") not in _CLOSED_ACTIONS and (day_of(a.get("due_date")) or date.max) < as_of
     )
     reasons = [
         _reason(item)

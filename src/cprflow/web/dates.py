@@ -3,31 +3,18 @@ and "2 April 2026 at 2:15pm" where the time matters (audit, the trace, the case'
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import session
 from flask_babel import format_date
 
-from cprflow.core.expressions import WALES
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return (value.astimezone(WALES) if value.tzinfo else value).date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+from cprflow.core.expressions import WALES, day_of
 
 
 def govuk_date(value: Any) -> str:
     """A date (a date, a datetime or an ISO date string) as "2 April 2026"; anything else as it is."""
-    day = _as_date(value)
+    day = day_of(value)
     if day is None:
         return "" if value is None else str(value)
     return str(format_date(day, "d MMMM yyyy"))

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from cprflow.core import document_fields, forms
 from cprflow.core import register as reg
+from cprflow.core.expressions import day_of
 from cprflow.core.views import InstanceView, holds_of
 from cprflow.web import labels
 from cprflow.web.dates import govuk_date
@@ -37,18 +38,11 @@ class Timescale:
     text: str
 
 
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def timescales(view: InstanceView, today: date) -> list[Timescale]:
     rows = []
     paused = view.status == "suspended"
     for due_key, done_key, name in TIMESCALES:
-        due, done = _day(view.data.get(due_key)), _day(view.data.get(done_key))
+        due, done = day_of(view.data.get(due_key)), day_of(view.data.get(done_key))
         if due is None:
             rows.append(Timescale(str(name), None, "not_started", _("Not started")))
         elif done is not None:
@@ -80,7 +74,7 @@ class ClockStop:
 def clock_stop(view: InstanceView) -> ClockStop | None:
     """Which event stops the 6-month clock (decided by the diagrams as the review starts) and, once it
     has happened, the event that stopped it and its date."""
-    stopped_by, day = view.data.get("completion_stopped_by"), _day(view.data.get("completion_date"))
+    stopped_by, day = view.data.get("completion_stopped_by"), day_of(view.data.get("completion_date"))
     if stopped_by and day:
         return ClockStop(str(stopped_by), day.isoformat())
     stops_at = view.data.get("completion_stops_at")
@@ -89,7 +83,7 @@ def clock_stop(view: InstanceView) -> ClockStop | None:
 
 def identity(view: InstanceView, today: date) -> dict[str, Any]:
     data = view.data
-    referral = _day(data.get("referral_date"))
+    referral = day_of(data.get("referral_date"))
     return {
         "reference": reg.reference_of(data) or _("Review #%(id)s", id=view.id),
         "process_id": view.process_id,
