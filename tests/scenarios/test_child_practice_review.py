@@ -99,6 +99,7 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     cpr.deploy(any_db.url)
     r = Review.start(any_db.url, "2026-01-05")
     assert desks(r) == [("record_referral", "Business Unit", None)]
+    assert r.data()["stage"] == "referral"  # the register and case page name a stage from the start
 
     cpr.to_decision(r)
     assert pick(r.data(), "stage", "review_type", "criteria_review_type") == {
