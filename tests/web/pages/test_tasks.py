@@ -106,7 +106,7 @@ def test_wrong_password_is_refused_without_saying_which_part(client: FlaskClient
     response = client.post("/login", data={"username": "bu", "password": "wrong", "csrf_token": token})
     assert response.status_code == 401
     assert 'class="govuk-error-summary"' in response.text
-    assert re.search(r'<a href="#username">Wrong username or password\.</a>', response.text)
+    assert re.search(r'<a href="#f-username">Wrong username or password\.</a>', response.text)
     assert 'value="bu"' in response.text and "wrong" not in response.text  # the password is never sent back
     assert client.get("/tasks").status_code == 302
 
@@ -116,10 +116,10 @@ def test_an_empty_field_is_named_and_is_no_failed_attempt(client: FlaskClient, d
     for _ in range(8):  # more than the lockout allows, were they attempts
         response = client.post("/login", data={"username": "bu", "password": "", "csrf_token": token})
         assert response.status_code == 422
-        assert re.search(r'<a href="#password">Enter your password</a>', response.text)
-        assert 'id="password-error"' in response.text and "govuk-input--error" in response.text
+        assert re.search(r'<a href="#f-password">Enter your password</a>', response.text)
+        assert 'id="f-password-error"' in response.text and "govuk-input--error" in response.text
     both = client.post("/login", data={"username": " ", "password": "", "csrf_token": token}).text
-    assert both.index('href="#username"') < both.index('href="#password"')
+    assert both.index('href="#f-username"') < both.index('href="#f-password"')
     response = client.post("/login", data={"username": "bu", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302  # not locked out
 
