@@ -344,12 +344,14 @@ def test_criteria_not_met_leads_to_a_professional_forum(url: str) -> None:
 
     forum = Review(url, view.data["follow_on"]["instance_id"])  # started by the review's "Start the professional forum"
     assert desks(forum) == [("plan_forum", "Review Sub-Group", None)]
-    forum.do("plan_forum", PLAN_FORUM, "2026-01-12")
-    forum.do("hold_forum", HOLD_FORUM, "2026-02-20")
-    forum.do("record_forum_learning", FORUM_LEARNING, "2026-02-20")
+    # The register and the Board overview show where a forum is, as they do for a review.
+    assert forum.data()["stage"] == "forum_planning"
+    assert forum.do("plan_forum", PLAN_FORUM, "2026-01-12").data["stage"] == "forum_meeting"
+    assert forum.do("hold_forum", HOLD_FORUM, "2026-02-20").data["stage"] == "forum_learning"
+    assert forum.do("record_forum_learning", FORUM_LEARNING, "2026-02-20").data["stage"] == "dissemination"
     assert desks(forum) == [("disseminate_forum_learning", "Business Unit", None)]
     done = forum.do("disseminate_forum_learning", FORUM_DISSEMINATION, "2026-03-05")
-    assert done.status == "completed"
+    assert done.status == "completed" and done.data["stage"] == "closed"
     assert done.data["forum_outcome"] == {
         "title": "Learning from CPR-2026-017",
         "held_date": "2026-02-20",
