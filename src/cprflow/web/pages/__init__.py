@@ -18,7 +18,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(LoginRequired)
     def to_login(_: LoginRequired) -> Any:
-        return redirect(url_for("account.login", next=request.full_path))
+        # The page asked for, with its query when it had one (full_path adds a bare "?" otherwise).
+        asked = request.full_path if request.query_string else request.path
+        return redirect(url_for("account.login", next=asked))
 
     # Dates as GOV.UK writes them, in the reader's language (cprflow.web.dates).
     app.add_template_filter(dates.govuk_date, "govuk_date")
