@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from cprflow.cli.gunicorn_worker import CLIENT_WAIT_SECONDS
 from cprflow.db.database import Database
 
 CPRFLOW = str(Path(sys.executable).parent / "cprflow")
@@ -143,13 +144,14 @@ def test_serve_runs_gunicorn_and_supervised_workers_and_stops_cleanly_on_ctrl_c(
     assert "restarting in" in said
 
 
-def test_a_connection_that_sends_nothing_does_not_hold_up_other_people(
+def test_a_connection_that_sends_nothing_or_half_a_request_does_not_hold_up_other_people(
     served: tuple[subprocess.Popen[bytes], dict[str, str], Path],
 ) -> None:
     """One web worker: a connection opened and left silent (browsers open spare ones ahead of need)
     waits in the worker's poller, so another person's request is answered at once, not after the
     5 s the worker would otherwise give the silent one; requests sent back to back on one
-    connection (pipelined) are each answered, in order; the silent connection is closed in the end."""
+    connection (pipelined) are each answered, in order; the silent connection is closed in the end;
+    and a client that sends half a request and stops is disconnected after CLIENT_WAIT_SECONDS."""
     process, urls, _ = served
     _until(lambda: _answers(urls["health"]), "the web app to answer")
     parts = urlsplit(urls["health"])
@@ -173,6 +175,18 @@ def test_a_connection_that_sends_nothing_does_not_hold_up_other_people(
 
         silent[0].settimeout(15)
         assert silent[0].recv(1) == b""  # closed by the server once its keep-alive time ran out
+
+        # Half a request, then nothing: the worker waits CLIENT_WAIT_SECONDS for the rest, not for
+        # ever (gthread's thread) nor until the master replaces it (--timeout, 120 s).
+        half = socket.create_connection(address)
+        silent.append(half)
+        half.sendall(f"GET {parts.path} HTTP/1.1\r\nHost: {address[0]}\r\n".encode())
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert requests.get(urls["health"], timeout=60).status_code == 200
+        assert time.monotonic() - started < CLIENT_WAIT_SECONDS + 5
+        half.settimeout(15)
+        assert half.recv(1) == b""  # and that client was disconnected
     finally:
         for sock in silent:
             sock.close()
