@@ -6,11 +6,12 @@ Playwright download. Without it these tests skip, saying so.
 
 from __future__ import annotations
 
+import calendar
 import os
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,24 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PASSWORD = "correct horse battery"
+
+
+def sign_in(page: Any, username: str) -> None:
+    """Sign in through the sign-in page, as a person types it, and wait for where they land."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # Where people land depends on what waits for them (their tasks, else the reviews or the overview).
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.get_by_role("heading", level=1).wait_for()
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, the last day of the month when the day does not exist."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.db.models import OutboxMessage
 from tests.conftest import ROOT
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, add_user
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, add_user, sign_in
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review
 
@@ -39,14 +39,6 @@ def browser(live_server: str) -> Iterator[Any]:
             yield lambda **options: launched.new_context(base_url=live_server, **options).new_page()
         finally:
             launched.close()
-
-
-def sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def notified_review(db: Database) -> Review:
@@ -145,17 +137,7 @@ def test_the_case_pages_pass_axe_and_fit_a_phone_in_english_and_welsh(browser: A
             page.wait_for_load_state()
         for url in pages:
             page.goto(url)
-            assert page.locator("html").get_attribute("lang") == language
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > 375:
-                found.append(f"{language} {url}: {width} px wide")
-            page.add_script_tag(path=str(AXE))
-            violations = page.evaluate(
-                "async () => (await axe.run(document)).violations"
-                ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
-            )
-            found.extend(f"{language} {url}: {v}" for v in violations)
+            found.extend(_findings_here(page, language, url))
     assert not found, found
 
 

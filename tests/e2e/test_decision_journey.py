@@ -10,7 +10,7 @@ from typing import Any
 
 from cprflow import services
 from cprflow.db.database import Database
-from tests.e2e.conftest import add_user
+from tests.e2e.conftest import add_user, sign_in
 from tests.e2e.test_staff_journey import (
     DECIDE,
     RECORD,
@@ -19,7 +19,6 @@ from tests.e2e.test_staff_journey import (
     fill_referral,
     open_task,
     shot,
-    sign_in,
     start_review,
     text_of,
 )

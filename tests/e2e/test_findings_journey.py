@@ -10,8 +10,8 @@ from cprflow import services
 from cprflow.core import document_fields
 from cprflow.db.database import Database
 from cprflow.features import documents
-from tests.e2e.conftest import add_user
-from tests.e2e.test_staff_journey import open_task, shot, sign_in
+from tests.e2e.conftest import add_user, sign_in
+from tests.e2e.test_staff_journey import open_task, shot
 from tests.fixtures import files
 from tests.scenarios import cpr, test_susr
 

@@ -13,8 +13,8 @@ from lxml import etree
 
 from cprflow.db.database import Database
 from cprflow.services import drafts, modeling
-from tests.e2e.conftest import ARTIFACTS, add_user
-from tests.e2e.test_modeler_journey import SPIFF, open_editor, sign_in, spiff_elements
+from tests.e2e.conftest import ARTIFACTS, add_user, sign_in
+from tests.e2e.test_modeler_journey import SPIFF, open_editor, spiff_elements
 
 ROUTE = "processes/cpr_not_statutory_route.dmn"
 DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"

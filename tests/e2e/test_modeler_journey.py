@@ -17,22 +17,12 @@ from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set, versions
 from cprflow.services import modeling
 from tests.conftest import ROOT
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
+from tests.e2e.conftest import ARTIFACTS, add_user, sign_in
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review, after_day, midnight
 
 BPMN = "processes/child_practice_review.bpmn"
 SPIFF = diagram_set.NS["spiffworkflow"]
-
-
-def sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    # Where people land depends on what waits for them (their tasks, else the reviews or the overview).
-    page.wait_for_url(lambda url: "/login" not in url)
-    page.get_by_role("heading", level=1).wait_for()
 
 
 def open_editor(page: Any, link: str) -> None:

@@ -20,8 +20,7 @@ from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
 from cprflow.services import drafts, modeling
 from tests.conftest import ROOT
-from tests.e2e.conftest import ARTIFACTS, add_user
-from tests.e2e.test_modeler_journey import sign_in
+from tests.e2e.conftest import ARTIFACTS, add_user, sign_in
 from tests.scenarios.cpr import Review
 
 ROUTE = "processes/cpr_not_statutory_route.dmn"

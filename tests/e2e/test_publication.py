@@ -16,8 +16,8 @@ from typing import Any
 
 from cprflow import services
 from cprflow.db.database import Database
-from tests.e2e.conftest import add_user
-from tests.e2e.test_staff_journey import as_another_person, open_task, shot, sign_in, text_of
+from tests.e2e.conftest import add_user, sign_in
+from tests.e2e.test_staff_journey import as_another_person, open_task, shot, text_of
 from tests.fixtures import files
 from tests.scenarios import cpr
 

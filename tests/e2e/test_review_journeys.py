@@ -9,7 +9,6 @@ as the timer worker would when their day comes. Screenshots go to test-artifacts
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from click.testing import CliRunner
 from cprflow.cli import main
 from cprflow.db.database import Database
 from cprflow.demo.cases import ACCOUNTS
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_months, add_user, sign_in
 from tests.fixtures import files
 from tests.scenarios import cpr
 from tests.scenarios.cpr import Review
@@ -31,12 +30,6 @@ TODAY = date.today()
 REFERRAL = TODAY - timedelta(days=20)
 EVENT = TODAY - timedelta(days=40)
 REFERENCE = "CPR-E2E-314"
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def text_of(locator: Any) -> str:
@@ -55,11 +48,7 @@ class Desks:
         if username not in self.pages:
             page = self.browser.new_context(base_url=self.base_url).new_page()
             page.set_default_timeout(10_000)
-            page.goto("/login")
-            page.get_by_label("Username").fill(username)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(lambda url: "/login" not in url)
+            sign_in(page, username)
             self.pages[username] = page
         return self.pages[username]
 

@@ -3,25 +3,17 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cprflow import services
 from cprflow.db.database import Database
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, add_user
+from tests.e2e.conftest import ARTIFACTS, add_months, add_user, sign_in
 from tests.scenarios import cpr
 
 RECORD = "Record the referral"
 SCREEN = "Screen the referral against the criteria"
 DECIDE = "Record the Board's decision"
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus whole calendar months, the last day of the month when the day does not exist."""
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def start_review(db: Database) -> int:
@@ -32,16 +24,6 @@ def start_review(db: Database) -> int:
 
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    # Where people land depends on what waits for them (their tasks, else the reviews or the overview).
-    page.wait_for_url(lambda url: "/login" not in url)
-    page.get_by_role("heading", level=1).wait_for()
 
 
 def as_another_person(page: Any, live_server: str) -> Any:

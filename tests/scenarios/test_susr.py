@@ -82,7 +82,13 @@ def url(review_db: Database) -> str:
 
 
 def to_sign_off(r: Review, criteria: list[str] | None = None) -> None:
-    r.do("susr_record_referral", susr_referral(criteria=criteria), "2026-01-06")
+    to_draft(r, criteria)
+    r.do("draft_report", DRAFT, "2026-03-20", assignee=LEAD)
+
+
+def to_draft(r: Review, criteria: list[str] | None = None, **referral: Any) -> None:
+    """From the referral (with ``referral`` added to its answers) to the lead reviewer's draft."""
+    r.do("susr_record_referral", {**susr_referral(criteria=criteria), **referral}, "2026-01-06")
     assert r.data()["framework"] == SUSR
     r.do("susr_case_review_group", dict(CRG, criteria_met=criteria or CRG["criteria_met"]), "2026-01-09")
     r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
@@ -91,7 +97,6 @@ def to_sign_off(r: Review, criteria: list[str] | None = None) -> None:
     r.do("accept_appointment", ACCEPT, "2026-01-22", assignee=LEAD)
     r.do("family_involvement", FAMILY_DECLINED, "2026-02-01", assignee=LEAD)
     r.do("learning_event", {**LEARNING, "learning_event_date": "2026-02-20"}, "2026-02-20", assignee=LEAD)
-    r.do("draft_report", DRAFT, "2026-03-20", assignee=LEAD)
 
 
 def filed(url: str) -> list[findings.Filing]:
@@ -314,14 +319,7 @@ def test_a_susr_report_naming_the_subject_is_corrected_before_sign_off_and_depos
     from tests.fixtures import files
 
     r = Review.start(url, "2026-01-06", process_id=SUSR)
-    r.do("susr_record_referral", dict(susr_referral(), subject_name="Dylan Hughes"), "2026-01-06")
-    r.do("susr_case_review_group", CRG, "2026-01-09")
-    r.do("susr_board_chair_decision", CHAIR, "2026-01-12")
-    r.do("susr_notify_welsh_government", NOTIFY, "2026-01-13")
-    r.do("susr_appoint_reviewers", APPOINT, "2026-01-20")
-    r.do("accept_appointment", ACCEPT, "2026-01-22", assignee=LEAD)
-    r.do("family_involvement", FAMILY_DECLINED, "2026-02-01", assignee=LEAD)
-    r.do("learning_event", {**LEARNING, "learning_event_date": "2026-02-20"}, "2026-02-20", assignee=LEAD)
+    to_draft(r, subject_name="Dylan Hughes")
     named = r.upload("draft_report", files.docx(*NAMED), "2026-03-20", filename="report.docx")
     r.do("draft_report", dict(DRAFT, draft_report_ref=named), "2026-03-20", assignee=LEAD)
     # The check found the subject's first name: no sign-off, nothing filed, nothing deposited.

@@ -694,9 +694,8 @@ def render_form_parts(
     stored: dict[str, Any] | None = None,
     case: dict[str, Any] | None = None,
 ) -> tuple[Markup, Markup]:
-    """The GOV.UK error summary (empty without errors), for the top of the page, and the form's fields.
-
-    The form's fields (no <form>, CSRF token or buttons of its own), after an error summary if there are errors.
+    """The GOV.UK error summary (empty without errors), for the top of the page, and the form's fields
+    (no <form>, CSRF token or buttons of their own).
 
     ``errors`` maps JSON pointers to messages, as ``InvalidData.fields`` does ("/" is the whole form).
     ``stored``, when given, is the data as the case holds it: read-only fields show their values from there.
