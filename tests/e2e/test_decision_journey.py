@@ -52,7 +52,9 @@ def test_a_concise_reviews_decision_made_in_the_pages_with_what_came_before_in_v
     assert no_sideways_scroll(page)
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
-    assert page.get_by_role("status").filter(has_text=f"Next: {SCREEN} (Review Sub-Group).").is_visible()
+    done = page.get_by_role("alert")
+    assert done.get_by_role("heading", name=f"Done: {RECORD}").is_visible()
+    assert done.get_by_role("listitem").filter(has_text=f"{SCREEN} (Review Sub-Group)").is_visible()
 
     # --- the Review Sub-Group screens it and recommends ----------------------------------------------
     rsg = as_person(page, live_server)
@@ -99,7 +101,7 @@ def test_a_concise_reviews_decision_made_in_the_pages_with_what_came_before_in_v
 
         chair.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
         said = text_of(chair.locator("main"))
-        assert f"Done: {DECIDE}." in said
+        assert f"Done: {DECIDE}" in said
         assert "What happens next: for a concise or extended review the Business Unit notifies" in said
         shot(chair, "decision-03-what-happens-next-375px")
     finally:

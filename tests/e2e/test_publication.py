@@ -122,7 +122,7 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
         shot(reviewer, "publication-02-reviewer-resolves")
         reviewer.get_by_role("button", name="Complete").click()
         reviewer.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
-        assert reviewer.get_by_role("status").filter(has_text=f"Done: {RESOLVE}.").is_visible()
+        assert reviewer.get_by_role("alert").get_by_role("heading", name=f"Done: {RESOLVE}").is_visible()
         # The corrected report is not the one the Board approved: it goes back to the Board first.
         assert APPROVE_CHANGED in text_of(reviewer.locator("main"))
         _documents_of_the_case(reviewer, review_id)
@@ -161,7 +161,7 @@ def test_a_reviewer_resolves_the_anonymisation_findings_and_the_review_is_publis
     page.get_by_label("Web address").fill("https://ctmsafeguarding.example/cpr/e2e")
     page.get_by_role("button", name="Complete").click()
     page.get_by_role("heading", level=1, name=f"Review #{review_id}").wait_for()
-    assert page.get_by_role("status").filter(has_text=f"Done: {PUBLISH}.").is_visible()
+    assert page.get_by_role("alert").get_by_role("heading", name=f"Done: {PUBLISH}").is_visible()
     shot(page, "publication-04-published")
     data = services.get_instance(live_db, review_id).data
     assert data["publication_status"] == "published" and data["anonymisation_check_passed"] is True

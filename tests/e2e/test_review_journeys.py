@@ -96,7 +96,7 @@ def complete(page: Any, name: str, *, check_answers: bool = False) -> None:
     if check_answers:
         page.get_by_role("heading", level=1, name="Check your answers").wait_for()
         page.get_by_role("button", name="Confirm and complete").click()
-    page.get_by_role("status").filter(has_text=f"Done: {name}.").wait_for()
+    page.get_by_role("alert").get_by_role("heading", name=f"Done: {name}").wait_for()
 
 
 def named(name: str) -> re.Pattern[str]:

@@ -112,7 +112,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
     page.get_by_role("button", name="Complete").click()
 
     page.locator(".moj-identity-bar").wait_for()  # the case page, headed by the case's reference
-    assert page.get_by_role("status").filter(has_text=f"Done: {RECORD}.").is_visible()
+    assert page.get_by_role("alert").get_by_role("heading", name=f"Done: {RECORD}").is_visible()
     review_url = page.url
     assert review_url.endswith(f"/reviews/{review_id}")
     assert SCREEN in text_of(page.locator("main"))  # who acts next
@@ -140,7 +140,7 @@ def test_referral_to_screening_then_the_six_month_clock_in_english_and_welsh(
         rsg.get_by_role("button", name="Complete").click()
         # whoever works a task opens its review: the Sub-Group lands on the review it screened
         rsg.locator(".moj-identity-bar").wait_for()
-        assert rsg.get_by_role("status").filter(has_text=f"Done: {SCREEN}.").is_visible()
+        assert rsg.get_by_role("alert").get_by_role("heading", name=f"Done: {SCREEN}").is_visible()
         rsg.get_by_role("link", name="My tasks").click()
         rsg.get_by_text("Nothing is waiting for you.").wait_for()
         shot(rsg, "05-screening-done-my-tasks")

@@ -394,7 +394,7 @@ def instance_view(
 ) -> InstanceView:
     if tasks is None and with_tasks:
         tasks = [
-            task_view(t)
+            task_view(t, instance.version_id)
             for t in session.scalars(
                 select(UserTask)
                 .where(UserTask.instance_id == instance.id, UserTask.closed_at.is_(None))

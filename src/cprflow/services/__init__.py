@@ -32,12 +32,14 @@ from cprflow.services.instances import (
 )
 from cprflow.services.tasks import (
     KNOWN_FACTS,
+    Holder,
     TaskDetail,
     assign_task,
     check_answers,
     claim_task,
     complete_task,
     get_task,
+    holders,
     list_tasks,
     read_task,
     save_draft,
@@ -46,6 +48,7 @@ from cprflow.services.tasks import (
 __all__ = [
     "DeployResult",
     "EventView",
+    "Holder",
     "InstanceView",
     "KNOWN_FACTS",
     "TaskDetail",
@@ -57,6 +60,7 @@ __all__ = [
     "deploy",
     "get_instance",
     "get_task",
+    "holders",
     "latest_permissions",
     "list_events",
     "list_instances",

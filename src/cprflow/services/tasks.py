@@ -39,7 +39,7 @@ from cprflow.db.store import (
     task_view,
     workable_condition,
 )
-from cprflow.features import documents
+from cprflow.features import agencies, documents
 
 USERS = cast(Table, User.__table__)
 
@@ -76,6 +76,45 @@ def list_tasks(
 class Person:
     username: str
     name: str
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom an open task is for, by name: the person who took it, or its assignee read as its lane's
+    permissions say (``assigned_lanes``: a person's username, or an agency's id)."""
+
+    name: str
+    name_cy: str | None = None  # an agency's Welsh name; a person's name is the same in both languages
+
+    def in_language(self, lang: str) -> str:
+        return self.name_cy if lang == "cy" and self.name_cy else self.name
+
+
+def holders(db: Database, tasks: list[TaskView]) -> dict[str, Holder]:
+    """Task id -> who holds it, for those tasks that someone took or that are assigned: people by
+    their display name, agencies by the name the agencies list gives them. An assignee that names
+    nobody known is shown as written."""
+    wanted = [t for t in tasks if t.claimed_by or t.assignee]
+    if not wanted:
+        return {}
+    with db.transaction(write=False) as session:
+        rules = {
+            v: deployed_version(session, v).permissions.assigned_lanes for v in {t.version_id for t in wanted} if v
+        }
+        listed = {a["id"]: a for a in agencies.known(session) or []}
+        people = _names(session, {t.claimed_by or t.assignee for t in wanted})
+    found = {}
+    for task in wanted:
+        if task.claimed_by:
+            found[task.id] = Holder(people.get(task.claimed_by, task.claimed_by))
+            continue
+        who = cast(str, task.assignee)
+        if rules.get(task.version_id or 0, {}).get(task.lane or "") == "agency":
+            agency = listed.get(who)
+            found[task.id] = Holder(agency["name"], agency["name_cy"]) if agency else Holder(who)
+        else:
+            found[task.id] = Holder(people.get(who, who))
+    return found
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,17 @@ def install(app: Flask) -> None:
     def lane_name(lane: str | None, version_id: int | None = None) -> str:
         return welsh_names(version_id).lane(lane, session.get("lang", "en")) or ""
 
+    app.add_template_global(holder_names, "holder_names")
+
     @app.template_filter("process_name")
     def process_name(process_id: str, english: str, version_id: int | None = None) -> str:
         return welsh_names(version_id).process(process_id, english, session.get("lang", "en"))
+
+
+def holder_names(tasks: list[Any]) -> dict[str, str]:
+    """Task id -> who holds it (a person's name, or an agency's in the reader's language)."""
+    lang = session.get("lang", "en")
+    return {task_id: h.in_language(lang) for task_id, h in services.holders(db(), list(tasks)).items()}
 
 
 def welsh_names(version_id: int | None) -> WelshNames:

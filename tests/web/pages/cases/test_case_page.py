@@ -11,10 +11,13 @@ from flask.testing import FlaskClient
 
 from cprflow import services
 from cprflow.core.views import holds_of
+from cprflow.db.database import Database
+from cprflow.services import users
+from tests.conftest import T0
 from tests.scenarios import cpr
 from tests.scenarios import test_migrated_clock as migrated_clock
 from tests.scenarios.cpr import Review, opened
-from tests.web.pages.cases.world import csrf, sign_in
+from tests.web.pages.cases.world import PASSWORD, csrf, sign_in
 
 
 def notified(url: str) -> Review:
@@ -175,3 +178,32 @@ def test_a_review_moved_from_before_the_clock_table_shows_where_its_clock_stoppe
     r.do("submit_final_report", cpr.SUBMIT, "2026-04-20")
     after = html.unescape(client.get(f"/reviews/{r.id}/timescales").text)
     assert "The 6-month clock stopped on 2026-04-15, at the Board's approval of the final report." in after
+
+
+def test_who_acts_next_names_the_person_or_agency_each_task_is_for(
+    client: FlaskClient, url: str, case_db: Database
+) -> None:
+    """Three agencies' timelines open at once: the Business Unit chasing them must see which is whose,
+    on the case page, in the banner after a task, and in Welsh."""
+    users.add_user(case_db, cpr.LEAD, password=PASSWORD, roles=["reviewer"], now=T0, display_name="Rhian Lewis")
+    r = Review.start(url, "2026-01-05")
+    cpr.to_reviewers(r)  # a concise review: its lead reviewer is asked to accept
+    sign_in(client, "bu.officer")
+    who = html.unescape(client.get(f"/reviews/{r.id}").text).split('id="who-acts-next"')[1].split("</ul>")[0]
+    assert "Accept the appointment, for Rhian Lewis (Reviewers)" in who
+
+    sign_in(client, cpr.LEAD)
+    task = r.task("accept_appointment").id
+    form = {"/appointment_response": "accept", "/independence_declared": "true", "_action": "complete"}
+    done = post(client, f"/tasks/{task}", f"/tasks/{task}", form)
+    assert done.status_code == 302, done.text  # type: ignore[attr-defined]
+    banner = html.unescape(client.get(done.location).text)  # type: ignore[attr-defined]
+    banner = banner.split("govuk-notification-banner--success")[1].split("</main>")[0]
+    assert "Done: Accept the appointment" in banner
+    for agency in ("Police", "Health board", "Education"):
+        assert f"<li>Submit the agency timeline, for {agency} (Agencies)</li>" in banner
+
+    sign_in(client, "bu.officer", welsh=True)
+    held = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
+    assert "Heddlu" in held and "Bwrdd iechyd" in held and ">police<" not in held
+    assert "ar gyfer Heddlu" in html.unescape(client.get(f"/reviews/{r.id}").text)
