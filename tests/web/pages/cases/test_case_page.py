@@ -207,3 +207,16 @@ def test_who_acts_next_names_the_person_or_agency_each_task_is_for(
     held = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
     assert "Heddlu" in held and "Bwrdd iechyd" in held and ">police<" not in held
     assert "ar gyfer Heddlu" in html.unescape(client.get(f"/reviews/{r.id}").text)
+
+
+def test_an_agency_sees_its_own_name_on_its_timeline_task_not_an_id(client: FlaskClient, url: str) -> None:
+    r = Review.start(url, "2026-01-05")
+    cpr.to_reviewers(r)
+    task = r.task("submit_agency_timeline", assignee="police").id
+    sign_in(client, "police")
+    def agency_field() -> str:
+        return html.unescape(client.get(f"/tasks/{task}").text).split('id="f-agency"')[1].split("</dl>")[0]
+
+    assert '<div class="cpr-value">Police</div>' in agency_field()
+    sign_in(client, "police", welsh=True)
+    assert '<div class="cpr-value">Heddlu</div>' in agency_field()

@@ -13,7 +13,7 @@
   // Every keystroke is a command at once (no debounce), so what is stored and checked is what is shown.
   var modeler = new window.DmnJS({
     container: "#canvas",
-    common: { keyboard: { bindTo: window }, expressionLanguages: PYTHON, debounceInput: false },
+    common: { expressionLanguages: PYTHON, debounceInput: false },
     // Each view's own modules: dmn-js does not merge additionalModules given in common.
     decisionTable: { additionalModules: [{ translate: ["value", translate] }] },
     drd: { additionalModules: [{ translate: ["value", translate] }] },
