@@ -335,5 +335,10 @@ def migrate(version_id: int) -> Any:
         db(), version_id, actor=user.username, now=now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
     )
     return render_template(
-        "modeler/migrate.html", version_id=version_id, previews=previews, problems=problems, reason=reason, chosen=chosen
+        "modeler/migrate.html",
+        version_id=version_id,
+        previews=previews,
+        problems=problems,
+        reason=reason,
+        chosen=chosen,
     ), 422 if problems else 200
