@@ -19,6 +19,7 @@ from cprflow import services
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.db.models import OutboxMessage
+from cprflow.services import modeling
 from tests.conftest import ROOT
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, add_user, sign_in
 from tests.scenarios import cpr
@@ -234,6 +235,12 @@ def test_every_other_page_passes_axe_and_fits_a_phone_in_english_and_welsh(brows
             },
         )
     record, timeline = referral.task("record_referral"), timelines.task("submit_agency_timeline", "police")
+    # A second version, so the version page shows a diff and the migration page its table of reviews.
+    bpmn = "processes/child_practice_review.bpmn"
+    edited = modeling.version_files(live_db, 1)[bpmn].replace(
+        'action_plan_period = process_timescales["action_plan"]', 'action_plan_period = "P2W"'
+    )
+    modeling.deploy_edits(live_db, {bpmn: edited}, actor="olwen", now=cpr.at("2026-01-14"), note="Two weeks")
 
     visits: dict[str | None, list[Any]] = {
         None: ["/login", _press("main button[type=submit]")],
@@ -246,10 +253,11 @@ def test_every_other_page_passes_axe_and_fits_a_phone_in_english_and_welsh(brows
         "olwen": [
             "/modeler/",
             "/modeler/versions",
-            "/modeler/versions/1",
+            "/modeler/versions/2",
             "/modeler/drafts",
             "/modeler/drafts/olwen",
-            "/modeler/versions/1/migrate",
+            "/modeler/versions/2/migrate",
+            _press("main form button[type=submit]"),  # no review chosen, no reason: the error summary
             "/modeler/timescales",
             "/modeler/diagram?file=processes/child_practice_review.bpmn",
             "/modeler/table?file=processes/cpr_review_type.dmn",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, session
+from flask import Flask, Response, jsonify, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
@@ -90,6 +90,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @app.get("/api/docs")
     def api_docs() -> Any:
         return _docs_page(openapi.build(prefix=api.bp.url_prefix or ""))
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """Browsers ask for /favicon.ico whatever the page links: send them to the service's icon."""
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -252,6 +252,27 @@ def test_migration_page_moves_the_chosen_reviews(client: FlaskClient, db: Databa
     assert (event.actor, event.detail["reason"]) == ("process_owner", "new timescales")
 
 
+def test_migration_page_says_what_is_missing_and_keeps_what_was_given(client: FlaskClient, db: Database) -> None:
+    """Sent with no review chosen, the page answers with GOV.UK's error summary linking to the first
+    box and the message by the table; the reason typed is kept, and nothing moves."""
+    review = services.start_instance(db, "child_practice_review", cpr.start_data(), actor="business_unit", now=NOW)
+    modeling.deploy_edits(db, {BPMN: edited_bpmn(db)}, actor="process_owner", now=NOW)
+    sign_in(client, "process_owner")
+    token = csrf(client.get("/modeler/versions/2/migrate").text)
+    response = client.post("/modeler/versions/2/migrate", data={"csrf_token": token, "reason": "new timescales"})
+    assert response.status_code == 422
+    page = response.text
+    summary = page.split('class="govuk-error-summary"')[1].split("</div>\n</div>")[0]
+    assert '<a href="#f-instance">Select at least one review to move</a>' in summary
+    assert "Enter the reason" not in page  # the reason was given
+    assert 'id="f-instance-error"' in page  # the message by the table, read with the first box
+    assert re.search(rf'value="{review.id}" id="f-instance"\s*aria-describedby="f-instance-error"', page)
+    assert 'value="new timescales"' in page and "<title>Error:" in page
+    both = client.post("/modeler/versions/2/migrate", data={"csrf_token": token, "reason": " "})
+    assert "Select at least one review to move" in both.text and 'href="#f-reason"' in both.text
+    assert services.get_instance(db, review.id).version_id == 1
+
+
 def test_migration_page_names_new_elements_a_review_has_passed(client: FlaskClient, db: Database) -> None:
     """A review already at 'Record the referral' never runs a step the new version adds before it:
     the page says so, so the process owner knows what that step sets will be missing."""

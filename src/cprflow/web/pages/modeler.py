@@ -307,12 +307,15 @@ def version_zip(version_id: int) -> Any:
 def migrate(version_id: int) -> Any:
     user = require_owner()
     modeling.version_info(db(), version_id)
+    problems: dict[str, str] = {}
+    reason = request.form.get("reason", "").strip()
+    chosen = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
     if request.method == "POST":
-        reason = request.form.get("reason", "").strip()
-        chosen = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
-        if not reason or not chosen:
-            flash(_("Choose at least one review and give a reason."))
-            return redirect(url_for("modeler.migrate", version_id=version_id))
+        if not chosen:
+            problems["instance"] = _("Select at least one review to move")
+        if not reason:
+            problems["reason"] = _("Enter the reason for moving the reviews")
+    if request.method == "POST" and not problems:
         for instance_id in chosen:  # one transaction each: one refusal does not undo the others
             try:
                 modeling.migrate_instance(
@@ -331,4 +334,11 @@ def migrate(version_id: int) -> Any:
     previews = modeling.preview_migrations(
         db(), version_id, actor=user.username, now=now(), step_seconds=current_app.config["CPRFLOW"].step_seconds
     )
-    return render_template("modeler/migrate.html", version_id=version_id, previews=previews)
+    return render_template(
+        "modeler/migrate.html",
+        version_id=version_id,
+        previews=previews,
+        problems=problems,
+        reason=reason,
+        chosen=chosen,
+    ), 422 if problems else 200

@@ -31,6 +31,19 @@ def test_pages_use_the_govuk_template_with_the_service_navigation(client: FlaskC
     assert "Emails not sent" in page  # an admin's own link
 
 
+def test_the_browser_finds_the_service_icon_rather_than_a_404(client: FlaskClient) -> None:
+    """Each page links its icon, and a browser that asks /favicon.ico anyway is sent to it: no
+    "not found" in the console on any page, signed in or not."""
+    page = client.get("/login").text
+    [href] = re.findall(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    with client.get(href) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    with client.get("/favicon.ico") as asked:
+        assert asked.status_code in (200, 301, 302)
+    with client.get("/favicon.ico", follow_redirects=True) as followed:
+        assert followed.status_code == 200 and followed.data == icon.data
+
+
 def test_the_language_switch_turns_the_template_welsh(client: FlaskClient) -> None:
     sign_in(client, "bu.officer")
     english = client.get("/tasks").text

@@ -168,7 +168,7 @@
     var paths = Object.keys(files);
     var error = paths.map(function (p) { return files[p].error; }).filter(Boolean)[0];
     box.textContent = "";
-    box.className = "saved-status";
+    box.className = "govuk-body saved-status";
     if (error) {
       box.className += " saved-status--error";
       box.appendChild(el("strong", error));
@@ -199,7 +199,7 @@
     }
     (body.others || []).forEach(function (d) {
       var p = el("p", T("other_editing", { who: d.owner, path: path, time: when(d.saved_at) }) + " ", "govuk-inset-text");
-      var link = el("a", T("see_their_changes"));
+      var link = el("a", T("see_their_changes"), "govuk-link");
       link.href = "/modeler/drafts/" + encodeURIComponent(d.owner);
       p.appendChild(link);
       box.appendChild(p);
@@ -209,13 +209,13 @@
   function say(text, cls) {
     var out = document.getElementById("outcome");
     out.textContent = "";
-    out.appendChild(el("p", text, cls));
+    out.appendChild(el("p", text, "govuk-body " + (cls || "")));
     return out;
   }
 
   function showProblems(problems) {
     var out = say(T("problems_found", { count: problems.length }), "error");
-    var list = el("ul");
+    var list = el("ul", undefined, "govuk-list govuk-list--bullet");
     problems.forEach(function (p) {
       var where = p.file + (p.line ? ":" + p.line : "") + (p.element ? " [" + p.element + "]" : "");
       var item = el("li");
@@ -232,7 +232,7 @@
   }
 
   function fileLink(path) {
-    var a = el("a", path);
+    var a = el("a", path, "govuk-link");
     if (/\.bpmn$/.test(path)) { a.href = "/modeler/diagram?file=" + encodeURIComponent(path); }
     else if (/\.dmn$/.test(path)) { a.href = "/modeler/table?file=" + encodeURIComponent(path); }
     else if (path === "processes/timescales.json") { a.href = "/modeler/timescales"; }
@@ -248,9 +248,9 @@
     return request("GET", "/modeler/data/drafts").then(function (r) {
       if (r.status !== 200) { return; }
       box.textContent = "";
-      if (!r.body.mine.length) { box.appendChild(el("p", T("no_edits_waiting"))); }
+      if (!r.body.mine.length) { box.appendChild(el("p", T("no_edits_waiting"), "govuk-body")); }
       else {
-        box.appendChild(el("p", T("your_edits_waiting")));
+        box.appendChild(el("p", T("your_edits_waiting"), "govuk-body"));
         var list = el("ul", undefined, "govuk-list govuk-list--bullet");
         r.body.mine.forEach(function (d) {
           var item = el("li");
@@ -259,15 +259,15 @@
           list.appendChild(item);
         });
         box.appendChild(list);
-        var diff = el("a", T("see_my_changes"));
+        var diff = el("a", T("see_my_changes"), "govuk-link");
         diff.href = "/modeler/drafts/" + encodeURIComponent(box.getAttribute("data-user") || "");
         box.appendChild(diff);
       }
       var owners = {};
       r.body.others.forEach(function (d) { (owners[d.owner] = owners[d.owner] || []).push(d.path); });
       Object.keys(owners).forEach(function (owner) {
-        var p = el("p", T("others_waiting", { who: owner, files: owners[owner].join(", ") }) + " ");
-        var link = el("a", T("see_their_changes"));
+        var p = el("p", T("others_waiting", { who: owner, files: owners[owner].join(", ") }) + " ", "govuk-body");
+        var link = el("a", T("see_their_changes"), "govuk-link");
         link.href = "/modeler/drafts/" + encodeURIComponent(owner);
         p.appendChild(link);
         box.appendChild(p);
@@ -318,10 +318,10 @@
             Object.keys(files).forEach(function (p) { files[p].revision = 0; files[p].savedAt = null; });
             noteField().value = "";
             var out = say(T("deployed_as", { version: r.body.version_id }), "ok");
-            var link = el("a", T("migrate_to", { version: r.body.version_id }));
+            var link = el("a", T("migrate_to", { version: r.body.version_id }), "govuk-link");
             link.href = "/modeler/versions/" + r.body.version_id + "/migrate";
             out.appendChild(link);
-            (r.body.warnings || []).forEach(function (w) { out.appendChild(el("p", T("deploy_warning", { warning: w }), "warning")); });
+            (r.body.warnings || []).forEach(function (w) { out.appendChild(el("p", T("deploy_warning", { warning: w }), "govuk-body warning")); });
             showStatus();
             listPending();
             return r.body;
@@ -367,7 +367,7 @@
       panel.textContent = "";
       panel.hidden = false;
       var mine = r.status === 200 ? r.body.mine : [];
-      if (!mine.length) { panel.appendChild(el("p", T("nothing_to_discard"))); return; }
+      if (!mine.length) { panel.appendChild(el("p", T("nothing_to_discard"), "govuk-body")); return; }
       var fieldset = el("fieldset", undefined, "govuk-fieldset");
       fieldset.appendChild(el("legend", T("discard_question"), "govuk-fieldset__legend"));
       fieldset.appendChild(el("p", T("discard_warning"), "govuk-warning-text"));
