@@ -214,6 +214,7 @@ def test_an_agency_sees_its_own_name_on_its_timeline_task_not_an_id(client: Flas
     cpr.to_reviewers(r)
     task = r.task("submit_agency_timeline", assignee="police").id
     sign_in(client, "police")
+
     def agency_field() -> str:
         return html.unescape(client.get(f"/tasks/{task}").text).split('id="f-agency"')[1].split("</dl>")[0]
 
