@@ -17,7 +17,7 @@ import copy
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -190,6 +190,8 @@ class _Ctx:
     spare: bool = False  # inside the blank spare row: no `required`, or the browser would block every submit
     case: dict[str, Any] = field(default_factory=dict)  # the case's data, for x-value-cy
     row: Markup | None = None  # the row being drawn, so "Name: is required" in the summary says which row
+    #: Where a stored document opens (document id -> URL), when the page can link to the case's files.
+    document_href: Callable[[int], str] | None = None
 
 
 @dataclass
@@ -494,6 +496,8 @@ def _show(node: Any, value: Any, ctx: _Ctx, depth: int = 0) -> Markup:
         return Markup('<span class="cpr-empty">{}</span>').format(ctx.words["none"])
     if isinstance(value, bool):
         return escape(ctx.words["yes" if value else "no"])
+    if isinstance(node.get("x-document"), dict) and _document_ref(value):
+        return _document_link(value, ctx)
     if _has_choices(node) and not isinstance(value, (list, dict)):
         shown = _show_choice(node, value, ctx)
         if shown is not None:
@@ -527,6 +531,20 @@ def _show(node: Any, value: Any, ctx: _Ctx, depth: int = 0) -> Markup:
             return escape(f"{day.day} {_MONTHS[ctx.lang][day.month - 1]} {day.year}")
     text = _scalar(value) or json.dumps(value)
     return Markup("<br>").join(escape(line) for line in text.split("\n"))
+
+
+def _document_ref(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("document_id"), int)
+
+
+def _document_link(value: dict[str, Any], ctx: _Ctx) -> Markup:
+    """A stored file by its name, opening it where the page can link to it, and its version."""
+    name = escape(str(value.get("filename") or value["document_id"]))
+    if ctx.document_href is not None:
+        name = Markup('<a class="govuk-link" href="{}" download>{}</a>').format(
+            ctx.document_href(value["document_id"]), name
+        )
+    return Markup("{} ({} {})").format(name, ctx.words["version"], value.get("version", ""))
 
 
 def _heading(node: Any, key: str, ctx: _Ctx) -> Markup:
@@ -570,18 +588,10 @@ def _r_document(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, 
     The hidden field carries only a document id: the server accepts it only if it names a document
     of this case, and rebuilds the reference from the store (see ``cprflow.web.casefiles``)."""
     current = Markup()
-    if isinstance(value, dict) and isinstance(value.get("document_id"), int):
+    if _document_ref(value):
         current = Markup(
-            '<p class="govuk-body cpr-current-document">{} <strong>{}</strong> ({} {})</p>'
-            '<input type="hidden" name="{}" value="{}">'
-        ).format(
-            ctx.words["current"],
-            value.get("filename", ""),
-            ctx.words["version"],
-            value.get("version", ""),
-            b.name,
-            value["document_id"],
-        )
+            '<p class="govuk-body cpr-current-document">{} <strong>{}</strong></p><input type="hidden" name="{}" value="{}">'
+        ).format(ctx.words["current"], _document_link(value, ctx), b.name, value["document_id"])
     return b.group(
         _label(b, ctx),
         b.hint,
@@ -693,6 +703,7 @@ def render_form_parts(
     lang: str = "en",
     stored: dict[str, Any] | None = None,
     case: dict[str, Any] | None = None,
+    document_href: Callable[[int], str] | None = None,
 ) -> tuple[Markup, Markup]:
     """The GOV.UK error summary (empty without errors), for the top of the page, and the form's fields
     (no <form>, CSRF token or buttons of their own).
@@ -702,6 +713,7 @@ def render_form_parts(
     Pass it when ``data`` is a parsed submission, which never carries read-only values.
     ``case`` is the case's data: a read-only field whose schema names ``x-value-cy`` (a case data key, such
     as a decision table's Welsh explanation) shows that key's value on Welsh pages.
+    ``document_href`` gives the address a stored document opens at: files a form holds are linked.
     """
     normalised = {("" if p == "/" else p): [m] if isinstance(m, str) else list(m) for p, m in (errors or {}).items()}
     lang = "cy" if lang.lower().startswith("cy") else "en"
@@ -709,6 +721,7 @@ def render_form_parts(
         root=schema, lang=lang, words=_WORDS[lang], errors=normalised, stored=stored if stored is not None else _MISSING
     )
     ctx.case = case or {}
+    ctx.document_href = document_href
     body = _properties(_resolve(schema, schema), ui_schema or {}, "", data if isinstance(data, dict) else {}, ctx)
     return _summary(ctx), body  # the summary is drawn last because it needs every field's id
 
@@ -728,11 +741,16 @@ def render_form(
 
 
 def render_facts(
-    title: str, title_cy: str | None, schema: dict[str, Any], values: dict[str, Any], lang: str = "en"
+    title: str,
+    title_cy: str | None,
+    schema: dict[str, Any],
+    values: dict[str, Any],
+    lang: str = "en",
+    document_href: Callable[[int], str] | None = None,
 ) -> Markup:
     """A GOV.UK summary card of earlier answers, each labelled and worded by the form that asked it."""
     lang = "cy" if lang.lower().startswith("cy") else "en"
-    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={})
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={}, document_href=document_href)
     heading = _text({"title": title, "x-title-cy": title_cy}, "title", ctx) or Markup()
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     rows = Markup().join(

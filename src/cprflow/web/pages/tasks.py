@@ -102,8 +102,17 @@ def _task(task_id: str, user: Any) -> Any:
             return redirect(url_for("tasks.task", task_id=task_id))
     if request.method == "POST":  # shown again (errors, a new row): read-only fields need stored values
         detail = services.get_task(db(), task_id, actor=user.actor)
+    instance_id = detail.task.instance_id
     error_summary, form_html = formrender.render_form_parts(
-        detail.schema, detail.ui_schema, data, errors, lang, stored=detail.data, case=detail.instance_data
+        detail.schema,
+        detail.ui_schema,
+        data,
+        errors,
+        lang,
+        stored=detail.data,
+        case=detail.instance_data,
+        # The files this task's form holds open from it: its holder may read those slots (guards.readable_slots).
+        document_href=lambda document_id: url_for("reviews.document", instance_id=instance_id, document_id=document_id),
     )
     facts = [formrender.render_facts(f.title, f.title_cy, f.schema, f.values, lang) for f in detail.facts]
     # The diagram's instructions are English; a Welsh page shows the form's Welsh description instead.

@@ -4,6 +4,7 @@ ended, and an administrator's suspend and resume with a reason; in English and W
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -221,3 +222,20 @@ def test_an_agency_sees_its_own_name_on_its_timeline_task_not_an_id(client: Flas
     assert '<div class="cpr-value">Police</div>' in agency_field()
     sign_in(client, "police", welsh=True)
     assert '<div class="cpr-value">Heddlu</div>' in agency_field()
+
+
+def test_the_board_opens_the_draft_it_decides_on_from_its_task(client: FlaskClient, url: str) -> None:
+    """A Board member reads no whole case; the draft their task decides on opens from the task itself."""
+    r = Review.start(url, "2026-01-05")
+    cpr.to_draft(r)
+    r.do("draft_report", cpr.DRAFT, "2026-03-25", assignee=cpr.LEAD)
+    r.do("panel_quality_assurance", cpr.qa("approve", "2026-04-02"), "2026-04-02")
+    task = r.task("board_consideration").id
+    sign_in(client, "board.member")
+    page = client.get(f"/tasks/{task}").text
+    draft = page.split('id="f-draft_report_ref"')[1].split("</dl>")[0]
+    link = re.search(r'<a class="govuk-link" href="(/reviews/\d+/documents/\d+)" download>draft_report.pdf</a>', draft)
+    assert link and "(version 1)" in draft
+    opened_ = client.get(link.group(1))
+    assert opened_.status_code == 200 and opened_.data.startswith(b"%PDF")
+    assert "for those who read the whole case" in client.get(f"/reviews/{r.id}/timeline").text  # not the history
