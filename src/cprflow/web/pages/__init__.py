@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from cprflow import services
 from cprflow.diagrams.welsh import WelshNames
@@ -46,6 +47,20 @@ def holder_names(tasks: list[Any]) -> dict[str, str]:
     """Task id -> who holds it (a person's name, or an agency's in the reader's language)."""
     lang = session.get("lang", "en")
     return {task_id: h.in_language(lang) for task_id, h in services.holders(db(), list(tasks)).items()}
+
+
+def who_acts_next(tasks: list[Any]) -> list[str]:
+    """One line per open task for a banner: the task, whom it is for when assigned, and its lane."""
+    lang, holders = session.get("lang", "en"), holder_names(tasks)
+    lines = []
+    for task in tasks:
+        names = welsh_names(task.version_id)
+        name, lane = names.task(task.bpmn_id, task.name, lang), names.lane(task.lane, lang) or ""
+        if task.id in holders:
+            lines.append(_("%(task)s, for %(holder)s (%(lane)s)", task=name, holder=holders[task.id], lane=lane))
+        else:
+            lines.append(_("%(task)s (%(lane)s)", task=name, lane=lane) if lane else name)
+    return lines
 
 
 def welsh_names(version_id: int | None) -> WelshNames:

@@ -35,7 +35,7 @@ from cprflow.web.common import (
     step_seconds,
 )
 from cprflow.web.dates import govuk_date
-from cprflow.web.pages import casefile, events
+from cprflow.web.pages import casefile, events, who_acts_next
 
 bp = Blueprint("reviews", __name__)
 
@@ -515,7 +515,12 @@ def _started(process: str, data: dict[str, Any]) -> Any:
     user = signed_in()
     view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
     session.pop(_STARTING, None)
-    names, lang = services.welsh_names(db(), view.version_id), session.get("lang", "en")
-    following = ", ".join(names.task(t.bpmn_id, t.name, lang) for t in view.open_tasks)
-    flash(_("Started. Next: %(what)s.", what=following or _("nothing yet")))
+    following = services.list_tasks(db(), instance_id=view.id)
+    started = {
+        "heading": _("Started: %(what)s", what=labels.label("framework", process)),
+        "text": "" if following else _("Nothing is waiting yet."),
+        "next": who_acts_next(following),
+        "end": "",
+    }
+    flash(started, "success")
     return redirect(url_for("reviews.review", instance_id=view.id))

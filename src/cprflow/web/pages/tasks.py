@@ -12,7 +12,7 @@ from cprflow.core import form_messages
 from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
 from cprflow.web import formrender
 from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
-from cprflow.web.pages import holder_names, welsh_names
+from cprflow.web.pages import who_acts_next
 from cprflow.web.pages.documents import posted_documents
 
 bp = Blueprint("tasks", __name__)
@@ -144,26 +144,16 @@ def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
     declared = (detail.ui_schema or {}).get(WHAT_NEXT)
     text = (declared.get(lang) or declared.get("en")) if isinstance(declared, dict) else None
     following = services.list_tasks(db(), instance_id=view.id)
-    holders = holder_names(following)
     done = {
         "heading": _("Done: %(name)s", name=names.task(detail.task.bpmn_id, detail.task.name, lang)),
         "text": _("What happens next: %(text)s", text=text) if isinstance(text, str) and text else "",
-        "next": [_next_line(task, holders, lang) for task in following],
+        "next": who_acts_next(following),
         "end": _("Nothing more is waiting in this review.")
         if not following and view.status not in ("running", "suspended")
         else "",
     }
     flash(done, "success")
     return redirect(url_for("reviews.review", instance_id=view.id))
-
-
-def _next_line(task: Any, holders: dict[str, str], lang: str) -> str:
-    """One line of "who acts next": the task, whom it is for when assigned, and its lane."""
-    names = welsh_names(task.version_id)
-    name, lane = names.task(task.bpmn_id, task.name, lang), names.lane(task.lane, lang) or ""
-    if task.id in holders:
-        return _("%(task)s, for %(holder)s (%(lane)s)", task=name, holder=holders[task.id], lane=lane)
-    return _("%(task)s (%(lane)s)", task=name, lane=lane) if lane else name
 
 
 def _answers(detail: Any) -> dict[str, Any]:

@@ -110,7 +110,8 @@ def test_the_start_form_and_its_check_page_speak_welsh(client: FlaskClient, case
     check = html.unescape(client.get(f"{url}/check").text)
     assert "2 Ebrill 2026" in check and "Newid" in check and "Cyfeirnod y plentyn" in check
     started = client.post(f"{url}/check", data={"csrf_token": csrf(check)})
-    assert "Wedi dechrau. Nesaf: Cofnodi'r atgyfeiriad." in html.unescape(client.get(started.location).text)
+    banner = html.unescape(client.get(started.location).text).split("govuk-notification-banner--success")[1]
+    assert "Wedi dechrau: Adolygiad Ymarfer Plant" in banner and "<li>Cofnodi'r atgyfeiriad (" in banner
 
 
 def test_the_api_starts_a_review_only_with_data_that_fits_its_start_form(
@@ -219,7 +220,8 @@ def test_a_susr_or_forum_starts_from_its_start_form_checked_answers_and_opens_it
     assert view.process_id == process and started.location == f"/reviews/{view.id}"
     assert {k: view.data.get(k) for k in expect["data"]} == expect["data"]
     case_page = html.unescape(client.get(started.location).text)
-    assert f"Started. Next: {expect['first'][0]}." in case_page
+    banner = case_page.split("govuk-notification-banner--success")[1].split("</main>")[0]
+    assert "Started: " in banner and f"<li>{expect['first'][0]} (" in banner
     reference = view.data.get("subject_reference") or view.data.get("case_reference")
     assert f'<span class="moj-identity-bar__title"><strong>{reference}</strong>' in case_page  # known by it
     assert f'href="/reviews/{view.id}"' in client.get(f"/reviews?reference={reference}").text  # and found by it
@@ -243,7 +245,8 @@ def test_the_susr_and_forum_start_forms_speak_welsh(client: FlaskClient, case_db
     check = html.unescape(client.get(f"{url}/check").text)
     assert shown in check and "Newid" in check
     started = client.post(f"{url}/check", data={"csrf_token": csrf(check)})
-    assert f"Wedi dechrau. Nesaf: {expect['first_cy']}." in html.unescape(client.get(started.location).text)
+    banner = html.unescape(client.get(started.location).text).split("govuk-notification-banner--success")[1]
+    assert "Wedi dechrau: " in banner and f"<li>{expect['first_cy']} (" in banner.split("</main>")[0]
 
 
 def test_a_referral_routed_to_susr_links_to_the_susr_it_started_and_back(
