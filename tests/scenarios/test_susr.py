@@ -106,6 +106,7 @@ def filed(url: str) -> list[findings.Filing]:
 
 def test_a_susr_from_referral_to_closure(url: str) -> None:
     r = Review.start(url, "2026-01-06", process_id=SUSR)
+    assert r.data()["stage"] == "referral"  # named from the start, as a Child Practice Review is
     assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("susr_record_referral", "Business Unit")]
     r.do("susr_record_referral", susr_referral(), "2026-01-06")
     assert [(t.bpmn_id, t.lane) for t in r.tasks()] == [("susr_case_review_group", "Case Review Group")]
