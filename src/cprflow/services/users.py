@@ -432,3 +432,14 @@ def get_user(db: Database, user_id: int) -> UserView | None:
 def list_users(db: Database) -> list[UserView]:
     with db.transaction(write=False) as session:
         return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def display_names(db: Database, usernames: set[str]) -> dict[str, str]:
+    """Username -> the name people know them by, for those of ``usernames`` that are accounts (a
+    system actor such as the timer worker has none, and is shown by its own name)."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    with db.transaction(write=False) as session:
+        rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+        return {r.username: r.display_name for r in rows if r.display_name}

@@ -20,7 +20,7 @@ from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFo
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
 from cprflow.features import agencies, letters, timescales
-from cprflow.services import datafix, documents
+from cprflow.services import datafix, documents, users
 from cprflow.services.instances import case_actions
 from cprflow.web import formrender, labels, schemas
 from cprflow.web.common import (
@@ -159,6 +159,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
     extra: dict[str, Any] = {}
     if section == "documents":
         extra["documents"] = documents.latest(db(), user.actor, instance_id)
+        extra["people"] = users.display_names(db(), {d.uploaded_by for d in extra["documents"]})
         extra["findings"] = _findings_of(view.data)
         lang = session.get("lang", "en")
         extra["slot_names"] = casefile.slot_names(_schemas(), _agencies(), lang)
@@ -167,6 +168,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
     if section == "timeline":
         try:
             extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))
+            extra["people"] = users.display_names(db(), {e.actor for e in extra["events"]})
         except NotFound:  # reads the parts of the case its tasks need, not the whole history
             extra["events"] = None
     actions = case_actions(db(), instance_id, actor=user.actor)

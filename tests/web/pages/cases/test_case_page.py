@@ -239,3 +239,15 @@ def test_the_board_opens_the_draft_it_decides_on_from_its_task(client: FlaskClie
     opened_ = client.get(link.group(1))
     assert opened_.status_code == 200 and opened_.data.startswith(b"%PDF")
     assert "for those who read the whole case" in client.get(f"/reviews/{r.id}/timeline").text  # not the history
+
+
+def test_the_case_timeline_and_documents_name_people_as_they_are_known(client: FlaskClient, url: str) -> None:
+    r = Review.start(url, "2026-01-05")
+    cpr.to_draft(r)
+    r.do("draft_report", cpr.DRAFT, "2026-03-25", assignee=cpr.LEAD, actor="bu.officer")  # filed on their behalf
+    sign_in(client, "bu.officer")
+    timeline = html.unescape(client.get(f"/reviews/{r.id}/timeline").text)
+    assert "by Bu.Officer" in timeline and "by bu.officer" not in timeline
+    assert f"by {cpr.LEAD}" in timeline  # no account here: shown by the name recorded
+    documents = html.unescape(client.get(f"/reviews/{r.id}/documents").text).split('id="documents"')[1]
+    assert "draft_report.pdf" in documents and ", Bu.Officer</td>" in documents
