@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from cprflow import services
 from cprflow.diagrams.welsh import WelshNames
+from cprflow.services.instances import case_actions
 from cprflow.web import dates
 from cprflow.web.common import LoginRequired, db
 
@@ -47,6 +48,18 @@ def holder_names(tasks: list[Any]) -> dict[str, str]:
     """Task id -> who holds it (a person's name, or an agency's in the reader's language)."""
     lang = session.get("lang", "en")
     return {task_id: h.in_language(lang) for task_id, h in services.holders(db(), list(tasks)).items()}
+
+
+def next_in_case(instance_id: int, actor: Any) -> dict[str, Any]:
+    """What a banner says comes next in a case, as the person may see it: for those who read the
+    whole case, every open task and whom it is for; for one who only holds tasks in it, their own
+    (nothing of another agency's part reaches them, as on the case page: ``guards.shaped``)."""
+    whole = case_actions(db(), instance_id, actor=actor).whole
+    tasks = services.get_instance(db(), instance_id, actor=actor).open_tasks
+    return {
+        "next_title": _("Who acts next") if whole else _("What is waiting for you"),
+        "next": who_acts_next(tasks),
+    }
 
 
 def who_acts_next(tasks: list[Any]) -> list[str]:

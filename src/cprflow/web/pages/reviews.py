@@ -35,7 +35,7 @@ from cprflow.web.common import (
     step_seconds,
 )
 from cprflow.web.dates import govuk_date
-from cprflow.web.pages import casefile, events, who_acts_next
+from cprflow.web.pages import casefile, events, next_in_case
 
 bp = Blueprint("reviews", __name__)
 
@@ -517,11 +517,11 @@ def _started(process: str, data: dict[str, Any]) -> Any:
     user = signed_in()
     view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
     session.pop(_STARTING, None)
-    following = services.list_tasks(db(), instance_id=view.id)
+    following = next_in_case(view.id, user.actor)
     started = {
         "heading": _("Started: %(what)s", what=labels.label("framework", process)),
-        "text": "" if following else _("Nothing is waiting yet."),
-        "next": who_acts_next(following),
+        "text": "" if following["next"] else _("Nothing is waiting yet."),
+        **following,
         "end": "",
     }
     flash(started, "success")

@@ -12,7 +12,7 @@ from cprflow.core import form_messages
 from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
 from cprflow.web import formrender
 from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
-from cprflow.web.pages import who_acts_next
+from cprflow.web.pages import next_in_case
 from cprflow.web.pages.documents import posted_documents
 
 bp = Blueprint("tasks", __name__)
@@ -143,13 +143,13 @@ def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
     # One GOV.UK success banner: what was done, what happens next, and who acts now (by name).
     declared = (detail.ui_schema or {}).get(WHAT_NEXT)
     text = (declared.get(lang) or declared.get("en")) if isinstance(declared, dict) else None
-    following = services.list_tasks(db(), instance_id=view.id)
+    following = next_in_case(view.id, user.actor)
     done = {
         "heading": _("Done: %(name)s", name=names.task(detail.task.bpmn_id, detail.task.name, lang)),
         "text": _("What happens next: %(text)s", text=text) if isinstance(text, str) and text else "",
-        "next": who_acts_next(following),
+        **following,
         "end": _("Nothing more is waiting in this review.")
-        if not following and view.status not in ("running", "suspended")
+        if not following["next"] and view.status not in ("running", "suspended")
         else "",
     }
     flash(done, "success")

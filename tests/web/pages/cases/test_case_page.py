@@ -251,3 +251,26 @@ def test_the_case_timeline_and_documents_name_people_as_they_are_known(client: F
     assert f"by {cpr.LEAD}" in timeline  # no account here: shown by the name recorded
     documents = html.unescape(client.get(f"/reviews/{r.id}/documents").text).split('id="documents"')[1]
     assert "draft_report.pdf" in documents and ", Bu.Officer</td>" in documents
+
+
+def test_an_agency_that_files_its_timeline_is_not_told_whom_else_the_review_waits_on(
+    client: FlaskClient, url: str
+) -> None:
+    """An agency sees its own part of a case, not the other agencies' (guards.HOLDER_SEES): the
+    banner after its task and the case page list only what waits for it."""
+    r = Review.start(url, "2026-01-05")
+    cpr.to_reviewers(r)
+    task = r.task("submit_agency_timeline", assignee="police").id
+    sign_in(client, "police")
+    form = {
+        "/timeline_events/0/date": ["3", "1", "2026"],
+        "/timeline_events/0/event": "Strategy discussion",
+        "_action": "complete",
+    }
+    done = post(client, f"/tasks/{task}", f"/tasks/{task}", form)
+    assert done.status_code == 302, done.text  # type: ignore[attr-defined]
+    page = html.unescape(client.get(done.location).text)  # type: ignore[attr-defined]
+    assert "Done: Submit the agency timeline" in page
+    for other in ("Health board", "Education", "Rhian Lewis", "Accept the appointment"):
+        assert other not in page
+    assert "Nothing is waiting for you in this review." in page and "Who acts next" not in page
