@@ -274,3 +274,4 @@ def test_an_agency_that_files_its_timeline_is_not_told_whom_else_the_review_wait
     for other in ("Health board", "Education", "Rhian Lewis", "Accept the appointment"):
         assert other not in page
     assert "Nothing is waiting for you in this review." in page and "Who acts next" not in page
+    assert "6-month date" not in page and "Referred" not in page  # what it may not see is left out, not shown as "—"
