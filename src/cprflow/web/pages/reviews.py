@@ -517,9 +517,20 @@ def _started(process: str, data: dict[str, Any]) -> Any:
     user = signed_in()
     view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
     session.pop(_STARTING, None)
-    following = next_in_case(view.id, user.actor)
+    heading = _("Started: %(what)s", what=labels.label("framework", process))
+    try:
+        following = next_in_case(view.id, user.actor)
+    except NotFound:
+        # Someone who may start a case but not read it, and holds none of its first tasks (the Review
+        # Sub-Group starting a forum): told it started, on their task list, not sent to a "not found".
+        said = _(
+            "%(case)s is with those who work its first tasks. It appears in your tasks when one is yours.",
+            case=_("Review #%(id)s", id=view.id),
+        )
+        flash({"heading": heading, "text": said}, "success")
+        return redirect(url_for("tasks.my_tasks"))
     started = {
-        "heading": _("Started: %(what)s", what=labels.label("framework", process)),
+        "heading": heading,
         "text": "" if following["next"] else _("Nothing is waiting yet."),
         **following,
         "end": "",

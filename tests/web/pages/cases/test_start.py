@@ -276,3 +276,21 @@ def test_a_referral_routed_to_susr_links_to_the_susr_it_started_and_back(
     sign_in(client, "bu.officer", welsh=True)
     welsh = html.unescape(client.get(f"/reviews/{view.id}").text)
     assert "Wedi'i ddechrau o'r achos hwn:" in welsh and f"Adolygiad #{susr_id}" in welsh
+
+
+def test_the_review_sub_group_starting_a_forum_it_cannot_read_is_told_it_started_not_sent_to_not_found(
+    client: FlaskClient, case_db: Database
+) -> None:
+    """The Sub-Group may start a forum but neither reads forums nor holds its first task (the Business
+    Unit notifies Welsh Government): it lands on its task list with the banner, and starts it once."""
+    expect: dict[str, Any] = STARTS[FORUM]
+    sign_in(client, "subgroup.chair")
+    url = f"/reviews/start/{FORUM}"
+    answered = client.post(url, data={"csrf_token": csrf(client.get(url).text), **expect["answers"]})
+    started = client.post(answered.location, data={"csrf_token": csrf(client.get(answered.location).text)})
+    [view], _ = services.list_instances(case_db)
+    assert started.status_code == 302 and started.location == "/tasks"
+    page = html.unescape(client.get("/tasks").text)
+    banner = page.split("govuk-notification-banner--success")[1].split("</main>")[0]
+    assert "Started: Multi-agency professional forum" in banner
+    assert f"Review #{view.id} is with those who work its first tasks" in banner
