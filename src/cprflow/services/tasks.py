@@ -40,6 +40,7 @@ from cprflow.db.store import (
     workable_condition,
 )
 from cprflow.features import agencies, documents
+from cprflow.services.users import names_of
 
 USERS = cast(Table, User.__table__)
 
@@ -102,7 +103,7 @@ def holders(db: Database, tasks: list[TaskView]) -> dict[str, Holder]:
             v: deployed_version(session, v).permissions.assigned_lanes for v in {t.version_id for t in wanted} if v
         }
         listed = {a["id"]: a for a in agencies.known(session) or []}
-        people = _names(session, {t.claimed_by or t.assignee for t in wanted})
+        people = names_of(session, {t.claimed_by or t.assignee for t in wanted})
     found = {}
     for task in wanted:
         if task.claimed_by:
@@ -203,7 +204,7 @@ def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller
     draft = _last_event(session, task.id, "draft_saved") if task.draft else None
     may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
     workers = _workers(session, version.permissions, task) if may_assign else ()
-    names = _names(session, {task.claimed_by, draft.actor if draft else None})
+    names = names_of(session, {task.claimed_by, draft.actor if draft else None})
     ui_schema = version.forms.get(task.ui_form or "")
     return TaskDetail(
         task_view(task, task.instance_version),
@@ -225,16 +226,6 @@ def _values_from_workflow(session: Session, task: Any) -> dict[str, Any]:
     """A task indexed before its data was kept with it (migration 0009): read it from the workflow."""
     ready = load_workflow(session, load_instance(session, task.instance_id)).ready_task(task.id)
     return form_data(ready.data) if ready is not None else {}
-
-
-def _names(session: Session, usernames: set[str | None]) -> dict[str, str]:
-    wanted = {u for u in usernames if u}
-    if not wanted:
-        return {}
-    rows = session.connection().execute(
-        select(USERS.c.username, USERS.c.display_name).where(USERS.c.username.in_(wanted))
-    )
-    return {r.username: r.display_name for r in rows}
 
 
 def _person(names: dict[str, str], username: str | None) -> Person | None:
@@ -294,7 +285,7 @@ def _refuse_closed(session: Session, row: Any) -> None:
     done = _last_event(session, row.id, "task_completed")
     by = done.actor if done is not None else None
     at = done.at if done is not None else row.closed_at
-    name = _names(session, {by}).get(by or "", by) if by else None
+    name = names_of(session, {by}).get(by or "", by) if by else None
     what = f"completed by {name}" if by else "closed by the process"
     raise TaskClosed(
         f"task {row.id} was {what} at {at.isoformat()}", instance_id=row.instance_id, by=by, by_name=name, at=at
@@ -417,7 +408,7 @@ def _known_facts(session: Session, actor: access.Caller, now: datetime) -> dict[
     who = access.name_of(actor)
     agency = actor.agency if isinstance(actor, access.Actor) else None
     known = actor.display_name if isinstance(actor, access.Actor) else None
-    name = known or _names(session, {who}).get(who, who)
+    name = known or names_of(session, {who}).get(who, who)
     return dict(zip(KNOWN_FACTS, (who, name, agency, now.astimezone(WALES).date().isoformat()), strict=True))
 
 

@@ -434,12 +434,17 @@ def list_users(db: Database) -> list[UserView]:
         return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
-def display_names(db: Database, usernames: set[str]) -> dict[str, str]:
-    """Username -> the name people know them by, for those of ``usernames`` that are accounts (a
-    system actor such as the timer worker has none, and is shown by its own name)."""
+def names_of(session: Session, usernames: set[str | None]) -> dict[str, str]:
+    """Username -> the name people know them by, for those of ``usernames`` that are accounts with
+    one (a system actor such as the timer worker has none: callers show it by its own name)."""
     wanted = {u for u in usernames if u}
     if not wanted:
         return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+    return {r.username: r.display_name for r in rows if r.display_name}
+
+
+def display_names(db: Database, usernames: set[str]) -> dict[str, str]:
+    """``names_of`` in a transaction of its own, for pages."""
     with db.transaction(write=False) as session:
-        rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
-        return {r.username: r.display_name for r in rows if r.display_name}
+        return names_of(session, set(usernames))

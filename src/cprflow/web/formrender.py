@@ -746,11 +746,10 @@ def render_facts(
     schema: dict[str, Any],
     values: dict[str, Any],
     lang: str = "en",
-    document_href: Callable[[int], str] | None = None,
 ) -> Markup:
     """A GOV.UK summary card of earlier answers, each labelled and worded by the form that asked it."""
     lang = "cy" if lang.lower().startswith("cy") else "en"
-    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={}, document_href=document_href)
+    ctx = _Ctx(root=schema, lang=lang, words=_WORDS[lang], errors={})
     heading = _text({"title": title, "x-title-cy": title_cy}, "title", ctx) or Markup()
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     rows = Markup().join(

@@ -38,6 +38,7 @@ def install(app: Flask) -> None:
         return welsh_names(version_id).lane(lane, session.get("lang", "en")) or ""
 
     app.add_template_global(holder_names, "holder_names")
+    app.add_template_global(who_acts_next, "who_acts_next")
 
     @app.template_filter("process_name")
     def process_name(process_id: str, english: str, version_id: int | None = None) -> str:
