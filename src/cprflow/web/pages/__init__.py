@@ -9,10 +9,11 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from cprflow import services
+from cprflow.core import access
 from cprflow.diagrams.welsh import WelshNames
 from cprflow.services.instances import case_actions
 from cprflow.web import dates
-from cprflow.web.common import LoginRequired, db
+from cprflow.web.common import LoginRequired, db, signed_in
 
 
 def install(app: Flask) -> None:
@@ -39,6 +40,7 @@ def install(app: Flask) -> None:
 
     app.add_template_global(holder_names, "holder_names")
     app.add_template_global(who_acts_next, "who_acts_next")
+    app.add_template_global(may_work, "may_work")
 
     @app.template_filter("process_name")
     def process_name(process_id: str, english: str, version_id: int | None = None) -> str:
@@ -75,6 +77,12 @@ def who_acts_next(tasks: list[Any]) -> list[str]:
         else:
             lines.append(_("%(task)s (%(lane)s)", task=name, lane=lane) if lane else name)
     return lines
+
+
+def may_work(task: Any) -> bool:
+    """May the signed-in person open and work this task? (Where not, the page offers no link to it.)"""
+    perms = services.permissions(db(), task.version_id)
+    return access.can_work(signed_in().actor, perms, task.lane, task.assignee)
 
 
 def welsh_names(version_id: int | None) -> WelshNames:

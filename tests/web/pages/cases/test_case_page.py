@@ -206,6 +206,11 @@ def test_who_acts_next_names_the_person_or_agency_each_task_is_for(
 
     sign_in(client, "bu.officer", welsh=True)
     held = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
+    # Every task link and "take" button on the tab works for whoever is shown it: none for the agencies' tasks.
+    timelines = [t.id for t in r.tasks("submit_agency_timeline")]
+    assert timelines and not any(f"/tasks/{t}" in held for t in timelines)
+    for link in set(re.findall(r'href="(/tasks/[0-9a-f-]{36})"', held)):
+        assert client.get(link).status_code == 200, link
     assert "Heddlu" in held and "Bwrdd iechyd" in held and ">police<" not in held
     assert "ar gyfer Heddlu" in html.unescape(client.get(f"/reviews/{r.id}").text)
 
