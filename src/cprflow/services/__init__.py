@@ -43,6 +43,7 @@ from cprflow.services.tasks import (
     list_tasks,
     read_task,
     save_draft,
+    task_workers,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "send_message",
     "set_status",
     "start_instance",
+    "task_workers",
     "start_form",
     "check_start",
     "StartFormView",

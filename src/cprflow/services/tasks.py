@@ -245,20 +245,46 @@ def _last_event(session: Session, task_id: str, *kinds: str) -> Any:
     )
 
 
-def _workers(session: Session, perms: access.Permissions, task: Any) -> tuple[Person, ...]:
-    """Enabled people whose roles (and agency or name, in assigned lanes) let them work the task."""
-    rows = session.connection().execute(
-        select(USERS.c.username, USERS.c.display_name, USERS.c.roles, USERS.c.agency)
-        .where(USERS.c.disabled.is_(False))
-        .order_by(USERS.c.display_name)
-    )
+def _workers(
+    session: Session, perms: access.Permissions, task: Any, people: list[Any] | None = None
+) -> tuple[Person, ...]:
+    """Enabled people whose roles (and agency or name, in assigned lanes) let them work the task
+    (``people``: the enabled users, when read once for several tasks)."""
+    if people is None:
+        people = _enabled_people(session)
     return tuple(
         Person(r.username, r.display_name)
-        for r in rows
+        for r in people
         if access.can_work(
             access.Actor(r.username, frozenset(r.roles or ()), r.agency), perms, task.lane, task.assignee
         )
     )
+
+
+def _enabled_people(session: Session) -> list[Any]:
+    return list(
+        session.connection().execute(
+            select(USERS.c.username, USERS.c.display_name, USERS.c.roles, USERS.c.agency)
+            .where(USERS.c.disabled.is_(False))
+            .order_by(USERS.c.display_name)
+        )
+    )
+
+
+def task_workers(db: Database, instance_id: int, *, actor: access.Actor) -> dict[str, tuple[Person, ...]]:
+    """Open task id -> who may work it, for a case page's "Assign to": only for someone who reads the
+    case and whom the permissions let assign (anyone else gets nothing to choose from)."""
+    with db.transaction(write=False) as session:
+        instance = load_instance(session, instance_id)
+        guards.require_read(session, actor, instance)
+        perms = deployed_version(session, instance.version_id).permissions
+        if not access.can_assign(actor, perms) or instance.status not in ACTIVE_STATUSES:
+            return {}
+        rows = session.connection().execute(
+            select(TASKS).where(TASKS.c.instance_id == instance_id, TASKS.c.closed_at.is_(None))
+        )
+        people = _enabled_people(session)
+        return {row.id: _workers(session, perms, row, people) for row in rows}
 
 
 _TASK_WITH_INSTANCE = (
@@ -311,7 +337,7 @@ def assign_task(db: Database, task_id: str, username: str | None, *, actor: acce
         if username is not None and username not in {p.username for p in _workers(session, perms, row)}:
             raise InvalidData(f"{username} may not work this task", fields={"/username": ["may not work this task"]})
         if username == row.claimed_by:
-            return task_view(row)
+            return task_view(row, instance.version_id)
         session.connection().execute(update(TASKS).where(TASKS.c.id == task_id).values(claimed_by=username))
         record_event(
             session,
@@ -322,7 +348,7 @@ def assign_task(db: Database, task_id: str, username: str | None, *, actor: acce
             {"bpmn_id": row.bpmn_id, "to": username, "from": row.claimed_by},
             task_id=task_id,
         )
-        return replace(task_view(row), claimed_by=username)
+        return replace(task_view(row, instance.version_id), claimed_by=username)
 
 
 def claim_task(db: Database, task_id: str, *, actor: access.Caller, now: datetime, release: bool = False) -> TaskView:

@@ -165,6 +165,8 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         extra["slot_names"] = casefile.slot_names(_schemas(), _agencies(), lang)
         for slot, titles in letters.slot_titles(services.newest_files(db())).items():
             extra["slot_names"].setdefault(slot, _("Letter: %(title)s", title=titles.get(lang) or titles.get("en")))
+    if section == "tasks":  # whom each open task can be given to, for those who assign tasks
+        extra["workers"] = services.task_workers(db(), instance_id, actor=user.actor)
     if section == "timeline":
         try:
             extra["events"] = list(reversed(services.list_events(db(), instance_id, actor=user.actor, limit=500)))

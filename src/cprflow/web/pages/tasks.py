@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from cprflow import services
 from cprflow.core import form_messages
 from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
+from cprflow.services import users
 from cprflow.web import formrender
 from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
-from cprflow.web.pages import next_in_case
+from cprflow.web.pages import next_in_case, welsh_names
 from cprflow.web.pages.documents import posted_documents
 
 bp = Blueprint("tasks", __name__)
@@ -229,13 +230,19 @@ def assign(task_id: str) -> Any:
     user = signed_in()
     to = request.form.get("username") or None
     try:
-        services.assign_task(db(), task_id, to, actor=user.actor, now=now())
+        given = services.assign_task(db(), task_id, to, actor=user.actor, now=now())
     except TaskClosed as err:
         return _closed(err)
     except InvalidData:
         flash(_("Choose someone who may work this task."))
     else:
-        flash(_("Task assigned.") if to else _("Task unassigned."))
+        name = welsh_names(given.version_id).task(given.bpmn_id, given.name, session.get("lang", "en"))
+        if to:
+            holder = users.display_names(db(), {to}).get(to, to)
+            said = {"heading": _("Task assigned"), "text": _("%(task)s is now with %(name)s.", task=name, name=holder)}
+        else:
+            said = {"heading": _("Task unassigned"), "text": _("%(task)s is with no one now.", task=name)}
+        flash(said, "success")
     return redirect(
         safe_next(request.form.get("next")) if request.form.get("next") else url_for("tasks.task", task_id=task_id)
     )

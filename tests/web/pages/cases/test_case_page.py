@@ -208,7 +208,7 @@ def test_who_acts_next_names_the_person_or_agency_each_task_is_for(
     held = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
     # Every task link and "take" button on the tab works for whoever is shown it: none for the agencies' tasks.
     timelines = [t.id for t in r.tasks("submit_agency_timeline")]
-    assert timelines and not any(f"/tasks/{t}" in held for t in timelines)
+    assert timelines and not any(f'href="/tasks/{t}"' in held or f"/tasks/{t}/claim" in held for t in timelines)
     for link in set(re.findall(r'href="(/tasks/[0-9a-f-]{36})"', held)):
         assert client.get(link).status_code == 200, link
     assert "Heddlu" in held and "Bwrdd iechyd" in held and ">police<" not in held
@@ -280,3 +280,50 @@ def test_an_agency_that_files_its_timeline_is_not_told_whom_else_the_review_wait
         assert other not in page
     assert "Nothing is waiting for you in this review." in page and "Who acts next" not in page
     assert "6-month date" not in page and "Referred" not in page  # what it may not see is left out, not shown as "—"
+
+
+def test_the_business_unit_gives_an_agency_task_to_someone_from_the_case_tasks_tab(
+    client: FlaskClient, url: str, case_db: Database
+) -> None:
+    """Those who assign tasks do it from the case, for tasks of lanes they do not work themselves
+    (the task's own page is for those who may work it): each task offers only those who may work it."""
+    users.add_user(
+        case_db, "pc.jones", password=PASSWORD, roles=["agency"], agency="police", now=T0, display_name="PC Jones"
+    )
+    r = Review.start(url, "2026-01-05")
+    cpr.to_reviewers(r)
+    task = r.task("submit_agency_timeline", assignee="police").id
+    sign_in(client, "bu.officer")
+    tab = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
+    form = tab.split(f'action="/tasks/{task}/assign"')[1].split("</form>")[0]
+    offered = re.findall(r'<option value="([^"]*)"', form)
+    assert offered == ["", "pc.jones", "police"]  # no one, then the police's people; not the fire service's
+
+    refused = post(
+        client,
+        f"/tasks/{task}/assign",
+        f"/reviews/{r.id}/tasks",
+        {"username": "fire", "next": f"/reviews/{r.id}/tasks"},
+    )
+    assert refused.status_code == 302  # type: ignore[attr-defined]
+    assert "Choose someone who may work this task." in html.unescape(client.get(refused.location).text)  # type: ignore[attr-defined]
+    assert r.task("submit_agency_timeline", assignee="police").claimed_by is None  # nothing changed
+
+    given = post(
+        client,
+        f"/tasks/{task}/assign",
+        f"/reviews/{r.id}/tasks",
+        {"username": "pc.jones", "next": f"/reviews/{r.id}/tasks"},
+    )
+    assert given.location == f"/reviews/{r.id}/tasks"  # type: ignore[attr-defined]
+    after = html.unescape(client.get(given.location).text)  # type: ignore[attr-defined]
+    assert "Task assigned" in after and "Submit the agency timeline is now with PC Jones." in after
+    row = after.split(f'action="/tasks/{task}/assign"')[0].rsplit('<tr class="govuk-table__row">', 1)[1]
+    assert "PC Jones" in row
+    assert (
+        '<option value="pc.jones" translate="no" selected>'
+        in after.split(f'action="/tasks/{task}/assign"')[1].split("</form>")[0]
+    )
+
+    sign_in(client, "police")  # the agency works its task but assigns nothing
+    assert "/assign" not in client.get(f"/reviews/{r.id}/tasks").text
