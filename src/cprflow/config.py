@@ -34,6 +34,9 @@ class Settings:
     #: Most memory (MiB of address space) the process may grow by while an engine step runs
     #: diagram code; past it the step fails as ScriptFailed. 0 turns the limit off.
     step_memory_mb: float = 1024.0
+    #: Workflows each worker keeps live after saving them, so the next step on the same review
+    #: need not restore them from their saved state (0: restore every time).
+    live_workflows: int = 64
     #: Longest the timer worker sleeps before looking again for due timers.
     timer_poll_seconds: float = 1.0
     host: str = "127.0.0.1"
@@ -79,6 +82,7 @@ class Settings:
             forms_dir=Path(env.get("CPRFLOW_FORMS_DIR", "forms")),
             step_seconds=_float("CPRFLOW_STEP_SECONDS", cls.step_seconds),
             step_memory_mb=_float("CPRFLOW_STEP_MEMORY_MB", cls.step_memory_mb),
+            live_workflows=int(_float("CPRFLOW_LIVE_WORKFLOWS", cls.live_workflows)),
             timer_poll_seconds=_float("CPRFLOW_TIMER_POLL_SECONDS", cls.timer_poll_seconds),
             host=env.get("CPRFLOW_HOST", cls.host),
             port=int(_float("CPRFLOW_PORT", cls.port)),

@@ -445,6 +445,10 @@ class Workflow:
         finally:
             _SHARING.reset(token)
 
+    def continued(self) -> Workflow:
+        """This live workflow, ready for its next step as restoring its saved state would leave it."""
+        return type(self)(self._wf)
+
     def _run(self, now: datetime, step_seconds: float, action: Any) -> None:
         try:
             with expressions.engine_context(now, step_seconds):

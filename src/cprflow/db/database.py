@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,15 @@ class DatabaseBusy(DatabaseUnavailable):
     """A lock was not granted in time (another writer held it): nothing was written; try again."""
 
     code = "database_busy"
+
+
+#: ``session.info`` key of what to do once the session's transaction has committed (never on rollback).
+AFTER_COMMIT = "cprflow_after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the transaction ``session`` is in has committed; not at all if it rolls back."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
 
 
 class Database:
@@ -52,6 +61,8 @@ class Database:
         try:
             with session.begin():
                 yield session
+            for committed in session.info.pop(AFTER_COMMIT, ()):
+                committed()
         except DBAPIError as err:
             if err.connection_invalidated or _is_disconnect(err):
                 raise DatabaseUnavailable("the database is not reachable; try again shortly") from err

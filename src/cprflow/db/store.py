@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,11 +23,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cprflow import engine
+from cprflow.config import Settings
 from cprflow.core import access, operators
 from cprflow.core.errors import Conflict, InstanceNotActive, NotFound, ScriptFailed, TaskNotReady
 from cprflow.core.views import TASK_FIELDS, InstanceView, TaskView
 from cprflow.db import audit
-from cprflow.db.database import Database
+from cprflow.db.database import Database, after_commit
 from cprflow.db.models import ACTIVE_STATUSES, Event, Instance, ProcessVersion, UserTask
 from cprflow.diagrams import diagram_set, welsh
 
@@ -126,9 +128,74 @@ def deployed_version(session: Session, version_id: int) -> Version:
 
 
 def load_workflow(session: Session, instance: Any) -> engine.Workflow:
-    """An instance's workflow, with the spec objects its version shares."""
+    """An instance's workflow, with the spec objects its version shares: the one this worker last
+    saved, while it is still what the row holds, else restored from the saved state."""
     spec_json = deployed_version(session, instance.version_id).specs[instance.process_id]
-    return engine.Workflow.load(unpack(instance.state), spec_json)
+    live = LIVE.take(session, instance, spec_json)
+    return live if live is not None else engine.Workflow.load(unpack(instance.state), spec_json)
+
+
+class LiveWorkflows:
+    """Workflows this worker saved, kept live so that the next step on the same review need not
+    restore them from their saved state (restoring costs as much as the step and the save together).
+
+    An entry is used only while the row's state is, byte for byte, the state it was saved as, on the
+    same spec: a step by another worker, a data fix or a migration changes the state, so none is
+    missed. Taking an entry removes it, so no two steps ever share an object, and a step that fails
+    halfway never leaves its half-changed object behind: it is kept again only once the step's
+    transaction has committed. The least recently saved go first past ``capacity``
+    (CPRFLOW_LIVE_WORKFLOWS; 0 keeps none)."""
+
+    def __init__(self, capacity: int | None = None) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, int], tuple[bytes, str, engine.Workflow]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def capacity(self) -> int:
+        if self._capacity is None:
+            self._capacity = max(0, Settings.from_env().live_workflows)
+        return self._capacity
+
+    def take(self, session: Session, instance: Any, spec_json: str) -> engine.Workflow | None:
+        key = (str(session.get_bind().url), instance.id)
+        with self._lock:
+            entry = self._entries.pop(key, None)
+        if entry is not None and entry[0] == instance.state and entry[1] == spec_json:
+            self.hits += 1
+            return entry[2].continued()
+        self.misses += 1
+        return None
+
+    def keep(self, session: Session, instance: Any, workflow: engine.Workflow) -> None:
+        """Keep ``workflow``, just saved as ``instance.state``, once this transaction commits."""
+        if not self.capacity:
+            return
+        key = (str(session.get_bind().url), instance.id)
+        entry = (instance.state, deployed_version(session, instance.version_id).specs[instance.process_id], workflow)
+
+        def kept() -> None:
+            with self._lock:
+                self._entries[key] = entry
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+
+        after_commit(session, kept)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+LIVE = LiveWorkflows()
+
+
+def keep_live(session: Session, instance: Any, workflow: engine.Workflow) -> None:
+    """After a step that saved ``workflow`` as ``instance.state``: keep it live for the next step on
+    this review, once the transaction commits (the steps people take one after another: a start, a completion)."""
+    LIVE.keep(session, instance, workflow)
 
 
 def pack(state: str) -> bytes:
@@ -306,6 +373,7 @@ def start_instance(
     new_id = session.connection().execute(_INSERT_INSTANCE, values).inserted_primary_key[0]
     instance = Instance(id=new_id, **values)
     tasks = sync_tasks(session, instance, snapshot, now, {})
+    keep_live(session, instance, workflow)
     record_event(
         session, instance.id, "started", who, now, {"process_id": process_id, "version_id": version_id, "data": data}
     )

@@ -30,6 +30,7 @@ from cprflow.db.store import (
     form_data,
     instance_of_task,
     instance_view,
+    keep_live,
     load_instance,
     load_workflow,
     mark_error,
@@ -492,6 +493,7 @@ def complete_task(
                 except LookupError:
                     raise TaskNotReady(f"task {task_id} is no longer ready") from None
                 tasks = save_step(session, instance, workflow, now, step_seconds, siblings)
+                keep_live(session, instance, workflow)  # the next step on this review starts from it
             record_event(
                 session,
                 instance.id,
