@@ -78,6 +78,8 @@ class Filters:
                 days[key] = date.fromisoformat(text) if text else None
             except ValueError:
                 problems[f"/{key}"] = ["must be a date, YYYY-MM-DD"]
+        if not problems and days["since"] and days["until"] and days["until"] < days["since"]:
+            problems["/until"] = ["must not be before since"]
         if problems:
             raise InvalidData("the filters are not valid", fields=problems)
         return cls(

@@ -3,7 +3,8 @@ and "2 April 2026 at 2:15pm" where the time matters (audit, the trace, the case'
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any
 
 from flask import session
@@ -31,3 +32,47 @@ def govuk_datetime(value: Any) -> str:
     clock = f"{hour}:{local.minute:02d}" if local.minute else str(hour)
     half = ("yb" if welsh else "am") if local.hour < 12 else ("yh" if welsh else "pm")
     return f"{govuk_date(local)} {'am' if welsh else 'at'} {clock}{half}"
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def from_parts(day: str, month: str, year: str) -> str | None:
+    """Day, month and year as typed into a GOV.UK date input: the ISO date, or None if that is no real date."""
+    parts = (day.strip(), month.strip(), year.strip())
+    if (
+        not all(p.isascii() and p.isdigit() for p in parts)
+        or len(parts[2]) != 4
+        or max(len(parts[0]), len(parts[1])) > 2
+    ):
+        return None
+    iso = f"{parts[2]}-{int(parts[1]):02d}-{int(parts[0]):02d}"
+    try:
+        date.fromisoformat(iso)
+    except ValueError:
+        return None
+    return iso
+
+
+def date_arg(values: list[str]) -> str:
+    """A date filter as a page's date input sends it (day, month and year under one name) or as a
+    link gives it (one ISO date): the ISO date, "" when left blank, else what was typed as
+    year-month-day, which is no ISO date and so is refused by whoever reads it."""
+    if len(values) != 3:
+        return values[0].strip() if values else ""
+    day, month, year = (v.strip() for v in values)
+    if not (day or month or year):
+        return ""
+    return from_parts(day, month, year) or f"{year}-{month}-{day}"
+
+
+def parts(value: Any) -> tuple[str, str, str]:
+    """(day, month, year) to show in a date input: a stored date without leading zeros, or the parts as typed."""
+    if isinstance(value, date):
+        value = value.isoformat()
+    if not isinstance(value, str) or value.count("-") != 2:
+        return "", "", ""
+    year, month, day = value.split("-")
+    if _ISO_DATE.fullmatch(value):
+        return day.lstrip("0"), month.lstrip("0"), year
+    return day, month, year

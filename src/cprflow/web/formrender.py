@@ -24,6 +24,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from cprflow.web import dates
+
 __all__ = ["add_row", "parse_submission", "render_answers", "render_facts", "render_form", "render_form_parts"]
 
 _MAX_RADIOS = 12
@@ -319,19 +321,9 @@ def _r_input(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx
     )
 
 
-def _date_parts(value: Any) -> tuple[str, str, str]:
-    """(day, month, year) to show: a stored date without its leading zeros, or the parts as typed."""
-    if not isinstance(value, str) or value.count("-") != 2:
-        return "", "", ""
-    year, month, day = value.split("-")
-    if _ISO_DATE.fullmatch(value):
-        return day.lstrip("0"), month.lstrip("0"), year
-    return day, month, year
-
-
 def _r_date(node: dict[str, Any], ui: dict[str, Any], b: _Bits, value: Any, ctx: _Ctx) -> Markup:
     """GOV.UK date input: day, month and year boxes in a fieldset; the day box takes the field's id."""
-    parts = zip(("day", "month", "year"), _date_parts(value), strict=True)
+    parts = zip(("day", "month", "year"), dates.parts(value), strict=True)
     bad = Markup(" govuk-input--error") if b.error else Markup()
     hint = b.hint or Markup('<div class="govuk-hint" id="{}.hint">{}</div>').format(b.id, ctx.words["date_hint"])
     describedby = b.describedby if b.hint else " ".join([f"{b.id}.hint", *b.describedby.split()])
@@ -839,18 +831,7 @@ def _p_date(node: dict[str, Any], pointer: str, required: bool, sub: _Submission
     posted = [v.strip() for v in sub.values.get(pointer, [])]
     if len(posted) != 3:
         return _p_scalar(node, pointer, required, sub)
-    day, month, year = posted
-    if not (day or month or year):
-        return _MISSING
-    if all(p.isascii() and p.isdigit() for p in posted) and len(year) == 4 and len(day) <= 2 and len(month) <= 2:
-        iso = f"{year}-{int(month):02d}-{int(day):02d}"
-        try:
-            date.fromisoformat(iso)
-        except ValueError:
-            pass
-        else:
-            return iso
-    return f"{year}-{month}-{day}"
+    return dates.date_arg(posted) or _MISSING
 
 
 def _p_boolean(node: dict[str, Any], pointer: str, required: bool, sub: _Submission) -> Any:

@@ -4,6 +4,7 @@ drawn on the server, both in Welsh, and neither shown to someone who may not rea
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -50,7 +51,7 @@ def test_trace_page_filters_and_exports(client: FlaskClient, web_db: Database, c
     _sign_in(client, "intake")
     page = client.get(f"/reviews/{case.id}/trace?kind=task_completed")
     assert page.status_code == 200
-    kinds = re.findall(r'<tr class="govuk-table__row event-(\w+)">', page.text)  # the timeline's rows, one per event
+    kinds = re.findall(r'<tr class="govuk-table__row event-(\w+)"', page.text)  # the timeline's rows, one per event
     assert kinds == ["task_completed"]
     exported = client.get(f"/reviews/{case.id}/trace.json?kind=task_completed")
     assert exported.headers["Content-Disposition"].endswith(f"review-{case.id}-trace.json")
@@ -95,3 +96,46 @@ def test_trace_and_report_pages_read_in_welsh(client: FlaskClient, case: service
     trace_page = client.get(f"/reviews/{case.id}/trace").text
     assert f"Olrhain adolygiad #{case.id}" in trace_page and "Llinell amser" in trace_page
     assert "Amserlenni statudol" in client.get("/reports/timescales").text
+
+
+def test_the_trace_dates_are_typed_as_day_month_and_year_and_a_wrong_one_is_said_beside_it(
+    client: FlaskClient, case: services.InstanceView
+) -> None:
+    """GOV.UK date inputs, not the browser's picker (which reads mm/dd/yyyy in a US-English browser):
+    the day, month and year are sent under one name and joined; a date that does not exist is said
+    beside its boxes, with what was typed kept, and the exports carry only the filters that worked."""
+    _sign_in(client, "auditor")
+    today = now().date()
+    typed = f"since={today.day}&since={today.month}&since={today.year}"
+    page = client.get(f"/reviews/{case.id}/trace?{typed}")
+    assert page.status_code == 200
+    assert len(re.findall(r'<tr class="govuk-table__row event-', page.text)) > 0  # today's events are kept
+    assert f'href="/reviews/{case.id}/trace.json?since={today.isoformat()}"' in page.text
+    assert (
+        f'id="f-since" name="since" type="text" inputmode="numeric" autocomplete="off" value="{today.day}"' in page.text
+    )
+
+    later = client.get(f"/reviews/{case.id}/trace?since=1&since=1&since={today.year + 1}")
+    assert not re.findall(r'<tr class="govuk-table__row event-', later.text)  # nothing happened after it
+
+    wrong = client.get(f"/reviews/{case.id}/trace?since=31&since=2&since=2026&kind=task_completed")
+    assert wrong.status_code == 422
+    # The summary links to the day box.
+    assert '<a href="#f-since">The ‘From’ date must be a real date</a>' in wrong.text
+    assert '<p class="govuk-error-message" id="f-since-error">' in wrong.text and 'value="31"' in wrong.text
+    assert re.findall(r'<tr class="govuk-table__row event-(\w+)"', wrong.text) == ["task_completed"]
+    assert f'href="/reviews/{case.id}/trace.csv?kind=task_completed"' in wrong.text
+    assert wrong.text.split("<title>")[1].startswith("Error:")
+
+    backwards = client.get(f"/reviews/{case.id}/trace?since=2026-03-02&until=2026-03-01")
+    assert backwards.status_code == 422
+    assert "The ‘To’ date must be the same as or after the ‘From’ date" in html.unescape(backwards.text)
+
+
+def test_the_timescales_as_at_date_is_typed_as_day_month_and_year(client: FlaskClient) -> None:
+    _sign_in(client, "auditor")
+    page = client.get("/reports/timescales?as_of=1&as_of=6&as_of=2026")
+    assert page.status_code == 200 and "as_of=2026-06-01" in page.text  # the downloads are as at that date
+    wrong = client.get("/reports/timescales?as_of=30&as_of=2&as_of=2026")
+    assert wrong.status_code == 422 and '<a href="#f-as_of">The ‘As at’ date must be a real date</a>' in wrong.text
+    assert 'value="30"' in wrong.text

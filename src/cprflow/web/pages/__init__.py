@@ -28,6 +28,7 @@ def install(app: Flask) -> None:
     # Dates as GOV.UK writes them, in the reader's language (cprflow.web.dates).
     app.add_template_filter(dates.govuk_date, "govuk_date")
     app.add_template_filter(dates.govuk_datetime, "govuk_datetime")
+    app.add_template_filter(dates.parts, "date_parts")
 
     # Names from the diagrams, in Welsh on Welsh pages (their nameCy), else as drawn.
     @app.template_filter("task_name")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
@@ -13,6 +14,7 @@ from cprflow import services
 from cprflow.core.errors import InvalidData, NotFound
 from cprflow.db import audit as audit_log
 from cprflow.features import timescales, trace
+from cprflow.web import dates
 from cprflow.web.auth import require_role
 from cprflow.web.common import db, known_id, now, signed_in
 from cprflow.web.pages import events
@@ -31,17 +33,42 @@ def _bad_filter(err: InvalidData) -> Any:
     return render_template("message.html", title=_("Check the filters"), message=details), 422
 
 
-def _trace(instance_id: int, what: str) -> tuple[trace.Trace, str | None]:
+def _asked() -> dict[str, str]:
+    """The trace's filters as asked, each date joined from its day, month and year boxes (or as a link gives it)."""
+    asked = request.args.to_dict()
+    for key in DATE_FILTERS:
+        asked[key] = dates.date_arg(request.args.getlist(key))
+    return {key: value for key, value in asked.items() if value}
+
+
+DATE_FILTERS = ("since", "until")
+
+
+def _trace(instance_id: int, what: str, asked: dict[str, str] | None = None) -> tuple[trace.Trace, str | None]:
     user = signed_in()
     known_id(instance_id)
-    found = trace.build(db(), instance_id, trace.Filters.parse(request.args.to_dict()), actor=user.actor)
+    filters = trace.Filters.parse(_asked() if asked is None else asked)
+    found = trace.build(db(), instance_id, filters, actor=user.actor)
     services.record_read(db(), instance_id, actor=user.username, now=now(), what=what)
     return found
 
 
 @bp.get("/reviews/<int:instance_id>/trace")
 def review_trace(instance_id: int) -> Any:
-    found, xml = _trace(instance_id, "trace page")
+    asked, errors = _asked(), {}
+    try:
+        trace.Filters.parse(asked)
+    except InvalidData as err:  # said beside the boxes; the timeline is shown without the filter at fault
+        not_real = {"since": _("The ‘From’ date must be a real date"), "until": _("The ‘To’ date must be a real date")}
+        for pointer in err.fields:
+            key = pointer.lstrip("/")
+            errors[key] = (
+                not_real[key]
+                if key in asked and not _is_date(asked[key])
+                else _("The ‘To’ date must be the same as or after the ‘From’ date")
+            )
+    usable = {key: value for key, value in asked.items() if key not in errors}
+    found, xml = _trace(instance_id, "trace page", usable)
     labels = {"completed": _("Completed"), "active": _("Active"), "waiting": _("Waiting"), "held": _("Held")}
     counts = {state: sum(1 for s in found.markers.values() if s == state) for state in labels}
     return render_template(
@@ -51,12 +78,21 @@ def review_trace(instance_id: int) -> Any:
         labels=labels,
         counts=counts,
         markers_json=json.dumps({"markers": found.markers, "path": found.path}),
-        filters=request.args.to_dict(),
+        filters=asked,
+        errors=errors,
         kind_options=[(k, events.kind_name(k)) for k in found.kinds],
         actor_options=[(a, a) for a in found.actors],
-        query=request.query_string.decode(),
+        query=urlencode(usable),
         describe=lambda e: events.title(e.kind, e.detail, found.version_id),
-    )
+    ), (422 if errors else 200)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 @bp.get("/reviews/<int:instance_id>/trace/diagram.bpmn")
@@ -87,20 +123,30 @@ def trace_csv(instance_id: int) -> Any:
     )
 
 
-def _report() -> tuple[date, list[timescales.ReviewTimescales], list[timescales.GroupTimescales]]:
-    user = signed_in()
-    text = (request.args.get("as_of") or "").strip()
-    try:
-        as_of = date.fromisoformat(text) if text else now().date()
-    except ValueError:
-        raise InvalidData("as_of must be a date", fields={"/as_of": ["must be a date, YYYY-MM-DD"]}) from None
-    rows = timescales.per_review(db(), as_of=as_of, actor=user.actor)
-    return as_of, rows, timescales.by_board_and_year(rows)
+def _as_of() -> date:
+    """The report's "as at" date, joined from its day, month and year boxes (or as a link gives it); today when blank."""
+    text = dates.date_arg(request.args.getlist("as_of"))
+    if not text:
+        return now().date()
+    if not _is_date(text):
+        raise InvalidData("as_of must be a date", fields={"/as_of": ["must be a date, YYYY-MM-DD"]})
+    return date.fromisoformat(text)
+
+
+def _report(as_of: date) -> tuple[list[timescales.ReviewTimescales], list[timescales.GroupTimescales]]:
+    rows = timescales.per_review(db(), as_of=as_of, actor=signed_in().actor)
+    return rows, timescales.by_board_and_year(rows)
 
 
 @bp.get("/reports/timescales")
 def timescale_report() -> Any:
-    as_of, rows, groups = _report()
+    signed_in()
+    typed, errors = dates.date_arg(request.args.getlist("as_of")), {}
+    try:
+        as_of = _as_of()
+    except InvalidData:  # said beside the boxes; the report is shown as at today meanwhile
+        as_of, errors = now().date(), {"as_of": _("The ‘As at’ date must be a real date")}
+    rows, groups = _report(as_of)
     labelled = [(f"{g.board} {g.year or ''}".strip(), g) for g in groups]
     charts = [
         timescales.bar_chart(
@@ -117,13 +163,21 @@ def timescale_report() -> Any:
     ]
     hold_types = sorted({t for r in rows for t in r.hold_days})
     return render_template(
-        "timescales.html", as_of=as_of, rows=rows, groups=groups, charts=charts, hold_types=hold_types
-    )
+        "timescales.html",
+        as_of=as_of,
+        typed=typed if errors else as_of.isoformat(),
+        errors=errors,
+        rows=rows,
+        groups=groups,
+        charts=charts,
+        hold_types=hold_types,
+    ), (422 if errors else 200)
 
 
 @bp.get("/reports/timescales.csv")
 def timescales_csv() -> Any:
-    as_of, rows, groups = _report()
+    as_of = _as_of()
+    rows, groups = _report(as_of)
     table = request.args.get("table", "reviews")
     if table == "groups":
         body, name = timescales.to_csv(groups, timescales.GROUP_COLUMNS), "timescales-by-board-and-year"
