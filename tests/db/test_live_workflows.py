@@ -14,18 +14,7 @@ from cprflow.db import store
 from cprflow.db.database import Database
 from cprflow.services import datafix
 from tests.conftest import T0
-
-CASE = {
-    "child_name": "Siân",
-    "referral_date": "2026-03-02",
-    "risk_score": 9,
-    "child_under_five": False,
-    "agencies": ["police", "health"],
-}
-
-
-def report(summary: str) -> dict[str, Any]:
-    return {"agency_report": {"recommendation": "support", "summary": summary}}
+from tests.web.conftest import CASE, report
 
 
 def open_task(db: Database, instance_id: int, bpmn_id: str, assignee: str | None = None) -> str:
