@@ -2,8 +2,8 @@
 
 The layers below never import a feature: the engine runs service-task operators from a registry
 (``core.operators``), the deploy check runs the checks features register (``diagram_set``), and the
-store calls listeners when tasks open (``db.store``). Every entry point (the web app, the command
-line, the test suite) calls ``install()`` before it deploys or runs anything.
+store calls listeners when tasks open or are given to someone (``db.store``). Every entry point (the
+web app, the command line, the test suite) calls ``install()`` before it deploys or runs anything.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def install() -> None:
     )
     store.on_tasks_opened(notifications.tasks_opened)
     store.on_tasks_opened(agencies.tasks_opened)
+    store.on_task_assigned(notifications.task_assigned)
 
 
 def _anonymisation_rules(found: diagram_set.SetView) -> list[Problem]:

@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 
 from cprflow import services
 from cprflow.config import MailSettings
+from cprflow.core.access import Actor
 from cprflow.core.errors import Conflict, DeployRefused, InvalidData
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
@@ -429,3 +430,44 @@ def test_an_email_setting_must_be_an_address(db: Database) -> None:
         notifications.set_setting(db, "someone", email="not an address", daily_digest=False)
     assert refused.value.fields == {"/email": ["is not an email address"]}
     assert notifications.get_setting(db, "someone") == notifications.SettingView("someone", None, False)
+
+
+def test_someone_given_a_task_by_somebody_else_is_told_in_their_language(url: str, smtp: Sink) -> None:
+    """The Business Unit gives the police's timeline to one officer: that officer is emailed, in Welsh,
+    without case details; taking a task yourself, or giving it to yourself, tells no one."""
+    with cpr.opened(url) as db:
+        for username, language, address in (
+            ("police.one", "cy", "un@heddlu.example.wales"),
+            ("police.two", "en", "two@police.example.wales"),
+        ):
+            users.add_user(
+                db,
+                username,
+                password="long enough password",
+                roles=["agency"],
+                agency="police",
+                language=language,
+                now=at("2026-01-01"),
+            )
+            notifications.set_setting(db, username, email=address, daily_digest=False)
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    timeline = r.task("submit_agency_timeline", assignee="police").id
+    run(url, "2026-01-20", 10)
+    before = len(smtp.messages)
+    bu, officer = (
+        Actor("bu.officer", frozenset({"business_unit"})),
+        Actor("police.two", frozenset({"agency"}), "police"),
+    )
+    with cpr.opened(url) as db:
+        services.assign_task(db, timeline, "police.one", actor=bu, now=at("2026-01-20", 11))
+        services.assign_task(db, timeline, None, actor=bu, now=at("2026-01-20", 12))
+        services.claim_task(db, timeline, actor=officer, now=at("2026-01-20", 12))  # taken, not given
+    run(url, "2026-01-20", 13)
+    (told,) = smtp.messages[before:]
+    assert told["To"] == "un@heddlu.example.wales"
+    assert told["Subject"] == "Rhoddwyd tasg i chi: Submit the agency timeline (CPR-2026-017)"
+    assert f"{BASE}/tasks/{timeline}" in told.get_content()
+    with cpr.opened(url) as db:
+        kinds = [m.kind for m in notifications.messages_for(db, instance_id=r.id) if m.recipient == "police.one"]
+    assert kinds.count("task_assigned") == 1

@@ -48,6 +48,23 @@ def on_tasks_opened(listener: TasksOpened) -> None:
         _TASKS_OPENED.append(listener)
 
 
+#: Called in the assigning transaction with (session, the instance, the task's index row, the username
+#: it was given to, who gave it, now) when someone gives a task to somebody else.
+TaskAssigned = Callable[[Session, Instance, Any, str, str, datetime], None]
+_TASK_ASSIGNED: list[TaskAssigned] = []
+
+
+def on_task_assigned(listener: TaskAssigned) -> None:
+    """Register a listener for tasks given to someone (idempotent)."""
+    if listener not in _TASK_ASSIGNED:
+        _TASK_ASSIGNED.append(listener)
+
+
+def announce_assignment(session: Session, instance: Instance, task: Any, to: str, by: str, now: datetime) -> None:
+    for listener in _TASK_ASSIGNED:
+        listener(session, instance, task, to, by, now)
+
+
 _INSERT_INSTANCE = insert(INSTANCES)
 _UPDATE_INSTANCE = INSTANCES.update().where(
     INSTANCES.c.id == bindparam("row_id"), INSTANCES.c.lock_version == bindparam("expected")

@@ -76,6 +76,8 @@ TEMPLATE_SUFFIX = ".notification.json"
 LANGUAGES = ("en", "cy")
 DIGEST_TEMPLATE = "daily_digest"
 DEFAULT_REMIND_TEMPLATE = "task_due_soon"
+#: Sent to someone a task is given to by somebody else, when the version has it (nothing else declares it).
+ASSIGNED_TEMPLATE = "task_assigned"
 #: What a template may use: nothing about the case beyond its pseudonymous reference.
 SAMPLE_CONTEXT: dict[str, Any] = {
     "reference": "CPR-0001",
@@ -447,6 +449,30 @@ def tasks_opened(session: Session, instance: Instance, rows: Sequence[dict[str, 
             task_id=task.id,
             settings=settings,
         )
+
+
+def task_assigned(session: Session, instance: Instance, task: Any, to: str, by: str, now: datetime) -> None:
+    """Called as someone gives a task to somebody else (services.assign_task): email them with the
+    version's ``task_assigned`` template, if it has one."""
+    info = version_info(session, instance.version_id)
+    if template_file(ASSIGNED_TEMPLATE) not in info.templates:
+        return
+    declared = info.tasks.get(task.bpmn_id)
+    settings = MailSettings.from_env()
+    queue(
+        session,
+        templates=info.templates,
+        template=ASSIGNED_TEMPLATE,
+        kind="task_assigned",
+        people=recipients(session, usernames=[to]),
+        context=_task_context(
+            settings, task, _reference(instance.data, declared.reference_key if declared else None, instance.id)
+        ),
+        now=now,
+        instance_id=instance.id,
+        task_id=task.id,
+        settings=settings,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cprflow.db.store import (
     INSTANCES,
     TASKS,
     active_instance,
+    announce_assignment,
     deployed_version,
     form_data,
     instance_of_task,
@@ -349,6 +350,8 @@ def assign_task(db: Database, task_id: str, username: str | None, *, actor: acce
             {"bpmn_id": row.bpmn_id, "to": username, "from": row.claimed_by},
             task_id=task_id,
         )
+        if username is not None and username != who:  # told, by whatever listens (notifications)
+            announce_assignment(session, instance, row, username, who, now)
         return replace(task_view(row, instance.version_id), claimed_by=username)
 
 
