@@ -122,12 +122,14 @@ def tasks_opened(session: Session, instance: Instance, rows: Sequence[dict[str, 
     """Called as tasks enter the index: report any task no account can work to the roles
     ``unseen_task_notified`` names in permissions.json (the Business Unit, as shipped).
     The enabled accounts are read once for the step, whatever number of tasks it opens."""
+    info = notifications.version_info(session, instance.version_id)
+    told = info.permissions.unseen_task_notified
+    if not told:
+        return  # the set names nobody to tell: no need to read the accounts
     accounts = [
         access.Actor(a.username, frozenset(a.roles or ()), a.agency)
         for a in session.connection().execute(_ENABLED_ACCOUNTS)
     ]
-    info = notifications.version_info(session, instance.version_id)
-    told = info.permissions.unseen_task_notified
     if not any(a.roles & set(told) for a in accounts):
         return  # nobody to tell (none named, a fresh installation, the command line on its own)
     instance_id = instance.id

@@ -185,16 +185,20 @@ def get_task(db: Database, task_id: str, *, actor: access.Actor | None = None, w
         return _detail(session, _workable_task(session, actor, task_id), with_values, actor)
 
 
-def read_task(db: Database, task_id: str, *, actor: access.Actor, now: datetime) -> TaskDetail:
-    """What a person opening a task sees (the API and the page alike), with the record of their
-    reading it: one transaction, writing only the read record (chained per reader)."""
+def read_task(db: Database, task_id: str, *, actor: access.Actor, now: datetime, form_only: bool = False) -> TaskDetail:
+    """What a person opening a task sees, with the record of their reading it: one transaction,
+    writing only the read record (chained per reader). ``form_only`` (the API, which answers with the
+    task, its form and its values) leaves out what only the page shows: who holds it and saved its
+    draft, whom it could be given to, and the earlier answers it decides on."""
     with db.transaction() as session:
-        detail = _detail(session, _workable_task(session, actor, task_id), True, actor)
+        task = _workable_task(session, actor, task_id)
+        detail = _form_of(session, task, True) if form_only else _detail(session, task, True, actor)
         record_read(session, detail.task.instance_id, actor.username, now, f"task {task_id}")
         return detail
 
 
-def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller | None) -> TaskDetail:
+def _form_of(session: Session, task: Any, with_values: bool) -> TaskDetail:
+    """The task with its form, UI schema and values, as the task index holds them."""
     version = deployed_version(session, task.instance_version)
     schema = version.forms.get(task.form or "") or {"type": "object"}
     current = task.data
@@ -202,25 +206,27 @@ def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller
         current = _values_from_workflow(session, task) if with_values else {}
     data = forms.prefill(schema, current)
     data.update(task.draft or {})
+    ui_schema = version.forms.get(task.ui_form or "")
+    return TaskDetail(task_view(task, task.instance_version), schema, ui_schema, data, task.instance_data, current)
+
+
+def _detail(session: Session, task: Any, with_values: bool, actor: access.Caller | None) -> TaskDetail:
+    """The task's form, and what its page shows beside it."""
+    form = _form_of(session, task, with_values)
+    version = deployed_version(session, task.instance_version)
     # Who holds it, who saved the draft, and (for those who may) whom it can be given to.
     draft = _last_event(session, task.id, "draft_saved") if task.draft else None
     may_assign = isinstance(actor, access.Actor) and access.can_assign(actor, version.permissions)
     workers = _workers(session, version.permissions, task) if may_assign else ()
     names = names_of(session, {task.claimed_by, draft.actor if draft else None})
-    ui_schema = version.forms.get(task.ui_form or "")
-    return TaskDetail(
-        task_view(task, task.instance_version),
-        schema,
-        ui_schema,
-        data,
-        task.instance_data,
-        current,
+    return replace(
+        form,
         claimed_by=_person(names, task.claimed_by),
         draft_saved_by=_person(names, draft.actor if draft else None),
         draft_saved_at=draft.at if draft else None,
         may_assign=may_assign,
         workers=workers,
-        facts=_facts(ui_schema, version.forms, task.instance_data or {}),
+        facts=_facts(form.ui_schema, version.forms, task.instance_data or {}),
     )
 
 

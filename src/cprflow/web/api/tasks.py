@@ -37,7 +37,7 @@ def list_tasks() -> Any:
 def get_task(task_id: str) -> Any:
     user = current_user()
     known_task(task_id)
-    return dump(schemas.TaskDetailOut, services.read_task(db(), task_id, actor=user.actor, now=now()))
+    return dump(schemas.TaskDetailOut, services.read_task(db(), task_id, actor=user.actor, now=now(), form_only=True))
 
 
 @route(bp, "/tasks/<task_id>/claim", "POST", "Claim a task", response=schemas.TaskOut, errors=(403, 404, 409))
