@@ -305,8 +305,10 @@ def test_two_people_on_one_task_see_who_holds_it_who_saved_the_draft_and_who_fin
     assert "(you)" in client.get(link).text
     page = client.get(link).text
     assert '<option value="bu2" translate="no">Bethan Evans</option>' in page
+    assert "(claimed by you)" in client.get("/tasks").text
     assert post_to(client, f"{link}/assign", link, username="bu2").status_code == 302
     assert "Bethan Evans" in client.get(link).text.split("Assigned to", 1)[1].split("</dd>", 1)[0]
+    assert "(claimed by Bethan Evans)" in client.get("/tasks").text  # as people know her, not "bu2"
     refused = post_to(client, f"{link}/assign", link, username="police")  # may not work a Business Unit task
     assert refused.status_code == 302 and services.list_tasks(db)[0].claimed_by == "bu2"
     assert "Choose someone who may work this task" in client.get(link).text
