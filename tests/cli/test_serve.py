@@ -85,8 +85,11 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, 
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     Database(url).upgrade()
     port = _free_port()
+    home = tmp_path / "home"
+    home.mkdir()
     env = {
         **os.environ,
+        "HOME": str(home),  # where gunicorn would put a control socket of its own
         "CPRFLOW_DATABASE_URL": url,
         "CPRFLOW_SECRET_KEY": "serve-test-" + "k" * 32,
         "CPRFLOW_PORT": str(port),
@@ -142,6 +145,8 @@ def test_serve_runs_gunicorn_and_supervised_workers_and_stops_cleanly_on_ctrl_c(
     said = log.read_text()
     assert "Traceback" not in said and "Error" not in said
     assert "restarting in" in said
+    # Nothing claimed in the home directory: two services on one machine would fight over it.
+    assert not list((log.parent / "home").iterdir()) and "Control socket" not in said
 
 
 def test_a_connection_that_sends_nothing_or_half_a_request_does_not_hold_up_other_people(

@@ -49,8 +49,10 @@ def gunicorn_options() -> list[str]:
     ``LoopWorker`` (``cli/gunicorn_worker.py``): gthread's event loop with HTTP keep-alive, serving
     each request on the loop's own thread, one at a time (the work is CPU-bound, so threads would
     only queue behind the interpreter lock), and never holding the worker for a connection that has
-    sent nothing yet."""
+    sent nothing yet. gunicorn's control socket is off: cprflow does not use it, and by default every
+    gunicorn on the machine would claim the same path in the home directory (``~/.gunicorn``)."""
     return [
+        "--no-control-socket",
         "--worker-class",
         "cprflow.cli.gunicorn_worker.LoopWorker",
         "--keep-alive",
