@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from cprflow.db.database import Database, DatabaseUnavailable
+from cprflow.db.database import Database, DatabaseUnavailable, after_commit
 from cprflow.db.models import User
 from tests.conftest import T0
 
@@ -63,3 +63,20 @@ def test_upgrade_makes_the_folder_and_may_run_again(tmp_path: Path) -> None:
         assert path.exists() and usernames(database) == []
     finally:
         database.dispose()
+
+
+def test_what_waits_for_a_commit_runs_after_it_and_never_after_a_rollback(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        session.add(user("rolled-back"))
+        after_commit(session, lambda: ran.append("rolled back"))
+        raise RuntimeError("a step failed")
+    with db.transaction() as session:
+        session.add(user("kept"))
+        after_commit(session, lambda: ran.append(str(usernames(db))))  # sees the commit
+        after_commit(session, lambda: 1 / 0)  # logged: the caller is not told a committed write failed
+        after_commit(session, lambda: ran.append("and the next still runs"))
+    assert ran == ["['kept']", "and the next still runs"]
+    assert "an action after a commit failed" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cprflow.core.errors import CprflowError
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseUnavailable(CprflowError):
@@ -30,7 +33,8 @@ AFTER_COMMIT = "cprflow_after_commit"
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once the transaction ``session`` is in has committed; not at all if it rolls back."""
+    """Run ``action`` once the transaction ``session`` is in has committed; not at all if it rolls back.
+    What it raises is logged, not passed on: the transaction has committed by then."""
     session.info.setdefault(AFTER_COMMIT, []).append(action)
 
 
@@ -62,7 +66,10 @@ class Database:
             with session.begin():
                 yield session
             for committed in session.info.pop(AFTER_COMMIT, ()):
-                committed()
+                try:
+                    committed()
+                except Exception:  # the transaction stands: its caller must not be told it failed
+                    log.exception("an action after a commit failed")
         except DBAPIError as err:
             if err.connection_invalidated or _is_disconnect(err):
                 raise DatabaseUnavailable("the database is not reachable; try again shortly") from err

@@ -201,10 +201,6 @@ class LiveWorkflows:
 
         after_commit(session, kept)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 LIVE = LiveWorkflows()
 
