@@ -318,8 +318,12 @@ def sync_tasks(
         if announce:
             for listener in _TASKS_OPENED:
                 listener(session, instance, new, now)
-    kept = [task_view(known[i]) for i in current if i in known]
-    return kept + [TaskView(**{k: v for k, v in row.items() if k in TASK_FIELDS}) for row in new]  # type: ignore[arg-type]
+    kept = [task_view(known[i], instance.version_id) for i in current if i in known]
+    fields = TASK_FIELDS - {"version_id"}
+    return kept + [
+        TaskView(**{k: v for k, v in row.items() if k in fields}, version_id=instance.version_id)  # type: ignore[arg-type]
+        for row in new
+    ]
 
 
 def form_data(data: dict[str, Any]) -> dict[str, Any]:

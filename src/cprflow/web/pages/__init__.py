@@ -54,15 +54,15 @@ def holder_names(tasks: list[Any]) -> dict[str, str]:
     return {task_id: h.in_language(lang) for task_id, h in services.holders(db(), list(tasks)).items()}
 
 
-def next_in_case(instance_id: int, actor: Any) -> dict[str, Any]:
-    """What a banner says comes next in a case, as the person may see it: for those who read the
-    whole case, every open task and whom it is for; for one who only holds tasks in it, their own
-    (nothing of another agency's part reaches them, as on the case page: ``guards.shaped``)."""
-    whole = case_actions(db(), instance_id, actor=actor).whole
-    tasks = services.get_instance(db(), instance_id, actor=actor).open_tasks
-    return {
+def next_in_case(view: Any, actor: Any) -> tuple[bool, dict[str, Any]]:
+    """Whether the person reads the whole case, and what a banner says comes next in it, from the
+    case as the step that just ran returned it, already shaped for them (``guards.shaped``): for
+    those who read the whole case, every open task and whom it is for; for one who only holds tasks
+    in it, their own (nothing of another agency's part reaches them, as on the case page)."""
+    whole = case_actions(db(), view.id, actor=actor).whole
+    return whole, {
         "next_title": _("Who acts next") if whole else _("What is waiting for you"),
-        "next": who_acts_next(tasks),
+        "next": who_acts_next(view.open_tasks),
     }
 
 

@@ -520,9 +520,8 @@ def _started(process: str, data: dict[str, Any]) -> Any:
     view = services.start_instance(db(), process, data, actor=user.actor, now=now(), step_seconds=step_seconds())
     session.pop(_STARTING, None)
     heading = _("Started: %(what)s", what=labels.label("framework", process))
-    try:
-        following = next_in_case(view.id, user.actor)
-    except NotFound:
+    whole, following = next_in_case(view, user.actor)
+    if not whole and not view.open_tasks:
         # Someone who may start a case but not read it, and holds none of its first tasks (the Review
         # Sub-Group starting a forum): told it started, on their task list, not sent to a "not found".
         said = _(

@@ -144,7 +144,7 @@ def _complete(detail: Any, data: dict[str, Any], user: Any) -> Any:
     # One GOV.UK success banner: what was done, what happens next, and who acts now (by name).
     declared = (detail.ui_schema or {}).get(WHAT_NEXT)
     text = (declared.get(lang) or declared.get("en")) if isinstance(declared, dict) else None
-    following = next_in_case(view.id, user.actor)
+    _whole, following = next_in_case(view, user.actor)
     done = {
         "heading": _("Done: %(name)s", name=names.task(detail.task.bpmn_id, detail.task.name, lang)),
         "text": _("What happens next: %(text)s", text=text) if isinstance(text, str) and text else "",
