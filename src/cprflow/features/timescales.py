@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cprflow.core import access
+from cprflow.core.register import reference_of
 from cprflow.core.expressions import day_of, working_days_between
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
@@ -61,6 +62,7 @@ class ReviewTimescales:
     publication_kept: bool | None = None
     overdue_actions: int = 0
     review_type: str | None = None  # concise, extended, susr; None while the referral is undecided
+    reference: str | None = None  # the case reference people know the review by (not exported)
 
 
 def is_statutory_review(process_id: str, data: dict[str, Any]) -> bool:
@@ -173,6 +175,7 @@ def review_timescales(
         publication_kept=kept,
         overdue_actions=overdue,
         review_type=str(data["review_type"]) if data.get("review_type") else None,
+        reference=reference_of(data),
     )
 
 

@@ -223,6 +223,9 @@ def test_my_tasks_names_each_review_by_its_case_reference_in_english_and_welsh(
         assert f'href="/reviews/{review}">{reference}</a>' in english
         assert f'<option value="{review}" >{reference}</option>' in english  # the review filter too
         assert f">#{review}<" not in english
+        # and the task's own page leads back to its case by the same name
+        task = next(t for t in services.list_tasks(db) if t.instance_id == review)
+        assert f'<a class="govuk-back-link" href="/reviews/{review}">{reference}</a>' in client.get(f"/tasks/{task.id}").text
     # the references come with the tasks: one query for the list, however many reviews it names
     reads = [s for s in statements if "FROM instances" in s or "FROM user_tasks" in s]
     assert len(reads) == 1, reads

@@ -42,10 +42,16 @@ def install(app: Flask) -> None:
     app.add_template_global(holder_names, "holder_names")
     app.add_template_global(who_acts_next, "who_acts_next")
     app.add_template_global(may_work, "may_work")
+    app.add_template_global(case_name, "case_name")
 
     @app.template_filter("process_name")
     def process_name(process_id: str, english: str, version_id: int | None = None) -> str:
         return welsh_names(version_id).process(process_id, english, session.get("lang", "en"))
+
+
+def case_name(reference: str | None, instance_id: int) -> str:
+    """A review as people know it, wherever it is named: its case reference, else its number."""
+    return str(reference or _("Review #%(id)s", id=instance_id))
 
 
 def holder_names(tasks: list[Any]) -> dict[str, str]:

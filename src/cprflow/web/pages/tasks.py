@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 
 from cprflow import services
 from cprflow.core import form_messages
+from cprflow.core import register as reg
 from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
 from cprflow.services import users
 from cprflow.web import formrender
 from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
-from cprflow.web.pages import next_in_case, welsh_names
+from cprflow.web.pages import case_name, next_in_case, welsh_names
 from cprflow.web.pages.documents import posted_documents
 
 bp = Blueprint("tasks", __name__)
@@ -34,14 +35,10 @@ def my_tasks() -> Any:
         selected_lane=lane,
         selected_review=review,
         lanes=sorted({t.lane for t in everything if t.lane}),
-        reviews=sorted({(str(t.instance_id), _case_name(t)) for t in everything}, key=lambda r: int(r[0])),
-        case_name=_case_name,
+        reviews=sorted(
+            {(str(t.instance_id), case_name(t.reference, t.instance_id)) for t in everything}, key=lambda r: int(r[0])
+        ),
     )
-
-
-def _case_name(task: Any) -> str:
-    """A review as its case page names it: its case reference, else its number."""
-    return str(task.reference or _("Review #%(id)s", id=task.instance_id))
 
 
 def _closed(err: TaskClosed) -> Any:
@@ -129,6 +126,7 @@ def _task(task_id: str, user: Any) -> Any:
         now=now(),
         instructions=instructions,
         instructions_lang="en" if lang == "cy" and instructions == detail.task.instructions else None,
+        reference=reg.reference_of(detail.instance_data or {}),
     )
     return page, (422 if errors else 200)
 
