@@ -274,6 +274,8 @@ def test_a_table_problem_is_marked_on_its_row(page: Any, live_db: Database) -> N
     problem = page.locator("#outcome li", has_text="can both match")
     problem.wait_for()
     assert problem.inner_text().startswith("Row 6:")
+    # One problem is said as one, and a check (not a deploy) does not speak of deploying having failed.
+    assert page.locator("#outcome p").first.inner_text() == "There is 1 problem to fix before you can deploy."
     new_row = page.locator("td.rule-index").nth(5)
     assert new_row.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 224, 220)"
     page.screenshot(path=str(ARTIFACTS / "modeler-dmn-problem-row.png"), full_page=True)

@@ -214,7 +214,7 @@
   }
 
   function showProblems(problems) {
-    var out = say(T("problems_found", { count: problems.length }), "error");
+    var out = say(T(problems.length === 1 ? "problem_found" : "problems_found", { count: problems.length }), "error");
     var list = el("ul", undefined, "govuk-list govuk-list--bullet");
     problems.forEach(function (p) {
       var where = p.file + (p.line ? ":" + p.line : "") + (p.element ? " [" + p.element + "]" : "");
