@@ -65,13 +65,13 @@ def test_a_hold_is_started_and_ended_from_the_case_page(browser: Any, live_db: D
     page.get_by_label("The learning event").check()
     page.get_by_label("Why the review is on hold").fill("Charging decision pending")
     page.get_by_role("button", name="Start the hold").click()
-    page.get_by_role("status").filter(has_text="Hold started.").wait_for()
+    page.locator(".govuk-notification-banner--success").filter(has_text="Hold started.").wait_for()
     assert page.locator(".moj-identity-bar").get_by_text("On hold").is_visible()
     page.screenshot(path=str(ARTIFACTS / "case-hold-started.png"), full_page=True)
 
     page.get_by_label("Why hold H1 has ended").fill("Charging decision made")
     page.get_by_role("button", name="End hold H1").click()
-    page.get_by_role("status").filter(has_text="Hold ended.").wait_for()
+    page.locator(".govuk-notification-banner--success").filter(has_text="Hold ended.").wait_for()
     assert page.locator(".moj-identity-bar").get_by_text("On hold").count() == 0
     [hold] = holds_of(review.data())
     assert hold["ended_on"] and hold["end_reason"] == "Charging decision made"

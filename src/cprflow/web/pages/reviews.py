@@ -188,6 +188,7 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         fixable=[(f.key, _fix_option(f)) for f in datafix.fixable(db(), instance_id)] if actions.admin else [],
         hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
         hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
+        scope_name=lambda s: _SCOPE_NAMES.get(s, s),
         errors=errors or {},
         form=request.form,
         today=today,
@@ -230,11 +231,11 @@ def start_hold(instance_id: int) -> Any:
     errors = {}
     if form.get("type") not in HOLD_TYPES:
         errors["type"] = _("Select the kind of proceedings")
+    scope = [s for s in form.getlist("scope") if s in HOLD_SCOPES]
+    if not scope:  # the errors in the order of the fields, as the summary lists them
+        errors["scope"] = _("Select what the hold stops")
     if not form.get("reason", "").strip():
         errors["reason"] = _("Enter why the review is on hold")
-    scope = [s for s in form.getlist("scope") if s in HOLD_SCOPES]
-    if not scope:
-        errors["scope"] = _("Select what the hold stops")
     if errors:
         return _case_page(instance_id, "holds", errors, 422)
     payload = {
@@ -275,7 +276,7 @@ def _send(instance_id: int, message: str, payload: dict[str, Any], done: str) ->
         )
     except InvalidData as err:
         return _case_page(instance_id, "holds", {"hold": err.message}, 422)
-    flash(done)
+    flash({"heading": done}, "success")
     return redirect(url_for("reviews.case_section", instance_id=instance_id, section="holds"))
 
 

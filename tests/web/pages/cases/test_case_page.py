@@ -68,6 +68,11 @@ def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url
     assert refused.status_code == 422  # type: ignore[attr-defined]
     assert "Select what the hold stops" in html.unescape(refused.text)  # type: ignore[attr-defined]
     assert not holds_of(r.data())
+    # with nothing given, the summary names the problems in the order of the fields
+    empty = html.unescape(post(client, holds, holds, {}).text)  # type: ignore[attr-defined]
+    summary = empty.split("govuk-error-summary__list")[1].split("</ul>")[0]
+    said = ["Select the kind of proceedings", "Select what the hold stops", "Enter why the review is on hold"]
+    assert sorted(said, key=summary.index) == said
 
     started = post(
         client, holds, holds, {"type": "criminal", "reason": "Charging decision pending", "scope": "learning_event"}
@@ -81,7 +86,11 @@ def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url
         None,
     )
     page = html.unescape(client.get(holds).text)
-    assert "Hold started." in page and "Criminal proceedings" in page and "On hold" in page
+    assert "Criminal proceedings" in page and "On hold" in page
+    banner = page.split("govuk-notification-banner--success")[1].split("</div>\n    </div>")[0]
+    assert "Hold started." in banner  # a success banner, as for a completed task
+    row = page.split("<td class=\"govuk-table__cell\">H1</td>")[1].split("</tr>")[0]
+    assert "The learning event" in row  # what the hold stops, as staff chose it
 
     ended = post(client, f"{holds}/H1/end", holds, {"reason": "Charging decision made"})
     assert ended.status_code == 302  # type: ignore[attr-defined]
@@ -139,9 +148,19 @@ def test_a_task_holder_is_shown_no_link_to_the_whole_case_history_they_may_not_o
     page = client.get(f"/reviews/{r.id}")
     assert page.status_code == 200 and trace not in page.text
     assert client.get(trace).status_code == 404
+    # Nor is the police officer told the case has no decision, holds or dates, which is what the
+    # parts of it they may read would show: those tabs say they are for whole-case readers.
+    for section in ("timescales", "decisions", "holds"):
+        shown = html.unescape(client.get(f"/reviews/{r.id}/{section}").text)
+        assert "This part of the case is for those who read the whole case." in shown, section
+        assert "No decision has been recorded yet." not in shown and "No holds." not in shown
+        assert "Not started" not in shown
     sign_in(client, "bu.officer")
     assert trace in client.get(f"/reviews/{r.id}").text
     assert client.get(trace).status_code == 200
+    for section in ("timescales", "decisions", "holds"):
+        assert "for those who read the whole case" not in client.get(f"/reviews/{r.id}/{section}").text
+    assert "Board decision" in html.unescape(client.get(f"/reviews/{r.id}/decisions").text)
 
 
 def test_the_timescales_name_the_event_that_stopped_the_6_month_clock(client: FlaskClient, url: str) -> None:
