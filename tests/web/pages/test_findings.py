@@ -96,3 +96,6 @@ def test_pages_in_welsh(web_db: Database, client: FlaskClient) -> None:
         session["lang"] = "cy"
     page = client.get("/learning/trends").text
     assert "Rhannu gwybodaeth" in page and "Esgeulustod" in page
+    # the review-type filter names each type in the reader's language, not by its stored value
+    types = page.split('id="f-review_type"')[1].split("</select>")[0]
+    assert '<option value="concise">Cryno</option>' in types and ">concise<" not in types
