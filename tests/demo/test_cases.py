@@ -19,6 +19,15 @@ def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> 
     services.deploy(db, diagram_set.read_directories(ROOT / "processes", ROOT / "forms"), actor="owner", now=T0)
     started = demo.ensure_reviews(db, now=DEMO_NOW, step_seconds=5, script=ROOT / "processes" / "demo" / "cases.json")
     views = [services.get_instance(db, i) for i in started]
+    # Each step runs on the day the script gives it, so deadlines met on those days stay met: no
+    # Chair is asked to chase a Welsh Government notification the Business Unit made on time.
+    assert "notification_overdue" not in {t.bpmn_id for v in views for t in v.open_tasks}
+    [decided] = [
+        e
+        for e in services.list_events(db, views[1].id)
+        if e.kind == "task_completed" and e.detail["bpmn_id"] == "record_board_decision"
+    ]
+    assert (decided.at, decided.detail["data"]["completed_on"]) == (datetime(2026, 11, 5, 10, 0, tzinfo=UTC), "2026-11-05")
     susr = [v for v in views if v.process_id == "single_unified_safeguarding_review"]
     assert [[t.bpmn_id for t in v.open_tasks] for v in susr] == [["susr_case_review_group"], ["susr_home_office_qa"]]
     with db.transaction(write=False) as session:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from cprflow import services
 from cprflow.core import document_fields
 from cprflow.core.errors import CprflowError, NotFound
+from cprflow.core.expressions import WALES
 from cprflow.db.database import Database
 from cprflow.demo import samplefiles
 from cprflow.features import documents
@@ -57,7 +58,9 @@ def ensure_accounts(db: Database, *, now: datetime) -> list[tuple[str, str, str]
 
 
 def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: Path) -> list[int]:
-    """Start the demo cases once (none if any demo case exists) and walk each to its stage."""
+    """Start the demo cases once (none if any demo case exists) and walk each to its stage, each start
+    and step on its ``on`` day where the script gives one (10:00 in Wales, never after ``now``), so
+    the deadlines the diagrams set from those days are met or missed as the dates say."""
     if not script.is_file():
         return []
     instances, _ = services.list_instances(db, limit=10_000)
@@ -71,7 +74,7 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
                 case["process"],
                 case.get("data", {}),
                 actor="demo",
-                now=now,
+                now=_on(case.get("on"), now),
                 step_seconds=step_seconds,
             )
             for step in case.get("steps", []):
@@ -80,14 +83,22 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
                 )
                 if task is None:
                     raise NotFound(f"demo step {step['task']} is not ready")
-                data = _with_documents(db, view.id, task, dict(step.get("data", {})), now=now)
+                when = _on(step.get("on"), now)
+                data = _with_documents(db, view.id, task, dict(step.get("data", {})), now=when)
                 services.complete_task(
-                    db, task.id, data, actor=step.get("as", "demo"), now=now, step_seconds=step_seconds
+                    db, task.id, data, actor=step.get("as", "demo"), now=when, step_seconds=step_seconds
                 )
         except CprflowError as err:
             raise CprflowError(f"demo case '{case.get('title', case['process'])}' failed: {err.message}") from err
         started.append(view.id)
     return started
+
+
+def _on(day: str | None, now: datetime) -> datetime:
+    """10:00 in Wales on ``day`` (ISO), or ``now`` when no day is given or the day is still to come."""
+    if day is None:
+        return now
+    return min(datetime.combine(date.fromisoformat(day), time(10), tzinfo=WALES).astimezone(UTC), now)
 
 
 def _with_documents(
