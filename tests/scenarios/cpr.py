@@ -525,6 +525,9 @@ def to_decision(
         "2026-01-08",
     )
     if decide:
+        criteria = r.data().get("review_type")
+        if decide in ("concise", "extended") and criteria in ("concise", "extended"):
+            decide = criteria  # the Board must undertake what the criteria set: its form refuses anything else
         r.do("record_board_decision", decision(decide), "2026-01-08")
 
 

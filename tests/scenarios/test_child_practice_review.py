@@ -854,8 +854,15 @@ def test_a_tampered_decision_form_cannot_turn_a_statutory_review_into_no_review(
         r.do("record_board_decision", dict(decision("no_review"), review_type="not_statutory"), "2026-01-08")
     assert refused.value.fields == {"/review_type": ["is read-only"]}
     assert desks(r) == [("record_board_decision", "Review decision", None)]
-    # ...and choosing "no review" for a statutory case still cannot stop it: the Board must review.
-    view = r.do("record_board_decision", decision("no_review"), "2026-01-08")
+    # ...and so is any decision but the review the criteria set, saying why at the decision: the
+    # Board must undertake it (a concise review here, so neither "no review" nor an extended one).
+    for other in ("no_review", "extended", "mapf"):
+        with pytest.raises(InvalidData) as refused:
+            r.do("record_board_decision", decision(other), "2026-01-08")
+        assert list(refused.value.fields) == ["/decision"]
+        assert "the Board must undertake the review they set" in refused.value.fields["/decision"][0]
+        assert desks(r) == [("record_board_decision", "Review decision", None)]
+    view = r.do("record_board_decision", decision("concise"), "2026-01-08")
     assert view.status == "running"
     assert pick(view.data, "review_type", "decision", "route", "stage") == {
         "review_type": "concise",

@@ -432,7 +432,9 @@ def check_answers(db: Database, task_id: str, data: dict[str, Any], *, actor: ac
         if task.claimed_by not in (None, who):
             raise Conflict(f"task {task_id} is claimed by {task.claimed_by}")
         instance = active_instance(session, task.instance_id)
-        _validate(session, task, instance, data, now)
+        schema = _validate(session, task, instance, data, now)
+        if schema.get(forms.RULES_KEY):  # the facts as the task shows them: its index row's copy
+            _check_rules(schema, data, task.data or {}, now, engine.DEFAULT_STEP_SECONDS)
 
 
 #: What the system knows and a form never asks: who completed the step, their agency, and the date.
@@ -456,14 +458,11 @@ _OPEN_SIBLINGS = select(TASKS).where(
 
 
 def _check_rules(
-    workflow: engine.Workflow, task_id: str, schema: dict[str, Any], data: dict[str, Any], now: datetime, seconds: float
+    schema: dict[str, Any], data: dict[str, Any], task_data: dict[str, Any], now: datetime, seconds: float
 ) -> None:
-    """The form's rules, over the submitted data and the facts the task shows."""
-    ready = workflow.ready_task(task_id)
-    if ready is None:
-        raise TaskNotReady(f"task {task_id} is no longer ready")
+    """The form's rules, over the submitted data and the facts the task shows (from ``task_data``)."""
     with expressions.engine_context(now, seconds):
-        forms.check_rules(schema, data, forms.shown_facts(schema, ready.data))
+        forms.check_rules(schema, data, forms.shown_facts(schema, task_data))
 
 
 def complete_task(
@@ -493,7 +492,10 @@ def complete_task(
             schema = _validate(session, task, instance, data, now)
             workflow = load_workflow(session, instance)
             if schema.get(forms.RULES_KEY):
-                _check_rules(workflow, task_id, schema, data, now, step_seconds)
+                ready = workflow.ready_task(task_id)
+                if ready is None:
+                    raise TaskNotReady(f"task {task_id} is no longer ready")
+                _check_rules(schema, data, ready.data, now, step_seconds)
             before = instance.data
             data = {**data, **_known_facts(session, actor, now)}
             with operators.step(session, instance.id, who, now) as effects:

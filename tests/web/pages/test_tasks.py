@@ -361,16 +361,21 @@ def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_o
     assert "The Review Sub-Group&#39;s recommendation" in facts[2]
     assert "Recommend as the table says." in facts[2]
     assert "Decided by" not in page and 'name="/decided_by"' not in page  # the system knows who is deciding
-    response = client.post(
-        decide,
-        data={
-            "/decision": "concise",
-            "/decision_rationale": "Criteria met.",
-            "/decision_date": [str(today.day), str(today.month), str(today.year)],
-            "csrf_token": csrf(page),
-            "_action": "complete",
-        },
-    )
+    answers = {
+        "/decision_rationale": "Criteria met.",
+        "/decision_date": [str(today.day), str(today.month), str(today.year)],
+        "csrf_token": csrf(page),
+        "_action": "complete",
+    }
+    # The criteria say concise, so the Board must undertake it: "no review" is refused on the form,
+    # beside the decision, before any check page, and nothing is kept.
+    refused = client.post(decide, data={**answers, "/decision": "no_review"})
+    assert refused.status_code == 422
+    summary = refused.text.split('class="govuk-error-summary"')[1].split("</ul>")[0]
+    assert re.search(r'<a href="#f-decision[^"]*">The criteria for a statutory review are met, so the Board must', summary)
+    assert " checked" not in client.get(decide).text.split('name="/decision"', 1)[1].split("</fieldset>")[0]
+    assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_board_decision"]
+    response = client.post(decide, data={**answers, "/decision": "concise"})
     # a decision is shown back to be checked before it counts
     assert response.status_code == 302 and response.location.endswith(f"{decide}/check"), response.text
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_board_decision"]
