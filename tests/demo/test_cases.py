@@ -8,7 +8,7 @@ from cprflow import services
 from cprflow.db.database import Database
 from cprflow.demo import cases as demo
 from cprflow.diagrams import diagram_set
-from cprflow.features import findings
+from cprflow.features import documents, findings
 from tests.conftest import ROOT, T0
 
 #: After the demo's own dates (November 2026): a date the Board acted on cannot be in the future.
@@ -28,6 +28,9 @@ def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> 
         if e.kind == "task_completed" and e.detail["bpmn_id"] == "record_board_decision"
     ]
     assert (decided.at, decided.detail["data"]["completed_on"]) == (datetime(2026, 11, 5, 10, 0, tzinfo=UTC), "2026-11-05")
+    with db.transaction(write=False) as session:  # a step's upload is the person's who took the step
+        [draft] = [d for d in documents.list_for(session, views[2].id) if d.slot == "draft_report"]
+    assert (draft.uploaded_by, draft.uploaded_at.date().isoformat()) == ("reviewer1", "2026-11-24")
     susr = [v for v in views if v.process_id == "single_unified_safeguarding_review"]
     assert [[t.bpmn_id for t in v.open_tasks] for v in susr] == [["susr_case_review_group"], ["susr_home_office_qa"]]
     with db.transaction(write=False) as session:

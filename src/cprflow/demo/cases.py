@@ -83,11 +83,9 @@ def ensure_reviews(db: Database, *, now: datetime, step_seconds: float, script: 
                 )
                 if task is None:
                     raise NotFound(f"demo step {step['task']} is not ready")
-                when = _on(step.get("on"), now)
-                data = _with_documents(db, view.id, task, dict(step.get("data", {})), now=when)
-                services.complete_task(
-                    db, task.id, data, actor=step.get("as", "demo"), now=when, step_seconds=step_seconds
-                )
+                when, who = _on(step.get("on"), now), step.get("as", "demo")
+                data = _with_documents(db, view.id, task, dict(step.get("data", {})), now=when, actor=who)
+                services.complete_task(db, task.id, data, actor=who, now=when, step_seconds=step_seconds)
         except CprflowError as err:
             raise CprflowError(f"demo case '{case.get('title', case['process'])}' failed: {err.message}") from err
         started.append(view.id)
@@ -102,10 +100,10 @@ def _on(day: str | None, now: datetime) -> datetime:
 
 
 def _with_documents(
-    db: Database, instance_id: int, task: services.TaskView, data: dict[str, Any], *, now: datetime
+    db: Database, instance_id: int, task: services.TaskView, data: dict[str, Any], *, now: datetime, actor: str
 ) -> dict[str, Any]:
     """A demo step gives an upload field some text: file it as a small PDF in the field's slot and
-    put the document's reference in its place, as the task page would."""
+    put the document's reference in its place, as the task page would for ``actor``."""
     schema = services.get_task(db, task.id, with_values=False).schema
     for pointer, template in document_fields.fields(schema):
         key = pointer.strip("/")
@@ -121,7 +119,7 @@ def _with_documents(
                 slot=slot,
                 filename=f"{slot}.pdf",
                 data=samplefiles.pdf("Demo document", data[key]),
-                actor="demo",
+                actor=actor,
                 now=now,
                 text_now=True,
             )
