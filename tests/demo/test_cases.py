@@ -27,7 +27,10 @@ def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> 
         for e in services.list_events(db, views[1].id)
         if e.kind == "task_completed" and e.detail["bpmn_id"] == "record_board_decision"
     ]
-    assert (decided.at, decided.detail["data"]["completed_on"]) == (datetime(2026, 11, 5, 10, 0, tzinfo=UTC), "2026-11-05")
+    assert (decided.at, decided.detail["data"]["completed_on"]) == (
+        datetime(2026, 11, 5, 10, 0, tzinfo=UTC),
+        "2026-11-05",
+    )
     with db.transaction(write=False) as session:  # a step's upload is the person's who took the step
         [draft] = [d for d in documents.list_for(session, views[2].id) if d.slot == "draft_report"]
     assert (draft.uploaded_by, draft.uploaded_at.date().isoformat()) == ("reviewer1", "2026-11-24")

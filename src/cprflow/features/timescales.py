@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 
 from cprflow.core import access
-from cprflow.core.register import reference_of
 from cprflow.core.expressions import day_of, working_days_between
+from cprflow.core.register import reference_of
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.db.models import Event, Instance

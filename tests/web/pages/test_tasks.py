@@ -225,7 +225,10 @@ def test_my_tasks_names_each_review_by_its_case_reference_in_english_and_welsh(
         assert f">#{review}<" not in english
         # and the task's own page leads back to its case by the same name
         task = next(t for t in services.list_tasks(db) if t.instance_id == review)
-        assert f'<a class="govuk-back-link" href="/reviews/{review}">{reference}</a>' in client.get(f"/tasks/{task.id}").text
+        assert (
+            f'<a class="govuk-back-link" href="/reviews/{review}">{reference}</a>'
+            in client.get(f"/tasks/{task.id}").text
+        )
     # the references come with the tasks: one query for the list, however many reviews it names
     reads = [s for s in statements if "FROM instances" in s or "FROM user_tasks" in s]
     assert len(reads) == 1, reads
@@ -372,7 +375,9 @@ def test_the_board_chair_decides_with_the_referral_and_recommendation_in_front_o
     refused = client.post(decide, data={**answers, "/decision": "no_review"})
     assert refused.status_code == 422
     summary = refused.text.split('class="govuk-error-summary"')[1].split("</ul>")[0]
-    assert re.search(r'<a href="#f-decision[^"]*">The criteria for a statutory review are met, so the Board must', summary)
+    assert re.search(
+        r'<a href="#f-decision[^"]*">The criteria for a statutory review are met, so the Board must', summary
+    )
     assert " checked" not in client.get(decide).text.split('name="/decision"', 1)[1].split("</fieldset>")[0]
     assert [t.bpmn_id for t in services.list_tasks(db, instance_id=review)] == ["record_board_decision"]
     response = client.post(decide, data={**answers, "/decision": "concise"})

@@ -89,7 +89,7 @@ def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url
     assert "Criminal proceedings" in page and "On hold" in page
     banner = page.split("govuk-notification-banner--success")[1].split("</div>\n    </div>")[0]
     assert "Hold started." in banner  # a success banner, as for a completed task
-    row = page.split("<td class=\"govuk-table__cell\">H1</td>")[1].split("</tr>")[0]
+    row = page.split('<td class="govuk-table__cell">H1</td>')[1].split("</tr>")[0]
     assert "The learning event" in row  # what the hold stops, as staff chose it
 
     ended = post(client, f"{holds}/H1/end", holds, {"reason": "Charging decision made"})
