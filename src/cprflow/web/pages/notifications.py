@@ -29,7 +29,7 @@ def notification_settings() -> Any:
         except InvalidData as err:
             errors = err.fields
         else:
-            flash(_("Your email settings are saved."))
+            flash({"heading": _("Your email settings are saved.")}, "success")
             return redirect(url_for("notifications.notification_settings"))
     setting = notifications.get_setting(db(), user.username)
     return render_template(
