@@ -6,6 +6,7 @@ in the order and to the people the guidance names. On the real diagrams, reloadi
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -604,6 +605,20 @@ def test_an_assured_susr_goes_on_to_the_repository(url: str, outcome: str) -> No
     r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
     view = r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome=outcome), "2026-05-20")
     assert [t.bpmn_id for t in view.open_tasks] == ["susr_deposit_in_repository"]
+
+
+def test_the_home_office_outcome_cannot_come_before_the_report_was_sent(url: str) -> None:
+    from tests.scenarios.test_susr import HOME_OFFICE, SIGN_OFF, SUSR, to_sign_off
+
+    r = Review.start(url, "2026-01-06", process_id=SUSR)
+    to_sign_off(r, ["domestic_homicide_review", "child_practice_review"])
+    r.do("susr_sign_off", SIGN_OFF, "2026-04-10")
+    sent = HOME_OFFICE["submitted_to_home_office_date"]
+    before = (date.fromisoformat(sent) - timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidData) as refused:
+        r.do("susr_home_office_qa", dict(HOME_OFFICE, home_office_outcome_date=before), "2026-05-20")
+    assert list(refused.value.fields) == ["/home_office_outcome_date"]
+    assert r.open() == ["susr_home_office_qa"]
 
 
 def test_a_susr_the_home_office_does_not_assure_is_revised_and_signed_off_again(url: str) -> None:
