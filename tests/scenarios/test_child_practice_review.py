@@ -931,3 +931,21 @@ def test_an_audit_that_leaves_actions_out_cannot_close_the_plan(url: str) -> Non
     assert data["all_actions_closed"] is False
     assert sorted(a["action_id"] for a in data["actions"]) == ["A1", "A2", "A3"]
     assert "report_difference_made" not in r.open()
+
+
+def test_dates_that_come_in_order_are_refused_out_of_order_at_the_later_one(url: str) -> None:
+    r = Review.start(url, "2026-01-05")
+    with pytest.raises(InvalidData) as refused:  # a referral cannot come before what it is about
+        r.do("record_referral", dict(cpr.referral(), event_date="2026-01-06"), "2026-01-06")
+    assert list(refused.value.fields) == ["/referral_date"]
+    with pytest.raises(InvalidData) as refused:  # nor that before the child was born
+        r.do("record_referral", dict(cpr.referral(), child_date_of_birth="2025-12-21"), "2026-01-06")
+    assert list(refused.value.fields) == ["/event_date"]
+    assert r.open() == ["record_referral"]
+    cpr.to_decision(r, decide="concise")
+    r.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    r.do("establish_review_panel", cpr.PANEL, "2026-01-16")
+    with pytest.raises(InvalidData) as refused:  # a review period ends after it starts
+        r.do("agree_terms_of_reference", dict(cpr.TOR, review_period_end="2024-12-19"), "2026-01-19")
+    assert list(refused.value.fields) == ["/review_period_end"]
+    assert r.open() == ["agree_terms_of_reference"]
