@@ -61,7 +61,9 @@ def test_the_register_filters_searches_and_sorts_what_the_person_may_read(client
     # An agency reads only the reviews it has a task in: none here.
     fresh = client.application.test_client()
     sign_in(fresh, "police")
-    assert "0 reviews" in fresh.get("/reviews").text
+    none = fresh.get("/reviews").text
+    assert "0 reviews" in none and "There are no reviews for you to see." in none  # no filter is to blame
+    assert "No reviews match these filters." in fresh.get("/reviews?review_type=concise").text
 
 
 def test_the_register_in_welsh(client: FlaskClient, url: str) -> None:
