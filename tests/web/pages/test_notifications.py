@@ -58,7 +58,10 @@ def test_people_set_their_email_and_digest(client: FlaskClient, db: Database) ->
     assert "govuk-notification-banner--success" in confirmed and "Your email settings are saved." in confirmed
     assert notifications.get_setting(db, "bu") == notifications.SettingView("bu", "bu@example.wales", True)
     refused = client.post("/settings/notifications", data={"email": "bu at example", "csrf_token": csrf(page.text)})
-    assert refused.status_code == 422 and "Enter an email address in the correct format, like name@example.com" in refused.text
+    assert (
+        refused.status_code == 422
+        and "Enter an email address in the correct format, like name@example.com" in refused.text
+    )
     assert notifications.get_setting(db, "bu") == notifications.SettingView("bu", "bu@example.wales", True)
     client.post("/language", data={"language": "cy", "next": "/settings/notifications", "csrf_token": csrf(page.text)})
     assert "Gosodiadau e-bost" in client.get("/settings/notifications").text
