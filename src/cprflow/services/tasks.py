@@ -88,6 +88,7 @@ class Holder:
 
     name: str
     name_cy: str | None = None  # an agency's Welsh name; a person's name is the same in both languages
+    username: str | None = None  # the person's, when a person holds it (never an agency's id)
 
     def in_language(self, lang: str) -> str:
         return self.name_cy if lang == "cy" and self.name_cy else self.name
@@ -109,14 +110,14 @@ def holders(db: Database, tasks: list[TaskView]) -> dict[str, Holder]:
     found = {}
     for task in wanted:
         if task.claimed_by:
-            found[task.id] = Holder(people.get(task.claimed_by, task.claimed_by))
+            found[task.id] = Holder(people.get(task.claimed_by, task.claimed_by), username=task.claimed_by)
             continue
         who = cast(str, task.assignee)
         if rules.get(task.version_id or 0, {}).get(task.lane or "") == "agency":
             agency = listed.get(who)
             found[task.id] = Holder(agency["name"], agency["name_cy"]) if agency else Holder(who)
         else:
-            found[task.id] = Holder(people.get(who, who))
+            found[task.id] = Holder(people.get(who, who), username=who)
     return found
 
 

@@ -43,6 +43,7 @@ def install(app: Flask) -> None:
     app.add_template_global(who_acts_next, "who_acts_next")
     app.add_template_global(may_work, "may_work")
     app.add_template_global(case_name, "case_name")
+    app.add_template_global(holder_of, "holder_of")
 
     @app.template_filter("process_name")
     def process_name(process_id: str, english: str, version_id: int | None = None) -> str:
@@ -52,6 +53,15 @@ def install(app: Flask) -> None:
 def case_name(reference: str | None, instance_id: int) -> str:
     """A review as people know it, wherever it is named: its case reference, else its number."""
     return str(reference or _("Review #%(id)s", id=instance_id))
+
+
+def holder_of(task: Any) -> tuple[str, bool] | None:
+    """Whom one open task is for, by name in the reader's language, and whether that is the reader
+    (a person, never an agency: an agency's id may look like someone's username)."""
+    holder = services.holders(db(), [task]).get(task.id)
+    if holder is None:
+        return None
+    return holder.in_language(session.get("lang", "en")), holder.username == signed_in().username
 
 
 def holder_names(tasks: list[Any]) -> dict[str, str]:

@@ -351,10 +351,19 @@ def test_the_business_unit_gives_an_agency_task_to_someone_from_the_case_tasks_t
 def test_a_task_the_diagram_gives_to_an_agency_says_so_rather_than_no_one_yet(client: FlaskClient, url: str) -> None:
     r = Review.start(url)
     cpr.to_reviewers(r)
+    db = Database(url)
+    users.add_user(db, cpr.LEAD, password=PASSWORD, roles=["reviewer"], display_name="Rhian Lewis", now=T0)
+    db.dispose()
+    [accept] = [t for t in r.tasks() if t.bpmn_id == "accept_appointment"]
+    sign_in(client, cpr.LEAD)
+    page = html.unescape(client.get(f"/tasks/{accept.id}").text)
+    assert "Rhian Lewis (you)" in page.split("Assigned to</dt>")[1].split("</dd>")[0]
+
     cpr.accept_all(r)
     [timeline] = [t for t in r.tasks() if t.bpmn_id == "submit_agency_timeline" and t.assignee == "police"]
     sign_in(client, "police")
     page = html.unescape(client.get(f"/tasks/{timeline.id}").text)
     assigned = page.split("Assigned to</dt>")[1].split("</dd>")[0]
     assert "Police" in assigned and "No one yet" not in assigned  # as the case page's "who acts next" says
+    assert "(you)" not in assigned  # the agency, not this officer, whose username happens to be its id
     assert "Take this task" in page  # and the officer may still take it, so colleagues see who has it
