@@ -115,7 +115,7 @@ def test_a_check_marks_the_element_at_fault(page: Any, live_db: Database) -> Non
     assert "__import__" in note.inner_text()
     assert "cprflow-problem" in page.locator('.djs-element[data-element-id="set_timescales"]').get_attribute("class")
     deploy_with_note(page, "A script that reaches outside the sandbox")
-    page.get_by_text("nothing was deployed").wait_for()
+    page.get_by_text("to fix before you can deploy").wait_for()  # refused: it says what stands in the way
     assert len(services.list_versions(live_db)) == 1
 
 
