@@ -201,6 +201,9 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     view = r.do("finalise_action_plan", FINALISE, "2026-04-29")
     assert view.data["action_plan_status"] == "finalised"
     assert desks(r) == [("approve_action_plan", "Board", None)]
+    with pytest.raises(InvalidData) as refused:  # not sent to Welsh Government before the Board approved it
+        r.do("approve_action_plan", dict(APPROVE_PLAN, action_plan_submitted_to_wg_date="2026-05-05"), "2026-05-06")
+    assert list(refused.value.fields) == ["/action_plan_submitted_to_wg_date"]
     view = r.do("approve_action_plan", APPROVE_PLAN, "2026-05-06")
     assert pick(view.data, "action_plan_status", "next_audit_due", "audit_cycle") == {
         "action_plan_status": "in_audit",
