@@ -194,6 +194,13 @@ def send_message(
         raise InvalidData(f"the message '{name}' was refused: {err.message}", fields={"/": [err.message]}) from None
 
 
+def message_schema(db: Database, version_id: int, name: str) -> dict[str, Any] | None:
+    """The form a version's diagrams name for message ``name`` (what a page asks for it), if any."""
+    with db.transaction(write=False) as session:
+        version = deployed_version(session, version_id)
+    return version.forms.get(version.message_schemas.get(name) or "")
+
+
 def _check_payload(version: Version, name: str, payload: dict[str, Any], case: dict[str, Any], now: datetime) -> None:
     """The payload against the message's schema and its rules (which may read the case's data)."""
     schema = version.forms.get(version.message_schemas.get(name) or "")

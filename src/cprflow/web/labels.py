@@ -1,5 +1,6 @@
 """Bilingual names for the values the diagrams keep (status, framework, review type, stage, hold type),
-so no page shows a raw id. Looked up at render time in the reader's language; a value added to the
+so no page shows a raw id (a hold's kind is named by the form of the ``hold_started`` message first;
+these names are for a case whose diagrams no longer offer it). Looked up at render time in the reader's language; a value added to the
 diagrams later shows as its words until it is named here and in the Welsh catalogue."""
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ STAGE = {
 }
 HOLD_TYPE = {
     "criminal": _l("Criminal proceedings"),
-    "coroner": _l("Coroner"),
+    "coroner": _l("Coroner's inquest"),
     "disciplinary": _l("Disciplinary proceedings"),
     "other": _l("Other"),
 }

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, session
 from flask_babel import gettext as _
 
 from cprflow import services
@@ -17,7 +17,7 @@ from cprflow.features import timescales, trace
 from cprflow.web import dates
 from cprflow.web.auth import require_role
 from cprflow.web.common import db, known_id, now, signed_in
-from cprflow.web.pages import events
+from cprflow.web.pages import casefile, events
 
 bp = Blueprint("audit", __name__)
 
@@ -71,6 +71,8 @@ def review_trace(instance_id: int) -> Any:
     found, xml = _trace(instance_id, "trace page", usable)
     labels = {"completed": _("Completed"), "active": _("Active"), "waiting": _("Waiting"), "held": _("Held")}
     counts = {state: sum(1 for s in found.markers.values() if s == state) for state in labels}
+    hold_schema = services.message_schema(db(), found.version_id, "hold_started")
+    hold_types = dict(casefile.hold_choices(hold_schema, session.get("lang", "en"))[0])
     return render_template(
         "trace.html",
         trace=found,
@@ -84,6 +86,7 @@ def review_trace(instance_id: int) -> Any:
         actor_options=[(a, a) for a in found.actors],
         query=urlencode(usable),
         describe=lambda e: events.title(e.kind, e.detail, found.version_id),
+        hold_type_names=hold_types,
     ), (422 if errors else 200)
 
 

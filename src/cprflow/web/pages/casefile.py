@@ -103,6 +103,26 @@ def holds(view: InstanceView) -> list[dict[str, Any]]:
     return holds_of(view.data)
 
 
+def hold_choices(schema: dict[str, Any] | None, lang: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The kinds of proceedings and the parts of a review a hold may stop, each with its name in the
+    reader's language, as the form of the diagrams' ``hold_started`` message offers them: a process
+    owner adds a kind there, not here. None where the case's diagrams take no holds."""
+    properties = (schema or {}).get("properties") or {}
+    scope = properties.get("scope") or {}
+    return _named(properties.get("type") or {}, lang), _named(scope.get("items") or {}, lang)
+
+
+def _named(field: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    names, names_cy = field.get("x-enumNames") or [], field.get("x-enumNames-cy") or []
+
+    def name(n: int, value: Any) -> str:
+        if lang == "cy" and n < len(names_cy) and names_cy[n]:
+            return str(names_cy[n])
+        return str(names[n]) if n < len(names) and names[n] else str(value).replace("_", " ").capitalize()
+
+    return [(str(value), name(n, value)) for n, value in enumerate(field.get("enum") or [])]
+
+
 def decisions(
     view: InstanceView, lang: str = "en", choices: dict[str, dict[str, tuple[str, str]]] | None = None
 ) -> list[tuple[str, Any, bool]]:

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from cprflow import services
@@ -136,8 +135,6 @@ def register() -> Any:
 
 
 SECTIONS = ("overview", "tasks", "documents", "timeline", "holds", "timescales", "decisions")
-HOLD_TYPES = ("criminal", "coroner", "disciplinary", "other")
-HOLD_SCOPES = ("practitioner_contact", "family_contact", "learning_event", "publication")
 
 
 @bp.get("/reviews/<int:instance_id>")
@@ -174,6 +171,8 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         except NotFound:  # reads the parts of the case its tasks need, not the whole history
             extra["events"] = None
     actions = case_actions(db(), instance_id, actor=user.actor)
+    hold_types, hold_scopes = _hold_choices(view)
+    type_names, scope_names = dict(hold_types), dict(hold_scopes)
     return render_template(
         "case.html",
         instance=view,
@@ -186,9 +185,10 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         decisions=casefile.decisions(view, session.get("lang", "en"), _choice_names()),
         actions=actions,
         fixable=[(f.key, _fix_option(f)) for f in datafix.fixable(db(), instance_id)] if actions.admin else [],
-        hold_types=[(t, labels.label("hold_type", t)) for t in HOLD_TYPES],
-        hold_scopes=[(s, _SCOPE_NAMES[s]) for s in HOLD_SCOPES],
-        scope_name=lambda s: _SCOPE_NAMES.get(s, s),
+        hold_types=hold_types,
+        hold_scopes=hold_scopes,
+        type_name=lambda t: type_names.get(t) or labels.label("hold_type", t),
+        scope_name=lambda s: scope_names.get(s, s),
         errors=errors or {},
         form=request.form,
         today=today,
@@ -211,12 +211,9 @@ def _choice_names() -> dict[str, dict[str, tuple[str, str]]]:
     return casefile.choice_names(_schemas())
 
 
-_SCOPE_NAMES = {
-    "practitioner_contact": _l("Contact with practitioners"),
-    "family_contact": _l("Contact with the family"),
-    "learning_event": _l("The learning event"),
-    "publication": _l("Publication"),
-}
+def _hold_choices(view: InstanceView) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    schema = services.message_schema(db(), view.version_id, "hold_started")
+    return casefile.hold_choices(schema, session.get("lang", "en"))
 
 
 @bp.post("/reviews/<int:instance_id>/holds")
@@ -229,9 +226,10 @@ def start_hold(instance_id: int) -> Any:
     view = services.get_instance(db(), instance_id, actor=user.actor)
     form = request.form
     errors = {}
-    if form.get("type") not in HOLD_TYPES:
+    hold_types, hold_scopes = _hold_choices(view)
+    if form.get("type") not in dict(hold_types):
         errors["type"] = _("Select the kind of proceedings")
-    scope = [s for s in form.getlist("scope") if s in HOLD_SCOPES]
+    scope = [s for s in form.getlist("scope") if s in dict(hold_scopes)]
     if not scope:  # the errors in the order of the fields, as the summary lists them
         errors["scope"] = _("Select what the hold stops")
     if not form.get("reason", "").strip():

@@ -4,6 +4,7 @@ ended, and an administrator's suspend and resume with a reason; in English and W
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +14,9 @@ from flask.testing import FlaskClient
 from cprflow import services
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
+from cprflow.diagrams import diagram_set
 from cprflow.services import users
-from tests.conftest import T0
+from tests.conftest import ROOT, T0
 from tests.scenarios import cpr
 from tests.scenarios import test_migrated_clock as migrated_clock
 from tests.scenarios.cpr import Review, opened
@@ -97,6 +99,46 @@ def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url
     [hold] = holds_of(r.data())
     assert hold["ended_on"] and hold["ended_by"] == "Bu.Officer"
     assert "End hold H1" not in client.get(holds).text
+
+
+def test_the_kinds_of_hold_are_those_the_process_owner_gives_the_hold_message(client: FlaskClient, url: str) -> None:
+    """A process owner adds a kind of proceedings to forms/hold_started.message.json and drops one: the
+    case page offers, accepts and names what the deployed form says, in English and Welsh."""
+    files = diagram_set.read_directories(ROOT / "processes", ROOT / "forms").files
+    message = json.loads(files["forms/hold_started.message.json"])
+    kind = message["properties"]["type"]
+    at = kind["enum"].index("disciplinary")
+    for key, value in (
+        ("enum", "police"),
+        ("x-enumNames", "Police investigation"),
+        ("x-enumNames-cy", "Ymchwiliad yr heddlu"),
+    ):
+        kind[key][at] = value
+    edited = {**files, "forms/hold_started.message.json": json.dumps(message).encode()}
+    database = Database(url)
+    services.deploy(database, diagram_set.DiagramSet(edited), actor="owner", now=T0)
+    database.dispose()
+    r = notified(url)  # started on the version just deployed
+    holds = f"/reviews/{r.id}/holds"
+    sign_in(client, "bu.officer")
+
+    page = html.unescape(client.get(holds).text)
+    assert 'value="police"' in page and "Police investigation" in page
+    assert 'value="disciplinary"' not in page and "Disciplinary proceedings" not in page
+    refused = post(client, holds, holds, {"type": "disciplinary", "reason": "Hearing", "scope": "publication"})
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert "Select the kind of proceedings" in html.unescape(refused.text)  # type: ignore[attr-defined]
+    assert not holds_of(r.data())
+
+    started = post(client, holds, holds, {"type": "police", "reason": "Investigation open", "scope": "publication"})
+    assert started.status_code == 302  # type: ignore[attr-defined]
+    assert [h["type"] for h in holds_of(r.data())] == ["police"]
+    row = html.unescape(client.get(holds).text).split('<td class="govuk-table__cell">H1</td>')[1].split("</tr>")[0]
+    assert "Police investigation" in row and "Publication" in row
+
+    sign_in(client, "bu.officer", welsh=True)
+    row = html.unescape(client.get(holds).text).split('<td class="govuk-table__cell">H1</td>')[1].split("</tr>")[0]
+    assert "Ymchwiliad yr heddlu" in row and "Cyhoeddi" in row
 
 
 def test_only_an_administrator_suspends_and_resumes_and_always_with_a_reason(client: FlaskClient, url: str) -> None:
