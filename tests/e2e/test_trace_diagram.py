@@ -27,7 +27,8 @@ def test_auditor_sees_the_trace_diagram_marked(page: Any, live_server: str, live
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(f"/reviews/{view.id}/trace")
-    page.get_by_role("heading", level=1, name=f"Trace of review #{view.id}").wait_for()
+    # named by the case reference the referral gave, as the register and case page name it
+    page.get_by_role("heading", level=1, name="Trace of CPR-2026-017").wait_for()
     page.locator("#trace-diagram[data-marked='true']").wait_for(timeout=20_000)
 
     def classes(element_id: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from cprflow.core import access
 from cprflow.core.errors import InvalidData
+from cprflow.core.register import reference_of
 from cprflow.core.views import holds_of
 from cprflow.db import guards
 from cprflow.db.database import Database
@@ -59,6 +60,7 @@ class Trace:
     timeline: list[TimelineEntry] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     actors: list[str] = field(default_factory=list)
+    reference: str | None = None  # the case reference people know the review by (shown, not exported)
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ def build(
             [entry(e) for e in events if filters.keep(e)],
             sorted({e.kind for e in events}),
             sorted({e.actor for e in events}),
+            reference_of(instance.data or {}),
         ), xml
 
 

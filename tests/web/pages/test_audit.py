@@ -94,7 +94,7 @@ def test_trace_and_report_pages_read_in_welsh(client: FlaskClient, case: service
     _sign_in(client, "auditor")
     client.post("/language", data={"csrf_token": _csrf(client), "language": "cy", "next": "/tasks"})
     trace_page = client.get(f"/reviews/{case.id}/trace").text
-    assert f"Olrhain adolygiad #{case.id}" in trace_page and "Llinell amser" in trace_page
+    assert f"Olrhain Adolygiad #{case.id}" in trace_page and "Llinell amser" in trace_page  # it has no reference
     assert "Amserlenni statudol" in client.get("/reports/timescales").text
 
 

@@ -59,6 +59,9 @@ def test_the_identity_bar_and_timescales_say_what_is_met_missed_and_not_started(
     assert "moj-timeline" in timeline and "Notify Welsh Government: done" in timeline and "Case started" in timeline
     tasks = html.unescape(client.get(f"/reviews/{r.id}/tasks").text)
     assert "Establish the Review Panel" in tasks and "Take this task" in tasks
+    # the timescale report names the review by its reference too, linking to its trace
+    report = html.unescape(client.get("/reports/timescales").text)
+    assert f'href="/reviews/{r.id}/trace">CPR-2026-501</a>' in report
 
 
 def test_a_hold_is_started_and_ended_from_the_case_page(client: FlaskClient, url: str) -> None:

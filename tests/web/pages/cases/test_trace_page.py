@@ -31,4 +31,5 @@ def test_the_trace_of_a_migrated_review_shows_the_move_and_its_reason(client: Fl
     assert page.status_code == 200
     shown = html.unescape(page.text)
     assert f"Moved from version 1 to version {v2}" in shown and "longer action plan period" in shown
+    assert '<h1 class="govuk-heading-l">Trace of CPR-2026-017</h1>' in shown  # as the register names it
     assert client.get(f"/reviews/{review.id}/trace.csv").status_code == 200
