@@ -85,11 +85,11 @@ def test_an_administrator_suspends_and_resumes_with_a_reason(browser: Any, live_
     page.goto(f"/reviews/{review.id}")
     page.get_by_label("Reason, recorded in the case's history").fill("The family asked for a pause")
     page.get_by_role("button", name="Suspend").click()
-    page.get_by_role("status").filter(has_text="Case suspended.").wait_for()
+    page.get_by_role("alert").filter(has_text="Case suspended.").wait_for()  # a success banner
     assert page.locator(".moj-identity-bar").get_by_text("Suspended").is_visible()
     page.get_by_label("Reason, recorded in the case's history").fill("The family is ready")
     page.get_by_role("button", name="Resume").click()
-    page.get_by_role("status").filter(has_text="Case resumed.").wait_for()
+    page.get_by_role("alert").filter(has_text="Case resumed.").wait_for()
     page.get_by_role("link", name="Timeline", exact=True).click()
     timeline = page.locator(".moj-timeline").inner_text()
     assert "Reason: The family is ready" in timeline and "Reason: The family asked for a pause" in timeline

@@ -119,7 +119,7 @@ def start_forum() -> Any:
         now=now(),
         step_seconds=step_seconds(),
     )
-    flash(_("Forum #%(id)s started on %(topic)s.", id=view.id, topic=label))
+    flash({"heading": _("Forum #%(id)s started on %(topic)s.", id=view.id, topic=label)}, "success")
     return redirect(url_for("reviews.review", instance_id=view.id))
 
 

@@ -221,10 +221,13 @@ def timescales() -> Any:
                 )
                 return redirect(url_for("modeler.timescales"))
             flash(
-                _(
-                    "Saved on the server as your edit of the timescales. Nothing changes for reviews until you "
-                    "check and deploy it, with any other edits, below."
-                )
+                {
+                    "heading": _("Saved on the server as your edit of the timescales."),
+                    "text": _(
+                        "Nothing changes for reviews until you check and deploy it, with any other edits, below."
+                    ),
+                },
+                "success",
             )
             return redirect(url_for("modeler.timescales"))
     welsh = welsh_names(None)
@@ -327,7 +330,10 @@ def migrate(version_id: int) -> Any:
                     now=now(),
                     step_seconds=current_app.config["CPRFLOW"].step_seconds,
                 )
-                flash(_("Review %(id)s moved to version %(version)s.", id=instance_id, version=version_id))
+                flash(
+                    {"heading": _("Review %(id)s moved to version %(version)s.", id=instance_id, version=version_id)},
+                    "success",
+                )
             except errors.CprflowError as err:
                 flash(_("Review %(id)s not moved: %(reason)s", id=instance_id, reason=err.message))
         return redirect(url_for("modeler.migrate", version_id=version_id))

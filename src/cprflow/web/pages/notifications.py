@@ -60,5 +60,5 @@ def notifications_retry(outbox_id: int) -> Any:
     except Conflict:
         flash(_("That email is no longer failed or in doubt."))
     else:
-        flash(_("The email will be sent again."))
+        flash({"heading": _("The email will be sent again.")}, "success")
     return redirect(url_for("notifications.notifications_admin"))

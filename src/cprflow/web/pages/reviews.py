@@ -294,9 +294,8 @@ def change_status(instance_id: int) -> Any:
     except InstanceNotActive:
         flash(_("The case has changed since the page was shown: nothing was done."))
     else:
-        flash(
-            {"suspend": _("Case suspended."), "resume": _("Case resumed."), "terminate": _("Case terminated.")}[action]
-        )
+        done = {"suspend": _("Case suspended."), "resume": _("Case resumed."), "terminate": _("Case terminated.")}
+        flash({"heading": done[action]}, "success")
     return redirect(url_for("reviews.review", instance_id=instance_id))
 
 
@@ -376,7 +375,7 @@ def fix_data(instance_id: int) -> Any:
     except InstanceNotActive:
         flash(_("The case has changed since the page was shown: nothing was done."))
     else:
-        flash(_("Corrected: %(field)s.", field=_fix_name(fields[key])))
+        flash({"heading": _("Corrected: %(field)s.", field=_fix_name(fields[key]))}, "success")
     return redirect(url_for("reviews.review", instance_id=instance_id))
 
 

@@ -82,7 +82,7 @@ def _task(task_id: str, user: Any) -> Any:
                 data = _add_row(data, request.form["_add"])
             elif action == "draft":
                 services.save_draft(db(), task_id, data, actor=user.actor, now=now())
-                flash(_("Draft saved."))
+                flash({"heading": _("Draft saved.")}, "success")
                 return redirect(url_for("tasks.task", task_id=task_id))
             elif action == "complete" and (detail.ui_schema or {}).get(CHECK_ANSWERS) is True:
                 # a decision: shown back to be checked before it counts (kept meanwhile as a draft)
@@ -218,7 +218,7 @@ def claim(task_id: str) -> Any:
     except Conflict:
         flash(_("Someone else is working on this task. Ask them, or someone who assigns tasks, to give it to you."))
     else:
-        flash(_("You gave this task back.") if release else _("This task is yours."))
+        flash({"heading": _("You gave this task back.") if release else _("This task is yours.")}, "success")
     return redirect(url_for("tasks.task", task_id=task_id))
 
 
