@@ -34,6 +34,11 @@ def test_demo_cases_reach_their_stages_and_fill_the_repository(db: Database) -> 
     with db.transaction(write=False) as session:  # a step's upload is the person's who took the step
         [draft] = [d for d in documents.list_for(session, views[2].id) if d.slot == "draft_report"]
     assert (draft.uploaded_by, draft.uploaded_at.date().isoformat()) == ("reviewer1", "2026-11-24")
+    # The forum started on its own is what its title says: being planned, Welsh Government told.
+    [forum] = [
+        v for v in views if v.process_id == "multi_agency_professional_forum" and not v.data.get("referred_from")
+    ]
+    assert [t.bpmn_id for t in forum.open_tasks] == ["plan_forum"] and forum.data["notified_date"] == "2026-11-18"
     susr = [v for v in views if v.process_id == "single_unified_safeguarding_review"]
     assert [[t.bpmn_id for t in v.open_tasks] for v in susr] == [["susr_case_review_group"], ["susr_home_office_qa"]]
     with db.transaction(write=False) as session:
