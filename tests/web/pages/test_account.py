@@ -30,6 +30,9 @@ def test_home_sends_a_visitor_to_sign_in_and_a_signed_in_person_somewhere_useful
     assert client.get("/").headers["Location"] == "/reviews"  # no task yet: the register
     started(web_db)  # a case whose first task is the intake clerk's
     assert client.get("/").headers["Location"] == "/tasks"
+    other = client.application.test_client()
+    sign_in(other, "owner")  # a process owner, who reads no case, starts at the process design
+    assert other.get("/").headers["Location"] == "/modeler/"
 
 
 def test_signing_out_ends_the_session(client: FlaskClient) -> None:

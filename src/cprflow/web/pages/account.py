@@ -18,13 +18,16 @@ bp = Blueprint("account", __name__)
 
 @bp.get("/")
 def home() -> Any:
-    """Somewhere useful for everyone: their tasks, else the Board Chair's overview, else the register."""
+    """Somewhere useful for everyone: their tasks, else the Board Chair's overview, else the process
+    design for a process owner (who reads no case), else the register."""
     user = optional_user()
     if user is None:
         return redirect(url_for("account.login"))
     if services.list_tasks(db(), actor=user.actor):
         return redirect(url_for("tasks.my_tasks"))
-    return redirect(url_for("reviews.overview" if "board_chair" in user.roles else "reviews.register"))
+    if "board_chair" in user.roles:
+        return redirect(url_for("reviews.overview"))
+    return redirect(url_for("modeler.index" if "process_owner" in user.roles else "reviews.register"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
