@@ -46,7 +46,8 @@ def sign_in(page: Any, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    # Where people land depends on what waits for them (their tasks, else the reviews or the overview).
+    # Where people land depends on what waits for them (their tasks, else the overview, the process
+    # design or the reviews).
     page.wait_for_url(lambda url: "/login" not in url)
     page.get_by_role("heading", level=1).wait_for()
 

@@ -11,10 +11,13 @@ from typing import Any
 
 from lxml import etree
 
+from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.services import drafts, modeling
 from tests.e2e.conftest import ARTIFACTS, add_user, sign_in
-from tests.e2e.test_modeler_journey import SPIFF, open_editor, spiff_elements
+from tests.e2e.test_modeler_journey import SPIFF, deploy_with_note, open_editor, spiff_elements
+from tests.scenarios import cpr
+from tests.scenarios.cpr import Review
 
 ROUTE = "processes/cpr_not_statutory_route.dmn"
 DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -340,3 +343,45 @@ def test_the_start_events_form_is_edited_in_the_panel(page: Any, live_db: Databa
         namespaces=ns,
     )
     assert found == ["start_review.schema.json"]
+
+
+def test_a_kind_of_hold_added_to_the_message_form_is_offered_on_the_case_page(
+    page: Any, live_server: str, live_db: Database
+) -> None:
+    """The hold's kinds are the process owner's to change: from the message forms of the process
+    design, typed into the choices, deployed, and offered to the Business Unit on a new review."""
+    add_user(live_db, "olwen", "process_owner")
+    add_user(live_db, "bu", "business_unit")
+    sign_in(page, "olwen")
+    page.goto("/")  # a process owner starts at the process design
+    page.get_by_role("heading", level=1, name="Process design").wait_for()
+    page.get_by_role("link", name="hold_started", exact=True).click()
+    page.locator("#editor[data-ready=true]").wait_for()
+    page.get_by_role("heading", level=1, name="Message form: hold_started").wait_for()
+    assert page.locator("#ui_schema").count() == 0  # a message has no UI schema to edit
+    page.get_by_role("button", name="Edit type").click()
+    choices = page.get_by_label("Choices")
+    choices.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("police | Police investigation | Ymchwiliad yr heddlu", delay=5)
+    page.keyboard.press("Tab")
+    saved(page)
+    assert [d.path for d in drafts.listing(live_db, owner="olwen")] == ["forms/hold_started.message.json"]
+    deploy_with_note(page, "Boards hold reviews for police investigations too")
+    page.get_by_text("Deployed as version 2.").wait_for()
+
+    review = Review.start(live_db.url, "2026-01-05")  # on version 2
+    cpr.to_decision(review, decide="concise", identifiers={"child_reference": "CPR-E2E-HOLD"})
+    review.do("notify_welsh_government", cpr.NOTIFIED, "2026-01-12")
+    other = page.context.browser.new_context(base_url=live_server).new_page()
+    sign_in(other, "bu")
+    other.goto(f"/reviews/{review.id}/holds")
+    other.get_by_label("Police investigation").check()
+    other.get_by_label("Publication").check()
+    other.get_by_label("Why the review is on hold").fill("Investigation open")
+    other.get_by_role("button", name="Start the hold").click()
+    other.get_by_role("alert").filter(has_text="Hold started.").wait_for()
+    row = other.locator("tr", has_text="H1").inner_text()
+    assert "Police investigation" in row and "Publication" in row
+    assert [h["type"] for h in holds_of(review.data())] == ["police"]

@@ -79,6 +79,11 @@ def index() -> Any:
         forms=sorted(
             f.removeprefix("forms/").removesuffix(".schema.json") for f in files if f.endswith(".schema.json")
         ),
+        messages=sorted(
+            f.removeprefix("forms/").removesuffix(diagram_set.MESSAGE_SUFFIX)
+            for f in files
+            if f.endswith(diagram_set.MESSAGE_SUFFIX)
+        ),
         mine={d.path: d for d in every if d.owner == user.username},
         others=[d for d in every if d.owner != user.username],
         has_timescales=diagram_set.TIMESCALES_FILE in files,
@@ -130,8 +135,14 @@ def table() -> Any:
 
 @bp.get("/form")
 def form() -> Any:
+    """A task's form (its JSON Schema and UI schema), or with ``kind=message`` the form a message's
+    payload must fit (a hold starting or ending: the case page offers what it lists)."""
     require_owner()
     name = request.args.get("name", "")
+    if request.args.get("kind") == "message":
+        return _editor(
+            "modeler/form.html", f"forms/{name}{diagram_set.MESSAGE_SUFFIX}", ui_path="", name=name, message=True
+        )
     return _editor("modeler/form.html", f"forms/{name}.schema.json", ui_path=f"forms/{name}.uischema.json", name=name)
 
 

@@ -6,7 +6,9 @@
   var E = window.CprflowEdits, T = E.T;
   var root = document.getElementById("editor");
   var path = root.getAttribute("data-path"), uiPath = root.getAttribute("data-ui-path");
-  var schemaText = document.getElementById("schema"), uiText = document.getElementById("ui_schema");
+  var schemaText = document.getElementById("schema");
+  // A message's form has no UI schema: one kept off the page, never loaded or saved, stands in for it.
+  var uiText = document.getElementById("ui_schema") || document.createElement("textarea");
   var preview = document.getElementById("preview"), problems = document.getElementById("preview-errors");
   var list = document.getElementById("field-list"), jsonState = document.getElementById("json-state");
   var timer = null, originalUi = "", uiTouched = false, open = null;
@@ -304,12 +306,12 @@
   }
   function changed() {
     E.set(path, schemaText.value);
-    if (uiTouched || uiText.value !== originalUi) { uiTouched = true; E.set(uiPath, uiText.value); }
+    if (uiPath && (uiTouched || uiText.value !== originalUi)) { uiTouched = true; E.set(uiPath, uiText.value); }
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
   }
 
-  Promise.all([E.load(path), E.load(uiPath, true)]).then(function (texts) {
+  Promise.all([E.load(path), uiPath ? E.load(uiPath, true) : Promise.resolve("")]).then(function (texts) {
     schemaText.value = texts[0];
     uiText.value = originalUi = texts[1] || "";
     schemaText.addEventListener("input", function () { changed(); });
