@@ -476,6 +476,21 @@ def test_form_rules_that_do_not_compile_and_message_schemas_not_found_are_refuse
     ) in found
 
 
+def test_a_date_may_open_as_today_and_as_nothing_else(tmp_path: Path) -> None:
+    root = cpr.copy_diagrams(tmp_path)
+    form = root / "forms" / "close_review.schema.json"
+    form.write_text(form.read_text().replace('"x-default": "today"', '"x-default": "yesterday"'))
+    timeline = root / "forms" / "merge_summary_timeline.schema.json"
+    text = timeline.read_text()
+    merged = text.index('"timeline_merged_date"')  # no longer a date field, yet opening as today
+    timeline.write_text(text[:merged] + text[merged:].replace('"format": "date",', '"maxLength": 10,', 1))
+    with pytest.raises(DeployRefused) as caught:
+        diagram_set.check(read_set(root))
+    found = {p.file: p.message for p in caught.value.problems}
+    assert found["forms/close_review.schema.json"].startswith("/properties/closure_date: x-default may only be")
+    assert found["forms/merge_summary_timeline.schema.json"].startswith("/properties/timeline_merged_date: x-default")
+
+
 def test_a_start_form_the_forms_do_not_hold_is_refused_naming_the_process(tmp_path: Path) -> None:
     root = cpr.copy_diagrams(tmp_path)
     (root / "forms" / "start_child_practice_review.schema.json").unlink()

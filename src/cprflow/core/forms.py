@@ -185,6 +185,33 @@ def date_bounds(
     return found
 
 
+#: A date field may open with today's date in it (``"x-default": "today"``): the day something is
+#: recorded is mostly the day it happened, and people change it when it happened earlier.
+DEFAULT = "x-default"
+
+
+def prefilled(schema: dict[str, Any], data: dict[str, Any], today: date) -> dict[str, Any]:
+    """``data`` as a form opens with it: each top-level field saying ``"x-default": "today"`` that has
+    no value yet holds ``today`` (what the person sends is checked as any answer is)."""
+    properties = schema.get("properties")
+    missing = [
+        key
+        for key, field in (properties.items() if isinstance(properties, dict) else ())
+        if isinstance(field, dict) and field.get(DEFAULT) == "today" and data.get(key) in (None, "")
+    ]
+    return {**data, **{key: today.isoformat() for key in missing}} if missing else data
+
+
+def default_problems(schema: dict[str, Any]) -> list[str]:
+    """What the deploy check says of ``x-default``: only a top-level date field opens as ``today``."""
+    properties = schema.get("properties")
+    return [
+        f'/properties/{key}: {DEFAULT} may only be "today", on a date field ("format": "date")'
+        for key, field in (properties.items() if isinstance(properties, dict) else ())
+        if isinstance(field, dict) and DEFAULT in field and (field[DEFAULT] != "today" or field.get("format") != "date")
+    ]
+
+
 def check_reserved(data: Any) -> None:
     """For data that has no form (start data, message payloads): refuse reserved keys only."""
     if not isinstance(data, dict):

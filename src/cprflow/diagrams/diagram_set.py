@@ -210,12 +210,12 @@ def _check_document_fields(forms: dict[str, Any]) -> list[Problem]:
 
 
 def _check_rules(forms: dict[str, Any]) -> list[Problem]:
-    """Cross-field rules (``x-rules``) have the right shape and compile."""
+    """Cross-field rules (``x-rules``) have the right shape and compile; ``x-default`` says "today"."""
     return [
         Problem(f"forms/{name}", message)
         for name, schema in forms.items()
         if name.endswith((".schema.json", MESSAGE_SUFFIX)) and isinstance(schema, dict)
-        for message in forms_rules.rule_problems(schema)
+        for message in [*forms_rules.rule_problems(schema), *forms_rules.default_problems(schema)]
     ]
 
 

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from cprflow import services
 from cprflow.config import Settings
+from cprflow.core.expressions import WALES
 from cprflow.db.database import Database
 from cprflow.db.models import ROLES
 from cprflow.diagrams import diagram_set
@@ -207,7 +208,9 @@ def test_form_preview_renders_as_the_task_page_does(client: FlaskClient, db: Dat
 
     from cprflow.web import formrender
 
-    assert shown.json["html"] == str(formrender.render_form(json.loads(schema), {}, {}, {}, "en"))
+    # as the task page opens it: the date the form fills in as today holds today's date (in Wales)
+    opening = {"finalised_date": datetime.now(WALES).date().isoformat()}
+    assert shown.json["html"] == str(formrender.render_form(json.loads(schema), {}, opening, {}, "en"))
     bad = client.post("/modeler/data/form-preview", json={"schema": '{"type": 5}'}, headers={"X-CSRFToken": token})
     assert bad.status_code == 422 and list(bad.json["error"]["fields"]) == ["/schema"]
 

@@ -14,7 +14,8 @@ from jsonschema.exceptions import SchemaError
 from marshmallow import ValidationError
 
 from cprflow import services
-from cprflow.core import errors, operators
+from cprflow.core import errors, forms, operators
+from cprflow.core.expressions import day_of
 from cprflow.services import drafts, modeling
 from cprflow.web import formrender, schemas
 from cprflow.web.common import check_storable, db, now, said, say
@@ -218,5 +219,8 @@ def form_preview() -> Any:
         fields["/schema"] = ["must be a JSON object"]
     if fields:
         raise errors.InvalidData("the form cannot be shown", fields=fields)
-    html = formrender.render_form(parsed["schema"], parsed.get("ui_schema") or {}, {}, {}, session.get("lang", "en"))
+    opening = forms.prefilled(parsed["schema"], {}, day_of(now()) or now().date())  # as the task page opens it
+    html = formrender.render_form(
+        parsed["schema"], parsed.get("ui_schema") or {}, opening, {}, session.get("lang", "en")
+    )
     return jsonify(html=str(html))

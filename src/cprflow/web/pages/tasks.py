@@ -8,9 +8,10 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 
 from cprflow import services
-from cprflow.core import form_messages
+from cprflow.core import form_messages, forms
 from cprflow.core import register as reg
 from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
+from cprflow.core.expressions import day_of
 from cprflow.services import users
 from cprflow.web import formrender
 from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
@@ -65,6 +66,8 @@ def _task(task_id: str, user: Any) -> Any:
     lang = session.get("lang", "en")
     errors: dict[str, list[str]] = {}
     data = detail.data
+    if request.method == "GET":  # as the form opens: a date it fills in as today, until changed
+        data = forms.prefilled(detail.schema, data, day_of(now()) or now().date())
     if request.method == "POST":
         action = request.form.get("_action")
         try:  # files first, all or none: a refused file is named at its field and nothing is stored

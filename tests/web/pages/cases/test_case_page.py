@@ -12,6 +12,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from cprflow import services
+from cprflow.core.expressions import WALES
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
 from cprflow.diagrams import diagram_set
@@ -412,3 +413,28 @@ def test_a_task_the_diagram_gives_to_an_agency_says_so_rather_than_no_one_yet(cl
     assert "Police" in assigned and "No one yet" not in assigned  # as the case page's "who acts next" says
     assert "(you)" not in assigned  # the agency, not this officer, whose username happens to be its id
     assert "Take this task" in page  # and the officer may still take it, so colleagues see who has it
+
+
+def test_a_date_the_form_fills_in_as_today_opens_with_today_and_keeps_what_was_saved(
+    client: FlaskClient, url: str, case_db: Database
+) -> None:
+    """The summary timeline's date opens as today (its form says ``"x-default": "today"``), in Wales,
+    so the reviewer does not type it; a date they saved earlier is shown as they saved it."""
+    users.add_user(case_db, cpr.LEAD, password=PASSWORD, roles=["reviewer"], now=T0, display_name="Rhian Lewis")
+    r = Review.start(url, "2026-01-05")
+    cpr.to_reviewers(r)
+    cpr.accept_all(r)
+    cpr.timelines(r)
+    task = r.task("merge_summary_timeline", assignee=cpr.LEAD).id
+    sign_in(client, cpr.LEAD)
+
+    def boxes() -> list[str]:
+        page = client.get(f"/tasks/{task}").text
+        ids = ("f-timeline_merged_date", "f-timeline_merged_date.month", "f-timeline_merged_date.year")
+        return [re.search(rf'id="{i}" [^>]*value="([^"]*)"', page).group(1) for i in ids]  # type: ignore[union-attr]
+
+    today = datetime.now(WALES).date()
+    assert boxes() == [str(today.day), str(today.month), str(today.year)]
+    assert "Filled in as today: change it if it was earlier." in client.get(f"/tasks/{task}").text
+    services.save_draft(case_db, task, {"timeline_merged_date": "2026-02-12"}, actor=cpr.LEAD, now=cpr.at("2026-02-12"))
+    assert boxes() == ["12", "2", "2026"]
