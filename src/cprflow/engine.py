@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import SimpleBpmnTask, _EndJoin
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
@@ -408,6 +409,12 @@ class Snapshot:
     data: dict[str, Any]
 
 
+def _joins_ends(spec: Any) -> bool:
+    """The engine's own end of a process (its end join and final task), which merges the copies of
+    the data its branches carried, rather than changing any."""
+    return isinstance(spec, _EndJoin) or (type(spec) is SimpleBpmnTask and spec.name == "End")
+
+
 class Workflow:
     """One loaded instance. Construct with ``start`` or ``load``; mutate; ``snapshot``."""
 
@@ -582,10 +589,12 @@ class Workflow:
         # Data objects are shared state the diagram keeps on purpose: they are the newest word,
         # also over what the last branch to end left in the workflow's data.
         objects = {k: v for k, v in (self._wf.data.get("data_objects") or {}).items() if v is not None}
-        if self._wf.completed:
-            return {**self._wf.data, **objects}
         merged: dict[str, Any] = {}
         for task in [*self._completed, *(t for t in ready if str(t.id) not in known)]:
+            if _joins_ends(task.task_spec):
+                # The end of a process only merges its branches' copies, the last to end winning:
+                # a chase withdrawn at closure would bring back the data of the day it opened.
+                continue
             parent_spec = getattr(task.parent, "task_spec", None)
             if isinstance(parent_spec, MultiInstanceTask) and task.task_spec.name == parent_spec.task_spec:
                 continue  # an instance of the activity; the task after it is the parent's child too, and counts

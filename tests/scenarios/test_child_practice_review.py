@@ -265,6 +265,33 @@ def test_concise_review_from_referral_to_closure(any_db: Database) -> None:
     assert len(completed(r)) == 31
 
 
+def test_a_chase_left_undone_is_withdrawn_when_the_review_closes(url: str) -> None:
+    """Was a bug: a chase opened by a missed deadline and never done kept the review running after
+    its closure, shown as 'Closed' and 'In progress' for ever. Closing withdraws it; the lateness
+    stays in the review's data and history."""
+    r = Review.start(url)
+    cpr.to_reviewers(r)
+    cpr.accept_all(r)
+    assert r.tick(after_day("2026-02-17"))  # the agencies' timelines are late: the Panel is to chase
+    cpr.timelines(r, "2026-03-02")  # they arrive; nobody records the chase
+    r.do("merge_summary_timeline", dict(MERGE, timeline_merged_date="2026-03-03"), "2026-03-03", assignee=LEAD)
+    r.do("family_involvement", FAMILY_DECLINED, "2026-03-04", assignee=LEAD)
+    r.do("learning_event", LEARNING, "2026-03-10", assignee=LEAD)
+    cpr.approve_report(r)
+    cpr.publication(r)
+    cpr.action_plan(r)
+    assert r.tick("2026-07-18")
+    r.do("review_publication", KEEP, "2026-07-18")
+    audit_cycle(r, "2026-08-06", *ALL_CLOSED)
+    r.do("report_difference_made", DIFFERENCE, "2027-01-10")
+    assert r.open() == ["chase_overdue_timelines", "close_review"]
+
+    view = r.do("close_review", CLOSE, "2027-01-15")
+
+    assert (view.status, view.open_tasks, view.data["stage"]) == ("completed", [], "closed")
+    assert r.tasks() == []  # gone from the Panel's list too
+
+
 def test_extended_review_waits_for_both_reviewers(url: str) -> None:
     r = Review.start(url)
     cpr.to_reviewers(r, "extended")

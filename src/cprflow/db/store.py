@@ -250,7 +250,7 @@ def save_step(
         "serializer_version": engine.SERIALIZER_VERSION,
         "next_timer_at": snapshot.next_timer_at,
         "waiting_for": snapshot.waiting_for,
-        "data": snapshot.data if snapshot.completed else {**instance.data, **snapshot.data},
+        "data": {**instance.data, **snapshot.data},
         "updated_at": now,
     }
     update_row(session, instance, values)
