@@ -611,6 +611,17 @@ def to_audit_loop(r: Review) -> None:
     r.do("review_publication", KEEP, "2026-07-18")
 
 
+def to_closure(r: Review) -> None:
+    """From the approved report: published, planned, kept after its 12 weeks, audited once with
+    every action closed and the difference reported; closing the review is next."""
+    publication(r)
+    action_plan(r)
+    assert r.tick("2026-07-18")
+    r.do("review_publication", KEEP, "2026-07-18")
+    audit_cycle(r, "2026-08-06", *ALL_CLOSED)
+    r.do("report_difference_made", DIFFERENCE, "2027-01-10")
+
+
 def audit_cycle(
     r: Review, due: str, statuses: dict[str, str], accepted: tuple[str, ...] = (), *, escalate: bool = False
 ) -> dict[str, Any]:

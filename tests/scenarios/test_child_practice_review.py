@@ -278,12 +278,7 @@ def test_a_chase_left_undone_is_withdrawn_when_the_review_closes(url: str) -> No
     r.do("family_involvement", FAMILY_DECLINED, "2026-03-04", assignee=LEAD)
     r.do("learning_event", LEARNING, "2026-03-10", assignee=LEAD)
     cpr.approve_report(r)
-    cpr.publication(r)
-    cpr.action_plan(r)
-    assert r.tick("2026-07-18")
-    r.do("review_publication", KEEP, "2026-07-18")
-    audit_cycle(r, "2026-08-06", *ALL_CLOSED)
-    r.do("report_difference_made", DIFFERENCE, "2027-01-10")
+    cpr.to_closure(r)
     assert r.open() == ["chase_overdue_timelines", "close_review"]
 
     view = r.do("close_review", CLOSE, "2027-01-15")
@@ -518,12 +513,7 @@ def test_criminal_hold_keeps_the_learning_event_back_until_released(url: str) ->
     )
     view = r.send("hold_ended", release("H3", "Inquest closed", end_date="2026-04-24"), "2026-04-26")
     assert view.data["hold_register"][2]["days"] == 10
-    cpr.publication(r)
-    cpr.action_plan(r)
-    assert r.tick("2026-07-18")
-    r.do("review_publication", KEEP, "2026-07-18")
-    audit_cycle(r, "2026-08-06", *ALL_CLOSED)
-    r.do("report_difference_made", DIFFERENCE, "2027-01-10")
+    cpr.to_closure(r)
     view = r.do("close_review", CLOSE, "2027-01-15")
     assert view.status == "completed"
     # Calendar days under at least one hold: H1 (66) and H3 (10); H2 lay inside H1 and counts once.
