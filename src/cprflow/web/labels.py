@@ -1,7 +1,7 @@
 """Bilingual names for the values the diagrams keep (status, framework, review type, stage, hold type),
-so no page shows a raw id (a hold's kind is named by the form of the ``hold_started`` message first;
-these names are for a case whose diagrams no longer offer it). Looked up at render time in the reader's language; a value added to the
-diagrams later shows as its words until it is named here and in the Welsh catalogue."""
+so no page shows a raw id. Looked up at render time in the reader's language; a value added to the
+diagrams later shows as its words until it is named here and in the Welsh catalogue. (A hold's kind
+is named first by the ``hold_started`` message's form; these names serve a case whose form lacks it.)"""
 
 from __future__ import annotations
 

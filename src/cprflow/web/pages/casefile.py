@@ -106,7 +106,7 @@ def holds(view: InstanceView) -> list[dict[str, Any]]:
 def hold_choices(schema: dict[str, Any] | None, lang: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The kinds of proceedings and the parts of a review a hold may stop, each with its name in the
     reader's language, as the form of the diagrams' ``hold_started`` message offers them: a process
-    owner adds a kind there, not here. None where the case's diagrams take no holds."""
+    owner adds a kind there, not here. Both lists are empty where the case's diagrams take no holds."""
     properties = (schema or {}).get("properties") or {}
     scope = properties.get("scope") or {}
     return _named(properties.get("type") or {}, lang), _named(scope.get("items") or {}, lang)
