@@ -165,6 +165,18 @@ def _findings_here(page: Any, language: str, label: str) -> list[str]:
     )
     if width > PHONE_WIDTH:
         found.append(f"{language} {label}: {width} px wide")
+    # A chart drawn on the server keeps words people can read: shrunk to fit, they were 6 px high.
+    smallest = page.evaluate(
+        """(canvases) => Math.min(Infinity, ...[...document.querySelectorAll('main svg[viewBox]')]
+            .filter(svg => !svg.closest(canvases))
+            .flatMap(svg => {
+                const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+                return [...svg.querySelectorAll('text')].map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+            }))""",
+        CANVASES,
+    )
+    if smallest < 10:
+        found.append(f"{language} {label}: a chart's words are {smallest:.1f} px high")
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         "async () => (await axe.run(document)).violations"
