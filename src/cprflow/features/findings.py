@@ -548,7 +548,8 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
     """A horizontal bar chart as inline SVG; labels and title are escaped, never trusted.
 
     Each label sits on its own line above its bar, so a long theme name (or its longer Welsh) is
-    never cut off at the edge, and the chart still reads when a phone scales it down."""
+    never cut off at the edge. Pages show it at its own size (a phone scrolls it sideways): scaled
+    down to fit 375 px, its words were 7 px high."""
     row, top = 44, 30
     height = top + row * max(len(bars), 1) + 10
     largest = max((v for _, v in bars), default=0) or 1

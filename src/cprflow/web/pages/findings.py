@@ -75,11 +75,12 @@ def trends_page() -> Any:
         return _invalid(err, "learning_trends.html")
     lang = session.get("lang", "en")
     taxonomy, trends = found["taxonomy"], found["trends"]
-    charts = [
-        findings.bar_chart(_("Reviews by theme"), [(taxonomy.name(t, lang), n) for t, n in trends["theme"]]),
-        findings.bar_chart(_("Reviews by Board"), [(b, n) for b, n in trends["board"]]),
-        findings.bar_chart(_("Reviews by year"), [(str(y), n) for y, n in trends["year"]]),
+    shown = [
+        (_("Reviews by theme"), [(taxonomy.name(t, lang), n) for t, n in trends["theme"]]),
+        (_("Reviews by Board"), [(b, n) for b, n in trends["board"]]),
+        (_("Reviews by year"), [(str(y), n) for y, n in trends["year"]]),
     ]
+    charts = [(title, findings.bar_chart(title, bars)) for title, bars in shown]
     return render_template("learning_trends.html", args=args, charts=charts, **found)
 
 
