@@ -347,3 +347,5 @@ def test_a_long_theme_name_starts_inside_the_chart() -> None:
     assert label and bar
     assert "text-anchor" not in svg and label.group(1) == "0"
     assert int(label.group(2)) < int(bar.group(2))  # above its bar, not beside it
+    # its count beside it, not at the far end of the bar, where a phone has to scroll to see it
+    assert f'{long_name}<tspan font-weight="bold">: 4</tspan>' in svg

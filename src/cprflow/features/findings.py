@@ -548,8 +548,8 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
     """A horizontal bar chart as inline SVG; labels and title are escaped, never trusted.
 
     Each label sits on its own line above its bar, so a long theme name (or its longer Welsh) is
-    never cut off at the edge. Pages show it at its own size (a phone scrolls it sideways): scaled
-    down to fit 375 px, its words were 7 px high."""
+    never cut off at the edge, with its count beside it. Pages show it at its own size (a phone
+    scrolls it sideways): scaled down to fit 375 px, its words were 7 px high."""
     row, top = 44, 30
     height = top + row * max(len(bars), 1) + 10
     largest = max((v for _, v in bars), default=0) or 1
@@ -563,10 +563,11 @@ def bar_chart(title: str, bars: list[tuple[str, int]], *, width: int = 640) -> M
     for n, (label, value) in enumerate(bars):
         y = top + n * row
         bar = max(1, round(span * value / largest)) if value else 0
+        # The count beside its label, where a phone shows it without scrolling to the bar's end.
         parts.append(
-            f'<text x="0" y="{y + 16}" font-size="14">{escape(label)}</text>'
+            f'<text x="0" y="{y + 16}" font-size="14">{escape(label)}'
+            f'<tspan font-weight="bold">: {int(value)}</tspan></text>'
             f'<rect x="0" y="{y + 22}" width="{bar}" height="16" fill="#1d70b8"/>'
-            f'<text x="{bar + 6}" y="{y + 35}" font-size="14">{int(value)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
