@@ -113,14 +113,20 @@ def hold_choices(schema: dict[str, Any] | None, lang: str) -> tuple[list[tuple[s
 
 
 def _named(field: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    return [(value, cy if lang == "cy" and cy else en) for value, en, cy in _enum_names(field)]
+
+
+def _enum_names(field: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(value, English name, Welsh name) of each choice a field offers; an unnamed one by its words."""
     names, names_cy = field.get("x-enumNames") or [], field.get("x-enumNames-cy") or []
-
-    def name(n: int, value: Any) -> str:
-        if lang == "cy" and n < len(names_cy) and names_cy[n]:
-            return str(names_cy[n])
-        return str(names[n]) if n < len(names) and names[n] else str(value).replace("_", " ").capitalize()
-
-    return [(str(value), name(n, value)) for n, value in enumerate(field.get("enum") or [])]
+    return [
+        (
+            str(value),
+            str(names[n]) if n < len(names) and names[n] else str(value).replace("_", " ").capitalize(),
+            str(names_cy[n]) if n < len(names_cy) and names_cy[n] else "",
+        )
+        for n, value in enumerate(field.get("enum") or [])
+    ]
 
 
 def decisions(
@@ -167,12 +173,9 @@ def choice_names(schemas: list[Any]) -> dict[str, dict[str, tuple[str, str]]]:
     """Every choice the forms offer, by field name and value: its English and Welsh names."""
     found: dict[str, dict[str, tuple[str, str]]] = {}
     for key, field in forms.fields(schemas):
-        if isinstance(field.get("enum"), list):
-            names, names_cy = field.get("x-enumNames") or [], field.get("x-enumNames-cy") or []
-            for n, value in enumerate(field["enum"]):
-                if n < len(names):
-                    cy = names_cy[n] if n < len(names_cy) else ""
-                    found.setdefault(key, {}).setdefault(str(value), (str(names[n]), str(cy)))
+        named = len(field.get("x-enumNames") or []) if isinstance(field.get("enum"), list) else 0
+        for value, en, cy in _enum_names(field)[:named]:  # a choice its form leaves unnamed is not named here
+            found.setdefault(key, {}).setdefault(value, (en, cy))
     return found
 
 

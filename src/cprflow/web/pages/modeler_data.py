@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from cprflow import services
 from cprflow.core import errors, forms, operators
-from cprflow.core.expressions import day_of
+from cprflow.core.expressions import WALES
 from cprflow.services import drafts, modeling
 from cprflow.web import formrender, schemas
 from cprflow.web.common import check_storable, db, now, said, say
@@ -219,7 +219,7 @@ def form_preview() -> Any:
         fields["/schema"] = ["must be a JSON object"]
     if fields:
         raise errors.InvalidData("the form cannot be shown", fields=fields)
-    opening = forms.prefilled(parsed["schema"], {}, day_of(now()) or now().date())  # as the task page opens it
+    opening = forms.prefilled(parsed["schema"], {}, now().astimezone(WALES).date())  # as the task page opens it
     html = formrender.render_form(
         parsed["schema"], parsed.get("ui_schema") or {}, opening, {}, session.get("lang", "en")
     )

@@ -162,6 +162,11 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         extra["slot_names"] = casefile.slot_names(_schemas(), _agencies(), lang)
         for slot, titles in letters.slot_titles(services.newest_files(db())).items():
             extra["slot_names"].setdefault(slot, _("Letter: %(title)s", title=titles.get(lang) or titles.get("en")))
+    if section == "holds":  # the kinds and parts the case's hold form offers, by name
+        extra["hold_types"], extra["hold_scopes"] = _hold_choices(view)
+        type_names, scope_names = dict(extra["hold_types"]), dict(extra["hold_scopes"])
+        extra["type_name"] = lambda t: type_names.get(t) or labels.label("hold_type", t)
+        extra["scope_name"] = lambda s: scope_names.get(s, s)
     if section == "tasks":  # whom each open task can be given to, for those who assign tasks
         extra["workers"] = services.task_workers(db(), instance_id, actor=user.actor)
     if section == "timeline":
@@ -171,8 +176,6 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         except NotFound:  # reads the parts of the case its tasks need, not the whole history
             extra["events"] = None
     actions = case_actions(db(), instance_id, actor=user.actor)
-    hold_types, hold_scopes = _hold_choices(view)
-    type_names, scope_names = dict(hold_types), dict(hold_scopes)
     return render_template(
         "case.html",
         instance=view,
@@ -185,10 +188,6 @@ def _case_page(instance_id: int, section: str, errors: dict[str, str] | None = N
         decisions=casefile.decisions(view, session.get("lang", "en"), _choice_names()),
         actions=actions,
         fixable=[(f.key, _fix_option(f)) for f in datafix.fixable(db(), instance_id)] if actions.admin else [],
-        hold_types=hold_types,
-        hold_scopes=hold_scopes,
-        type_name=lambda t: type_names.get(t) or labels.label("hold_type", t),
-        scope_name=lambda s: scope_names.get(s, s),
         errors=errors or {},
         form=request.form,
         today=today,

@@ -11,7 +11,7 @@ from cprflow import services
 from cprflow.core import form_messages, forms
 from cprflow.core import register as reg
 from cprflow.core.errors import Conflict, InvalidData, NotFound, TaskClosed
-from cprflow.core.expressions import day_of
+from cprflow.core.expressions import WALES
 from cprflow.services import users
 from cprflow.web import formrender
 from cprflow.web.common import db, now, safe_next, signed_in, step_seconds
@@ -67,7 +67,7 @@ def _task(task_id: str, user: Any) -> Any:
     errors: dict[str, list[str]] = {}
     data = detail.data
     if request.method == "GET":  # as the form opens: a date it fills in as today, until changed
-        data = forms.prefilled(detail.schema, data, day_of(now()) or now().date())
+        data = forms.prefilled(detail.schema, data, now().astimezone(WALES).date())
     if request.method == "POST":
         action = request.form.get("_action")
         try:  # files first, all or none: a refused file is named at its field and nothing is stored
