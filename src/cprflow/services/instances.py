@@ -15,7 +15,7 @@ from sqlalchemy import func, null, select, update
 
 from cprflow import engine
 from cprflow.core import access, expressions, forms, operators
-from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, ScriptFailed
+from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, NotWaiting, ScriptFailed
 from cprflow.core.register import Filters
 from cprflow.core.views import EventView, InstanceView
 from cprflow.db import audit, guards, register, store
@@ -174,6 +174,9 @@ def send_message(
             instance = load_instance(session, instance_id)
             guards.require_send(session, actor, instance, name)
             instance = active_instance(session, instance_id, instance)
+            if name not in (instance.waiting_for or []):  # before its payload: the form's rules may read
+                # data the diagram records only once it waits (a hold's register), and fail on its absence
+                raise NotWaiting(f"nothing in this instance is waiting for '{name}'")
             _check_payload(deployed_version(session, instance.version_id), name, payload, instance.data or {}, now)
             workflow = load_workflow(session, instance)
             before = instance.data

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from cprflow import services
 from cprflow.core import form_messages
 from cprflow.core import register as reg
-from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound
+from cprflow.core.errors import Forbidden, InstanceNotActive, InvalidData, NotFound, NotWaiting
 from cprflow.core.views import InstanceView
 from cprflow.db.models import STATUSES
 from cprflow.features import agencies, letters, timescales
@@ -273,6 +273,9 @@ def _send(instance_id: int, message: str, payload: dict[str, Any], done: str) ->
         )
     except InvalidData as err:
         return _case_page(instance_id, "holds", {"hold": err.message}, 422)
+    except NotWaiting:  # the page was shown before the review stopped (or started) taking this
+        said = _("The review does not take this now: nothing was recorded.")
+        return _case_page(instance_id, "holds", {"hold": said}, 409)
     flash({"heading": done}, "success")
     return redirect(url_for("reviews.case_section", instance_id=instance_id, section="holds"))
 

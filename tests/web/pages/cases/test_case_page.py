@@ -9,9 +9,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from cprflow import services
+from cprflow.core.errors import NotWaiting
 from cprflow.core.expressions import WALES
 from cprflow.core.views import holds_of
 from cprflow.db.database import Database
@@ -21,7 +23,7 @@ from tests.conftest import ROOT, T0
 from tests.scenarios import cpr
 from tests.scenarios import test_migrated_clock as migrated_clock
 from tests.scenarios.cpr import Review, opened
-from tests.web.pages.cases.world import PASSWORD, csrf, sign_in
+from tests.web.pages.cases.world import PASSWORD, csrf, sign_in, started_review
 
 
 def notified(url: str) -> Review:
@@ -442,3 +444,23 @@ def test_a_date_the_form_fills_in_as_today_opens_with_today_and_keeps_what_was_s
     assert "Filled in as today: change it if it was earlier." in client.get(f"/tasks/{task}").text
     services.save_draft(case_db, task, {"timeline_merged_date": "2026-02-12"}, actor=cpr.LEAD, now=cpr.at("2026-02-12"))
     assert boxes() == ["12", "2", "2026"]
+
+
+def test_a_hold_is_not_offered_before_the_review_takes_one(client: FlaskClient, url: str) -> None:
+    """Was a bug: on a review still at its referral the page offered 'Start a hold', and sending it
+    answered 'the submitted data breaks a rule of the form' (the rule reads the hold register,
+    which the diagram opens only when the review starts). Now the page says when holds begin, and a
+    hold sent anyway is refused as one the review does not take yet, naming no rule."""
+    r = started_review(url)
+    holds = f"/reviews/{r.id}/holds"
+    sign_in(client, "bu.officer")
+    page = html.unescape(client.get(holds).text)
+    assert "A hold can be started once the review itself starts, after the Board's decision." in page
+    assert "Start the hold" not in page
+
+    sent = post(client, holds, holds, {"type": "criminal", "reason": "Charging decision", "scope": "publication"})
+    assert sent.status_code == 409  # type: ignore[attr-defined]
+    assert "The review does not take this now: nothing was recorded." in html.unescape(sent.text)  # type: ignore[attr-defined]
+    assert not holds_of(r.data())
+    with pytest.raises(NotWaiting):  # the API and CLI say the same, before any rule of the form
+        r.send("hold_started", cpr.hold("H1", ["publication"]), "2026-01-06")
